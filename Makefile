@@ -1,0 +1,42 @@
+# smsportal: `make run` serves the demo, `make test` runs the suite. Both create .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test lint format worker beat simulator clean
+
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(BIN)/.installed
+	DEBUG=$${DEBUG:-1} SMSPORTAL_ALLOW_PRIVATE_URLS=$${SMSPORTAL_ALLOW_PRIVATE_URLS:-1} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-1} SMSPORTAL_ALLOW_PRIVATE_URLS=$${SMSPORTAL_ALLOW_PRIVATE_URLS:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(BIN)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: $(BIN)/.installed
+	$(BIN)/celery -A smsportal worker --loglevel=INFO --concurrency=$${CONCURRENCY:-2}
+
+beat: $(BIN)/.installed
+	$(BIN)/celery -A smsportal beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -1,0 +1,195 @@
+"""Who people are: organizations and the three BioT user types that can send and receive SMS."""
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
+
+DEFAULT_OPT_OUT_KEYWORDS = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"]
+DEFAULT_OPT_IN_KEYWORDS = ["START", "UNSTOP"]
+DEFAULT_HELP_KEYWORDS = ["HELP", "INFO"]
+
+
+class Organization(models.Model):
+    """A tenant: a clinic or health organization. Nothing crosses from one to another."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    template_id = models.UUIDField(default=uuid.uuid4, help_text="BioT organization template id.")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    timezone = models.CharField(max_length=64, default="UTC")
+    default_region = models.CharField(
+        max_length=2, blank=True, default="", help_text="ISO country used to read national-format numbers."
+    )
+    # Commands and compliance texts (CTIA): configurable per organization.
+    opt_out_keywords = models.JSONField(default=list, blank=True)
+    opt_in_keywords = models.JSONField(default=list, blank=True)
+    help_keywords = models.JSONField(default=list, blank=True)
+    opt_out_confirmation = models.CharField(
+        max_length=320, blank=True, default="You have been unsubscribed and will receive no more messages. Reply START to resubscribe."
+    )
+    opt_in_confirmation = models.CharField(
+        max_length=320, blank=True, default="You are subscribed again. Reply STOP to unsubscribe."
+    )
+    help_text = models.CharField(
+        max_length=320,
+        blank=True,
+        default="Medication reminders from your care team. Msg&data rates may apply. Reply STOP to unsubscribe.",
+    )
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def keywords(self, kind: str) -> list[str]:
+        """Configured keywords of a kind ("opt_out", "opt_in", "help"), else the CTIA defaults."""
+        defaults = {"opt_out": DEFAULT_OPT_OUT_KEYWORDS, "opt_in": DEFAULT_OPT_IN_KEYWORDS, "help": DEFAULT_HELP_KEYWORDS}
+        return [k.upper() for k in (getattr(self, f"{kind}_keywords") or defaults[kind])]
+
+
+class EntityType(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    ORGANIZATION_USER = "organization-user", "Organization user"
+    CAREGIVER = "caregiver", "Caregiver"
+
+
+class Person(models.Model):
+    """BioT's user attributes, shared by patients, organization users and caregivers."""
+
+    class Gender(models.TextChoices):
+        MALE = "MALE"
+        FEMALE = "FEMALE"
+        OTHER = "OTHER"
+        UNDISCLOSED = "UNDISCLOSED"
+
+    class Enabled(models.TextChoices):
+        ENABLED = "ENABLED"
+        DISABLED = "DISABLED"
+
+    class RegistrationSource(models.TextChoices):
+        INVITATION = "INVITATION"
+        SELF_REGISTRATION = "SELF_REGISTRATION"
+        IMPORT = "IMPORT"
+
+    entity_type: str = ""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True, default="")
+    description = models.CharField(max_length=500, blank=True, default="")
+    email = models.EmailField(blank=True, default="")
+    phone = PhoneNumberField(blank=True, db_index=True)
+    locale = models.CharField(max_length=16, blank=True, default="en-us")
+    gender = models.CharField(max_length=16, choices=Gender.choices, blank=True, default="")
+    date_of_birth = models.DateField(null=True, blank=True)
+    address_country_code = models.CharField(max_length=2, blank=True, default="")
+    address_state = models.CharField(max_length=100, blank=True, default="")
+    address_city = models.CharField(max_length=100, blank=True, default="")
+    address_zip_code = models.CharField(max_length=20, blank=True, default="")
+    address_line1 = models.CharField(max_length=200, blank=True, default="")
+    address_line2 = models.CharField(max_length=200, blank=True, default="")
+    national_id = models.CharField(max_length=64, blank=True, default="")
+    enabled = models.CharField(max_length=8, choices=Enabled.choices, default=Enabled.ENABLED)
+    can_login = models.BooleanField(default=False)
+    invitation_accepted = models.BooleanField(default=False)
+    mfa_enabled = models.BooleanField(default=False)
+    registration_source = models.CharField(
+        max_length=20, choices=RegistrationSource.choices, default=RegistrationSource.INVITATION
+    )
+    custom_attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def caption(self) -> str:
+        """BioT's `_caption`: "<last> <first> (<national id>)"."""
+        name = f"{self.last_name} {self.first_name}".strip()
+        return f"{name} ({self.national_id})" if self.national_id else name
+
+
+class Patient(Person):
+    entity_type = EntityType.PATIENT
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="patients")
+
+    class Meta(Person.Meta):
+        indexes = [models.Index(fields=["organization", "phone"], name="patient_org_phone")]
+
+
+class OrganizationUser(Person):
+    """Staff. May be linked to a Django login for the portal."""
+
+    entity_type = EntityType.ORGANIZATION_USER
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="organization_users")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="organization_user"
+    )
+
+    class Meta(Person.Meta):
+        indexes = [models.Index(fields=["organization", "phone"], name="orguser_org_phone")]
+
+
+class Caregiver(Person):
+    entity_type = EntityType.CAREGIVER
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="caregivers")
+    patients = models.ManyToManyField(Patient, blank=True, related_name="caregivers")
+
+    class Meta(Person.Meta):
+        indexes = [models.Index(fields=["organization", "phone"], name="caregiver_org_phone")]
+
+
+ENTITY_MODELS = {m.entity_type: m for m in (Patient, OrganizationUser, Caregiver)}
+
+
+class ApiKey(models.Model):
+    """An organization-scoped API key. Only a SHA-256 of the secret is stored; shown once."""
+
+    PREFIX_LENGTH = 8
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, default="default")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def generate(cls) -> tuple[str, str]:
+        """A new raw key `sp_<prefix>_<secret>` and its prefix."""
+        prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
+        return f"sp_{prefix}_{secrets.token_urlsafe(32)}", prefix

@@ -1,0 +1,19 @@
+"""Writes about organizations and people."""
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from entities.models import ApiKey, Organization
+
+
+def organization_get_or_create(*, slug: str, name: str | None = None) -> Organization:
+    org, _ = Organization.objects.get_or_create(slug=slugify(slug), defaults={"name": name or slug})
+    return org
+
+
+@transaction.atomic
+def api_key_create(*, organization: Organization, name: str = "default") -> tuple[ApiKey, str]:
+    """A new API key; returns the row and the raw key (shown once, never stored)."""
+    raw, prefix = ApiKey.generate()
+    api_key = ApiKey.objects.create(organization=organization, name=name, prefix=prefix, key_hash=ApiKey.hash(raw))
+    return api_key, raw

@@ -1,0 +1,32 @@
+"""Gateway errors: what the pipeline does next depends only on the class."""
+
+from django.core.exceptions import SuspiciousOperation
+
+
+class GatewayError(Exception):
+    """Base of every provider error. Messages never contain phone numbers, bodies or secrets."""
+
+
+class GatewayTemporaryError(GatewayError):
+    """The provider provably did not accept the batch (connect refused, 429, 5xx): retry later."""
+
+    def __init__(self, message: str, *, result_code: str = "RESULT_CODE_504", retry_after: float | None = None):
+        super().__init__(message)
+        self.result_code = result_code
+        self.retry_after = retry_after
+
+
+class GatewayRejectedError(GatewayError):
+    """The provider refused the batch for good (bad credentials, invalid request)."""
+
+    def __init__(self, message: str, *, result_code: str = "FAILED"):
+        super().__init__(message)
+        self.result_code = result_code
+
+
+class GatewayAmbiguousError(GatewayError):
+    """The request may have reached the provider (read timeout, reset after send): reconcile, never resend blindly."""
+
+
+class WebhookValidationError(GatewayError, SuspiciousOperation):
+    """A provider callback failed its authenticity check."""

@@ -1,0 +1,90 @@
+"""Configured provider accounts ("gateways") and the numbers they receive on."""
+
+import secrets
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from phonenumber_field.modelfields import PhoneNumberField
+
+from smsportal.crypto import EncryptedJSONField
+
+
+class Gateway(models.Model):
+    """One provider account of an organization (organization empty = the global fallback).
+
+    `config` holds non-secret settings in the DHIS2 gateway JSON names (urlTemplate, username,
+    parameters without their confidential values, ...). `secrets` holds everything classified,
+    encrypted at rest; no API ever returns it.
+    """
+
+    class Type(models.TextChoices):
+        SIMULATOR = "simulator", "Simulator"
+        CLICKATELL = "clickatell", "Clickatell"
+        BULKSMS = "bulksms", "BulkSMS"
+        HTTP = "http", "Generic HTTP"
+        TWILIO = "twilio", "Twilio"
+        SNS = "sns", "AWS SNS / End User Messaging"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "entities.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="gateways"
+    )
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    config = models.JSONField(default=dict, blank=True)
+    secrets = EncryptedJSONField(blank=True, default=dict)
+    is_default = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    fallback = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Used when this gateway fails transiently past its retries or is marked down.",
+    )
+    rate_limit_per_second = models.FloatField(null=True, blank=True, help_text="Messages/s across all workers.")
+    max_sms_length = models.PositiveIntegerField(null=True, blank=True)
+    down_until = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(is_default=True), name="uniq_default_gateway_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_type_display()})"
+
+    @property
+    def uid(self) -> str:
+        return str(self.id)
+
+    def webhook_tokens(self) -> list[str]:
+        """The valid webhook secrets, newest first (two during a rotation)."""
+        return list(self.secrets.get("webhookTokens") or [])
+
+    def ensure_webhook_token(self) -> str:
+        tokens = self.webhook_tokens()
+        if not tokens:
+            tokens = [secrets.token_urlsafe(24)]
+            self.secrets = {**self.secrets, "webhookTokens": tokens}
+        return tokens[0]
+
+
+class InboundNumber(models.Model):
+    """A number a gateway receives replies on; sends to its country go out from it."""
+
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="inbound_numbers")
+    number = PhoneNumberField()
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, derived from the number.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["gateway", "number"], name="uniq_gateway_inbound_number")]
+
+    def __str__(self) -> str:
+        return str(self.number)

@@ -1,0 +1,10 @@
+"""The gateway seam: one adapter class per provider, chosen by Gateway.type."""
+
+from gateways.providers.base import ProviderAdapter
+from gateways.providers.simulator import SimulatorAdapter
+
+ADAPTERS: dict[str, type[ProviderAdapter]] = {a.type: a for a in (SimulatorAdapter,)}
+
+
+def get_adapter(gateway) -> ProviderAdapter:
+    return ADAPTERS[gateway.type](gateway)

@@ -1,0 +1,24 @@
+"""The built-in simulator: accepts every message without network I/O.
+
+The embedded default for the demo and tests; the portal's phone simulator shows what it
+"delivered". `outbox` keeps what was sent in this process, for tests.
+"""
+
+import uuid
+from collections.abc import Sequence
+
+from gateways.providers.base import Capabilities, OutboundSms, ProviderAdapter, SendResult
+
+
+class SimulatorAdapter(ProviderAdapter):
+    type = "simulator"
+    capabilities = Capabilities(max_batch_size=500, dedupes_on_reference=True)
+
+    outbox: list[OutboundSms] = []
+
+    def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+        self.outbox.extend(messages)
+        return [
+            SendResult(reference=m.reference, accepted=True, provider_message_id=f"sim-{uuid.uuid4().hex}")
+            for m in messages
+        ]

@@ -1,0 +1,31 @@
+"""Reads about gateways: which one sends a message, and from which number."""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from gateways.models import Gateway
+from messaging.phones import country_of
+
+
+def gateway_for_send(*, organization, gateway_id=None) -> Gateway | None:
+    """The explicit gateway (of this organization), else the organization's default, else the global default."""
+    active = Gateway.objects.filter(is_active=True)
+    if gateway_id is not None:
+        return active.filter(organization=organization, pk=gateway_id).first()
+    gateway = active.filter(organization=organization, is_default=True).first()
+    if gateway is None:
+        gateway = active.filter(organization__isnull=True, is_default=True).first()
+    if gateway is not None and gateway.down_until and gateway.down_until > timezone.now() and gateway.fallback_id:
+        return gateway.fallback
+    return gateway
+
+
+def gateway_sender_for(*, gateway: Gateway, recipient: str) -> str:
+    """Our number in the recipient's country when the gateway has one, so replies come back locally."""
+    country = country_of(recipient)
+    numbers = {n.country: str(n.number) for n in gateway.inbound_numbers.all()} if gateway.pk else {}
+    return numbers.get(country) or gateway.config.get("from", "") or ""
+
+
+def gateway_get_for_webhook(*, gateway_id) -> Gateway | None:
+    return Gateway.objects.select_related("organization").filter(Q(pk=gateway_id), is_active=True).first()

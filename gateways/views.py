@@ -1,0 +1,58 @@
+"""Provider webhooks: plain Django views, one pair of URLs per gateway (keyed by its uid)."""
+
+import logging
+
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from gateways.exceptions import WebhookValidationError
+from gateways.providers import get_adapter
+from gateways.selectors import gateway_get_for_webhook
+
+logger = logging.getLogger(__name__)
+
+
+def _gateway_and_adapter(gateway_uid):
+    gateway = gateway_get_for_webhook(gateway_id=gateway_uid)
+    if gateway is None:
+        raise Http404("unknown gateway")
+    return gateway, get_adapter(gateway)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def inbound_webhook(request, gateway_uid):
+    """A reply from a phone: verify, store (deduplicated), route asynchronously."""
+    from messaging.services.inbound import inbound_receive
+
+    gateway, adapter = _gateway_and_adapter(gateway_uid)
+    try:
+        adapter.verify_request(request, kind="inbound")
+    except WebhookValidationError as exc:
+        logger.warning("inbound webhook refused", extra={"gateway": gateway.uid, "reason": str(exc)})
+        return HttpResponseForbidden("signature check failed")
+    with transaction.atomic():
+        for sms in adapter.parse_inbound(request):
+            inbound_receive(organization=gateway.organization, gateway=gateway, sms=sms)
+    return adapter.webhook_response("inbound")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def status_webhook(request, gateway_uid):
+    """A delivery report: verify, then move each message forward only."""
+    from messaging.services.outbound import outbound_status_apply
+
+    gateway, adapter = _gateway_and_adapter(gateway_uid)
+    try:
+        adapter.verify_request(request, kind="status")
+    except WebhookValidationError as exc:
+        logger.warning("status webhook refused", extra={"gateway": gateway.uid, "reason": str(exc)})
+        return HttpResponseForbidden("signature check failed")
+    for update in adapter.parse_status(request):
+        if outbound_status_apply(gateway=gateway, update=update) is None:
+            # Providers retry non-2xx forever; an unknown id is logged and acknowledged.
+            logger.warning("status report for an unknown provider message id", extra={"gateway": gateway.uid})
+    return adapter.webhook_response("status") if hasattr(adapter, "webhook_response") else HttpResponse()

@@ -1,0 +1,200 @@
+"""The message records: every SMS in and out, opt-outs, and API idempotency keys.
+
+The OutboundMessage table is also the outbox: a row committed as `queued` is sent, failed
+with a reason, or still queued — never lost (messaging/services/outbound.py).
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class OutboundMessage(models.Model):
+    """One SMS to one recipient.
+
+    queued ─claim─> sending ─provider accepted─> sent ─DLR─> delivered | undelivered | failed
+       ^               │ transient error (retry with backoff) ─┘
+       └───────────────┘ call provably never started (sweeper)
+    sending ─ambiguous (timeout, killed worker)─> unknown ─DLR─> sent | delivered | ...
+    queued/sending ─rejected, opted out, retries exhausted─> failed (error_reason)
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENDING = "sending"
+        UNKNOWN = "unknown"
+        SENT = "sent"
+        DELIVERED = "delivered"
+        UNDELIVERED = "undelivered"
+        FAILED = "failed"
+
+    # Forward-only ranking for provider reports: a report never moves a message to a lower rank.
+    RANK = {
+        Status.QUEUED: 0,
+        Status.SENDING: 1,
+        Status.UNKNOWN: 2,
+        Status.SENT: 3,
+        Status.DELIVERED: 4,
+        Status.UNDELIVERED: 4,
+        Status.FAILED: 4,
+    }
+    FINAL = {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED}
+
+    class Encoding(models.TextChoices):
+        GSM7 = "GSM-7"
+        UCS2 = "UCS-2"
+
+    class Source(models.TextChoices):
+        BIOT_API = "biot_api", "BioT API"
+        DHIS2_API = "dhis2_api", "DHIS2 API"
+        PORTAL = "portal", "Portal"
+        SCHEDULE = "schedule", "Schedule"
+        SYSTEM = "system", "System (commands, alerts)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("entities.Organization", on_delete=models.CASCADE, related_name="+")
+    batch_id = models.UUIDField(null=True, blank=True, db_index=True, help_text="Recipients of one API call.")
+    recipient = models.CharField(max_length=16, help_text="E.164")
+    sender = models.CharField(max_length=32, blank=True, default="")
+    subject = models.CharField(max_length=200, blank=True, default="")
+    body = models.TextField()
+    encoding = models.CharField(max_length=5, choices=Encoding.choices, default=Encoding.GSM7)
+    segments = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    gateway = models.ForeignKey("gateways.Gateway", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    provider_message_id = models.CharField(max_length=128, null=True, blank=True)
+    result_code = models.CharField(max_length=32, blank=True, default="", help_text="DHIS2 RESULT_CODE_* name")
+    error_reason = models.CharField(max_length=300, blank=True, default="")
+    provider_error_code = models.CharField(max_length=64, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    possible_duplicate = models.BooleanField(default=False)
+    # Claim bookkeeping: which delivery run holds the row and whether its provider call began.
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When a delivery task was enqueued.")
+    claim_token = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "provider_message_id"],
+                condition=Q(provider_message_id__isnull=False),
+                name="uniq_outbound_provider_message",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(status="queued"), name="outbound_queued"),
+            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbound_sending"),
+            models.Index(fields=["claim_token"], name="outbound_claim"),
+            models.Index(fields=["organization", "recipient", "-created_at"], name="outbound_org_recipient"),
+            models.Index(fields=["organization", "-created_at"], name="outbound_org_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
+class InboundMessage(models.Model):
+    """One SMS received from a phone.
+
+    received ─routing─> processed (entity matched, commands run, plugins invoked)
+                      └> failed (failure_reason: NO_ENTITY, MULTIPLE_ENTITIES, ...)
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSING = "processing"
+        PROCESSED = "processed"
+        FAILED = "failed"
+
+    class FailureReason(models.TextChoices):
+        NO_ENTITY = "NO_ENTITY"
+        MULTIPLE_ENTITIES = "MULTIPLE_ENTITIES"
+        INVALID_SENDER = "INVALID_SENDER"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey("entities.Organization", on_delete=models.CASCADE, related_name="+")
+    gateway = models.ForeignKey("gateways.Gateway", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    gateway_label = models.CharField(max_length=100, blank=True, default="", help_text="DHIS2 gatewayid")
+    originator = models.CharField(max_length=32, help_text="E.164 where parseable")
+    recipient = models.CharField(max_length=32, blank=True, default="")
+    text = models.TextField()
+    encoding = models.CharField(max_length=12, blank=True, default="ENC7BIT")
+    received_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=128)
+    raw = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
+    failure_reason = models.CharField(max_length=32, blank=True, default="")
+    entity_type = models.CharField(max_length=20, blank=True, default="")
+    entity_id = models.UUIDField(null=True, blank=True)
+    in_reply_to = models.ForeignKey(
+        OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    previous_published_message_id = models.CharField(max_length=128, blank=True, default="")
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            # The dedupe key: a provider's retry of the same message is stored once.
+            models.UniqueConstraint(
+                fields=["organization", "gateway_label", "provider_message_id"], name="uniq_inbound_provider_message"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "originator", "-received_at"], name="inbound_org_originator"),
+            models.Index(fields=["organization", "entity_type", "entity_id"], name="inbound_org_entity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
+class OptOut(models.Model):
+    """A number that asked not to be messaged by this organization."""
+
+    class Method(models.TextChoices):
+        KEYWORD = "keyword", "Reply keyword"
+        API = "api", "API"
+        ADMIN = "admin", "Admin"
+        PROVIDER = "provider", "Provider report"
+
+    organization = models.ForeignKey("entities.Organization", on_delete=models.CASCADE, related_name="opt_outs")
+    phone_number = models.CharField(max_length=16, help_text="E.164")
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.ADMIN)
+    inbound_message = models.ForeignKey(InboundMessage, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "opt-out"
+        constraints = [models.UniqueConstraint(fields=["organization", "phone_number"], name="uniq_opt_out")]
+
+    def __str__(self) -> str:
+        return f"opt-out {self.pk}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an `Idempotency-Key`, replayed for retries (Stripe semantics)."""
+
+    organization = models.ForeignKey("entities.Organization", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="uniq_idempotency_key")]

@@ -1,0 +1,400 @@
+"""The outbound pipeline: accept → queue (outbox rows) → dispatch → claim → send → record.
+
+Rows are committed before any task is enqueued; a task only carries ids. Every provider call
+happens outside a transaction, after a conditional claim, so a redelivered task never sends a
+message twice. See docs/architecture.md for the state machine and failure handling.
+"""
+
+import logging
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from gateways.exceptions import GatewayAmbiguousError, GatewayRejectedError, GatewayTemporaryError
+from gateways.providers import get_adapter
+from gateways.providers.base import OutboundSms, SendResult, StatusUpdate
+from gateways.selectors import gateway_for_send, gateway_sender_for
+from messaging.exceptions import MessageRejected, NoGatewayConfigured
+from messaging.models import OptOut, OutboundMessage
+from messaging.phones import InvalidPhoneNumber, to_e164
+from messaging.text import text_info
+from smsportal.redis import get_redis
+
+logger = logging.getLogger(__name__)
+Status = OutboundMessage.Status
+
+OPTED_OUT = "opted out"
+DISPATCH_PENDING_KEY = "smsportal:outbound:dispatch-pending"
+
+
+@dataclass
+class QueueResult:
+    """What an accepted send produced: one row per recipient, refused ones included."""
+
+    messages: list[OutboundMessage] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (recipient as given, reason)
+
+
+def body_validate(*, body: str, max_length: int | None = None, field_name: str = "message") -> tuple[str, int]:
+    """Encoding and segment count of a body, or MessageRejected naming `field_name`."""
+    if not body or not body.strip():
+        raise MessageRejected("Message must be specified", field=field_name, code="required")
+    if "\x00" in body:
+        raise MessageRejected("message contains a NUL character", field=field_name)
+    if max_length and len(body) > max_length:
+        raise MessageRejected(
+            f"Sms text message is too long ({len(body)} characters, the limit is {max_length})",
+            field=field_name,
+            code="too_long",
+        )
+    info = text_info(body)
+    if info.segments > settings.SMSPORTAL_MAX_SEGMENTS:
+        raise MessageRejected(
+            f"message needs {info.segments} segments ({info.encoding}); the limit is {settings.SMSPORTAL_MAX_SEGMENTS}",
+            field=field_name,
+            code="too_long",
+        )
+    return info.encoding, info.segments
+
+
+def opted_out_numbers(*, organization, numbers: list[str]) -> set[str]:
+    return set(
+        OptOut.objects.filter(organization=organization, phone_number__in=numbers).values_list("phone_number", flat=True)
+    )
+
+
+@transaction.atomic
+def messages_queue(
+    *,
+    organization,
+    recipients: list[str],
+    body: str,
+    source: str,
+    gateway=None,
+    subject: str = "",
+    idempotency_key: str = "",
+    refuse_opted_out: bool = False,
+    strict_numbers: bool = True,
+    max_length: int | None = None,
+) -> QueueResult:
+    """Validate and store one message per recipient, then ask for dispatch after commit.
+
+    Recipients that cannot be messaged (invalid number, opted out) are stored `failed` with the
+    reason, so every recipient of a request can be followed. With `refuse_opted_out`, an
+    opted-out recipient raises instead (single-send APIs answer 4xx).
+    """
+    gateway = gateway or gateway_for_send(organization=organization)
+    if gateway is None:
+        raise NoGatewayConfigured()
+    encoding, segments = body_validate(body=body, max_length=max_length or gateway.max_sms_length)
+    numbers: dict[str, str] = {}  # E.164 → as given; a set, like DHIS2
+    result = QueueResult()
+    for raw in recipients:
+        try:
+            number = to_e164(raw, region=organization.default_region or None, strict=strict_numbers)
+        except InvalidPhoneNumber as exc:
+            result.refused.append((raw, str(exc)))
+            continue
+        numbers.setdefault(number, raw)
+    opted_out = opted_out_numbers(organization=organization, numbers=list(numbers))
+    if refuse_opted_out and opted_out:
+        raise MessageRejected(
+            "the recipient has opted out of messages from this organization",
+            field="phoneNumber",
+            code="opted_out",
+            status_code=409,
+        )
+    now = timezone.now()
+    batch_id = uuid.uuid4()
+    rows = []
+    for number in numbers:
+        row = OutboundMessage(
+            organization=organization,
+            batch_id=batch_id,
+            recipient=number,
+            sender=gateway_sender_for(gateway=gateway, recipient=number),
+            subject=subject,
+            body=body,
+            encoding=encoding,
+            segments=segments,
+            gateway=gateway,
+            source=source,
+            idempotency_key=idempotency_key,
+        )
+        if number in opted_out:
+            row.status, row.error_reason, row.failed_at, row.result_code = Status.FAILED, OPTED_OUT, now, "FAILED"
+            result.refused.append((numbers[number], OPTED_OUT))
+        rows.append(row)
+    result.messages = OutboundMessage.objects.bulk_create(rows, batch_size=1000)
+    if any(m.status == Status.QUEUED for m in result.messages):
+        transaction.on_commit(dispatch_request)
+    return result
+
+
+def dispatch_request() -> None:
+    """Make sure a dispatch run will pick up what was just committed.
+
+    One broker publish per pending run, not per request: a Redis SET NX guards the publish,
+    and the dispatcher clears the flag before it reads the queue, so a row committed after
+    that read publishes a new run. Without Redis (embedded mode) the task runs inline.
+    """
+    from messaging.tasks import outbound_dispatch_task
+
+    client = get_redis()
+    if client is None or settings.CELERY_TASK_ALWAYS_EAGER:
+        outbound_dispatch_task.delay()
+        return
+    try:
+        if client.set(DISPATCH_PENDING_KEY, "1", nx=True, ex=5):
+            outbound_dispatch_task.delay()
+    except Exception:
+        # Redis or the broker is down: the rows are committed; the sweeper dispatches them later.
+        logger.warning("dispatch request not published; the sweeper will pick the messages up", exc_info=True)
+
+
+def outbound_dispatch() -> int:
+    """Reserve queued messages and enqueue one delivery task per gateway batch. Returns the count."""
+    from messaging.tasks import outbound_deliver_task
+
+    client = get_redis()
+    if client is not None:
+        client.delete(DISPATCH_PENDING_KEY)
+    total = 0
+    while True:
+        now = timezone.now()
+        with transaction.atomic():
+            due = (
+                OutboundMessage.objects.select_for_update(skip_locked=True)
+                .filter(status=Status.QUEUED, dispatched_at__isnull=True)
+                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+                .order_by("created_at")
+                .values_list("id", "gateway_id")[: settings.SMSPORTAL_DISPATCH_BATCH]
+            )
+            rows = list(due)
+            if not rows:
+                return total
+            OutboundMessage.objects.filter(id__in=[r[0] for r in rows]).update(dispatched_at=now)
+        by_gateway: dict = defaultdict(list)
+        for message_id, gateway_id in rows:
+            by_gateway[gateway_id].append(str(message_id))
+        for gateway_id, ids in by_gateway.items():
+            size = _task_batch_size(gateway_id)
+            for start in range(0, len(ids), size):
+                outbound_deliver_task.delay(ids[start : start + size])
+        total += len(rows)
+
+
+def _task_batch_size(gateway_id) -> int:
+    from gateways.models import Gateway
+
+    gateway = Gateway.objects.filter(pk=gateway_id).first()
+    if gateway is None:
+        return 100
+    caps = get_adapter(gateway).capabilities
+    # One-per-request providers still get 100 per task: per-task overhead dominates (docs/performance.md).
+    return caps.max_batch_size if caps.max_batch_size > 1 else 100
+
+
+@dataclass
+class RetryPlan:
+    message_ids: list[str]
+    countdown: float
+
+
+def outbound_deliver(*, message_ids: list[str]) -> RetryPlan | None:
+    """Claim, send and record a batch of messages of one gateway.
+
+    Returns the messages to try again later (temporary failure) and after how long.
+    """
+    token = uuid.uuid4()
+    now = timezone.now()
+    claimed = (
+        OutboundMessage.objects.filter(id__in=message_ids, status=Status.QUEUED, provider_message_id__isnull=True)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)))
+        .update(status=Status.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None  # already sent, being sent, or not due: a redelivered task is harmless
+    messages = list(OutboundMessage.objects.filter(claim_token=token).select_related("gateway"))
+    plans = [_deliver_for_gateway(gateway_messages) for gateway_messages in _group_by_gateway(messages)]
+    retry_ids = [i for p in plans if p for i in p.message_ids]
+    if not retry_ids:
+        return None
+    return RetryPlan(retry_ids, max(p.countdown for p in plans if p))
+
+
+def _group_by_gateway(messages: list[OutboundMessage]) -> list[list[OutboundMessage]]:
+    groups: dict = defaultdict(list)
+    for m in messages:
+        groups[m.gateway_id].append(m)
+    return list(groups.values())
+
+
+def _deliver_for_gateway(messages: list[OutboundMessage]) -> RetryPlan | None:
+    gateway = messages[0].gateway
+    if gateway is None or not gateway.is_active:
+        return _retry_or_fail(messages, reason="gateway unavailable", result_code="FAILED")
+    adapter = get_adapter(gateway)
+    batch = [OutboundSms(reference=str(m.id), to=m.recipient, text=m.body, sender=m.sender) for m in messages]
+    OutboundMessage.objects.filter(id__in=[m.id for m in messages]).update(send_started_at=timezone.now())
+    try:
+        results = adapter.send_batch(batch)
+    except GatewayTemporaryError as exc:
+        _gateway_note(gateway, error=str(exc))
+        return _retry_or_fail(messages, reason=str(exc), result_code=exc.result_code, retry_after=exc.retry_after)
+    except GatewayRejectedError as exc:
+        _gateway_note(gateway, error=str(exc))
+        _messages_fail(messages, reason=str(exc), result_code=exc.result_code)
+        return None
+    except (GatewayAmbiguousError, Exception) as exc:  # noqa: BLE001 — an adapter bug must not lose messages
+        logger.warning("ambiguous send; messages marked unknown", extra={"gateway": gateway.uid, "count": len(messages)})
+        _gateway_note(gateway, error=f"ambiguous: {type(exc).__name__}")
+        OutboundMessage.objects.filter(id__in=[m.id for m in messages]).update(
+            status=Status.UNKNOWN, error_reason=f"provider outcome unknown ({type(exc).__name__}); reconciling"[:300]
+        )
+        return None
+    return _results_record(messages, results, gateway)
+
+
+def _results_record(messages: list[OutboundMessage], results: list[SendResult], gateway) -> RetryPlan | None:
+    by_ref = {r.reference: r for r in results}
+    now = timezone.now()
+    sent, failed, temporary = [], [], []
+    for m in messages:
+        r = by_ref.get(str(m.id))
+        if r is None:
+            # The provider answered without this message: it may or may not have it.
+            m.status, m.error_reason = Status.UNKNOWN, "provider response did not include this message"
+            failed.append(m)
+        elif r.accepted:
+            m.status, m.provider_message_id, m.result_code, m.sent_at = Status.SENT, r.provider_message_id or None, r.result_code, now
+            m.error_reason = ""
+            sent.append(m)
+        elif r.temporary:
+            m.result_code, m.provider_error_code = r.result_code, r.error[:64]
+            temporary.append(m)
+        else:
+            m.status, m.result_code, m.provider_error_code, m.failed_at = Status.FAILED, r.result_code, r.error[:64], now
+            m.error_reason = (r.error or "rejected by provider")[:300]
+            failed.append(m)
+    fields = ["status", "provider_message_id", "result_code", "sent_at", "error_reason", "provider_error_code", "failed_at"]
+    OutboundMessage.objects.bulk_update(sent + failed, fields, batch_size=500)
+    if sent:
+        _gateway_note(gateway, error="")
+    if temporary:
+        return _retry_or_fail(temporary, reason=temporary[0].provider_error_code or "temporary provider error", result_code=temporary[0].result_code)
+    return None
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter: ~2s, 4s, 8s ... capped at 10 minutes."""
+    return random.uniform(0.5, 1.0) * min(600.0, 2.0**attempt)
+
+
+def _retry_or_fail(
+    messages: list[OutboundMessage], *, reason: str, result_code: str, retry_after: float | None = None
+) -> RetryPlan | None:
+    now = timezone.now()
+    retry, exhausted = [], []
+    for m in messages:
+        (retry if m.attempts < settings.SMSPORTAL_SEND_MAX_ATTEMPTS else exhausted).append(m)
+    if exhausted:
+        fallback = exhausted[0].gateway.fallback if exhausted[0].gateway else None
+        if fallback is not None and fallback.is_active and fallback.pk != exhausted[0].gateway_id:
+            # Never sent by the primary (no provider id): hand to the fallback, counting attempts afresh.
+            OutboundMessage.objects.filter(id__in=[m.id for m in exhausted], provider_message_id__isnull=True).update(
+                status=Status.QUEUED, gateway=fallback, attempts=0, dispatched_at=None, next_attempt_at=None,
+                claim_token=None, error_reason=f"primary gateway failed: {reason}"[:300],
+            )
+            transaction.on_commit(dispatch_request)
+        else:
+            _messages_fail(exhausted, reason=f"retries exhausted: {reason}", result_code=result_code)
+    if not retry:
+        return None
+    delay = max(retry_after or 0.0, _backoff(max(m.attempts for m in retry)))
+    OutboundMessage.objects.filter(id__in=[m.id for m in retry]).update(
+        status=Status.QUEUED, claim_token=None, dispatched_at=now, result_code=result_code,
+        next_attempt_at=now + timedelta(seconds=delay), error_reason=f"retrying: {reason}"[:300],
+    )
+    return RetryPlan([str(m.id) for m in retry], delay)
+
+
+def _messages_fail(messages: list[OutboundMessage], *, reason: str, result_code: str) -> None:
+    OutboundMessage.objects.filter(id__in=[m.id for m in messages]).update(
+        status=Status.FAILED, error_reason=reason[:300], result_code=result_code, failed_at=timezone.now()
+    )
+
+
+def _gateway_note(gateway, *, error: str) -> None:
+    from gateways.models import Gateway
+
+    now = timezone.now()
+    if error:
+        Gateway.objects.filter(pk=gateway.pk).update(last_error_at=now, last_error=error[:500])
+    elif gateway.last_success_at is None or (now - gateway.last_success_at).total_seconds() > 5:
+        Gateway.objects.filter(pk=gateway.pk).update(last_success_at=now)
+
+
+def outbound_sweep() -> dict[str, int]:
+    """Recover what a lost task or a killed worker left behind. Run by beat every 30 s.
+
+    - queued, reserved by a dispatch longer ago than the timeout and due → back to the dispatcher;
+    - sending past the lease: re-queued when the provider call provably never started or the
+      provider deduplicates on our reference; otherwise `unknown`, reconciled from delivery
+      reports, never resent blindly.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.SMSPORTAL_QUEUED_TIMEOUT_SECONDS)
+    requeued = (
+        OutboundMessage.objects.filter(status=Status.QUEUED, dispatched_at__lt=stale)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=stale))
+        .update(dispatched_at=None)
+    )
+    lease = now - timedelta(seconds=settings.SMSPORTAL_SEND_LEASE_SECONDS)
+    abandoned = OutboundMessage.objects.filter(status=Status.SENDING, claimed_at__lt=lease)
+    never_started = abandoned.filter(send_started_at__isnull=True).update(
+        status=Status.QUEUED, dispatched_at=None, claim_token=None
+    )
+    safe_ids, unknown_ids = [], []
+    for message in abandoned.select_related("gateway"):
+        dedupes = message.gateway is not None and get_adapter(message.gateway).capabilities.dedupes_on_reference
+        (safe_ids if dedupes else unknown_ids).append(message.id)
+    OutboundMessage.objects.filter(id__in=safe_ids).update(status=Status.QUEUED, dispatched_at=None, claim_token=None)
+    OutboundMessage.objects.filter(id__in=unknown_ids).update(
+        status=Status.UNKNOWN, error_reason="worker stopped during the provider call; reconciling from delivery reports"
+    )
+    counts = {"requeued": requeued + never_started + len(safe_ids), "unknown": len(unknown_ids)}
+    if counts["requeued"] or OutboundMessage.objects.filter(status=Status.QUEUED, dispatched_at__isnull=True).exists():
+        dispatch_request()
+    return counts
+
+
+def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage | None:
+    """Apply a delivery report: forward-only, so late or repeated reports change nothing wrongly."""
+    message = OutboundMessage.objects.filter(gateway=gateway, provider_message_id=update.provider_message_id).first()
+    if message is None:
+        return None
+    rank = OutboundMessage.RANK
+    if rank.get(update.status, -1) <= rank[message.status] or message.status in OutboundMessage.FINAL:
+        return message
+    now = update.occurred_at or timezone.now()
+    message.status = update.status
+    changed = ["status", "updated_at"]
+    if update.status == Status.SENT and not message.sent_at:
+        message.sent_at, changed = now, changed + ["sent_at"]
+    if update.status == Status.DELIVERED:
+        message.delivered_at, changed = now, changed + ["delivered_at"]
+    if update.status in (Status.FAILED, Status.UNDELIVERED):
+        message.failed_at = now
+        message.provider_error_code = update.error_code[:64]
+        message.error_reason = (update.error_text or update.error_code or update.status)[:300]
+        changed += ["failed_at", "provider_error_code", "error_reason"]
+    message.save(update_fields=changed)
+    return message

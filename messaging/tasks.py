@@ -1,0 +1,28 @@
+"""Thin Celery tasks: ids in, one service call, retry policy here and nothing else."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def outbound_dispatch_task() -> int:
+    from messaging.services.outbound import outbound_dispatch
+
+    return outbound_dispatch()
+
+
+@shared_task(acks_late=True)
+def outbound_deliver_task(message_ids: list[str]) -> None:
+    from messaging.services.outbound import outbound_deliver
+
+    plan = outbound_deliver(message_ids=message_ids)
+    if plan is not None:
+        # A retry is a new task with a countdown; the rows say when they are due, so a lost
+        # retry is recovered by the sweeper.
+        outbound_deliver_task.apply_async((plan.message_ids,), countdown=plan.countdown)
+
+
+@shared_task
+def outbound_sweep_task() -> dict:
+    from messaging.services.outbound import outbound_sweep
+
+    return outbound_sweep()

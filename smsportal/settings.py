@@ -1,0 +1,176 @@
+"""smsportal settings: one module, every deploy-varying value from the environment.
+
+Unset environment → the embedded default: SQLite and Celery in eager mode.
+Production sets DATABASE_URL (PostgreSQL), CELERY_BROKER_URL/REDIS_URL, SECRET_KEY,
+SMSPORTAL_ENCRYPTION_KEY, ALLOWED_HOSTS and DEBUG=0. See README "Configuration".
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+# GENERAL
+# https://docs.djangoproject.com/en/5.2/ref/settings/
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-dev-only-change-me-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+TIME_ZONE = "UTC"
+USE_TZ = True
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+ROOT_URLCONF = "smsportal.urls"
+WSGI_APPLICATION = "smsportal.wsgi.application"
+ASGI_APPLICATION = "smsportal.asgi.application"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "phonenumber_field",
+    "import_export",
+    "entities",
+    "gateways",
+    "messaging",
+    "plugins",
+    "adherence",
+    "portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+STATIC_URL = "static/"
+STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/portal/"
+
+# DATABASES
+# https://docs.djangoproject.com/en/5.2/ref/settings/#databases
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Persistent connections: ~5x throughput on the accept path (docs/performance.md).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves a threaded dev server and eager tasks from one file.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# CACHES / REDIS
+REDIS_URL = env("REDIS_URL", default="")
+
+# CELERY
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+# No broker configured → run tasks in-process (the embedded default for `make run`).
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_BEAT_SCHEDULE = {
+    "messaging-sweep": {"task": "messaging.tasks.outbound_sweep_task", "schedule": 30.0},
+}
+
+# REST FRAMEWORK / OPENAPI
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "entities.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["entities.permissions.HasOrganization"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "smsportal.exceptions.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "smsportal API",
+    "DESCRIPTION": "Two-way SMS for healthcare: BioT-style and DHIS2-style APIs.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# SECURITY (production values come from the environment; `check --deploy` verifies them)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+
+# PHONE NUMBERS
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "E164"
+PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", default=None)
+
+# SMS
+# Fernet keys, comma-separated; the first encrypts, all decrypt (rotation: docs/operations.md).
+SMSPORTAL_ENCRYPTION_KEY = env.list("SMSPORTAL_ENCRYPTION_KEY", default=[])
+SMSPORTAL_PUBLIC_BASE_URL = env("SMSPORTAL_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SMSPORTAL_MAX_SEGMENTS = env.int("SMSPORTAL_MAX_SEGMENTS", default=10)
+SMSPORTAL_DHIS2_MAX_SMS_LENGTH = env.int("SMSPORTAL_DHIS2_MAX_SMS_LENGTH", default=1071)
+SMSPORTAL_ALLOW_PRIVATE_URLS = env.bool("SMSPORTAL_ALLOW_PRIVATE_URLS", default=False)
+SMSPORTAL_HTTP_TIMEOUT = env.float("SMSPORTAL_HTTP_TIMEOUT", default=15.0)
+SMSPORTAL_SEND_MAX_ATTEMPTS = env.int("SMSPORTAL_SEND_MAX_ATTEMPTS", default=6)
+SMSPORTAL_SEND_LEASE_SECONDS = env.int("SMSPORTAL_SEND_LEASE_SECONDS", default=300)
+SMSPORTAL_QUEUED_TIMEOUT_SECONDS = env.int("SMSPORTAL_QUEUED_TIMEOUT_SECONDS", default=60)
+SMSPORTAL_DISPATCH_BATCH = env.int("SMSPORTAL_DISPATCH_BATCH", default=1000)
+# Phone-number HMAC key for logs (numbers are enumerable, so a plain hash would be reversible).
+SMSPORTAL_LOG_HASH_KEY = env("SMSPORTAL_LOG_HASH_KEY", default=SECRET_KEY)
+
+# LOGGING: structured JSON lines; no phone numbers, bodies or secrets (smsportal/logging.py).
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "smsportal.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

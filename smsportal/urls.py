@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from smsportal.health import healthz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("webhooks/", include("gateways.urls")),
+    path("", include("gateways.api_urls")),
+    path("", include("messaging.urls")),
+    path("", include("entities.urls")),
+    path("", include("plugins.urls")),
+    path("", include("adherence.urls")),
+    path("", include("portal.urls")),
+]

@@ -1,0 +1,85 @@
+"""Fixtures most tests share, and the rule for tests that need real services.
+
+A test that needs PostgreSQL or Redis skips with the reason when the service is absent, and
+fails instead when SMSPORTAL_REQUIRE_SERVICES=1 (CI sets it).
+"""
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from entities.services import api_key_create
+from gateways.providers.simulator import SimulatorAdapter
+from tests.factories import GatewayFactory, OrganizationFactory
+
+REQUIRE_SERVICES = os.environ.get("SMSPORTAL_REQUIRE_SERVICES") == "1"
+
+
+def service_unavailable(reason: str):
+    """Skip, or fail when services are required."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service unavailable: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def require_postgres(django_db_blocker):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        service_unavailable("needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsportal")
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis URL that answers (REDIS_URL, else the local default)."""
+    import redis
+
+    url = os.environ.get("SMSPORTAL_TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        service_unavailable(f"needs Redis at {url}: {exc}")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _clear_simulator_outbox():
+    SimulatorAdapter.outbox.clear()
+    yield
+    SimulatorAdapter.outbox.clear()
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory(name="Demo Org", slug="demo-org")
+
+
+@pytest.fixture
+def other_organization(db):
+    return OrganizationFactory(name="Other Clinic", slug="other-clinic")
+
+
+@pytest.fixture
+def gateway(organization):
+    return GatewayFactory(organization=organization, name="simulator")
+
+
+@pytest.fixture
+def api_key(organization):
+    return api_key_create(organization=organization)[1]
+
+
+@pytest.fixture
+def api_client(api_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    return client
+
+
+@pytest.fixture
+def other_api_client(other_organization):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(organization=other_organization)[1]}")
+    return client
