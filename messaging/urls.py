@@ -1,1 +1,6 @@
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("messaging.urls_outbound")),
+    path("", include("messaging.urls_inbound")),
+]

@@ -1,0 +1,2 @@
+# Admin registrations live beside their pipeline half; Django autodiscovers this module only.
+from messaging import admin_inbound, admin_outbound  # noqa: F401

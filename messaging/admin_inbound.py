@@ -1,0 +1,1 @@
+"""Admin for inbound messages (issue #4)."""

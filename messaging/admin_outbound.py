@@ -1,0 +1,1 @@
+"""Admin for outbound messages and opt-outs (issue #2)."""
