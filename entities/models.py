@@ -30,7 +30,9 @@ class Organization(models.Model):
     opt_in_keywords = models.JSONField(default=list, blank=True)
     help_keywords = models.JSONField(default=list, blank=True)
     opt_out_confirmation = models.CharField(
-        max_length=320, blank=True, default="You have been unsubscribed and will receive no more messages. Reply START to resubscribe."
+        max_length=320,
+        blank=True,
+        default="You have been unsubscribed and will receive no more messages. Reply START to resubscribe.",
     )
     opt_in_confirmation = models.CharField(
         max_length=320, blank=True, default="You are subscribed again. Reply STOP to unsubscribe."
@@ -53,7 +55,11 @@ class Organization(models.Model):
 
     def keywords(self, kind: str) -> list[str]:
         """Configured keywords of a kind ("opt_out", "opt_in", "help"), else the CTIA defaults."""
-        defaults = {"opt_out": DEFAULT_OPT_OUT_KEYWORDS, "opt_in": DEFAULT_OPT_IN_KEYWORDS, "help": DEFAULT_HELP_KEYWORDS}
+        defaults = {
+            "opt_out": DEFAULT_OPT_OUT_KEYWORDS,
+            "opt_in": DEFAULT_OPT_IN_KEYWORDS,
+            "help": DEFAULT_HELP_KEYWORDS,
+        }
         return [k.upper() for k in (getattr(self, f"{kind}_keywords") or defaults[kind])]
 
 

@@ -37,7 +37,11 @@ class Gateway(models.Model):
     is_default = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     fallback = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Used when this gateway fails transiently past its retries or is marked down.",
     )
     rate_limit_per_second = models.FloatField(null=True, blank=True, help_text="Messages/s across all workers.")

@@ -6,12 +6,14 @@ Events carry ids and statuses; pages fetch what they show through org-scoped vie
 """
 
 import json
+import logging
 import queue
 import threading
 from collections.abc import Iterator
 
 from smsportal.redis import get_redis
 
+logger = logging.getLogger(__name__)
 _local_subscribers: dict[str, set[queue.Queue]] = {}
 _lock = threading.Lock()
 
@@ -27,8 +29,8 @@ def publish(*, organization_id, event: str, data: dict) -> None:
     if client is not None:
         try:
             client.publish(channel_name(organization_id), payload)
-        except Exception:  # noqa: BLE001 — live updates are best effort; the database is the record
-            pass
+        except Exception:  # live updates are best effort; the database is the record
+            logger.warning("live event not published", extra={"event": event})
         return
     with _lock:
         subscribers = list(_local_subscribers.get(str(organization_id), ()))

@@ -198,3 +198,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "key"], name="uniq_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"idempotency key {self.pk}"

@@ -3,16 +3,18 @@
 import pytest
 
 from gateways.exceptions import GatewayTemporaryError
+from gateways.providers.base import StatusUpdate
 from gateways.providers.simulator import SimulatorAdapter
 from messaging.models import OptOut, OutboundMessage
 from messaging.services.outbound import messages_queue, outbound_deliver, outbound_status_apply
-from gateways.providers.base import StatusUpdate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_queued_message_is_sent_through_the_gateway_after_commit(organization, gateway):
-    result = messages_queue(organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal")
+    result = messages_queue(
+        organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal"
+    )
 
     message = OutboundMessage.objects.get(pk=result.messages[0].pk)
     assert message.status == "sent"
@@ -27,7 +29,9 @@ def test_opted_out_recipient_of_a_batch_is_failed_with_the_reason(organization, 
         organization=organization, recipients=["+12025550101", "+12025550102"], body="Hi", source="dhis2_api"
     )
 
-    statuses = dict(OutboundMessage.objects.filter(batch_id=result.messages[0].batch_id).values_list("recipient", "status"))
+    statuses = dict(
+        OutboundMessage.objects.filter(batch_id=result.messages[0].batch_id).values_list("recipient", "status")
+    )
     assert statuses == {"+12025550101": "sent", "+12025550102": "failed"}
     assert OutboundMessage.objects.get(recipient="+12025550102").error_reason == "opted out"
 
@@ -47,7 +51,9 @@ def test_temporary_failure_is_retried_then_failed_with_reason(organization, gate
         raise GatewayTemporaryError("provider answered 503")
 
     monkeypatch.setattr(SimulatorAdapter, "send_batch", refuse)
-    message = messages_queue(organization=organization, recipients=["+12025550101"], body="Hi", source="portal").messages[0]
+    message = messages_queue(
+        organization=organization, recipients=["+12025550101"], body="Hi", source="portal"
+    ).messages[0]
     message.refresh_from_db()
     assert message.status == "queued" and message.attempts == 1 and message.next_attempt_at is not None
 
@@ -60,7 +66,9 @@ def test_temporary_failure_is_retried_then_failed_with_reason(organization, gate
 
 
 def test_delivery_reports_only_move_forward(organization, gateway):
-    message = messages_queue(organization=organization, recipients=["+12025550101"], body="Hi", source="portal").messages[0]
+    message = messages_queue(
+        organization=organization, recipients=["+12025550101"], body="Hi", source="portal"
+    ).messages[0]
     message.refresh_from_db()
     pid = message.provider_message_id
 

@@ -66,7 +66,9 @@ def body_validate(*, body: str, max_length: int | None = None, field_name: str =
 
 def opted_out_numbers(*, organization, numbers: list[str]) -> set[str]:
     return set(
-        OptOut.objects.filter(organization=organization, phone_number__in=numbers).values_list("phone_number", flat=True)
+        OptOut.objects.filter(organization=organization, phone_number__in=numbers).values_list(
+            "phone_number", flat=True
+        )
     )
 
 
@@ -254,7 +256,9 @@ def _deliver_for_gateway(messages: list[OutboundMessage]) -> RetryPlan | None:
         _messages_fail(messages, reason=str(exc), result_code=exc.result_code)
         return None
     except (GatewayAmbiguousError, Exception) as exc:  # noqa: BLE001 — an adapter bug must not lose messages
-        logger.warning("ambiguous send; messages marked unknown", extra={"gateway": gateway.uid, "count": len(messages)})
+        logger.warning(
+            "ambiguous send; messages marked unknown", extra={"gateway": gateway.uid, "count": len(messages)}
+        )
         _gateway_note(gateway, error=f"ambiguous: {type(exc).__name__}")
         OutboundMessage.objects.filter(id__in=[m.id for m in messages]).update(
             status=Status.UNKNOWN, error_reason=f"provider outcome unknown ({type(exc).__name__}); reconciling"[:300]
@@ -274,22 +278,44 @@ def _results_record(messages: list[OutboundMessage], results: list[SendResult], 
             m.status, m.error_reason = Status.UNKNOWN, "provider response did not include this message"
             failed.append(m)
         elif r.accepted:
-            m.status, m.provider_message_id, m.result_code, m.sent_at = Status.SENT, r.provider_message_id or None, r.result_code, now
+            m.status, m.provider_message_id, m.result_code, m.sent_at = (
+                Status.SENT,
+                r.provider_message_id or None,
+                r.result_code,
+                now,
+            )
             m.error_reason = ""
             sent.append(m)
         elif r.temporary:
             m.result_code, m.provider_error_code = r.result_code, r.error[:64]
             temporary.append(m)
         else:
-            m.status, m.result_code, m.provider_error_code, m.failed_at = Status.FAILED, r.result_code, r.error[:64], now
+            m.status, m.result_code, m.provider_error_code, m.failed_at = (
+                Status.FAILED,
+                r.result_code,
+                r.error[:64],
+                now,
+            )
             m.error_reason = (r.error or "rejected by provider")[:300]
             failed.append(m)
-    fields = ["status", "provider_message_id", "result_code", "sent_at", "error_reason", "provider_error_code", "failed_at"]
+    fields = [
+        "status",
+        "provider_message_id",
+        "result_code",
+        "sent_at",
+        "error_reason",
+        "provider_error_code",
+        "failed_at",
+    ]
     OutboundMessage.objects.bulk_update(sent + failed, fields, batch_size=500)
     if sent:
         _gateway_note(gateway, error="")
     if temporary:
-        return _retry_or_fail(temporary, reason=temporary[0].provider_error_code or "temporary provider error", result_code=temporary[0].result_code)
+        return _retry_or_fail(
+            temporary,
+            reason=temporary[0].provider_error_code or "temporary provider error",
+            result_code=temporary[0].result_code,
+        )
     return None
 
 
@@ -310,8 +336,13 @@ def _retry_or_fail(
         if fallback is not None and fallback.is_active and fallback.pk != exhausted[0].gateway_id:
             # Never sent by the primary (no provider id): hand to the fallback, counting attempts afresh.
             OutboundMessage.objects.filter(id__in=[m.id for m in exhausted], provider_message_id__isnull=True).update(
-                status=Status.QUEUED, gateway=fallback, attempts=0, dispatched_at=None, next_attempt_at=None,
-                claim_token=None, error_reason=f"primary gateway failed: {reason}"[:300],
+                status=Status.QUEUED,
+                gateway=fallback,
+                attempts=0,
+                dispatched_at=None,
+                next_attempt_at=None,
+                claim_token=None,
+                error_reason=f"primary gateway failed: {reason}"[:300],
             )
             transaction.on_commit(dispatch_request)
         else:
@@ -320,8 +351,12 @@ def _retry_or_fail(
         return None
     delay = max(retry_after or 0.0, _backoff(max(m.attempts for m in retry)))
     OutboundMessage.objects.filter(id__in=[m.id for m in retry]).update(
-        status=Status.QUEUED, claim_token=None, dispatched_at=now, result_code=result_code,
-        next_attempt_at=now + timedelta(seconds=delay), error_reason=f"retrying: {reason}"[:300],
+        status=Status.QUEUED,
+        claim_token=None,
+        dispatched_at=now,
+        result_code=result_code,
+        next_attempt_at=now + timedelta(seconds=delay),
+        error_reason=f"retrying: {reason}"[:300],
     )
     return RetryPlan([str(m.id) for m in retry], delay)
 
