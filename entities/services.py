@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils.text import slugify
 
-from entities.models import ApiKey, Organization
+from entities.models import ApiKey, Caregiver, Organization, Person
 
 
 def organization_get_or_create(*, slug: str, name: str | None = None) -> Organization:
@@ -17,3 +17,15 @@ def api_key_create(*, organization: Organization, name: str = "default") -> tupl
     raw, prefix = ApiKey.generate()
     api_key = ApiKey.objects.create(organization=organization, name=name, prefix=prefix, key_hash=ApiKey.hash(raw))
     return api_key, raw
+
+
+@transaction.atomic
+def entity_save(*, entity: Person, fields: dict, patients: list | None = None) -> Person:
+    """Apply validated fields (and a caregiver's patients) and save: all or nothing."""
+    for name, value in fields.items():
+        setattr(entity, name, value)
+    entity.full_clean(exclude=["organization", "user", "patients"])
+    entity.save()
+    if patients is not None and isinstance(entity, Caregiver):
+        entity.patients.set(patients)
+    return entity
