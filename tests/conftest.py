@@ -44,6 +44,19 @@ def redis_url():
     return url
 
 
+@pytest.fixture
+def provider_simulator(settings):
+    """The provider stand-in (gateways/simulator_server.py) on an ephemeral loopback port.
+
+    Gateways pointed at it need private URLs allowed, so this fixture allows them.
+    """
+    from gateways.simulator_server import ProviderSimulator
+
+    settings.SMSPORTAL_ALLOW_PRIVATE_URLS = True
+    with ProviderSimulator() as simulator:
+        yield simulator
+
+
 @pytest.fixture(autouse=True)
 def _clear_simulator_outbox():
     SimulatorAdapter.outbox.clear()

@@ -1,9 +1,11 @@
 """The gateway seam: one adapter class per provider, chosen by Gateway.type."""
 
 from gateways.providers.base import ProviderAdapter
+from gateways.providers.bulksms import BulkSmsAdapter
+from gateways.providers.generic_http import GenericHttpAdapter
 from gateways.providers.simulator import SimulatorAdapter
 
-ADAPTERS: dict[str, type[ProviderAdapter]] = {a.type: a for a in (SimulatorAdapter,)}
+ADAPTERS: dict[str, type[ProviderAdapter]] = {a.type: a for a in (SimulatorAdapter, GenericHttpAdapter, BulkSmsAdapter)}
 
 
 def get_adapter(gateway) -> ProviderAdapter:

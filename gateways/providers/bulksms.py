@@ -1,0 +1,172 @@
+"""BulkSMS JSON REST API v1 (https://www.bulksms.com/developer/json/v1/).
+
+Send: `POST {urlTemplate}?auto-unicode=true&deduplication-id=<batch hash>` with HTTP Basic
+(username = token id, password = token secret) and a JSON array, one object per message.
+The 201 reply is an array in the same order, one entry per recipient.
+Webhooks (status reports and incoming messages) are JSON arrays in two renderings: the spec's
+flat one and the webhook guide's nested one ({type, address}, {value, encoding}, status.condition);
+both are accepted. BulkSMS does not sign webhooks: the per-gateway token authenticates them.
+"""
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from django.http import HttpRequest
+
+from gateways.exceptions import GatewayAmbiguousError
+from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
+from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
+from gateways.providers.webhooks import normalise_number, parse_timestamp, request_json
+
+DEFAULT_URL = "https://api.bulksms.com/v1/messages"
+
+# status.type[.subtype] → our status (reference B.6). ACCEPTED/SCHEDULED/UNKNOWN change nothing.
+_STATUS = {
+    "SENT": "sent",
+    "DELIVERED": "delivered",
+    "FAILED": "failed",
+    "FAILED.HANDSET_ERROR": "undelivered",
+    "FAILED.EXPIRED": "undelivered",
+    "FAILED.BLOCKED": "failed",
+    "FAILED.NOT_SENT": "failed",
+}
+
+
+def _address(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("address") or "")
+    return str(value or "")
+
+
+def _status_key(status: Any) -> tuple[str, str]:
+    """(type, subtype) from either rendering of a BulkSMS status object."""
+    if not isinstance(status, dict):
+        return str(status or "").upper(), ""
+    kind = str(status.get("type") or status.get("condition") or "").upper()
+    sub = status.get("subtype") or status.get("cause") or ""
+    if not kind and isinstance(status.get("id"), str):
+        kind, _, sub = status["id"].partition(".")
+    sub = "" if sub in (None, "null") else str(sub).upper()
+    if "." in kind:
+        kind, _, sub = kind.partition(".")
+    return kind, sub
+
+
+class BulkSmsAdapter(RequestsAdapter):
+    """BulkSMS v1 JSON API with Basic auth; batches one array of messages per request."""
+
+    type = "bulksms"
+    default_url = DEFAULT_URL
+    capabilities = Capabilities(max_batch_size=200, max_length=459, delivery_reports=True, inbound=True)
+
+    def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+        config = self.gateway.config
+        payload = []
+        for m in messages:
+            item: dict[str, Any] = {
+                "to": m.to,
+                "body": m.text,
+                "deliveryReports": "ALL",
+                # At most 20 characters; the reply order identifies the message, this is for support.
+                "userSuppliedId": m.reference.replace("-", "")[:20],
+            }
+            sender = m.sender or config.get("from")
+            item["from"] = {"type": "REPLIABLE"} if config.get("repliable", True) and not sender else sender
+            if config.get("longMessageMaxParts"):
+                item["longMessageMaxParts"] = int(config["longMessageMaxParts"])
+            payload.append(item)
+        # Same batch, same id: BulkSMS drops a repeated submission of it.
+        dedup = hashlib.sha256("".join(m.reference for m in messages).encode()).hexdigest()[:32]
+        response = self.request(
+            "POST",
+            self.base_url,
+            params={"auto-unicode": "true", "deduplication-id": dedup},
+            json=payload,
+            auth=(str(config.get("username") or ""), self.secret("password")),
+            headers={"Accept": "application/json"},
+        )
+        try:
+            entries = response.json()
+        except ValueError:
+            raise GatewayAmbiguousError("BulkSMS accepted the request but its reply is not JSON")
+        if isinstance(entries, dict):
+            entries = [entries]
+        code = result_code_for_status(response.status_code)
+        results = []
+        for m, entry in zip(messages, entries, strict=False):
+            kind, sub = _status_key(entry.get("status"))
+            accepted = kind not in ("FAILED",)
+            results.append(
+                SendResult(
+                    reference=m.reference,
+                    accepted=accepted,
+                    provider_message_id=str(entry.get("id") or ""),
+                    result_code=code if accepted else "FAILED",
+                    error="" if accepted else f"{kind}.{sub or 'null'}",
+                    raw={"status": entry.get("status")},
+                )
+            )
+        return results
+
+    def error_detail(self, response) -> str:
+        try:
+            problem = response.json()
+        except ValueError:
+            return ""
+        if isinstance(problem, dict):
+            return f": {str(problem.get('title') or '')[:80]} {str(problem.get('detail') or '')[:120]}".rstrip()
+        return ""
+
+    # -- webhooks --------------------------------------------------------------------------
+
+    def _entries(self, request: HttpRequest) -> list[dict]:
+        data = request_json(request)
+        if isinstance(data, dict):
+            data = [data]
+        return [e for e in data or [] if isinstance(e, dict)]
+
+    def parse_status(self, request: HttpRequest) -> list[StatusUpdate]:
+        updates = []
+        for entry in self._entries(request):
+            if str(entry.get("type") or "").upper() in ("RECEIVED", "RECEIVED_MESSAGE") or not entry.get("id"):
+                continue
+            kind, sub = _status_key(entry.get("status"))
+            status = _STATUS.get(f"{kind}.{sub}") or _STATUS.get(kind)
+            if status is None:
+                continue
+            status_obj = entry.get("status") if isinstance(entry.get("status"), dict) else {}
+            updates.append(
+                StatusUpdate(
+                    provider_message_id=str(entry["id"]),
+                    status=status,
+                    error_code=f"{kind}.{sub}" if status in ("failed", "undelivered") else "",
+                    error_text=f"{kind}.{sub}" if status in ("failed", "undelivered") else "",
+                    occurred_at=parse_timestamp(status_obj.get("date")),
+                    raw=entry,
+                )
+            )
+        return updates
+
+    def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
+        replies = []
+        for entry in self._entries(request):
+            if str(entry.get("type") or "RECEIVED").upper() not in ("RECEIVED", "RECEIVED_MESSAGE"):
+                continue
+            body = entry.get("body")
+            text = body.get("value") if isinstance(body, dict) else body
+            if not entry.get("from") or text is None:
+                continue
+            submission = entry.get("submission") if isinstance(entry.get("submission"), dict) else {}
+            replies.append(
+                InboundSms(
+                    sender=normalise_number(_address(entry.get("from"))),
+                    recipient=normalise_number(_address(entry.get("to"))),
+                    text=str(text),
+                    provider_message_id=str(entry.get("id") or ""),
+                    received_at=parse_timestamp(submission.get("date")),
+                    previous_published_message_id=str(entry.get("relatedSentMessageId") or ""),
+                    raw=entry,
+                )
+            )
+        return replies

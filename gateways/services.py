@@ -1,0 +1,20 @@
+"""Gateway services: webhook URLs, token rotation, default selection."""
+
+from django.conf import settings
+from django.urls import reverse
+
+from gateways.models import Gateway
+
+
+def gateway_webhook_url(*, gateway: Gateway, kind: str, with_token: bool = True, base_url: str | None = None) -> str:
+    """The public URL a provider calls for `kind` ("inbound" or "status"), with the current token."""
+    base = (base_url or settings.SMSPORTAL_PUBLIC_BASE_URL).rstrip("/")
+    url = f"{base}{reverse(f'gateways:{kind}', kwargs={'gateway_uid': gateway.pk})}"
+    tokens = gateway.webhook_tokens()
+    if with_token and tokens and gateway.type not in TOKENLESS_TYPES:
+        url = f"{url}?token={tokens[0]}"
+    return url
+
+
+# Providers that sign their callbacks; their URLs carry no token (the signature authenticates).
+TOKENLESS_TYPES = {Gateway.Type.TWILIO, Gateway.Type.SNS}

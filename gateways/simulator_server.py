@@ -1,0 +1,711 @@
+"""A local stand-in for the SMS providers, speaking their real wire formats over real HTTP.
+
+`ProviderSimulator` serves, on one port:
+- Clickatell  `POST /messages` (JSON, `Authorization: <key>`) and `GET /messages/http/send`;
+- BulkSMS     `POST /v1/messages` (JSON array, Basic auth);
+- Twilio      `POST /2010-04-01/Accounts/<sid>/Messages.json` (form, Basic auth);
+- generic     any method on `/generic/...` (answers `{"id": ..., "status": "accepted"}`).
+It records every request, can be told to answer slowly, with 429/5xx or with a provider error
+code, and posts delivery reports and replies back to smsportal in each provider's format —
+Twilio's signed with `X-Twilio-Signature` using the auth token the send request carried.
+
+Use it from tests (`with ProviderSimulator() as sim: sim.url`), from benchmarks, or from the
+command line: `python manage.py provider_simulator --port 8025`. Control over HTTP, under `/_sim/`:
+`POST /_sim/behave` {"provider", "status", "delay", "errorCode", "times"}, `POST /_sim/reset`,
+`GET /_sim/requests`, `GET /_sim/messages`, `POST /_sim/config` {"statusUrls", "autoReport"},
+`POST /_sim/deliver` {"providerMessageId", "status", "url"}, `POST /_sim/reply`
+{"provider", "url", "from", "to", "text", "relatedMessageId"}. It never touches the database.
+"""
+
+import base64
+import itertools
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+PROVIDERS = ("clickatell", "bulksms", "twilio", "generic")
+TWILIO_API_VERSION = "2010-04-01"
+
+# Our status → each provider's delivery-report vocabulary.
+CLICKATELL_CODES = {"sent": 3, "delivered": 4, "failed": 5, "undelivered": 7, "expired": 10, "queued": 2}
+BULKSMS_STATUS = {
+    "sent": ("SENT", None),
+    "delivered": ("DELIVERED", None),
+    "failed": ("FAILED", "NOT_SENT"),
+    "undelivered": ("FAILED", "HANDSET_ERROR"),
+    "expired": ("FAILED", "EXPIRED"),
+    "accepted": ("ACCEPTED", None),
+}
+
+
+@dataclass
+class RecordedRequest:
+    """One request the simulator received, as it arrived."""
+
+    provider: str
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    at: float = field(default_factory=time.time)
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode(), keep_blank_values=True)
+
+
+@dataclass
+class SentMessage:
+    """A message the simulator accepted, with what it needs to report on it later."""
+
+    provider: str
+    provider_message_id: str
+    to: str
+    text: str
+    sender: str = ""
+    reference: str = ""
+    status_url: str = ""
+    account_sid: str = ""
+    auth_token: str = ""
+
+
+@dataclass
+class Behaviour:
+    """How to answer the next matching send requests."""
+
+    provider: str | None = None  # None: every provider
+    status: int | None = None  # answer with this HTTP status (429, 5xx, 4xx)
+    delay: float = 0.0  # seconds before answering
+    error_code: str | None = None  # a provider error code in an otherwise normal reply
+    times: int | None = None  # how many requests it applies to; None = until reset
+    retry_after: str | None = None
+
+
+def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    from twilio.request_validator import RequestValidator
+
+    return RequestValidator(auth_token).compute_signature(url, params)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    allow_reuse_address = True
+
+
+class ProviderSimulator:
+    """The provider stand-in. Start with `.start()` (a daemon thread) or use as a context manager."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        record: bool = True,
+        bulksms_rendering: str = "spec",
+        max_records: int = 100_000,
+    ):
+        self.host, self.port = host, port
+        self.record = record
+        self.bulksms_rendering = bulksms_rendering  # "spec" (flat) or "nested" (the webhook guide's)
+        self.requests: deque[RecordedRequest] = deque(maxlen=max_records)
+        self.messages: dict[str, SentMessage] = {}
+        self.behaviours: list[Behaviour] = []
+        self.status_urls: dict[str, str] = {}
+        self.auto_report: str | None = None  # a status to report automatically after each accepted send
+        self.reports_posted = 0
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._report_queue: queue.Queue = queue.Queue()
+        self._report_threads: list[threading.Thread] = []
+        self._session = requests.Session()
+        self._session.trust_env = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "simulator not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "ProviderSimulator":
+        simulator = self
+
+        class Handler(_Handler):
+            sim = simulator
+
+        self._server = _Server((self.host, self.port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="provider-simulator", daemon=True)
+        self._thread.start()
+        for n in range(4):
+            worker = threading.Thread(target=self._report_worker, name=f"sim-report-{n}", daemon=True)
+            worker.start()
+            self._report_threads.append(worker)
+        return self
+
+    def stop(self) -> None:
+        for _ in self._report_threads:
+            self._report_queue.put(None)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        self._session.close()
+
+    def __enter__(self) -> "ProviderSimulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- control ---------------------------------------------------------------------------
+
+    def behave(
+        self,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        delay: float = 0.0,
+        error_code: str | None = None,
+        times: int | None = None,
+        retry_after: str | None = None,
+    ) -> None:
+        """Answer the next `times` send requests (of `provider`) slowly, with `status`, or a provider error."""
+        with self._lock:
+            self.behaviours.append(Behaviour(provider, status, delay, error_code, times, retry_after))
+
+    def reset(self) -> None:
+        with self._lock:
+            self.behaviours.clear()
+            self.requests.clear()
+            self.messages.clear()
+            self.status_urls.clear()
+            self.auto_report = None
+            self.reports_posted = 0
+
+    def requests_for(self, provider: str) -> list[RecordedRequest]:
+        return [r for r in list(self.requests) if r.provider == provider]
+
+    def _behaviour_for(self, provider: str) -> Behaviour | None:
+        with self._lock:
+            for rule in self.behaviours:
+                if rule.provider in (None, provider):
+                    if rule.times is not None:
+                        rule.times -= 1
+                        if rule.times <= 0:
+                            self.behaviours.remove(rule)
+                    return rule
+        return None
+
+    def _new_id(self, provider: str) -> str:
+        n = next(self._ids)
+        if provider == "twilio":
+            return f"SM{uuid.uuid4().hex}"
+        if provider == "bulksms":
+            return str(1674811778896240640 + n)
+        return uuid.uuid4().hex
+
+    def _accept(self, message: SentMessage) -> None:
+        with self._lock:
+            self.messages[message.provider_message_id] = message
+        if self.auto_report:
+            self._report_queue.put((message.provider_message_id, self.auto_report, None, None))
+
+    # -- reports and replies back to smsportal ---------------------------------------------
+
+    def _report_worker(self) -> None:
+        while True:
+            item = self._report_queue.get()
+            if item is None:
+                return
+            try:
+                self.deliver(*item)
+            except Exception:  # noqa: BLE001 — a report that cannot be posted is only logged
+                logger.warning("simulator could not post a delivery report", exc_info=True)
+
+    def deliver(
+        self, provider_message_id: str, status: str = "delivered", url: str | None = None, error_code: str | None = None
+    ) -> int:
+        """Post a delivery report for a message it accepted, in that provider's format. Returns the HTTP status."""
+        message = self.messages[provider_message_id]
+        target = (
+            url
+            or (message.status_url if message.provider == "twilio" else "")
+            or self.status_urls.get(message.provider, "")
+        )
+        if not target:
+            raise ValueError(f"no status URL known for {message.provider}")
+        headers: dict[str, str] = {}
+        if message.provider == "twilio":
+            form = {
+                "MessageSid": message.provider_message_id,
+                "SmsSid": message.provider_message_id,
+                "MessageStatus": status,
+                "SmsStatus": status,
+                "AccountSid": message.account_sid,
+                "From": message.sender,
+                "To": message.to,
+                "ApiVersion": TWILIO_API_VERSION,
+            }
+            if status in ("failed", "undelivered"):
+                form["ErrorCode"] = error_code or "30003"
+            headers["X-Twilio-Signature"] = twilio_signature(message.auth_token, target, form)
+            response = self._session.post(target, data=form, headers=headers, timeout=15)
+        elif message.provider == "clickatell":
+            body = {
+                "integrationName": "smsportal",
+                "messageId": message.provider_message_id,
+                "requestId": uuid.uuid4().hex,
+                "clientMessageId": message.reference,
+                "to": message.to,
+                "from": message.sender,
+                "statusCode": int(error_code) if error_code else CLICKATELL_CODES.get(status, 1),
+                "status": status.upper(),
+                "statusDescription": status,
+                "timestamp": str(int(time.time() * 1000)),
+            }
+            response = self._session.post(target, json=body, timeout=15)
+        elif message.provider == "bulksms":
+            kind, sub = BULKSMS_STATUS.get(status, ("UNKNOWN", None))
+            if error_code:
+                kind, sub = "FAILED", error_code
+            entry: dict[str, Any] = {
+                "id": message.provider_message_id,
+                "type": "SENT",
+                "to": message.to,
+                "userSuppliedId": message.reference,
+                "numberOfParts": 1,
+                "creditCost": 1.0,
+                "submission": {"id": f"2-{next(self._ids):014d}", "date": _now_iso()},
+                "unknownExtraField": "ignored",
+            }
+            if self.bulksms_rendering == "nested":
+                entry["to"] = {"type": "INTERNATIONAL", "address": message.to}
+                entry["status"] = {"condition": kind, "date": _now_iso(), "cause": sub, "final": kind != "SENT"}
+            else:
+                entry["status"] = {"id": f"{kind}.{sub or 'null'}", "type": kind, "subtype": sub}
+            headers = {"X-BulkSMS-Event": "status-report", "X-BulkSMS-Delivery-Attempt": "1"}
+            headers["User-Agent"] = "BulkSMS Invoker"
+            response = self._session.post(target, json=[entry], headers=headers, timeout=15)
+        else:
+            form = {"id": message.provider_message_id, "status": status}
+            if error_code:
+                form["error"] = error_code
+            response = self._session.post(target, data=form, timeout=15)
+        with self._lock:
+            self.reports_posted += 1
+        return response.status_code
+
+    def reply(
+        self,
+        provider: str,
+        url: str,
+        *,
+        sender: str,
+        recipient: str,
+        text: str,
+        related_message_id: str = "",
+        auth_token: str = "",
+        account_sid: str = "AC00000000000000000000000000000000",
+    ) -> requests.Response:
+        """Post an incoming SMS (a patient's reply) to smsportal in `provider`'s format."""
+        reply_id = self._new_id(provider)
+        if provider == "twilio":
+            form = {
+                "MessageSid": reply_id,
+                "SmsSid": reply_id,
+                "SmsMessageSid": reply_id,
+                "AccountSid": account_sid,
+                "From": sender,
+                "To": recipient,
+                "Body": text,
+                "NumMedia": "0",
+                "NumSegments": "1",
+                "SmsStatus": "received",
+                "ApiVersion": TWILIO_API_VERSION,
+                "FromCountry": "US",
+            }
+            token = auth_token or next(
+                (m.auth_token for m in self.messages.values() if m.provider == "twilio" and m.auth_token), ""
+            )
+            headers = {"X-Twilio-Signature": twilio_signature(token, url, form)}
+            return self._session.post(url, data=form, headers=headers, timeout=15)
+        if provider == "clickatell":
+            body = {
+                "integrationName": "smsportal",
+                "messageId": related_message_id or uuid.uuid4().hex,
+                "replyMessageId": reply_id,
+                "fromNumber": sender.lstrip("+"),
+                "toNumber": recipient.lstrip("+"),
+                "timestamp": int(time.time() * 1000),
+                "text": text,
+                "charset": "UTF-8",
+                "udh": "",
+                "network": "SIM",
+                "keyword": "",
+            }
+            return self._session.post(url, json=body, timeout=15)
+        if provider == "bulksms":
+            entry: dict[str, Any] = {
+                "id": reply_id,
+                "type": "RECEIVED",
+                "from": sender,
+                "to": recipient,
+                "body": text,
+                "encoding": "TEXT",
+                "submission": {"id": f"2-{next(self._ids):014d}", "date": _now_iso()},
+                "status": {"id": "RECEIVED.null", "type": "RECEIVED", "subtype": None},
+            }
+            if related_message_id:
+                entry["relatedSentMessageId"] = related_message_id
+            if self.bulksms_rendering == "nested":
+                entry["from"] = {"type": "INTERNATIONAL", "address": sender}
+                entry["to"] = {"type": "INTERNATIONAL", "address": recipient}
+                entry["body"] = {"value": text, "encoding": {"type": "TEXT"}}
+            headers = {"X-BulkSMS-Event": "incoming-message", "User-Agent": "BulkSMS Invoker"}
+            return self._session.post(url, json=[entry], headers=headers, timeout=15)
+        return self._session.post(
+            url, data={"id": reply_id, "from": sender, "to": recipient, "text": text, "date": _now_iso()}, timeout=15
+        )
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _basic_auth(headers) -> tuple[str, str]:
+    value = headers.get("Authorization", "")
+    if not value.startswith("Basic "):
+        return "", ""
+    try:
+        user, _, password = base64.b64decode(value[6:]).decode().partition(":")
+    except ValueError:
+        return "", ""
+    return user, password
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the pooled client reuses connections
+    sim: ProviderSimulator
+    server_version = "provider-simulator/1.0"
+
+    def log_message(self, format, *args):  # noqa: A002 — stdlib signature
+        pass
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, payload: Any = None, *, content_type: str = "application/json", headers=None):
+        if isinstance(payload, bytes | str):
+            data = payload.encode() if isinstance(payload, str) else payload
+        else:
+            data = json.dumps(payload).encode() if payload is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):  # noqa: N802
+        self._dispatch("GET")
+
+    def do_POST(self):  # noqa: N802
+        self._dispatch("POST")
+
+    def do_PUT(self):  # noqa: N802
+        self._dispatch("PUT")
+
+    def _dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
+        body = self._body()
+        if path.startswith("/_sim/"):
+            return self._control(method, path[len("/_sim/") :], body)
+        if path == "/messages" or path.startswith("/messages/http/send"):
+            provider = "clickatell"
+        elif path.startswith("/v1/messages"):
+            provider = "bulksms"
+        elif path.startswith(f"/{TWILIO_API_VERSION}/Accounts/") and path.endswith("/Messages.json"):
+            provider = "twilio"
+        elif path.startswith("/generic"):
+            provider = "generic"
+        else:
+            return self._send(404, {"error": "unknown path"})
+        if self.sim.record:
+            self.sim.requests.append(
+                RecordedRequest(provider, method, path, query, {k: v for k, v in self.headers.items()}, body)
+            )
+        rule = self.sim._behaviour_for(provider)
+        if rule and rule.delay:
+            time.sleep(rule.delay)  # simulating a slow provider, not synchronising a test
+        if rule and rule.status:
+            headers = {"Retry-After": rule.retry_after} if rule.retry_after else None
+            return self._send(rule.status, _error_body(provider, rule.status, rule.error_code), headers=headers)
+        getattr(self, f"_{provider}")(method, path, query, body, rule.error_code if rule else None)
+
+    def _control(self, method: str, action: str, body: bytes) -> None:
+        sim = self.sim
+        data = json.loads(body or b"{}") if body else {}
+        if action == "behave" and method == "POST":
+            sim.behave(
+                provider=data.get("provider"),
+                status=data.get("status"),
+                delay=float(data.get("delay") or 0),
+                error_code=data.get("errorCode"),
+                times=data.get("times"),
+                retry_after=data.get("retryAfter"),
+            )
+            return self._send(200, {"ok": True})
+        if action == "reset" and method == "POST":
+            sim.reset()
+            return self._send(200, {"ok": True})
+        if action == "config" and method == "POST":
+            sim.status_urls.update(data.get("statusUrls") or {})
+            if "autoReport" in data:
+                sim.auto_report = data["autoReport"] or None
+            return self._send(200, {"ok": True})
+        if action == "requests":
+            rows = [
+                {
+                    "provider": r.provider,
+                    "method": r.method,
+                    "path": r.path,
+                    "query": r.query,
+                    "headers": r.headers,
+                    "body": r.body.decode(errors="replace"),
+                }
+                for r in list(sim.requests)
+            ]
+            return self._send(200, {"requests": rows})
+        if action == "messages":
+            return self._send(200, {"messages": [m.__dict__ for m in sim.messages.values()]})
+        if action == "deliver" and method == "POST":
+            try:
+                status = sim.deliver(
+                    data["providerMessageId"], data.get("status", "delivered"), data.get("url"), data.get("errorCode")
+                )
+            except (KeyError, ValueError) as exc:
+                return self._send(400, {"error": str(exc)})
+            return self._send(200, {"posted": True, "responseStatus": status})
+        if action == "reply" and method == "POST":
+            try:
+                response = sim.reply(
+                    data["provider"],
+                    data["url"],
+                    sender=data["from"],
+                    recipient=data.get("to", ""),
+                    text=data["text"],
+                    related_message_id=data.get("relatedMessageId", ""),
+                    auth_token=data.get("authToken", ""),
+                )
+            except KeyError as exc:
+                return self._send(400, {"error": f"missing {exc}"})
+            return self._send(200, {"posted": True, "responseStatus": response.status_code})
+        return self._send(404, {"error": "unknown control action"})
+
+    # -- providers -------------------------------------------------------------------------
+
+    def _clickatell(self, method, path, query, body, error_code) -> None:
+        if method == "GET":
+            key = (query.get("apiKey") or [""])[0]
+            to_list = ",".join(query.get("to") or []).split(",")
+            content = (query.get("content") or [""])[0]
+            sender = (query.get("from") or [""])[0]
+            client_id = ""
+        else:
+            key = self.headers.get("Authorization", "")
+            try:
+                data = json.loads(body)
+            except ValueError:
+                return self._send(400, _error_body("clickatell", 400, "101"))
+            to_list, content = data.get("to") or [], data.get("content", "")
+            sender, client_id = data.get("from", ""), data.get("clientMessageId", "")
+        if not key:
+            return self._send(401, _error_body("clickatell", 401, "1"))
+        if not to_list or not content:
+            return self._send(400, _error_body("clickatell", 400, "101"))
+        messages = []
+        for n, number in enumerate(to_list):
+            number = str(number)
+            if error_code:
+                messages.append(
+                    {
+                        "apiMessageId": None,
+                        "accepted": False,
+                        "to": number,
+                        "errorCode": int(error_code) if error_code.isdigit() else error_code,
+                        "error": "Invalid destination address.",
+                        "errorDescription": "The destination address you attempted to send to is invalid.",
+                    }
+                )
+                continue
+            provider_id = self.sim._new_id("clickatell")
+            self.sim._accept(
+                SentMessage("clickatell", provider_id, number, content, sender, f"{client_id}:{n}" if client_id else "")
+            )
+            messages.append(
+                {"apiMessageId": provider_id, "accepted": True, "to": number, "errorCode": None, "error": None}
+            )
+        self._send(202, {"messages": messages, "errorCode": None, "error": None, "errorDescription": None})
+
+    def _bulksms(self, method, path, query, body, error_code) -> None:
+        user, password = _basic_auth(self.headers)
+        if not user or not password:
+            return self._send(401, _error_body("bulksms", 401, None))
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return self._send(400, _error_body("bulksms", 400, None))
+        items = data if isinstance(data, list) else [data]
+        out = []
+        for item in items:
+            targets = item.get("to")
+            targets = targets if isinstance(targets, list) else [targets]
+            for target in targets:
+                number = target.get("address") if isinstance(target, dict) else str(target)
+                provider_id = self.sim._new_id("bulksms")
+                if error_code:
+                    status = {"id": f"FAILED.{error_code}", "type": "FAILED", "subtype": error_code}
+                else:
+                    status = {"id": "ACCEPTED.null", "type": "ACCEPTED", "subtype": None}
+                    sender = item.get("from") if isinstance(item.get("from"), str) else ""
+                    self.sim._accept(
+                        SentMessage(
+                            "bulksms", provider_id, number, item.get("body", ""), sender, item.get("userSuppliedId", "")
+                        )
+                    )
+                out.append(
+                    {
+                        "id": provider_id,
+                        "type": "SENT",
+                        "from": "",
+                        "to": number,
+                        "body": item.get("body", ""),
+                        "encoding": "TEXT",
+                        "protocolId": 0,
+                        "messageClass": 2,
+                        "numberOfParts": None,
+                        "creditCost": None,
+                        "userSuppliedId": item.get("userSuppliedId"),
+                        "submission": {"id": f"2-{next(self.sim._ids):014d}", "date": _now_iso()},
+                        "status": status,
+                    }
+                )
+        self._send(201, out)
+
+    def _twilio(self, method, path, query, body, error_code) -> None:
+        account_sid = path.split("/")[3]
+        user, token = _basic_auth(self.headers)
+        if user != account_sid or not token:
+            return self._send(401, _error_body("twilio", 401, "20003"))
+        form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+        if not form.get("To") or not form.get("Body") or not (form.get("From") or form.get("MessagingServiceSid")):
+            return self._send(400, _error_body("twilio", 400, "21604"))
+        if error_code:
+            return self._send(400, _error_body("twilio", 400, error_code))
+        sid = self.sim._new_id("twilio")
+        self.sim._accept(
+            SentMessage(
+                "twilio",
+                sid,
+                form["To"],
+                form["Body"],
+                form.get("From", ""),
+                "",
+                form.get("StatusCallback", ""),
+                account_sid,
+                token,
+            )
+        )
+        status = "accepted" if form.get("MessagingServiceSid") else "queued"
+        self._send(
+            201,
+            {
+                "sid": sid,
+                "status": status,
+                "to": form["To"],
+                "from": form.get("From"),
+                "messaging_service_sid": form.get("MessagingServiceSid"),
+                "body": form["Body"],
+                "num_segments": "1",
+                "direction": "outbound-api",
+                "account_sid": account_sid,
+                "error_code": None,
+                "error_message": None,
+                "date_created": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
+                "price": None,
+                "api_version": TWILIO_API_VERSION,
+            },
+        )
+
+    def _generic(self, method, path, query, body, error_code) -> None:
+        if error_code:
+            return self._send(200, {"status": "error", "error": error_code})
+        content_type = self.headers.get("Content-Type", "")
+        recipients, text = "", ""
+        if "json" in content_type:
+            try:
+                data = json.loads(body or b"{}")
+            except ValueError:
+                data = {}
+            if isinstance(data, dict):
+                recipients = data.get("recipients") or data.get("to") or ""
+                text = data.get("text") or data.get("message") or ""
+        else:
+            fields = parse_qs(body.decode(errors="replace")) if body else query
+            recipients = (fields.get("recipients") or fields.get("to") or [""])[0]
+            text = (fields.get("text") or fields.get("message") or [""])[0]
+        if isinstance(recipients, list):
+            recipients = ",".join(recipients)
+        provider_id = self.sim._new_id("generic")
+        # One id per request: a multi-recipient request is one message to the simulator.
+        self.sim._accept(SentMessage("generic", provider_id, str(recipients), str(text)))
+        self._send(200, {"id": provider_id, "status": "accepted"})
+
+
+def _error_body(provider: str, status: int, error_code: str | None) -> Any:
+    if provider == "twilio":
+        code = int(error_code) if error_code and error_code.isdigit() else 20500
+        return {
+            "code": code,
+            "message": "simulated error",
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        }
+    if provider == "clickatell":
+        return {
+            "messages": [],
+            "errorCode": int(error_code or 0) or status,
+            "error": "simulated error",
+            "errorDescription": "simulated",
+        }
+    if provider == "bulksms":
+        return {
+            "type": "https://developer.bulksms.com/json/v1/errors#simulated",
+            "title": "Simulated error",
+            "status": status,
+            "detail": error_code or "simulated",
+        }
+    return {"status": "error", "error": error_code or str(status)}
