@@ -235,9 +235,11 @@ class EntityInputSerializer(serializers.Serializer):
         """Validated data as model field values (only what the client sent, for PATCH)."""
         data = self.validated_data
         fields: dict = {}
-        if "_name" in data:
-            fields["first_name"] = data["_name"]["firstName"]
-            fields["last_name"] = data["_name"].get("lastName") or ""
+        name = data.get("_name") or {}
+        if "firstName" in name:
+            fields["first_name"] = name["firstName"]
+        if "lastName" in name:
+            fields["last_name"] = name["lastName"] or ""
         if "_phone" in data:
             fields["phone"] = data["_phone"] or ""
         for attr, name in _FLAT.items():

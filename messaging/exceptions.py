@@ -7,6 +7,7 @@ class MessageRejected(Exception):
         self.field = field
         self.code = code
         self.status_code = status_code
+        self.refused: list[dict] = []  # recipients refused up front, when the whole request is refused
 
 
 class NoGatewayConfigured(MessageRejected):

@@ -53,3 +53,38 @@ def api_path(route: str, view, name: str | None = None):
 def pager(*, page: int, page_size: int, total: int) -> dict:
     page_count = max(1, -(-total // page_size)) if page_size else 1
     return {"page": page, "pageCount": page_count, "total": total, "pageSize": page_size}
+
+
+def dhis2_time(value) -> str | None:
+    """DHIS2's timestamp format: UTC, milliseconds, no zone ("2024-05-01T10:00:00.000")."""
+    if value is None:
+        return None
+    from datetime import UTC
+
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+
+
+class Dhis2ExceptionMixin:
+    """Render DRF errors (auth, parse, validation, 404, 405) as WebMessages on DHIS2 endpoints."""
+
+    def handle_exception(self, exc):
+        from rest_framework import exceptions
+
+        response = super().handle_exception(exc)
+        if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
+            field = next(iter(exc.detail), None)
+            errors = exc.detail.get(field)
+            text = errors[0] if isinstance(errors, list) and errors else errors
+            body = web_message(f"{field}: {text}", http_status=400, response={"field": field, "errors": exc.detail})
+        else:
+            data = response.data if isinstance(response.data, dict) else {}
+            message = str(data.get("error") or data.get("detail") or HTTPStatus(response.status_code).phrase)
+            body = web_message(
+                message,
+                http_status=response.status_code,
+                response={"field": data["field"]} if data.get("field") else None,
+            )
+        for header in ("WWW-Authenticate", "Allow", "Retry-After"):
+            if header in response:
+                body[header] = response[header]
+        return body

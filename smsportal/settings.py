@@ -130,6 +130,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OutboundStatusEnum": "messaging.models.OutboundMessage.Status",
+        "Dhis2OutboundStatusEnum": "messaging.serializers_outbound.DHIS2_STATUS_NAMES",
+        "WebMessageStatusEnum": ["OK", "WARNING", "ERROR"],
+    },
 }
 
 # SECURITY (production values come from the environment; `check --deploy` verifies them)
@@ -161,6 +166,7 @@ SMSPORTAL_SEND_MAX_ATTEMPTS = env.int("SMSPORTAL_SEND_MAX_ATTEMPTS", default=6)
 SMSPORTAL_SEND_LEASE_SECONDS = env.int("SMSPORTAL_SEND_LEASE_SECONDS", default=300)
 SMSPORTAL_QUEUED_TIMEOUT_SECONDS = env.int("SMSPORTAL_QUEUED_TIMEOUT_SECONDS", default=60)
 SMSPORTAL_DISPATCH_BATCH = env.int("SMSPORTAL_DISPATCH_BATCH", default=1000)
+SMSPORTAL_MAX_RECIPIENTS = env.int("SMSPORTAL_MAX_RECIPIENTS", default=50_000)
 # Phone-number HMAC key for logs (numbers are enumerable, so a plain hash would be reversible).
 SMSPORTAL_LOG_HASH_KEY = env("SMSPORTAL_LOG_HASH_KEY", default=SECRET_KEY)
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
 from gateways.exceptions import GatewayAmbiguousError, GatewayRejectedError, GatewayTemporaryError
@@ -85,17 +85,21 @@ def messages_queue(
     refuse_opted_out: bool = False,
     strict_numbers: bool = True,
     max_length: int | None = None,
+    max_length_default: int | None = None,
+    require_one: bool = False,
 ) -> QueueResult:
     """Validate and store one message per recipient, then ask for dispatch after commit.
 
     Recipients that cannot be messaged (invalid number, opted out) are stored `failed` with the
     reason, so every recipient of a request can be followed. With `refuse_opted_out`, an
-    opted-out recipient raises instead (single-send APIs answer 4xx).
+    opted-out recipient raises instead (single-send APIs answer 4xx). With `require_one`, a
+    request in which no recipient is a valid number is refused ("no recipient") and stores nothing.
+    The length limit is `max_length`, else the gateway's, else `max_length_default`.
     """
     gateway = gateway or gateway_for_send(organization=organization)
     if gateway is None:
         raise NoGatewayConfigured()
-    encoding, segments = body_validate(body=body, max_length=max_length or gateway.max_sms_length)
+    encoding, segments = body_validate(body=body, max_length=max_length or gateway.max_sms_length or max_length_default)
     numbers: dict[str, str] = {}  # E.164 → as given; a set, like DHIS2
     result = QueueResult()
     for raw in recipients:
@@ -105,6 +109,10 @@ def messages_queue(
             result.refused.append((raw, str(exc)))
             continue
         numbers.setdefault(number, raw)
+    if require_one and not numbers:
+        exc = MessageRejected("no recipient", field="recipients", code="no_recipient", status_code=409)
+        exc.refused = [{"recipient": given, "reason": reason} for given, reason in result.refused]
+        raise exc
     opted_out = opted_out_numbers(organization=organization, numbers=list(numbers))
     if refuse_opted_out and opted_out:
         raise MessageRejected(
@@ -115,13 +123,18 @@ def messages_queue(
         )
     now = timezone.now()
     batch_id = uuid.uuid4()
+    # One query for the gateway's local numbers, not one per recipient; without local numbers
+    # every recipient gets the gateway's configured sender (skips a second parse per number).
+    prefetch_related_objects([gateway], "inbound_numbers")
+    local_numbers = bool(gateway.inbound_numbers.all())
+    default_sender = gateway_sender_for(gateway=gateway, recipient="") if not local_numbers else ""
     rows = []
     for number in numbers:
         row = OutboundMessage(
             organization=organization,
             batch_id=batch_id,
             recipient=number,
-            sender=gateway_sender_for(gateway=gateway, recipient=number),
+            sender=gateway_sender_for(gateway=gateway, recipient=number) if local_numbers else default_sender,
             subject=subject,
             body=body,
             encoding=encoding,

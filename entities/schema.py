@@ -1,0 +1,15 @@
+"""OpenAPI (drf-spectacular) description of the API-key authentication."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "entities.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An organization API key: `Authorization: Bearer sp_<prefix>_<secret>`.",
+        }

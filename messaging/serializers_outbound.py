@@ -1,0 +1,179 @@
+"""Request and response shapes of the two send APIs (BioT and DHIS2). Validation and shape only."""
+
+from rest_framework import serializers
+
+from messaging.models import OutboundMessage
+from messaging.phones import InvalidPhoneNumber, to_e164
+from smsportal.dhis2 import dhis2_time
+
+Status = OutboundMessage.Status
+
+# ---------------------------------------------------------------------------------------------
+# BioT: POST /notification/v1/sms/send
+
+
+class SmsSendInputSerializer(serializers.Serializer):
+    message = serializers.CharField(trim_whitespace=False, help_text="The text; GSM-7 or UCS-2, segment-limited.")
+    phoneNumber = serializers.CharField(  # noqa: N815 — BioT's wire name
+        max_length=32, help_text="Full international format, e.g. +15551234567."
+    )
+
+    def __init__(self, *args, region: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region = region
+
+    def validate_phoneNumber(self, value):  # noqa: N802
+        try:
+            # BioT: "Phone numbers must be entered in full format" — no national-format guessing.
+            return to_e164(value, strict=True)
+        except InvalidPhoneNumber as exc:
+            raise serializers.ValidationError(str(exc))
+
+
+class SmsSendOutputSerializer(serializers.Serializer):
+    messageId = serializers.UUIDField(help_text="Our message id; replies are linked to it.")  # noqa: N815
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The error shape of the BioT-style and entity APIs."""
+
+    error = serializers.CharField()
+    field = serializers.CharField(required=False)
+    fields = serializers.DictField(required=False)
+    code = serializers.CharField(required=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# DHIS2: /api/sms/outbound
+
+# Our status → DHIS2's OutboundSmsStatus.
+DHIS2_STATUS = {
+    Status.QUEUED: "PENDING",
+    Status.SENDING: "OUTBOUND",
+    Status.UNKNOWN: "OUTBOUND",
+    Status.SENT: "SENT",
+    Status.DELIVERED: "DELIVERED",
+    Status.UNDELIVERED: "FAILED",
+    Status.FAILED: "FAILED",
+}
+DHIS2_STATUS_NAMES = ["OUTBOUND", "PENDING", "SCHEDULED", "SENT", "DELIVERED", "FAILED", "ERROR"]
+
+
+def our_statuses(dhis2_status: str) -> list[str]:
+    return [ours for ours, theirs in DHIS2_STATUS.items() if theirs == dhis2_status]
+
+
+class Dhis2OutboundInputSerializer(serializers.Serializer):
+    """The JSON form. Unknown keys are ignored, as DHIS2 does."""
+
+    message = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    recipients = serializers.ListField(
+        child=serializers.CharField(max_length=40, allow_blank=True),
+        required=False,
+        allow_empty=True,
+        help_text="Numbers in international format; a leading 00 means +. Duplicates collapse.",
+    )
+    subject = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+    def validate_recipients(self, value):
+        from django.conf import settings
+
+        if len(value) > settings.SMSPORTAL_MAX_RECIPIENTS:
+            raise serializers.ValidationError(
+                f"at most {settings.SMSPORTAL_MAX_RECIPIENTS} recipients per request (got {len(value)})"
+            )
+        return value
+
+
+def outbound_dhis2_representation(message: OutboundMessage) -> dict:
+    """An OutboundSms as DHIS2 renders it, with our finer status and reason beside its status."""
+    return {
+        "id": str(message.id),
+        "displayName": message.subject or str(message.id),
+        "created": dhis2_time(message.created_at),
+        "lastUpdated": dhis2_time(message.updated_at),
+        "sender": message.sender,
+        "recipients": [message.recipient],
+        "date": dhis2_time(message.sent_at or message.created_at),
+        "subject": message.subject,
+        "message": message.body,
+        "status": DHIS2_STATUS[message.status],
+        "deliveryStatus": message.status,
+        "errorReason": message.error_reason,
+        "gatewayResponse": message.result_code,
+        "encoding": message.encoding,
+        "segments": message.segments,
+        "batchId": str(message.batch_id) if message.batch_id else None,
+    }
+
+
+class Dhis2OutboundSmsSerializer(serializers.Serializer):
+    """Documentation of one OutboundSms (GET /api/sms/outbound/{id}; `fields` selects keys in lists)."""
+
+    id = serializers.UUIDField()
+    displayName = serializers.CharField()  # noqa: N815
+    created = serializers.CharField(help_text="UTC, 2024-05-01T10:00:00.000")
+    lastUpdated = serializers.CharField()  # noqa: N815
+    sender = serializers.CharField()
+    recipients = serializers.ListField(child=serializers.CharField())
+    date = serializers.CharField()
+    subject = serializers.CharField()
+    message = serializers.CharField()
+    status = serializers.ChoiceField(choices=DHIS2_STATUS_NAMES)
+    deliveryStatus = serializers.ChoiceField(choices=Status.choices, help_text="smsportal's finer status")  # noqa: N815
+    errorReason = serializers.CharField()  # noqa: N815
+    gatewayResponse = serializers.CharField(help_text="DHIS2 GatewayResponse name, e.g. RESULT_CODE_0")  # noqa: N815
+    encoding = serializers.ChoiceField(choices=OutboundMessage.Encoding.choices)
+    segments = serializers.IntegerField()
+    batchId = serializers.UUIDField(allow_null=True)  # noqa: N815
+
+
+OUTBOUND_FIELDS = list(Dhis2OutboundSmsSerializer().fields)
+
+
+class PagerSerializer(serializers.Serializer):
+    page = serializers.IntegerField()
+    pageCount = serializers.IntegerField()  # noqa: N815
+    total = serializers.IntegerField()
+    pageSize = serializers.IntegerField()  # noqa: N815
+
+
+class Dhis2OutboundListSerializer(serializers.Serializer):
+    pager = PagerSerializer(required=False, help_text="absent with paging=false")
+    outboundsmss = Dhis2OutboundSmsSerializer(many=True)
+
+
+class QueuedRecipientSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The message id (DHIS2 uid) of this recipient's SMS")
+    recipient = serializers.CharField(help_text="E.164")
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+class RefusedRecipientSerializer(serializers.Serializer):
+    recipient = serializers.CharField(help_text="As given")
+    reason = serializers.CharField()
+    id = serializers.UUIDField(required=False, help_text="Present when a failed row was stored (opted out)")
+
+
+class Dhis2SendResponseSerializer(serializers.Serializer):
+    batchId = serializers.UUIDField()  # noqa: N815
+    total = serializers.IntegerField()
+    queued = serializers.IntegerField()
+    messages = QueuedRecipientSerializer(many=True)
+    refused = RefusedRecipientSerializer(many=True)
+
+
+class WebMessageSerializer(serializers.Serializer):
+    """DHIS2's reply envelope (null keys omitted; HTTP status = httpStatusCode)."""
+
+    httpStatus = serializers.CharField()  # noqa: N815
+    httpStatusCode = serializers.IntegerField()  # noqa: N815
+    status = serializers.ChoiceField(choices=["OK", "WARNING", "ERROR"])
+    message = serializers.CharField()
+    devMessage = serializers.CharField(required=False)  # noqa: N815
+    errorCode = serializers.CharField(required=False)  # noqa: N815
+    response = serializers.DictField(required=False)
+
+
+class Dhis2SendWebMessageSerializer(WebMessageSerializer):
+    response = Dhis2SendResponseSerializer()

@@ -1,0 +1,356 @@
+"""The two send APIs: BioT's `POST /notification/v1/sms/send` and DHIS2's `/api/sms/outbound`.
+
+Thin: parse and validate the request, call messaging.services.outbound, shape the answer.
+"""
+
+import uuid
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from entities.selectors import organization_for_user, scope_to_user
+from messaging.exceptions import MessageRejected
+from messaging.models import OutboundMessage
+from messaging.serializers_outbound import (
+    DHIS2_STATUS_NAMES,
+    OUTBOUND_FIELDS,
+    ApiErrorSerializer,
+    Dhis2OutboundInputSerializer,
+    Dhis2OutboundListSerializer,
+    Dhis2OutboundSmsSerializer,
+    Dhis2SendWebMessageSerializer,
+    SmsSendInputSerializer,
+    SmsSendOutputSerializer,
+    WebMessageSerializer,
+    our_statuses,
+    outbound_dhis2_representation,
+)
+from messaging.services.idempotency import HEADER, idempotency_key_validate, idempotent_call, request_fingerprint
+from messaging.services.outbound import messages_queue
+from smsportal import dhis2
+from smsportal.exceptions import ApiError
+
+Source = OutboundMessage.Source
+
+
+def _organization(request):
+    organization = organization_for_user(request.user)
+    if organization is None:
+        # A superuser without an organization: sending must be on behalf of one.
+        raise ApiError("sending needs an organization: use an organization's API key or user", status_code=403)
+    return organization
+
+
+# ---------------------------------------------------------------------------------------------
+# BioT
+
+
+class SmsSendApi(APIView):
+    """Send one SMS (BioT): `{"message", "phoneNumber"}` → `{"messageId"}`."""
+
+    @extend_schema(
+        operation_id="notification_sms_send",
+        tags=["BioT"],
+        request=SmsSendInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Same key + same body → the same messageId and nothing new sent; "
+                "same key + another body → 409.",
+            )
+        ],
+        responses={
+            200: SmsSendOutputSerializer,
+            400: OpenApiResponse(ApiErrorSerializer, description="invalid field (named in `field`/`fields`)"),
+            401: ApiErrorSerializer,
+            409: OpenApiResponse(
+                ApiErrorSerializer, description="opted out, no gateway, or Idempotency-Key reused with another body"
+            ),
+        },
+    )
+    def post(self, request):
+        organization = _organization(request)
+        key = idempotency_key_validate(request.headers.get(HEADER))
+        serializer = SmsSendInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+
+        def produce() -> tuple[int, dict]:
+            try:
+                result = messages_queue(
+                    organization=organization,
+                    recipients=[data["phoneNumber"]],
+                    body=data["message"],
+                    source=Source.BIOT_API,
+                    idempotency_key=key,
+                    refuse_opted_out=True,
+                )
+            except MessageRejected as exc:
+                raise ApiError(exc.message, status_code=exc.status_code, field=exc.field, code=exc.code)
+            return 200, {"messageId": str(result.messages[0].id)}
+
+        if not key:
+            status, body = produce()
+            return Response(body, status=status)
+        fingerprint = request_fingerprint(path=request.path, payload=request.data)
+        status, body, replayed = idempotent_call(
+            organization=organization, key=key, fingerprint=fingerprint, produce=produce
+        )
+        return Response(body, status=status, headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# DHIS2
+
+
+class Dhis2Error(Exception):
+    """A DHIS2-style refusal, rendered as a WebMessage."""
+
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _conflict(message: str, field: str | None = None, **extra) -> Dhis2Error:
+    response = {"field": field, **extra} if field else (extra or None)
+    return Dhis2Error(dhis2.conflict(message, response=response))
+
+
+def _bad_request(message: str, field: str) -> Dhis2Error:
+    return Dhis2Error(dhis2.bad_request(message, field=field))
+
+
+class Dhis2View(dhis2.Dhis2ExceptionMixin, APIView):
+    def handle_exception(self, exc):
+        if isinstance(exc, Dhis2Error):
+            return exc.response
+        return super().handle_exception(exc)
+
+
+def _send_request_parse(request) -> tuple[str, list[str], str]:
+    """(message, recipients, subject) from the JSON body or the query-parameter form."""
+    is_json = (request.content_type or "").startswith("application/json")
+    if is_json and request.body:
+        if not isinstance(request.data, dict):
+            raise _bad_request("request body must be a JSON object", field="body")
+        serializer = Dhis2OutboundInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        message, recipients = data.get("message") or "", data.get("recipients") or []
+        if not message.strip():
+            raise _conflict("Message must be specified", field="message")
+        if not [r for r in recipients if r.strip()]:
+            raise _conflict("no recipient", field="recipients")
+        return message, recipients, data.get("subject", "")
+    params = request.query_params if request.query_params else request.data
+    # DHIS2's query form takes one recipient and does not split it on commas.
+    recipient = (params.get("recipient") or "").strip()
+    message = params.get("message") or ""
+    if not recipient:
+        raise _conflict("Recipient must be specified", field="recipient")
+    if not message.strip():
+        raise _conflict("Message must be specified", field="message")
+    return message, [recipient], ""
+
+
+def _page_params(request) -> tuple[bool, int, int]:
+    paging = (request.query_params.get("paging") or "true").lower() != "false"
+    values = {}
+    for name, default, upper in (("page", 1, None), ("pageSize", 50, 1000)):
+        raw = request.query_params.get(name)
+        try:
+            value = int(raw) if raw not in (None, "") else default
+        except ValueError:
+            raise _bad_request(f"{name} must be a positive integer", field=name)
+        if value < 1 or (upper and value > upper):
+            raise _bad_request(f"{name} must be between 1 and {upper or 'n'}", field=name)
+        values[name] = value
+    return paging, values["page"], values["pageSize"]
+
+
+def _apply_filters(queryset, filters: list[str]):
+    """DHIS2 `filter=property:operator:value` for status (DHIS2 names), deliveryStatus and id."""
+    for raw in filters:
+        parts = raw.split(":", 2)
+        if len(parts) != 3:
+            raise _bad_request(f"filter must look like property:operator:value, got {raw!r}", field="filter")
+        prop, op, value = parts
+        if op not in ("eq", "ne", "in", "!in"):
+            raise _bad_request(f"unsupported filter operator {op!r} (eq, ne, in, !in)", field="filter")
+        values = [v.strip() for v in value.strip("[]").split(",")] if op in ("in", "!in") else [value]
+        if prop == "status":
+            unknown = [v for v in values if v.upper() not in DHIS2_STATUS_NAMES]
+            if unknown:
+                raise _bad_request(f"unknown status {unknown[0]!r}; one of {DHIS2_STATUS_NAMES}", field="filter")
+            lookup = {"status__in": [s for v in values for s in our_statuses(v.upper())]}
+        elif prop == "deliveryStatus":
+            lookup = {"status__in": values}
+        elif prop == "id":
+            ids = [v for v in values if _is_uuid(v)]
+            lookup = {"id__in": ids}
+        else:
+            raise _bad_request(f"cannot filter on {prop!r} (status, deliveryStatus, id)", field="filter")
+        queryset = queryset.exclude(**lookup) if op in ("ne", "!in") else queryset.filter(**lookup)
+    return queryset
+
+
+def _selected_fields(request) -> list[str]:
+    raw = request.query_params.get("fields") or "id,displayName"
+    wanted = [f.strip() for f in raw.split(",") if f.strip()]
+    if any(f in ("*", ":all", ":owner") for f in wanted):
+        return OUTBOUND_FIELDS
+    return [f for f in wanted if f in OUTBOUND_FIELDS] or ["id"]
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+_LIST_PARAMETERS = [
+    OpenApiParameter("page", int, description="1-based page (default 1)"),
+    OpenApiParameter("pageSize", int, description="default 50, at most 1000"),
+    OpenApiParameter("paging", bool, description="false → every match, no pager"),
+    OpenApiParameter("fields", str, description="`*` or a comma list; DHIS2's default is `id,displayName`"),
+    OpenApiParameter(
+        "filter", str, many=True, description="`status:eq:SENT`, `status:in:[SENT,FAILED]`, `deliveryStatus:eq:queued`"
+    ),
+]
+
+
+class Dhis2OutboundApi(Dhis2View):
+    """DHIS2 `/api/sms/outbound`: send (JSON or query form), list, and delete by ids."""
+
+    @extend_schema(
+        operation_id="dhis2_sms_outbound_send",
+        tags=["DHIS2"],
+        request=Dhis2OutboundInputSerializer,
+        parameters=[
+            OpenApiParameter("recipient", str, description="query form: one recipient (not split on commas)"),
+            OpenApiParameter("message", str, description="query form: the text"),
+        ],
+        responses={
+            200: OpenApiResponse(
+                Dhis2SendWebMessageSerializer,
+                description="Accepted for sending; `response.messages` has each recipient's message id.",
+            ),
+            400: OpenApiResponse(WebMessageSerializer, description="malformed input; `response.field` names it"),
+            409: OpenApiResponse(
+                WebMessageSerializer,
+                description="No default gateway configured / no recipient / Recipient must be specified / "
+                "Message must be specified / Sms text message is too long",
+            ),
+        },
+    )
+    def post(self, request):
+        organization = _organization(request)
+        message, recipients, subject = _send_request_parse(request)
+        try:
+            result = messages_queue(
+                organization=organization,
+                recipients=recipients,
+                body=message,
+                source=Source.DHIS2_API,
+                subject=subject,
+                max_length_default=settings.SMSPORTAL_DHIS2_MAX_SMS_LENGTH,
+                require_one=True,
+            )
+        except MessageRejected as exc:
+            field = {"phoneNumber": "recipients"}.get(exc.field, exc.field)
+            raise _conflict(exc.message, field=field, refused=exc.refused or None)
+        ids_by_number = {m.recipient: m for m in result.messages}
+        refused = []
+        for given, reason in result.refused:
+            entry = {"recipient": given, "reason": reason}
+            row = ids_by_number.get(given)
+            if row is not None:
+                entry["id"] = str(row.id)
+            refused.append(entry)
+        queued = [m for m in result.messages if m.status == OutboundMessage.Status.QUEUED]
+        body = {
+            "batchId": str(result.messages[0].batch_id) if result.messages else None,
+            "total": len(result.messages) + sum(1 for r in refused if "id" not in r),
+            "queued": len(queued),
+            "messages": [{"id": str(m.id), "recipient": m.recipient, "status": m.status} for m in result.messages],
+            "refused": refused,
+        }
+        text = f"SMS accepted for sending: {len(queued)} queued"
+        if refused:
+            text += f", {len(refused)} refused"
+        return dhis2.web_message(text, status="WARNING" if refused else "OK", response=body)
+
+    @extend_schema(
+        operation_id="dhis2_sms_outbound_list",
+        tags=["DHIS2"],
+        parameters=_LIST_PARAMETERS,
+        responses={200: Dhis2OutboundListSerializer, 400: WebMessageSerializer},
+    )
+    def get(self, request):
+        paging, page, page_size = _page_params(request)
+        queryset = scope_to_user(OutboundMessage.objects.all(), request.user).order_by("-created_at", "id")
+        queryset = _apply_filters(queryset, request.query_params.getlist("filter"))
+        fields = _selected_fields(request)
+        body: dict = {}
+        if paging:
+            total = queryset.count()
+            body["pager"] = dhis2.pager(page=page, page_size=page_size, total=total)
+            queryset = queryset[(page - 1) * page_size : page * page_size]
+        body["outboundsmss"] = [
+            {k: v for k, v in outbound_dhis2_representation(m).items() if k in fields} for m in queryset
+        ]
+        return Response(body)
+
+    @extend_schema(
+        operation_id="dhis2_sms_outbound_delete_many",
+        tags=["DHIS2"],
+        parameters=[OpenApiParameter("ids", str, required=True, description="comma-separated uids")],
+        responses={200: WebMessageSerializer, 400: WebMessageSerializer},
+    )
+    def delete(self, request):
+        raw = request.query_params.get("ids") or ""
+        ids = [i.strip() for i in raw.split(",") if _is_uuid(i.strip())]
+        if not raw.strip():
+            raise _bad_request("ids must be specified", field="ids")
+        # Unknown ids (and other organizations' ids) are ignored, as DHIS2 does.
+        scope_to_user(OutboundMessage.objects.filter(id__in=ids), request.user).delete()
+        return dhis2.web_message("Objects deleted")
+
+
+class Dhis2OutboundDetailApi(Dhis2View):
+    """DHIS2 `/api/sms/outbound/{uid}`: one message, or delete it."""
+
+    def _get(self, request, uid):
+        message = None
+        if _is_uuid(uid):
+            message = scope_to_user(OutboundMessage.objects.filter(id=uid), request.user).first()
+        return message
+
+    @extend_schema(
+        operation_id="dhis2_sms_outbound_retrieve",
+        tags=["DHIS2"],
+        responses={200: Dhis2OutboundSmsSerializer, 404: WebMessageSerializer},
+    )
+    def get(self, request, uid):
+        message = self._get(request, uid)
+        if message is None:
+            return dhis2.not_found(f"OutboundSms with id {uid} could not be found.")
+        return Response(outbound_dhis2_representation(message))
+
+    @extend_schema(
+        operation_id="dhis2_sms_outbound_delete",
+        tags=["DHIS2"],
+        responses={200: WebMessageSerializer, 404: WebMessageSerializer},
+    )
+    def delete(self, request, uid):
+        message = self._get(request, uid)
+        if message is None:
+            return dhis2.not_found(f"No OutboundSms with id '{uid}' was found.")
+        message.delete()
+        return dhis2.web_message(f"OutboundSms with {uid} deleted")
