@@ -45,7 +45,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
     """The live ApiKey for a raw key, or None. Prefix lookup, then a hash compare."""
-    parts = raw.split("_")
+    parts = raw.split("_", 2)  # the secret part is urlsafe base64 and may itself contain "_"
     if len(parts) != 3 or parts[0] != "sp":
         return None
     api_key = ApiKey.objects.select_related("organization").filter(prefix=parts[1], revoked_at=None).first()
