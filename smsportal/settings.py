@@ -108,6 +108,8 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.outbound_sweep_task", "schedule": 30.0},
+    "adherence-tick": {"task": "adherence.tasks.adherence_tick_task", "schedule": 30.0},
+    "adherence-materialize": {"task": "adherence.tasks.adherence_materialize_task", "schedule": 600.0},
 }
 
 # REST FRAMEWORK / OPENAPI

@@ -1,0 +1,102 @@
+"""Admin: schedules are configured here (with CSV/XLSX import and export); slots and confirmations are read-only."""
+
+from django.contrib import admin, messages
+from import_export.admin import ImportExportModelAdmin
+
+from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
+from adherence.resources import MedicationScheduleResource, PatientResource
+from adherence.services import reminder_send, slots_resync
+
+
+class OrgScopedAdmin(admin.ModelAdmin):
+    """Staff who are not superusers only see their organization's rows."""
+
+    def get_queryset(self, request):
+        from entities.selectors import scope_to_user
+
+        return scope_to_user(super().get_queryset(request), request.user)
+
+
+class ReadOnlyAdmin(OrgScopedAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MedicationSchedule)
+class MedicationScheduleAdmin(ImportExportModelAdmin, OrgScopedAdmin):
+    resource_classes = [MedicationScheduleResource]
+    list_display = [
+        "medication",
+        "patient",
+        "times",
+        "timezone",
+        "start_date",
+        "end_date",
+        "alert_caregivers",
+        "active",
+    ]
+    list_filter = ["active", "alert_caregivers", "organization", "timezone"]
+    search_fields = ["medication", "patient__first_name", "patient__last_name", "patient__national_id"]
+    raw_id_fields = ["patient"]
+    date_hierarchy = "start_date"
+    list_select_related = ["patient"]
+    fieldsets = [
+        (None, {"fields": ["organization", "patient", "medication", "active"]}),
+        ("When", {"fields": ["dose_times", "days_of_week", "start_date", "end_date", "timezone"]}),
+        ("Messages", {"fields": ["reminder_texts", "confirm_replies", "response_window_minutes"]}),
+        ("Caregivers", {"fields": ["alert_caregivers", "caregiver_alert_text"]}),
+    ]
+
+    @admin.display(description="dose times")
+    def times(self, obj):
+        return ", ".join(obj.dose_times or [])
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        slots_resync(schedule=obj)
+
+
+@admin.register(DoseSlot)
+class DoseSlotAdmin(ReadOnlyAdmin):
+    list_display = ["patient", "schedule", "local_date", "local_time", "scheduled_at", "status", "reminded_at"]
+    list_filter = ["status", "local_date", "organization"]
+    search_fields = ["patient__first_name", "patient__last_name", "schedule__medication"]
+    date_hierarchy = "scheduled_at"
+    list_select_related = ["patient", "schedule"]
+    actions = ["send_reminder_now"]
+
+    @admin.action(description="Send the reminder now (pending doses only)")
+    def send_reminder_now(self, request, queryset):
+        sent = sum(
+            reminder_send(slot=slot)
+            for slot in queryset.filter(status=DoseSlot.Status.SCHEDULED).select_related("patient", "schedule")
+        )
+        self.message_user(request, f"{sent} reminder(s) queued.", messages.SUCCESS)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super(ReadOnlyAdmin, self).has_change_permission(request)
+
+
+@admin.register(DoseConfirmation)
+class DoseConfirmationAdmin(ReadOnlyAdmin):
+    list_display = ["patient", "slot", "reply", "received_at", "on_time"]
+    list_filter = ["on_time", "organization"]
+    search_fields = ["patient__first_name", "patient__last_name", "reply"]
+    date_hierarchy = "received_at"
+    list_select_related = ["patient", "slot"]
+
+
+@admin.register(PatientRoster)
+class PatientRosterAdmin(ImportExportModelAdmin, OrgScopedAdmin):
+    """Patients with their caregivers, for CSV/XLSX import and export (with a preview before import)."""
+
+    resource_classes = [PatientResource]
+    list_display = ["first_name", "last_name", "phone", "locale", "national_id", "organization"]
+    list_filter = ["organization", "locale"]
+    search_fields = ["first_name", "last_name", "national_id", "email"]

@@ -1,0 +1,352 @@
+"""Adherence logic: materialize dose slots, send reminders once, record confirmations, detect misses.
+
+Every state change of a slot is one conditional UPDATE (`WHERE status = <expected>`): whichever
+beat, worker or request gets the row count 1 owns the transition; the others do nothing.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule
+from adherence.schedule import doses_between, render, reply_confirms, text_for_locale, zone
+
+logger = logging.getLogger(__name__)
+Status = DoseSlot.Status
+
+MATERIALIZE_HORIZON = timedelta(hours=48)
+# A confirmation after the window closed still counts (as late) for this long after the dose time.
+LATE_LIMIT = timedelta(hours=12)
+BATCH = 500
+
+
+# --- schedules -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def schedule_save(*, schedule: MedicationSchedule, now: datetime | None = None) -> MedicationSchedule:
+    """Validate and save a schedule, then bring its future slots in line with it."""
+    schedule.full_clean()
+    schedule.save()
+    slots_resync(schedule=schedule, now=now)
+    return schedule
+
+
+def slots_resync(*, schedule: MedicationSchedule, now: datetime | None = None) -> None:
+    """Drop future slots that no longer match (nothing was sent for them) and create the new ones."""
+    now = now or timezone.now()
+    DoseSlot.objects.filter(schedule=schedule, status=Status.SCHEDULED, scheduled_at__gt=now).delete()
+    if schedule.active:
+        slots_materialize(now=now, schedules=[schedule], since=now)
+
+
+def slots_materialize(*, now: datetime | None = None, schedules=None, since: datetime | None = None) -> int:
+    """Create the slots of the next 48 hours (idempotent: the unique slot key ignores repeats)."""
+    now = now or timezone.now()
+    start = since or now - timedelta(hours=2)
+    end = now + MATERIALIZE_HORIZON
+    if schedules is None:
+        schedules = MedicationSchedule.objects.filter(active=True).only(
+            "id",
+            "organization_id",
+            "patient_id",
+            "dose_times",
+            "days_of_week",
+            "start_date",
+            "end_date",
+            "timezone",
+            "response_window_minutes",
+        )
+    rows = []
+    for schedule in schedules.iterator(chunk_size=1000) if hasattr(schedules, "iterator") else schedules:
+        for dose in doses_between(schedule, start, end):
+            rows.append(
+                DoseSlot(
+                    organization_id=schedule.organization_id,
+                    schedule_id=schedule.id,
+                    patient_id=schedule.patient_id,
+                    local_date=dose.local_date,
+                    local_time=dose.local_time,
+                    scheduled_at=dose.scheduled_at,
+                    window_closes_at=dose.window_closes_at,
+                )
+            )
+    DoseSlot.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(rows)
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def reminder_text(slot: DoseSlot) -> str:
+    patient, schedule = slot.patient, slot.schedule
+    text = text_for_locale(schedule.reminder_texts, patient.locale)
+    return render(
+        text,
+        first_name=patient.first_name,
+        last_name=patient.last_name,
+        medication=schedule.medication,
+        time=slot.local_time.strftime("%H:%M"),
+    )
+
+
+def reminders_send_due(*, now: datetime | None = None) -> int:
+    """Send the reminder of every due slot whose window is still open. Returns how many were sent."""
+    now = now or timezone.now()
+    due = list(
+        DoseSlot.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now, window_closes_at__gt=now)
+        .select_related("patient", "schedule", "organization")
+        .order_by("scheduled_at")[:BATCH]
+    )
+    sent = 0
+    for slot in due:
+        if reminder_send(slot=slot, now=now):
+            sent += 1
+    return sent
+
+
+def reminder_send(*, slot: DoseSlot, now: datetime | None = None) -> bool:
+    """Claim the slot and queue its reminder in one transaction; False when someone else has it."""
+    from messaging.exceptions import MessageRejected, NoGatewayConfigured
+    from messaging.services.outbound import messages_queue
+
+    now = now or timezone.now()
+    if not slot.patient.phone or not slot.schedule.active:
+        return False
+    try:
+        with transaction.atomic():
+            claimed = DoseSlot.objects.filter(pk=slot.pk, status=Status.SCHEDULED).update(
+                status=Status.REMINDED, reminded_at=now
+            )
+            if not claimed:
+                return False
+            result = messages_queue(
+                organization=slot.organization,
+                recipients=[str(slot.patient.phone)],
+                body=reminder_text(slot),
+                source="schedule",
+            )
+            reminder = result.messages[0] if result.messages else None
+            DoseSlot.objects.filter(pk=slot.pk).update(reminder=reminder)
+            _publish_on_commit(slot, "dose.reminded")
+    except (MessageRejected, NoGatewayConfigured) as exc:
+        # The claim rolled back with the transaction: the next tick tries again while the window is open.
+        logger.warning("reminder not queued", extra={"slot": slot.pk, "reason": str(exc)})
+        return False
+    return True
+
+
+# --- confirmations ---------------------------------------------------------------------------
+
+
+def dose_reply_record(
+    *,
+    organization,
+    patient,
+    text: str,
+    received_at: datetime | None = None,
+    reminder_message_id=None,
+    inbound_message=None,
+) -> DoseConfirmation | None:
+    """Record a confirming reply against the dose it answers; None when it confirms nothing.
+
+    The dose is the one whose reminder is `reminder_message_id` (BioT's inboundMessageId: the
+    last SMS sent to the number), else the oldest open slot, else the most recent missed one
+    (within LATE_LIMIT of its dose time), among the patient's schedules that accept this reply.
+    """
+    received_at = received_at or timezone.now()
+    schedules = [
+        s
+        for s in MedicationSchedule.objects.filter(organization=organization, patient=patient)
+        if reply_confirms(text, s.confirm_replies)
+    ]
+    if not schedules:
+        return None
+    slots = DoseSlot.objects.filter(
+        organization=organization, patient=patient, schedule__in=schedules, reminder__isnull=False
+    )
+    candidates = []
+    if reminder_message_id:
+        candidates += list(slots.filter(reminder_id=reminder_message_id, status__in=[Status.REMINDED, Status.MISSED]))
+    candidates += list(slots.filter(status=Status.REMINDED, scheduled_at__lte=received_at).order_by("scheduled_at"))
+    candidates += list(
+        slots.filter(status=Status.MISSED, scheduled_at__gte=received_at - LATE_LIMIT).order_by("-scheduled_at")
+    )
+    for slot in candidates:
+        confirmation = _slot_confirm(slot=slot, text=text, received_at=received_at, inbound_message=inbound_message)
+        if confirmation is not None:
+            return confirmation
+    return None
+
+
+def _slot_confirm(*, slot: DoseSlot, text: str, received_at: datetime, inbound_message) -> DoseConfirmation | None:
+    on_time = slot.status == Status.REMINDED and received_at <= slot.window_closes_at
+    new_status = Status.TAKEN if on_time else Status.LATE
+    try:
+        with transaction.atomic():
+            if not DoseSlot.objects.filter(pk=slot.pk, status=slot.status).update(status=new_status):
+                return None
+            confirmation = DoseConfirmation.objects.create(
+                organization_id=slot.organization_id,
+                slot=slot,
+                patient_id=slot.patient_id,
+                inbound_message=inbound_message,
+                reply=(text or "")[:200],
+                received_at=received_at,
+                on_time=on_time,
+            )
+            slot.status = new_status
+            _publish_on_commit(slot, "dose.confirmed", on_time=on_time)
+    except IntegrityError:
+        return None  # confirmed concurrently by a duplicate delivery
+    return confirmation
+
+
+# --- missed doses ----------------------------------------------------------------------------
+
+
+def slots_close_missed(*, now: datetime | None = None) -> int:
+    """Mark open slots whose window closed as missed and alert caregivers when the schedule says so."""
+    now = now or timezone.now()
+    due = list(
+        DoseSlot.objects.filter(status__in=DoseSlot.OPEN, window_closes_at__lte=now)
+        .select_related("patient", "schedule", "organization")
+        .order_by("window_closes_at")[:BATCH]
+    )
+    missed = 0
+    for slot in due:
+        with transaction.atomic():
+            if not DoseSlot.objects.filter(pk=slot.pk, status=slot.status).update(status=Status.MISSED, missed_at=now):
+                continue
+            missed += 1
+            slot.status = Status.MISSED
+            _publish_on_commit(slot, "dose.missed")
+            if slot.schedule.alert_caregivers and slot.reminder_id:
+                caregivers_alert(slot=slot, now=now)
+    return missed
+
+
+def caregivers_alert(*, slot: DoseSlot, now: datetime | None = None) -> int:
+    """One SMS per caregiver with a phone number (held during the organization's quiet hours)."""
+    from messaging.exceptions import MessageRejected, NoGatewayConfigured
+
+    patient, schedule = slot.patient, slot.schedule
+    count = 0
+    for caregiver in patient.caregivers.exclude(phone=""):
+        body = render(
+            schedule.caregiver_alert_text,
+            first_name=caregiver.first_name,
+            patient_first_name=patient.first_name,
+            patient_last_name=patient.last_name,
+            medication=schedule.medication,
+            time=slot.local_time.strftime("%H:%M"),
+        )
+        try:
+            messages_queue_quiet(
+                organization=slot.organization, recipients=[str(caregiver.phone)], body=body, source="system", now=now
+            )
+            count += 1
+        except (MessageRejected, NoGatewayConfigured) as exc:
+            logger.warning("caregiver alert not queued", extra={"slot": slot.pk, "reason": str(exc)})
+    DoseSlot.objects.filter(pk=slot.pk).update(caregivers_alerted_at=now or timezone.now())
+    return count
+
+
+# --- quiet hours -----------------------------------------------------------------------------
+
+
+def quiet_hours_release(*, organization, now: datetime | None = None) -> datetime | None:
+    """When the organization's quiet hours end, if `now` falls inside them; else None."""
+    start, end = organization.quiet_hours_start, organization.quiet_hours_end
+    if start is None or end is None or start == end:
+        return None
+    now = now or timezone.now()
+    try:
+        tz = zone(organization.timezone or "UTC")
+    except ValueError:
+        tz = zone("UTC")
+    local = now.astimezone(tz)
+    t = local.time().replace(tzinfo=None)
+    inside = start <= t < end if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    release_day = local.date() if t < end else local.date() + timedelta(days=1)
+    from adherence.schedule import local_to_utc
+
+    return local_to_utc(release_day, end, tz)
+
+
+@transaction.atomic
+def messages_queue_quiet(*, organization, recipients, body, source, now=None, **kwargs):
+    """messages_queue, but held until quiet hours end: for every message that is not a dose reminder.
+
+    Held rows stay `queued` with `next_attempt_at` at the end of quiet hours; the dispatcher skips
+    them until then and the outbound sweeper dispatches them once due.
+    """
+    from messaging.models import OutboundMessage
+    from messaging.services.outbound import messages_queue
+
+    result = messages_queue(organization=organization, recipients=recipients, body=body, source=source, **kwargs)
+    release = quiet_hours_release(organization=organization, now=now)
+    if release is not None:
+        ids = [m.pk for m in result.messages if m.status == OutboundMessage.Status.QUEUED]
+        OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=release)
+        for m in result.messages:
+            if m.pk in ids:
+                m.next_attempt_at = release
+    return result
+
+
+# --- live events -----------------------------------------------------------------------------
+
+
+def _publish_on_commit(slot: DoseSlot, event: str, **extra) -> None:
+    from messaging import live
+
+    data = {
+        "slotId": slot.pk,
+        "patientId": str(slot.patient_id),
+        "entityId": str(slot.patient_id),
+        "scheduleId": str(slot.schedule_id),
+        "status": slot.status,
+        **extra,
+    }
+    org_id = slot.organization_id
+    transaction.on_commit(lambda: live.publish(organization_id=org_id, event=event, data=data))
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+def demo_seed(*, organization, now: datetime | None = None) -> int:
+    """Give every demo patient with a phone a twice-daily schedule (idempotent) and install the plugin."""
+    from entities.models import Patient
+
+    now = now or timezone.now()
+    created = 0
+    for patient in Patient.objects.filter(organization=organization).exclude(phone=""):
+        if MedicationSchedule.objects.filter(patient=patient).exists():
+            continue
+        schedule_save(
+            schedule=MedicationSchedule(
+                organization=organization,
+                patient=patient,
+                medication="Metformin 500 mg",
+                dose_times=["08:00", "20:00"],
+                start_date=now.astimezone(zone(organization.timezone or "UTC")).date(),
+                timezone=organization.timezone or "UTC",
+                reminder_texts={
+                    "en": "Hi {first_name}, time for your {medication} ({time}). Reply 1 when you have taken it.",
+                    "es": "Hola {first_name}, es hora de su {medication} ({time}). Responda 1 cuando la haya tomado.",
+                    "fr": "Bonjour {first_name}, voici l'heure de votre {medication} ({time}). Répondez 1 une fois pris.",
+                },
+            ),
+            now=now,
+        )
+        created += 1
+    from adherence.plugin import plugin_install
+
+    plugin_install(organization=organization)
+    return created

@@ -1,0 +1,205 @@
+"""Reminders once per dose slot, confirmations on time / late, missed doses and caregiver alerts."""
+
+import threading
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from adherence.models import DoseConfirmation, DoseSlot
+from adherence.services import (
+    dose_reply_record,
+    messages_queue_quiet,
+    quiet_hours_release,
+    reminders_send_due,
+    slots_close_missed,
+    slots_materialize,
+)
+from gateways.providers.simulator import SimulatorAdapter
+from messaging.models import OutboundMessage
+from tests.adherence.conftest import NOW
+
+pytestmark = pytest.mark.django_db(transaction=True)
+DOSE = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def slot_of(schedule, when=DOSE):
+    return DoseSlot.objects.get(schedule=schedule, scheduled_at=when)
+
+
+def test_saving_a_schedule_creates_the_next_two_days_of_slots(med_schedule):
+    assert list(DoseSlot.objects.filter(schedule=med_schedule).values_list("scheduled_at", flat=True)) == [
+        DOSE,
+        DOSE + timedelta(days=1),
+    ]
+    assert slot_of(med_schedule).local_time == time(8)
+
+
+def test_materializing_again_creates_nothing_new(med_schedule):
+    slots_materialize(now=NOW)
+    slots_materialize(now=NOW)
+
+    assert DoseSlot.objects.filter(schedule=med_schedule).count() == 2
+
+
+def test_nothing_is_sent_before_the_dose_time(med_schedule):
+    assert reminders_send_due(now=DOSE - timedelta(minutes=1)) == 0
+    assert SimulatorAdapter.outbox == []
+
+
+def test_a_due_reminder_is_sent_once_in_the_patients_language(med_schedule, patient):
+    patient.locale = "es-mx"
+    patient.save()
+
+    assert reminders_send_due(now=DOSE + timedelta(seconds=5)) == 1
+    assert reminders_send_due(now=DOSE + timedelta(seconds=35)) == 0
+
+    slot = slot_of(med_schedule)
+    assert slot.status == "reminded" and slot.reminder is not None
+    assert [(m.to, m.text) for m in SimulatorAdapter.outbox] == [("+12025550111", "Hola Ana")]
+    assert slot.reminder.source == "schedule" and slot.reminder.status == "sent"
+
+
+def test_a_reminder_is_still_sent_after_a_restart_within_the_window_but_not_after(med_schedule):
+    assert reminders_send_due(now=DOSE + timedelta(minutes=59)) == 1
+    tomorrow = DOSE + timedelta(days=1)
+    assert reminders_send_due(now=tomorrow + timedelta(minutes=61)) == 0
+    assert slot_of(med_schedule, tomorrow).reminder_id is None
+    assert len(SimulatorAdapter.outbox) == 1
+
+
+def test_concurrent_beats_send_each_reminder_once(require_postgres, organization, gateway, med_schedule):
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def beat():
+        try:
+            barrier.wait(timeout=10)
+            reminders_send_due(now=DOSE + timedelta(seconds=1))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=beat) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert errors == []
+    assert OutboundMessage.objects.filter(source="schedule").count() == 1
+    assert len(SimulatorAdapter.outbox) == 1
+
+
+def test_reply_linked_by_inbound_message_id_confirms_on_time(med_schedule, patient, organization):
+    reminders_send_due(now=DOSE)
+    slot = slot_of(med_schedule)
+
+    confirmation = dose_reply_record(
+        organization=organization,
+        patient=patient,
+        text=" medication TAKEN ",
+        received_at=DOSE + timedelta(minutes=20),
+        reminder_message_id=slot.reminder_id,
+    )
+
+    assert confirmation.slot == slot and confirmation.on_time
+    assert slot_of(med_schedule).status == "taken"
+
+
+def test_a_second_confirming_reply_records_nothing_more(med_schedule, patient, organization):
+    reminders_send_due(now=DOSE)
+    first = dose_reply_record(organization=organization, patient=patient, text="1", received_at=DOSE)
+
+    second = dose_reply_record(organization=organization, patient=patient, text="1", received_at=DOSE)
+
+    assert first is not None and second is None
+    assert DoseConfirmation.objects.count() == 1
+
+
+def test_a_reply_that_does_not_confirm_stays_a_conversation(med_schedule, patient, organization):
+    reminders_send_due(now=DOSE)
+
+    assert dose_reply_record(organization=organization, patient=patient, text="what pill?", received_at=DOSE) is None
+    assert slot_of(med_schedule).status == "reminded"
+
+
+def test_no_reply_in_the_window_is_missed_and_caregivers_are_told(med_schedule, caregiver):
+    reminders_send_due(now=DOSE)
+    SimulatorAdapter.outbox.clear()
+
+    assert slots_close_missed(now=DOSE + timedelta(minutes=59)) == 0
+    assert slots_close_missed(now=DOSE + timedelta(minutes=60)) == 1
+    assert slots_close_missed(now=DOSE + timedelta(minutes=61)) == 0
+
+    slot = slot_of(med_schedule)
+    assert slot.status == "missed" and slot.caregivers_alerted_at is not None
+    assert [(m.to, m.text) for m in SimulatorAdapter.outbox] == [
+        ("+12025550112", "Ana has not confirmed taking Metformin due at 08:00.")
+    ]
+
+
+def test_no_caregiver_alert_when_the_schedule_says_so(med_schedule, caregiver):
+    med_schedule.alert_caregivers = False
+    med_schedule.save()
+    reminders_send_due(now=DOSE)
+    SimulatorAdapter.outbox.clear()
+
+    slots_close_missed(now=DOSE + timedelta(hours=2))
+
+    assert slot_of(med_schedule).status == "missed" and SimulatorAdapter.outbox == []
+
+
+def test_a_confirmation_after_the_window_is_late(med_schedule, patient, organization):
+    reminders_send_due(now=DOSE)
+    slots_close_missed(now=DOSE + timedelta(minutes=61))
+
+    confirmation = dose_reply_record(
+        organization=organization, patient=patient, text="1", received_at=DOSE + timedelta(minutes=90)
+    )
+
+    assert confirmation is not None and confirmation.on_time is False
+    assert slot_of(med_schedule).status == "late"
+
+
+def test_reply_before_missed_detection_ran_but_after_the_window_is_late(med_schedule, patient, organization):
+    reminders_send_due(now=DOSE)
+
+    confirmation = dose_reply_record(
+        organization=organization, patient=patient, text="1", received_at=DOSE + timedelta(minutes=65)
+    )
+
+    assert confirmation.on_time is False and slot_of(med_schedule).status == "late"
+
+
+def test_slot_never_reminded_is_missed_without_alerting_caregivers(med_schedule, caregiver):
+    assert slots_close_missed(now=DOSE + timedelta(hours=2)) == 1
+    assert slot_of(med_schedule).status == "missed" and SimulatorAdapter.outbox == []
+
+
+def test_quiet_hours_end_in_the_organizations_zone(organization):
+    organization.timezone = "America/New_York"
+    organization.quiet_hours_start, organization.quiet_hours_end = time(21), time(7)
+
+    night = datetime(2026, 6, 2, 3, 0, tzinfo=UTC)  # 23:00 in New York
+    early = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)  # 06:00
+    day = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)  # 11:00
+
+    assert quiet_hours_release(organization=organization, now=night) == datetime(2026, 6, 2, 11, tzinfo=UTC)
+    assert quiet_hours_release(organization=organization, now=early) == datetime(2026, 6, 2, 11, tzinfo=UTC)
+    assert quiet_hours_release(organization=organization, now=day) is None
+
+
+def test_quiet_hours_hold_other_messages_until_they_end(organization, gateway):
+    now = timezone.now()
+    organization.quiet_hours_start = (now - timedelta(hours=1)).time()
+    organization.quiet_hours_end = (now + timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    organization.save()
+
+    result = messages_queue_quiet(organization=organization, recipients=["+12025550113"], body="News", source="portal")
+
+    message = OutboundMessage.objects.get(pk=result.messages[0].pk)
+    assert message.status == "queued" and message.next_attempt_at > now
+    assert SimulatorAdapter.outbox == []
