@@ -340,7 +340,7 @@ def demo_seed(*, organization, now: datetime | None = None) -> int:
                 reminder_texts={
                     "en": "Hi {first_name}, time for your {medication} ({time}). Reply 1 when you have taken it.",
                     "es": "Hola {first_name}, es hora de su {medication} ({time}). Responda 1 cuando la haya tomado.",
-                    "fr": "Bonjour {first_name}, voici l'heure de votre {medication} ({time}). Répondez 1 une fois pris.",
+                    "fr": "Bonjour {first_name}, prenez votre {medication} ({time}). Répondez 1 une fois pris.",
                 },
             ),
             now=now,
