@@ -8,13 +8,25 @@ from smsportal.dhis2 import dhis2_time
 
 Status = OutboundMessage.Status
 
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: a number or list where text belongs is a mistyped field."""
+
+    default_error_messages = {"invalid": "must be a string"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 # ---------------------------------------------------------------------------------------------
 # BioT: POST /notification/v1/sms/send
 
 
 class SmsSendInputSerializer(serializers.Serializer):
-    message = serializers.CharField(trim_whitespace=False, help_text="The text; GSM-7 or UCS-2, segment-limited.")
-    phoneNumber = serializers.CharField(  # noqa: N815 — BioT's wire name
+    message = StrictCharField(trim_whitespace=False, help_text="The text; GSM-7 or UCS-2, segment-limited.")
+    phoneNumber = StrictCharField(  # noqa: N815 — BioT's wire name
         max_length=32, help_text="Full international format, e.g. +15551234567."
     )
 
@@ -66,9 +78,9 @@ def our_statuses(dhis2_status: str) -> list[str]:
 class Dhis2OutboundInputSerializer(serializers.Serializer):
     """The JSON form. Unknown keys are ignored, as DHIS2 does."""
 
-    message = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    message = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
     recipients = serializers.ListField(
-        child=serializers.CharField(max_length=40, allow_blank=True),
+        child=StrictCharField(max_length=40, allow_blank=True),
         required=False,
         allow_empty=True,
         help_text="Numbers in international format; a leading 00 means +. Duplicates collapse.",

@@ -7,6 +7,7 @@ message twice. See docs/architecture.md for the state machine and failure handli
 
 import logging
 import random
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ Status = OutboundMessage.Status
 
 OPTED_OUT = "opted out"
 DISPATCH_PENDING_KEY = "smsportal:outbound:dispatch-pending"
+MAX_RECIPIENTS_PER_CALL = 200  # DHIS2 partitions recipient lists in slices of at most 200
+DISPATCH_RUN_SECONDS = 20.0  # one dispatch run stops after this and asks for a new run
 
 
 @dataclass
@@ -182,7 +185,12 @@ def outbound_dispatch() -> int:
     if client is not None:
         client.delete(DISPATCH_PENDING_KEY)
     total = 0
+    deadline = time.monotonic() + DISPATCH_RUN_SECONDS
     while True:
+        if time.monotonic() > deadline:
+            # Bounded: under a steady stream a single run never ends; hand over to a fresh run.
+            dispatch_request()
+            return total
         now = timezone.now()
         with transaction.atomic():
             due = (
@@ -214,7 +222,8 @@ def _task_batch_size(gateway_id) -> int:
         return 100
     caps = get_adapter(gateway).capabilities
     # One-per-request providers still get 100 per task: per-task overhead dominates (docs/performance.md).
-    return caps.max_batch_size if caps.max_batch_size > 1 else 100
+    # Batching providers get at most 200 per call, DHIS2's MAX_RECIPIENTS_ALLOWED.
+    return min(caps.max_batch_size, MAX_RECIPIENTS_PER_CALL) if caps.max_batch_size > 1 else 100
 
 
 @dataclass
@@ -233,7 +242,15 @@ def outbound_deliver(*, message_ids: list[str]) -> RetryPlan | None:
     claimed = (
         OutboundMessage.objects.filter(id__in=message_ids, status=Status.QUEUED, provider_message_id__isnull=True)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)))
-        .update(status=Status.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1)
+        # send_started_at is cleared so the sweeper can tell "this attempt never called the provider"
+        # from an earlier attempt's mark.
+        .update(
+            status=Status.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            send_started_at=None,
+            attempts=F("attempts") + 1,
+        )
     )
     if not claimed:
         return None  # already sent, being sent, or not due: a redelivered task is harmless
