@@ -121,6 +121,7 @@ class InboundMessage(models.Model):
         NO_ENTITY = "NO_ENTITY"
         MULTIPLE_ENTITIES = "MULTIPLE_ENTITIES"
         INVALID_SENDER = "INVALID_SENDER"
+        ROUTING_ERROR = "ROUTING_ERROR"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey("entities.Organization", on_delete=models.CASCADE, related_name="+")
@@ -143,6 +144,10 @@ class InboundMessage(models.Model):
     )
     previous_published_message_id = models.CharField(max_length=128, blank=True, default="")
     source_ip = models.GenericIPAddressField(null=True, blank=True)
+    # W3C trace id (32 hex) shared by the plugin calls this message causes.
+    trace_id = models.CharField(max_length=32, blank=True, default="")
+    command = models.CharField(max_length=40, blank=True, default="", help_text="opt_out, opt_in, help, keyword:<WORD>")
+    processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -157,6 +162,7 @@ class InboundMessage(models.Model):
         indexes = [
             models.Index(fields=["organization", "originator", "-received_at"], name="inbound_org_originator"),
             models.Index(fields=["organization", "entity_type", "entity_id"], name="inbound_org_entity"),
+            models.Index(fields=["created_at"], condition=Q(status="received"), name="inbound_received"),
         ]
 
     def __str__(self) -> str:
@@ -184,6 +190,45 @@ class OptOut(models.Model):
 
     def __str__(self) -> str:
         return f"opt-out {self.pk}"
+
+
+class KeywordCommand(models.Model):
+    """An organization's SMS command (DHIS2 SMS commands in spirit): the reply's first word picks an action.
+
+    Opt-out, opt-in and help keywords are checked first and cannot be overridden here.
+    """
+
+    class Action(models.TextChoices):
+        PLUGIN_ONLY = "plugin_only", "Hand to the named plugin only"
+        REPLY = "reply", "Answer with the reply text (no plugins)"
+        REPLY_AND_PLUGINS = "reply_and_plugins", "Answer with the reply text, then call plugins as usual"
+        IGNORE = "ignore", "Store only (no plugins)"
+
+    organization = models.ForeignKey("entities.Organization", on_delete=models.CASCADE, related_name="+")
+    keyword = models.CharField(max_length=40, help_text="First word of the reply; matched case-insensitively.")
+    action = models.CharField(max_length=20, choices=Action.choices, default=Action.PLUGIN_ONLY)
+    plugin_name = models.CharField(max_length=100, blank=True, default="", help_text="For 'plugin only'.")
+    reply_text = models.CharField(max_length=320, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["keyword"]
+        constraints = [models.UniqueConstraint(fields=["organization", "keyword"], name="uniq_keyword_command")]
+
+    def __str__(self) -> str:
+        return self.keyword
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        self.keyword = (self.keyword or "").strip().upper()
+        if not self.keyword or " " in self.keyword:
+            raise ValidationError({"keyword": "one word"})
+        if self.action == self.Action.PLUGIN_ONLY and not self.plugin_name:
+            raise ValidationError({"plugin_name": "required for 'plugin only'"})
+        if self.action in (self.Action.REPLY, self.Action.REPLY_AND_PLUGINS) and not self.reply_text:
+            raise ValidationError({"reply_text": "required for a reply"})
 
 
 class IdempotencyRecord(models.Model):

@@ -26,3 +26,20 @@ def outbound_sweep_task() -> dict:
     from messaging.services.outbound import outbound_sweep
 
     return outbound_sweep()
+
+
+@shared_task(acks_late=True)
+def inbound_route_task(message_id: str | None = None) -> int:
+    """Route one inbound message, or every one still waiting (the debounced run)."""
+    from messaging.services.inbound import inbound_route, inbound_route_pending
+
+    if message_id is not None:
+        return int(inbound_route(message_id=message_id) is not None)
+    return inbound_route_pending()
+
+
+@shared_task
+def inbound_sweep_task() -> dict:
+    from messaging.services.inbound import inbound_sweep
+
+    return inbound_sweep()

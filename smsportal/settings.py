@@ -110,6 +110,8 @@ CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.outbound_sweep_task", "schedule": 30.0},
     "adherence-tick": {"task": "adherence.tasks.adherence_tick_task", "schedule": 30.0},
     "adherence-materialize": {"task": "adherence.tasks.adherence_materialize_task", "schedule": 600.0},
+    "inbound-sweep": {"task": "messaging.tasks.inbound_sweep_task", "schedule": 30.0},
+    "plugins-sweep": {"task": "plugins.tasks.plugins_sweep_task", "schedule": 30.0},
 }
 
 # REST FRAMEWORK / OPENAPI
@@ -169,6 +171,13 @@ SMSPORTAL_SEND_LEASE_SECONDS = env.int("SMSPORTAL_SEND_LEASE_SECONDS", default=3
 SMSPORTAL_QUEUED_TIMEOUT_SECONDS = env.int("SMSPORTAL_QUEUED_TIMEOUT_SECONDS", default=60)
 SMSPORTAL_DISPATCH_BATCH = env.int("SMSPORTAL_DISPATCH_BATCH", default=1000)
 SMSPORTAL_MAX_RECIPIENTS = env.int("SMSPORTAL_MAX_RECIPIENTS", default=50_000)
+# Inbound and plugins (docs/plugins.md)
+SMSPORTAL_INBOUND_ROUTE_TIMEOUT_SECONDS = env.int("SMSPORTAL_INBOUND_ROUTE_TIMEOUT_SECONDS", default=30)
+SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS = env.float("SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS", default=5.0)
+SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS = env.float("SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS", default=3600.0)
+SMSPORTAL_PLUGIN_SWEEP_GRACE_SECONDS = env.int("SMSPORTAL_PLUGIN_SWEEP_GRACE_SECONDS", default=60)
+SMSPORTAL_SIGNING_KEY_OVERLAP_SECONDS = env.int("SMSPORTAL_SIGNING_KEY_OVERLAP_SECONDS", default=86400)
+SMSPORTAL_JWT_ISSUER = env("SMSPORTAL_JWT_ISSUER", default="")
 # Phone-number HMAC key for logs (numbers are enumerable, so a plain hash would be reversible).
 SMSPORTAL_LOG_HASH_KEY = env("SMSPORTAL_LOG_HASH_KEY", default=SECRET_KEY)
 

@@ -1,8 +1,334 @@
-"""The inbound pipeline: store (deduplicated) → route (sender lookup, correlation, commands) → plugins."""
+"""The inbound pipeline: store (deduplicated) → route (sender lookup, correlation, commands) → plugins.
+
+1. `inbound_receive()` stores one row per provider message. The unique constraint
+   (organization, gateway label, provider message id) is the claim: concurrent copies of one
+   provider message race on the INSERT and exactly one wins (`created=True`); only the winner
+   asks for routing, after commit.
+2. `inbound_route_request()` publishes one routing run per pending batch (Redis SET NX), like the
+   outbound dispatcher, so the webhook path does not pay a broker publish per request.
+3. `inbound_route()` locks one `received` row (SKIP LOCKED), and in one transaction: links the last
+   message sent to that number, runs opt-out/opt-in/help and keyword commands, finds the sender
+   (exactly one entity), creates one plugin invocation per matching registration and marks the
+   row `processed` or `failed` with a reason. A crash rolls everything back; the row stays
+   `received` and the sweeper routes it again.
+"""
+
+import logging
+import re
+import unicodedata
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from gateways.providers.base import InboundSms
+from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
+from messaging.phones import normalize_sender
+from smsportal.logging import phone_ref
+from smsportal.redis import get_redis
+
+logger = logging.getLogger(__name__)
+Status = InboundMessage.Status
+Reason = InboundMessage.FailureReason
+
+ROUTE_PENDING_KEY = "smsportal:inbound:route-pending"
+# Outbound statuses that mean "sent to the phone" for reply correlation.
+_SENT_STATUSES = [
+    OutboundMessage.Status.SENT,
+    OutboundMessage.Status.DELIVERED,
+    OutboundMessage.Status.UNDELIVERED,
+    OutboundMessage.Status.UNKNOWN,
+]
 
 
-def inbound_receive(*, organization, gateway, sms: InboundSms, gateway_label: str = "", source_ip: str | None = None):
+def inbound_receive(
+    *,
+    organization,
+    gateway,
+    sms: InboundSms,
+    gateway_label: str = "",
+    source_ip: str | None = None,
+    encoding: str = "",
+    sent_at=None,
+) -> tuple[InboundMessage, bool]:
     """Store one inbound SMS exactly once and schedule its routing. Returns (message, created)."""
-    raise NotImplementedError("issue #4")
+    from plugins.payload import new_trace_id
+
+    label = gateway_label or (gateway.uid if gateway is not None else "default")
+    provider_id = sms.provider_message_id or uuid.uuid4().hex
+    region = organization.default_region or None
+    with transaction.atomic():
+        # get_or_create = INSERT in a savepoint, then SELECT on IntegrityError: the unique
+        # constraint, not a prior read, decides which copy is stored.
+        message, created = InboundMessage.objects.get_or_create(
+            organization=organization,
+            gateway_label=label[:100],
+            provider_message_id=provider_id[:128],
+            defaults={
+                "gateway": gateway,
+                "originator": normalize_sender(sms.sender, region=region)[:32],
+                "recipient": (sms.recipient or "")[:32],
+                "text": sms.text,
+                "encoding": encoding or "ENC7BIT",
+                "received_at": sms.received_at or timezone.now(),
+                "sent_at": sent_at,
+                "raw": dict(sms.raw or {}),
+                "previous_published_message_id": (sms.previous_published_message_id or "")[:128],
+                "source_ip": source_ip,
+                "trace_id": new_trace_id(),
+            },
+        )
+        if created:
+            transaction.on_commit(inbound_route_request)
+    if not created:
+        logger.info("duplicate inbound message ignored", extra={"inbound": str(message.id)})
+    return message, created
+
+
+def inbound_route_request() -> None:
+    """Make sure a routing run will pick up what was just committed (one publish per pending run)."""
+    from messaging.tasks import inbound_route_task
+
+    client = get_redis()
+    if client is None or settings.CELERY_TASK_ALWAYS_EAGER:
+        inbound_route_task.delay()
+        return
+    try:
+        if client.set(ROUTE_PENDING_KEY, "1", nx=True, ex=5):
+            inbound_route_task.delay()
+    except Exception:
+        # Redis or the broker is down: the row is committed as `received`; the sweeper routes it.
+        logger.warning("inbound route request not published; the sweeper will route the message", exc_info=True)
+
+
+def inbound_route_pending(*, limit: int = 1000) -> int:
+    """Route every `received` message (oldest first). Returns how many this run routed."""
+    client = get_redis()
+    if client is not None:
+        try:
+            client.delete(ROUTE_PENDING_KEY)  # before reading: a later commit publishes a new run
+        except Exception:  # noqa: BLE001
+            logger.warning("route-pending flag not cleared", exc_info=True)
+    routed = 0
+    while routed < limit:
+        ids = list(
+            InboundMessage.objects.filter(status=Status.RECEIVED).order_by("created_at").values_list("id", flat=True)[:100]
+        )
+        if not ids:
+            break
+        progress = 0
+        for message_id in ids:
+            if inbound_route(message_id=message_id) is not None:
+                progress += 1
+        routed += progress
+        if not progress:
+            break  # the rest are locked by another worker
+    return routed
+
+
+def inbound_route(*, message_id) -> InboundMessage | None:
+    """Route one received message (see module docstring). None when another worker has it or it is done."""
+    try:
+        with transaction.atomic():
+            message = (
+                InboundMessage.objects.select_for_update(skip_locked=True)
+                .select_related("organization", "gateway")
+                .filter(pk=message_id, status=Status.RECEIVED)
+                .first()
+            )
+            if message is None:
+                return None
+            _route(message)
+    except Exception:
+        # A bug must not leave the message unprocessed forever: fail it visibly.
+        logger.exception("inbound routing failed", extra={"inbound": str(message_id)})
+        InboundMessage.objects.filter(pk=message_id, status=Status.RECEIVED).update(
+            status=Status.FAILED, failure_reason=Reason.ROUTING_ERROR, processed_at=timezone.now()
+        )
+        message = InboundMessage.objects.filter(pk=message_id).first()
+        if message is None:
+            return None
+    _publish(message)
+    return message
+
+
+def _publish(message: InboundMessage) -> None:
+    from messaging.live import publish
+
+    publish(
+        organization_id=message.organization_id,
+        event="inbound.message",
+        data={
+            "id": str(message.id),
+            "status": message.status,
+            "failureReason": message.failure_reason or None,
+            "command": message.command or None,
+            "entityType": message.entity_type or None,
+            "entityId": str(message.entity_id) if message.entity_id else None,
+            "inReplyTo": str(message.in_reply_to_id) if message.in_reply_to_id else None,
+            "receivedAt": message.received_at.isoformat(),
+        },
+    )
+
+
+def normalize_words(text: str) -> list[str]:
+    """Words for keyword matching: NFKC, upper-case, zero-width characters and punctuation removed."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", text).upper()
+    return [w for w in (re.sub(r"[^\w]", "", part) for part in text.split()) if w]
+
+
+def _route(message: InboundMessage) -> None:
+    from entities.selectors import contacts_get_by_phone
+    from plugins.services import plugins_invoke_incoming
+
+    organization = message.organization
+    now = timezone.now()
+    _correlate(message)
+    words = normalize_words(message.text)
+    whole = " ".join(words)
+
+    if message.originator.startswith("+") and whole:
+        for kind in ("opt_out", "opt_in", "help"):
+            if whole in organization.keywords(kind):
+                _run_builtin_command(message, kind)
+                message.status, message.processed_at = Status.PROCESSED, now
+                _save(message)
+                return
+
+    command = None
+    if words:
+        command = KeywordCommand.objects.filter(organization=organization, keyword=words[0], is_active=True).first()
+    if command is not None:
+        message.command = f"keyword:{command.keyword}"[:40]
+        if command.action in (KeywordCommand.Action.REPLY, KeywordCommand.Action.REPLY_AND_PLUGINS):
+            _reply(message, command.reply_text)
+        if command.action in (KeywordCommand.Action.REPLY, KeywordCommand.Action.IGNORE):
+            message.status, message.processed_at = Status.PROCESSED, now
+            _save(message)
+            return
+
+    if not message.originator.startswith("+"):
+        message.status, message.failure_reason = Status.FAILED, Reason.INVALID_SENDER
+        message.processed_at = now
+        _save(message)
+        return
+    found = contacts_get_by_phone(organization=organization, phone_number=message.originator)
+    if len(found) != 1:
+        message.status = Status.FAILED
+        message.failure_reason = Reason.NO_ENTITY if not found else Reason.MULTIPLE_ENTITIES
+        message.processed_at = now
+        _save(message)
+        logger.info(
+            "inbound sender not matched",
+            extra={"inbound": str(message.id), "reason": message.failure_reason, "phone": phone_ref(message.originator)},
+        )
+        return
+    entity = found[0]
+    message.entity_type, message.entity_id = entity.entity_type, entity.id
+    names = [command.plugin_name] if command is not None and command.action == KeywordCommand.Action.PLUGIN_ONLY else None
+    message.status, message.processed_at = Status.PROCESSED, now
+    _save(message)
+    plugins_invoke_incoming(message=message, entity=entity, names=names)
+
+
+def _save(message: InboundMessage) -> None:
+    message.save(
+        update_fields=[
+            "status",
+            "failure_reason",
+            "processed_at",
+            "command",
+            "entity_type",
+            "entity_id",
+            "in_reply_to",
+            "previous_published_message_id",
+            "updated_at",
+        ]
+    )
+
+
+def _correlate(message: InboundMessage) -> None:
+    """inboundMessageId: the last message the organization sent to this number (not its own
+    automatic command replies), unchanged by further replies until a new SMS is sent."""
+    last = (
+        OutboundMessage.objects.filter(
+            organization_id=message.organization_id, recipient=message.originator, status__in=_SENT_STATUSES
+        )
+        .exclude(source=OutboundMessage.Source.SYSTEM)
+        .order_by("-created_at")
+        .only("id", "provider_message_id")
+        .first()
+    )
+    message.in_reply_to = last
+    if not message.previous_published_message_id and last is not None:
+        message.previous_published_message_id = last.provider_message_id or ""
+
+
+def _run_builtin_command(message: InboundMessage, kind: str) -> None:
+    organization = message.organization
+    message.command = kind
+    if kind == "opt_out":
+        if OptOut.objects.filter(organization=organization, phone_number=message.originator).exists():
+            return  # already opted out: no second confirmation (FCC: at most one)
+        # The confirmation is queued before the opt-out row exists, so the opt-out check of the
+        # send path lets exactly this one message through.
+        _reply(message, organization.opt_out_confirmation)
+        OptOut.objects.get_or_create(
+            organization=organization,
+            phone_number=message.originator,
+            defaults={"method": OptOut.Method.KEYWORD, "inbound_message": message},
+        )
+        logger.info("opt-out recorded", extra={"inbound": str(message.id), "phone": phone_ref(message.originator)})
+    elif kind == "opt_in":
+        deleted, _ = OptOut.objects.filter(organization=organization, phone_number=message.originator).delete()
+        if deleted:
+            _reply(message, organization.opt_in_confirmation)
+            logger.info("opt-in recorded", extra={"inbound": str(message.id), "phone": phone_ref(message.originator)})
+    elif kind == "help":
+        _reply(message, organization.help_text)
+
+
+def _reply(message: InboundMessage, text: str) -> None:
+    """An automatic answer (source=system), through the gateway that received the message when it can send."""
+    from messaging.exceptions import MessageRejected
+    from messaging.services.outbound import messages_queue
+
+    if not text:
+        return
+    gateway = message.gateway
+    if gateway is not None and (not gateway.is_active or gateway.organization_id != message.organization_id):
+        gateway = None
+    try:
+        messages_queue(
+            organization=message.organization,
+            recipients=[message.originator],
+            body=text,
+            source=OutboundMessage.Source.SYSTEM,
+            gateway=gateway,
+        )
+    except MessageRejected as exc:
+        logger.warning("automatic reply not queued", extra={"inbound": str(message.id), "reason": exc.code})
+
+
+def inbound_sweep() -> dict[str, int]:
+    """Route messages whose routing request was lost (Redis down, worker killed). Run by beat."""
+    stale = timezone.now() - timedelta(seconds=settings.SMSPORTAL_INBOUND_ROUTE_TIMEOUT_SECONDS)
+    pending = InboundMessage.objects.filter(status=Status.RECEIVED, created_at__lt=stale).count()
+    if pending:
+        inbound_route_request()
+    return {"pending": pending}
+
+
+def inbound_delete(*, organization, ids: list) -> int:
+    """DHIS2 DELETE: remove the organization's inbound messages with these ids; unknown ids ignored."""
+    valid = []
+    for raw in ids:
+        try:
+            valid.append(uuid.UUID(str(raw)))
+        except ValueError:
+            continue
+    deleted, _ = InboundMessage.objects.filter(organization=organization, pk__in=valid).delete()
+    return deleted

@@ -1,0 +1,464 @@
+"""Plugins: registrations, and invocations — one recorded, signed, retried call per plugin per event.
+
+`plugins_invoke` creates one PluginInvocation row per matching registration inside the caller's
+transaction and enqueues `plugin_invocation_run_task` after commit. `plugin_invocation_run` claims
+the row with one conditional UPDATE (a redelivered task is harmless), calls the plugin outside any
+transaction, and records the outcome: succeeded, retrying (backoff + jitter) or failed.
+"""
+
+import base64
+import hashlib
+import hmac
+import importlib
+import json
+import logging
+import random
+import time
+from datetime import timedelta
+
+import requests
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from plugins.models import ENTITY_TYPES, PluginAction, PluginInvocation, PluginRegistration
+from plugins.payload import incoming_sms_payload, new_trace_id, sms_status_payload, traceparent
+from plugins.signing import plugin_token
+from smsportal.urlsafety import UnsafeUrl, url_check
+
+logger = logging.getLogger(__name__)
+Status = PluginInvocation.Status
+
+# Built-in plugins live in the project's own apps; a handler path outside them is refused, so the
+# API cannot be used to import arbitrary modules.
+HANDLER_PACKAGES = ("plugins.", "adherence.", "portal.", "messaging.", "entities.")
+MAX_RESPONSE_BYTES = 64 * 1024
+USER_AGENT = "smsportal-plugins/1.0"
+
+
+# ---------------------------------------------------------------------------------------------
+# Registrations
+
+
+def registration_validate(*, url: str, handler: str, entity_types, actions) -> None:
+    """Raise ValueError("<field>: <problem>") for an invalid registration."""
+    if bool(url) == bool(handler):
+        raise ValueError("url: give exactly one of url (a webhook) or handler (a built-in plugin)")
+    if url:
+        try:
+            url_check(url, resolve=False)
+        except UnsafeUrl as exc:
+            raise ValueError(f"url: {exc}")
+    if handler:
+        try:
+            handler_resolve(handler)
+        except ValueError as exc:
+            raise ValueError(f"handler: {exc}")
+    if not isinstance(entity_types, list) or not entity_types:
+        raise ValueError(f"entityTypes: a non-empty list of {', '.join(ENTITY_TYPES)}")
+    bad = [t for t in entity_types if t not in ENTITY_TYPES]
+    if bad:
+        raise ValueError(f"entityTypes: unknown entity type {bad[0]!r}; one of {', '.join(ENTITY_TYPES)}")
+    if not isinstance(actions, list) or not actions:
+        raise ValueError(f"actions: a non-empty list of {', '.join(PluginAction.values)}")
+    bad = [a for a in actions if a not in PluginAction.values]
+    if bad:
+        raise ValueError(f"actions: unknown action {bad[0]!r}; one of {', '.join(PluginAction.values)}")
+
+
+def handler_resolve(path: str):
+    """The built-in plugin callable at a dotted path; it must be marked with @builtin_plugin."""
+    module_name, _, attr = path.rpartition(".")
+    if not module_name or not path.startswith(HANDLER_PACKAGES):
+        raise ValueError(f"a dotted path inside {', '.join(p.rstrip('.') for p in HANDLER_PACKAGES)}")
+    try:
+        func = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError):
+        raise ValueError(f"{path!r} cannot be imported")
+    if not getattr(func, "smsportal_plugin", False):
+        raise ValueError(f"{path!r} is not a built-in plugin (decorate it with plugins.builtin.builtin_plugin)")
+    return func
+
+
+@transaction.atomic
+def registration_create(*, organization, **fields) -> tuple[PluginRegistration, str]:
+    """A new registration; returns it and its webhook secret (shown once; empty for handlers)."""
+    registration_validate(
+        url=fields.get("url", ""),
+        handler=fields.get("handler", ""),
+        entity_types=fields.get("entity_types"),
+        actions=fields.get("actions"),
+    )
+    secret = PluginRegistration.new_webhook_secret() if fields.get("url") else ""
+    try:
+        with transaction.atomic():
+            registration = PluginRegistration.objects.create(organization=organization, webhook_secret=secret, **fields)
+    except IntegrityError:
+        raise ValueError("name: a plugin with this name already exists")
+    return registration, secret
+
+
+@transaction.atomic
+def registration_update(*, registration: PluginRegistration, **fields) -> PluginRegistration:
+    for key, value in fields.items():
+        setattr(registration, key, value)
+    registration_validate(
+        url=registration.url,
+        handler=registration.handler,
+        entity_types=registration.entity_types,
+        actions=registration.actions,
+    )
+    if registration.url and not registration.webhook_secret:
+        registration.webhook_secret = PluginRegistration.new_webhook_secret()
+    if registration.handler:
+        registration.webhook_secret = ""
+    try:
+        with transaction.atomic():
+            registration.save()
+    except IntegrityError:
+        raise ValueError("name: a plugin with this name already exists")
+    return registration
+
+
+def _biot_name(endpoint: str) -> str:
+    return "biot-" + hashlib.sha256(endpoint.encode()).hexdigest()[:12]
+
+
+@transaction.atomic
+def biot_subscribe(*, organization, entity_type: str, action: str, endpoint: str) -> tuple[PluginRegistration, str]:
+    """BioT's subscribe call: one registration per endpoint, gaining the entity type and action."""
+    registration = (
+        PluginRegistration.objects.select_for_update()
+        .filter(organization=organization, name=_biot_name(endpoint))
+        .first()
+    )
+    if registration is None:
+        return registration_create(
+            organization=organization,
+            name=_biot_name(endpoint),
+            url=endpoint,
+            entity_types=[entity_type],
+            actions=[action],
+            source=PluginRegistration.Source.BIOT,
+        )
+    registration_validate(url=endpoint, handler="", entity_types=[entity_type], actions=[action])
+    registration.entity_types = sorted({*registration.entity_types, entity_type})
+    registration.actions = sorted({*registration.actions, action})
+    registration.save(update_fields=["entity_types", "actions", "updated_at"])
+    return registration, ""
+
+
+@transaction.atomic
+def biot_unsubscribe(*, organization, entity_type: str, action: str, endpoint: str) -> bool:
+    """Drop one (entity type, action) from the endpoint's subscription; removed entirely when none is left.
+
+    Other subscriptions of the endpoint stay, as in BioT where each subscribe call is its own.
+    Returns False when no such subscription exists.
+    """
+    registration = (
+        PluginRegistration.objects.select_for_update()
+        .filter(organization=organization, name=_biot_name(endpoint))
+        .first()
+    )
+    if registration is None or entity_type not in registration.entity_types or action not in registration.actions:
+        return False
+    entity_types = [t for t in registration.entity_types if t != entity_type]
+    if not entity_types:
+        actions = [a for a in registration.actions if a != action]
+        entity_types = list(registration.entity_types) if actions else []
+    else:
+        actions = list(registration.actions)
+    if not entity_types or not actions:
+        registration.delete()
+    else:
+        registration.entity_types, registration.actions = entity_types, actions
+        registration.save(update_fields=["entity_types", "actions", "updated_at"])
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Invocations
+
+
+def registrations_for(*, organization, action: str, entity_type: str | None, names: list[str] | None = None):
+    """Enabled registrations of the organization for an action and entity type (filtered in Python:
+    JSON containment is not portable to SQLite, and an organization has few plugins)."""
+    qs = PluginRegistration.objects.filter(organization=organization, enabled=True)
+    if names is not None:
+        qs = qs.filter(name__in=names)
+    return [
+        r
+        for r in qs
+        if action in (r.actions or []) and (entity_type is None or entity_type in (r.entity_types or []))
+    ]
+
+
+def plugins_invoke_incoming(*, message, entity, names: list[str] | None = None) -> list[PluginInvocation]:
+    """One invocation per matching registration for a matched inbound message. Call inside a transaction."""
+    invocations = []
+    for registration in registrations_for(
+        organization=message.organization, action=PluginAction.INCOMING_SMS, entity_type=entity.entity_type, names=names
+    ):
+        invocation = PluginInvocation(
+            organization_id=message.organization_id,
+            registration=registration,
+            action=PluginAction.INCOMING_SMS,
+            event_key=f"{PluginAction.INCOMING_SMS}:{message.id}",
+            inbound_message=message,
+            entity_type=entity.entity_type,
+            max_attempts=registration.max_attempts,
+        )
+        invocation.payload = incoming_sms_payload(message=message, entity=entity, span_id=invocation.id.hex[:16])
+        invocations.append(invocation)
+    return _invocations_save(invocations)
+
+
+def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvocation]:
+    """`_smsStatus` calls for a delivery status change of an outbound message."""
+    from entities.selectors import contacts_get_by_phone
+
+    registrations = registrations_for(organization=message.organization, action=PluginAction.SMS_STATUS, entity_type=None)
+    if not registrations:
+        return []
+    found = contacts_get_by_phone(organization=message.organization, phone_number=message.recipient)
+    entity = found[0] if len(found) == 1 else None
+    trace_id = new_trace_id()
+    invocations = []
+    for registration in registrations:
+        if entity is not None and entity.entity_type not in registration.entity_types:
+            continue
+        invocation = PluginInvocation(
+            organization_id=message.organization_id,
+            registration=registration,
+            action=PluginAction.SMS_STATUS,
+            event_key=f"{PluginAction.SMS_STATUS}:{message.id}:{message.status}",
+            outbound_message=message,
+            entity_type=entity.entity_type if entity else "",
+            max_attempts=registration.max_attempts,
+        )
+        invocation.payload = sms_status_payload(
+            message=message,
+            entity=entity,
+            previous_status=previous_status,
+            trace_id=trace_id,
+            span_id=invocation.id.hex[:16],
+        )
+        invocations.append(invocation)
+    return _invocations_save(invocations)
+
+
+def _invocations_save(invocations: list[PluginInvocation]) -> list[PluginInvocation]:
+    from plugins.tasks import plugin_invocation_run_task
+
+    saved = []
+    for invocation in invocations:
+        try:
+            with transaction.atomic():
+                invocation.save(force_insert=True)
+        except IntegrityError:
+            continue  # this event already has its invocation for that plugin: processed once
+        saved.append(invocation)
+        plugin_invocation_run_task.delay_on_commit(str(invocation.id))
+    return saved
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with jitter: base·2^(attempt-1), scaled by 0.5–1.0, capped."""
+    base = settings.SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS
+    return min(settings.SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS, base * 2 ** max(0, attempt - 1)) * random.uniform(0.5, 1.0)
+
+
+def plugin_invocation_run(*, invocation_id: str) -> float | None:
+    """Run one attempt. Returns the countdown for the next attempt, or None when done (or not ours)."""
+    now = timezone.now()
+    claimed = (
+        PluginInvocation.objects.filter(pk=invocation_id, status__in=[Status.PENDING, Status.RETRYING])
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)))
+        .update(status=Status.RUNNING, attempts=F("attempts") + 1, claimed_at=now)
+    )
+    if not claimed:
+        return None
+    invocation = PluginInvocation.objects.select_related("registration").get(pk=invocation_id)
+    registration = invocation.registration
+    started = time.monotonic()
+    if not registration.enabled:
+        ok, code, error = False, None, "plugin disabled"
+        invocation.attempts = invocation.max_attempts  # no point retrying
+    else:
+        ok, code, error = _attempt(invocation, registration)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return _record(invocation, ok=ok, code=code, error=error, duration_ms=duration_ms)
+
+
+def _attempt(invocation: PluginInvocation, registration: PluginRegistration) -> tuple[bool, int | None, str]:
+    if registration.handler:
+        try:
+            handler_resolve(registration.handler)(payload=invocation.payload, invocation=invocation)
+        except Exception as exc:  # noqa: BLE001 — a plugin's failure is recorded and retried, never raised
+            return False, None, f"handler raised {type(exc).__name__}"
+        return True, None, ""
+    return _http_call(invocation, registration)
+
+
+_session: requests.Session | None = None
+
+
+def _http() -> requests.Session:
+    global _session
+    if _session is None:
+        _session = requests.Session()
+        _session.headers["User-Agent"] = USER_AGENT
+    return _session
+
+
+def request_build(invocation: PluginInvocation, registration: PluginRegistration) -> tuple[bytes, dict]:
+    """The exact body and headers of one attempt: seed 001's payload + a fresh JWT, Standard Webhooks headers."""
+    webhook_id = invocation.idempotency_key
+    token = plugin_token(
+        registration=registration,
+        organization_id=invocation.organization_id,
+        payload_without_jwt=invocation.payload,
+        jti=f"{webhook_id}.{invocation.attempts}",
+    )
+    body = json.dumps({**invocation.payload, "jwt": token}, ensure_ascii=False).encode()
+    timestamp = str(int(time.time()))
+    trace = invocation.payload.get("metadata", {}).get("traceId") or traceparent(new_trace_id(), invocation.id.hex[:16])
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": timestamp,
+        "Idempotency-Key": webhook_id,
+        "traceparent": trace,
+    }
+    if registration.webhook_secret:
+        key = base64.b64decode(registration.webhook_secret.removeprefix("whsec_"))
+        signed = f"{webhook_id}.{timestamp}.".encode() + body
+        headers["webhook-signature"] = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return body, headers
+
+
+def _http_call(invocation: PluginInvocation, registration: PluginRegistration) -> tuple[bool, int | None, str]:
+    try:
+        url_check(registration.url)
+    except UnsafeUrl as exc:
+        return False, None, f"url refused: {exc}"
+    body, headers = request_build(invocation, registration)
+    timeout = float(registration.timeout_seconds or settings.SMSPORTAL_HTTP_TIMEOUT)
+    try:
+        response = _http().post(
+            registration.url,
+            data=body,
+            headers=headers,
+            timeout=(min(5.0, timeout), timeout),
+            allow_redirects=False,  # a redirect is a failure (Standard Webhooks; SSRF)
+            stream=True,
+        )
+    except requests.Timeout:
+        return False, None, "timed out"
+    except requests.ConnectionError:
+        return False, None, "connection failed"
+    except requests.RequestException as exc:
+        return False, None, f"request failed ({type(exc).__name__})"
+    try:
+        # Untrusted answer: read at most 64 KiB and keep none of it.
+        response.raw.read(MAX_RESPONSE_BYTES, decode_content=False)
+    except Exception:  # noqa: BLE001,S110 — the status code is the outcome
+        pass
+    finally:
+        response.close()
+    if 200 <= response.status_code < 300:
+        return True, response.status_code, ""
+    return False, response.status_code, f"HTTP {response.status_code}"
+
+
+def _record(invocation: PluginInvocation, *, ok: bool, code: int | None, error: str, duration_ms: int) -> float | None:
+    now = timezone.now()
+    log = (invocation.attempt_log or [])[-19:] + [
+        {"at": now.isoformat(), "attempt": invocation.attempts, "statusCode": code, "error": error, "ms": duration_ms}
+    ]
+    fields = {
+        "last_status_code": code,
+        "last_error": error[:300],
+        "last_duration_ms": duration_ms,
+        "attempt_log": log,
+    }
+    countdown = None
+    if ok:
+        fields.update(status=Status.SUCCEEDED, finished_at=now, next_attempt_at=None)
+    elif invocation.attempts < invocation.max_attempts:
+        countdown = _backoff(invocation.attempts)
+        fields.update(status=Status.RETRYING, next_attempt_at=now + timedelta(seconds=countdown))
+    else:
+        fields.update(status=Status.FAILED, finished_at=now, next_attempt_at=None)
+    PluginInvocation.objects.filter(pk=invocation.pk, status=Status.RUNNING).update(updated_at=now, **fields)
+    if countdown is None:
+        logger.info(
+            "plugin invocation finished",
+            extra={"invocation": str(invocation.id), "status": fields["status"], "attempts": invocation.attempts},
+        )
+        _publish_outcome(invocation, status=fields["status"], code=code, error=error)
+    return countdown
+
+
+def _publish_outcome(invocation: PluginInvocation, *, status: str, code, error: str) -> None:
+    from messaging.live import publish
+
+    publish(
+        organization_id=invocation.organization_id,
+        event="plugin.invocation",
+        data={
+            "id": str(invocation.id),
+            "plugin": invocation.registration.name,
+            "action": invocation.action,
+            "status": status,
+            "attempts": invocation.attempts,
+            "statusCode": code,
+            "error": error,
+            "inboundMessageId": str(invocation.inbound_message_id) if invocation.inbound_message_id else None,
+            "outboundMessageId": str(invocation.outbound_message_id) if invocation.outbound_message_id else None,
+        },
+    )
+
+
+def invocation_retry_now(*, invocation: PluginInvocation) -> bool:
+    """Admin/API "retry now": a failed or waiting invocation gets one more attempt immediately."""
+    from plugins.tasks import plugin_invocation_run_task
+
+    with transaction.atomic():
+        updated = PluginInvocation.objects.filter(
+            pk=invocation.pk, status__in=[Status.FAILED, Status.RETRYING, Status.PENDING]
+        ).update(
+            status=Status.RETRYING,
+            next_attempt_at=None,
+            finished_at=None,
+            max_attempts=F("attempts") + 1
+            if invocation.status == Status.FAILED and invocation.attempts >= invocation.max_attempts
+            else F("max_attempts"),
+        )
+        if updated:
+            plugin_invocation_run_task.delay_on_commit(str(invocation.pk))
+    return bool(updated)
+
+
+def plugins_sweep() -> dict[str, int]:
+    """Recover invocations whose task was lost or whose worker died mid-call. Run by beat."""
+    from plugins.tasks import plugin_invocation_run_task
+
+    now = timezone.now()
+    grace = timedelta(seconds=settings.SMSPORTAL_PLUGIN_SWEEP_GRACE_SECONDS)
+    # A worker killed during the call: the plugin may have it; retrying is safe because the
+    # webhook-id is the same (plugins dedupe on it).
+    stuck = PluginInvocation.objects.filter(status=Status.RUNNING, claimed_at__lt=now - grace).filter(
+        claimed_at__lt=now - timedelta(seconds=120)
+    )
+    reset = stuck.update(status=Status.RETRYING, next_attempt_at=now)
+    due = list(
+        PluginInvocation.objects.filter(status__in=[Status.PENDING, Status.RETRYING])
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - grace))
+        .filter(updated_at__lt=now - grace)
+        .values_list("id", flat=True)[:1000]
+    )
+    for invocation_id in due:
+        plugin_invocation_run_task.delay(str(invocation_id))
+    return {"reset": reset, "requeued": len(due)}

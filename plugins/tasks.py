@@ -1,0 +1,20 @@
+"""Thin Celery tasks for plugins: ids in, one service call, retry scheduling here."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def plugin_invocation_run_task(invocation_id: str) -> None:
+    from plugins.services import plugin_invocation_run
+
+    countdown = plugin_invocation_run(invocation_id=invocation_id)
+    if countdown is not None:
+        # The row says when it is due; a lost retry task is recovered by the sweeper.
+        plugin_invocation_run_task.apply_async((invocation_id,), countdown=countdown)
+
+
+@shared_task
+def plugins_sweep_task() -> dict:
+    from plugins.services import plugins_sweep
+
+    return plugins_sweep()
