@@ -4,10 +4,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 
-try:
-    from entities.serializers import entity_biot_representation
-except ImportError:  # the core issue's serializer is not merged yet: a minimal stand-in, same name
-    from plugins._entity_fallback import entity_biot_representation
+from entities.serializers import entity_biot_representation
 
 
 def iso_ns(value: datetime | int) -> str:

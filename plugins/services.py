@@ -22,10 +22,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from gateways.urlsafety import SafeHTTPAdapter, UnsafeUrlError, url_check
+
 from plugins.models import ENTITY_TYPES, PluginAction, PluginInvocation, PluginRegistration
 from plugins.payload import incoming_sms_payload, new_trace_id, sms_status_payload, traceparent
 from plugins.signing import plugin_token
-from smsportal.urlsafety import UnsafeUrl, url_check
 
 logger = logging.getLogger(__name__)
 Status = PluginInvocation.Status
@@ -47,8 +48,8 @@ def registration_validate(*, url: str, handler: str, entity_types, actions) -> N
         raise ValueError("url: give exactly one of url (a webhook) or handler (a built-in plugin)")
     if url:
         try:
-            url_check(url, resolve=False)
-        except UnsafeUrl as exc:
+            plugin_url_check(url)
+        except UnsafeUrlError as exc:
             raise ValueError(f"url: {exc}")
     if handler:
         try:
@@ -65,6 +66,13 @@ def registration_validate(*, url: str, handler: str, entity_types, actions) -> N
     bad = [a for a in actions if a not in PluginAction.values]
     if bad:
         raise ValueError(f"actions: unknown action {bad[0]!r}; one of {', '.join(PluginAction.values)}")
+
+
+def plugin_url_check(url: str, *, resolve: bool = True) -> None:
+    """The gateways' private-address rule, plus https (plain http only where private URLs are allowed)."""
+    url_check(url, resolve=resolve)
+    if not url.lower().startswith("https://") and not settings.SMSPORTAL_ALLOW_PRIVATE_URLS:
+        raise UnsafeUrlError("must be an https:// URL")
 
 
 def handler_resolve(path: str):
@@ -188,9 +196,7 @@ def registrations_for(*, organization, action: str, entity_type: str | None, nam
     if names is not None:
         qs = qs.filter(name__in=names)
     return [
-        r
-        for r in qs
-        if action in (r.actions or []) and (entity_type is None or entity_type in (r.entity_types or []))
+        r for r in qs if action in (r.actions or []) and (entity_type is None or entity_type in (r.entity_types or []))
     ]
 
 
@@ -218,7 +224,9 @@ def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvoca
     """`_smsStatus` calls for a delivery status change of an outbound message."""
     from entities.selectors import contacts_get_by_phone
 
-    registrations = registrations_for(organization=message.organization, action=PluginAction.SMS_STATUS, entity_type=None)
+    registrations = registrations_for(
+        organization=message.organization, action=PluginAction.SMS_STATUS, entity_type=None
+    )
     if not registrations:
         return []
     found = contacts_get_by_phone(organization=message.organization, phone_number=message.recipient)
@@ -309,6 +317,9 @@ def _http() -> requests.Session:
     if _session is None:
         _session = requests.Session()
         _session.headers["User-Agent"] = USER_AGENT
+        # Checks the address actually connected to (DNS rebinding after the URL was checked).
+        _session.mount("http://", SafeHTTPAdapter())
+        _session.mount("https://", SafeHTTPAdapter())
     return _session
 
 
@@ -340,8 +351,8 @@ def request_build(invocation: PluginInvocation, registration: PluginRegistration
 
 def _http_call(invocation: PluginInvocation, registration: PluginRegistration) -> tuple[bool, int | None, str]:
     try:
-        url_check(registration.url)
-    except UnsafeUrl as exc:
+        plugin_url_check(registration.url)
+    except UnsafeUrlError as exc:
         return False, None, f"url refused: {exc}"
     body, headers = request_build(invocation, registration)
     timeout = float(registration.timeout_seconds or settings.SMSPORTAL_HTTP_TIMEOUT)
@@ -358,7 +369,7 @@ def _http_call(invocation: PluginInvocation, registration: PluginRegistration) -
         return False, None, "timed out"
     except requests.ConnectionError:
         return False, None, "connection failed"
-    except requests.RequestException as exc:
+    except (requests.RequestException, UnsafeUrlError) as exc:
         return False, None, f"request failed ({type(exc).__name__})"
     try:
         # Untrusted answer: read at most 64 KiB and keep none of it.

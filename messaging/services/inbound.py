@@ -114,7 +114,9 @@ def inbound_route_pending(*, limit: int = 1000) -> int:
     routed = 0
     while routed < limit:
         ids = list(
-            InboundMessage.objects.filter(status=Status.RECEIVED).order_by("created_at").values_list("id", flat=True)[:100]
+            InboundMessage.objects.filter(status=Status.RECEIVED)
+            .order_by("created_at")
+            .values_list("id", flat=True)[:100]
         )
         if not ids:
             break
@@ -223,12 +225,18 @@ def _route(message: InboundMessage) -> None:
         _save(message)
         logger.info(
             "inbound sender not matched",
-            extra={"inbound": str(message.id), "reason": message.failure_reason, "phone": phone_ref(message.originator)},
+            extra={
+                "inbound": str(message.id),
+                "reason": message.failure_reason,
+                "phone": phone_ref(message.originator),
+            },
         )
         return
     entity = found[0]
     message.entity_type, message.entity_id = entity.entity_type, entity.id
-    names = [command.plugin_name] if command is not None and command.action == KeywordCommand.Action.PLUGIN_ONLY else None
+    names = (
+        [command.plugin_name] if command is not None and command.action == KeywordCommand.Action.PLUGIN_ONLY else None
+    )
     message.status, message.processed_at = Status.PROCESSED, now
     _save(message)
     plugins_invoke_incoming(message=message, entity=entity, names=names)
@@ -330,5 +338,21 @@ def inbound_delete(*, organization, ids: list) -> int:
             valid.append(uuid.UUID(str(raw)))
         except ValueError:
             continue
-    deleted, _ = InboundMessage.objects.filter(organization=organization, pk__in=valid).delete()
-    return deleted
+    qs = InboundMessage.objects.filter(organization=organization, pk__in=valid)
+    count = qs.count()
+    qs.delete()
+    return count
+
+
+def delivery_status_changed(*, message: OutboundMessage, previous_status: str) -> None:
+    """A delivery report moved an outbound message: tell open portal pages and `_smsStatus` plugins."""
+    from messaging.live import publish
+    from plugins.services import plugins_invoke_status
+
+    publish(
+        organization_id=message.organization_id,
+        event="outbound.status",
+        data={"id": str(message.id), "status": message.status, "previousStatus": previous_status},
+    )
+    with transaction.atomic():
+        plugins_invoke_status(message=message, previous_status=previous_status)

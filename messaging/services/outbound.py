@@ -450,6 +450,7 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
     if rank.get(update.status, -1) <= rank[message.status] or message.status in OutboundMessage.FINAL:
         return message
     now = update.occurred_at or timezone.now()
+    previous_status = message.status
     message.status = update.status
     changed = ["status", "updated_at"]
     if update.status == Status.SENT and not message.sent_at:
@@ -462,4 +463,7 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
         message.error_reason = (update.error_text or update.error_code or update.status)[:300]
         changed += ["failed_at", "provider_error_code", "error_reason"]
     message.save(update_fields=changed)
+    from messaging.services.inbound import delivery_status_changed  # live event + `_smsStatus` plugins
+
+    delivery_status_changed(message=message, previous_status=previous_status)
     return message

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('entities', '0001_initial'),
-        ('messaging', '0002_keywordcommand_inboundmessage_command_and_more'),
+        ('messaging', '0001_initial'),
     ]
 
     operations = [

@@ -1,0 +1,73 @@
+"""A plugin stand-in: a real HTTP server on 127.0.0.1 (ephemeral port) that records each call."""
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class ReceivedCall:
+    path: str
+    headers: dict
+    body: bytes
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass
+class PluginReceiver:
+    """Answers with the next code of `script` (then `default`); "hang" never answers in time."""
+
+    script: list = field(default_factory=list)
+    default: int | str = 200
+    calls: list[ReceivedCall] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    receiver.calls.append(ReceivedCall(self.path, dict(self.headers.items()), body))
+                    answer = receiver.script.pop(0) if receiver.script else receiver.default
+                if answer == "hang":
+                    receiver._release.wait(30)
+                    return
+                self.send_response(int(answer))
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/plugin"
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[ReceivedCall]:
+        """Poll (bounded) until `count` calls arrived; returns the calls so far."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.calls) >= count:
+                    return list(self.calls)
+            time.sleep(0.02)
+        return list(self.calls)
+
+    def close(self):
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()
