@@ -1,1 +1,48 @@
-"""Admin for inbound messages (issue #4)."""
+"""Admin for inbound messages and keyword commands: who replied, what happened, and why it failed."""
+
+from django.contrib import admin
+
+from entities.selectors import scope_to_user
+from messaging.models import InboundMessage, KeywordCommand
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """Staff of an organization see only its rows; superusers see all."""
+
+    def get_queryset(self, request):
+        return scope_to_user(super().get_queryset(request), request.user)
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(OrganizationScopedAdmin):
+    list_display = [
+        "received_at",
+        "organization",
+        "originator",
+        "status",
+        "failure_reason",
+        "command",
+        "entity_type",
+        "gateway_label",
+    ]
+    list_filter = ["status", "failure_reason", "command", "entity_type", "organization"]
+    search_fields = ["originator", "provider_message_id", "id"]
+    date_hierarchy = "received_at"
+    list_select_related = ["organization"]
+    readonly_fields = [
+        f.name for f in InboundMessage._meta.get_fields() if getattr(f, "concrete", False) and not f.many_to_many
+    ]
+    ordering = ["-received_at"]
+
+    def has_add_permission(self, request):
+        return False  # messages come in through webhooks and the API only
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(KeywordCommand)
+class KeywordCommandAdmin(OrganizationScopedAdmin):
+    list_display = ["keyword", "organization", "action", "plugin_name", "is_active"]
+    list_filter = ["action", "is_active", "organization"]
+    search_fields = ["keyword", "plugin_name"]

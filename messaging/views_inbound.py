@@ -97,7 +97,9 @@ def _parse_time(value, field: str) -> datetime | None:
     except ValueError:
         parsed = None
     if parsed is None:
-        raise Dhis2Reply(dhis2.bad_request(f"{field} is not a date (use 2016-05-01 or an ISO 8601 timestamp)", field=field))
+        raise Dhis2Reply(
+            dhis2.bad_request(f"{field} is not a date (use 2016-05-01 or an ISO 8601 timestamp)", field=field)
+        )
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -186,16 +188,18 @@ def _apply_filters(queryset, filters: list[str]):
     for raw in filters:
         parts = raw.split(":", 2)
         if len(parts) != 3:
-            raise Dhis2Reply(dhis2.bad_request(f"filter must look like property:operator:value, got {raw!r}", "filter"))
+            raise Dhis2Reply(
+                dhis2.bad_request(f"filter must look like property:operator:value, got {raw!r}", field="filter")
+            )
         prop, op, value = parts
         if op not in ("eq", "ne", "in", "!in"):
-            raise Dhis2Reply(dhis2.bad_request(f"unsupported filter operator {op!r} (eq, ne, in, !in)", "filter"))
+            raise Dhis2Reply(dhis2.bad_request(f"unsupported filter operator {op!r} (eq, ne, in, !in)", field="filter"))
         values = [v.strip() for v in value.strip("[]").split(",")] if op in ("in", "!in") else [value]
         if prop == "smsstatus":
             unknown = [v for v in values if v.upper() not in DHIS2_STATUS_NAMES]
             if unknown:
                 raise Dhis2Reply(
-                    dhis2.bad_request(f"unknown smsstatus {unknown[0]!r}; one of {DHIS2_STATUS_NAMES}", "filter")
+                    dhis2.bad_request(f"unknown smsstatus {unknown[0]!r}; one of {DHIS2_STATUS_NAMES}", field="filter")
                 )
             lookup = {"status__in": [s for v in values for s in _ours(v.upper())]}
         elif prop == "id":
@@ -204,7 +208,9 @@ def _apply_filters(queryset, filters: list[str]):
             lookup = {lookups[prop]: values}
         else:
             raise Dhis2Reply(
-                dhis2.bad_request(f"cannot filter on {prop!r} (smsstatus, status, originator, gatewayid, id)", "filter")
+                dhis2.bad_request(
+                    f"cannot filter on {prop!r} (smsstatus, status, originator, gatewayid, id)", field="filter"
+                )
             )
         queryset = queryset.exclude(**lookup) if op in ("ne", "!in") else queryset.filter(**lookup)
     return queryset
@@ -302,7 +308,9 @@ class Dhis2InboundApi(Dhis2View):
             total = queryset.count()
             body["pager"] = dhis2.pager(page=page, page_size=page_size, total=total)
             queryset = queryset[(page - 1) * page_size : page * page_size]
-        body["inboundsmss"] = [{k: v for k, v in inbound_dhis2_representation(m).items() if k in fields} for m in queryset]
+        body["inboundsmss"] = [
+            {k: v for k, v in inbound_dhis2_representation(m).items() if k in fields} for m in queryset
+        ]
         return Response(body)
 
     @extend_schema(parameters=[OpenApiParameter("ids", str, description="comma-separated")], responses=dict)

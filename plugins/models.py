@@ -32,7 +32,7 @@ class PluginRegistration(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey("entities.Organization", on_delete=models.CASCADE, related_name="plugins")
     name = models.CharField(max_length=100)
-    url = models.URLField(max_length=500, blank=True, default="")
+    url = models.CharField(max_length=500, blank=True, default="", help_text="HTTPS webhook URL.")
     handler = models.CharField(max_length=200, blank=True, default="", help_text="Dotted path of a built-in plugin.")
     entity_types = models.JSONField(default=list, blank=True)
     actions = models.JSONField(default=list, blank=True)

@@ -10,11 +10,13 @@ import base64
 import hashlib
 import hmac
 import importlib
+import ipaddress
 import json
 import logging
 import random
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -22,8 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from gateways.urlsafety import SafeHTTPAdapter, UnsafeUrlError, url_check
-
+from gateways.urlsafety import SafeHTTPAdapter, UnsafeUrlError, address_is_public, url_check
 from plugins.models import ENTITY_TYPES, PluginAction, PluginInvocation, PluginRegistration
 from plugins.payload import incoming_sms_payload, new_trace_id, sms_status_payload, traceparent
 from plugins.signing import plugin_token
@@ -48,7 +49,7 @@ def registration_validate(*, url: str, handler: str, entity_types, actions) -> N
         raise ValueError("url: give exactly one of url (a webhook) or handler (a built-in plugin)")
     if url:
         try:
-            plugin_url_check(url)
+            plugin_url_check(url, resolve=False)
         except UnsafeUrlError as exc:
             raise ValueError(f"url: {exc}")
     if handler:
@@ -69,10 +70,25 @@ def registration_validate(*, url: str, handler: str, entity_types, actions) -> N
 
 
 def plugin_url_check(url: str, *, resolve: bool = True) -> None:
-    """The gateways' private-address rule, plus https (plain http only where private URLs are allowed)."""
+    """The gateways' private-address rule, plus https (plain http only where private URLs are allowed).
+
+    Saving checks the URL without DNS (a literal private address or `localhost` is refused); each
+    call resolves the host and the transport checks the address it actually connected to.
+    """
     url_check(url, resolve=resolve)
-    if not url.lower().startswith("https://") and not settings.SMSPORTAL_ALLOW_PRIVATE_URLS:
+    if settings.SMSPORTAL_ALLOW_PRIVATE_URLS:
+        return
+    if not url.lower().startswith("https://"):
         raise UnsafeUrlError("must be an https:// URL")
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        raise UnsafeUrlError("must not point at a private, loopback or link-local address")
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if not address_is_public(str(literal)):
+        raise UnsafeUrlError("must not point at a private, loopback or link-local address")
 
 
 def handler_resolve(path: str):

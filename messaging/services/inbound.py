@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from gateways.providers.base import InboundSms
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
-from messaging.phones import normalize_sender
+from messaging.phones import InvalidPhoneNumber, to_e164
 from smsportal.logging import phone_ref
 from smsportal.redis import get_redis
 
@@ -68,7 +68,7 @@ def inbound_receive(
             provider_message_id=provider_id[:128],
             defaults={
                 "gateway": gateway,
-                "originator": normalize_sender(sms.sender, region=region)[:32],
+                "originator": sender_e164(sms.sender, region=region)[:32],
                 "recipient": (sms.recipient or "")[:32],
                 "text": sms.text,
                 "encoding": encoding or "ENC7BIT",
@@ -85,6 +85,29 @@ def inbound_receive(
     if not created:
         logger.info("duplicate inbound message ignored", extra={"inbound": str(message.id)})
     return message, created
+
+
+def sender_e164(raw: str, *, region: str | None = None) -> str:
+    """The sender in E.164 when it is a possible number (replies come from real phones, so a number
+    outside current numbering metadata is still kept as a number); else the text as given."""
+    import phonenumbers
+
+    text = (raw or "").strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    elif text and text[0].isdigit() and not region:
+        text = "+" + text  # providers often drop the "+" of international numbers
+    try:
+        return to_e164(text, region=region, strict=False)
+    except InvalidPhoneNumber:
+        pass
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return (raw or "").strip()
+    if phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return (raw or "").strip()
 
 
 def inbound_route_request() -> None:
