@@ -4,7 +4,9 @@
 - Clickatell  `POST /messages` (JSON, `Authorization: <key>`) and `GET /messages/http/send`;
 - BulkSMS     `POST /v1/messages` (JSON array, Basic auth);
 - Twilio      `POST /2010-04-01/Accounts/<sid>/Messages.json` (form, Basic auth);
-- generic     any method on `/generic/...` (answers `{"id": ..., "status": "accepted"}`).
+- generic     any method on `/generic/...` (answers `{"id": ..., "status": "accepted"}`);
+- AWS End User Messaging SMS v2 `SendTextMessage` (JSON 1.0 protocol, `X-Amz-Target`), whose
+  delivery events it posts as SNS notifications signed with a local test certificate (`SnsSigner`).
 It records every request, can be told to answer slowly, with 429/5xx or with a provider error
 code, and posts delivery reports and replies back to smsportal in each provider's format —
 Twilio's signed with `X-Twilio-Signature` using the auth token the send request carried.
@@ -35,7 +37,7 @@ import requests
 
 logger = logging.getLogger(__name__)
 
-PROVIDERS = ("clickatell", "bulksms", "twilio", "generic")
+PROVIDERS = ("clickatell", "bulksms", "twilio", "generic", "aws")
 TWILIO_API_VERSION = "2010-04-01"
 
 # Our status → each provider's delivery-report vocabulary.
@@ -137,6 +139,8 @@ class ProviderSimulator:
         self._report_threads: list[threading.Thread] = []
         self._session = requests.Session()
         self._session.trust_env = False
+        self.sns_topic_arn = "arn:aws:sns:us-east-1:111122223333:sms-events"
+        self._sns_signer: SnsSigner | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -228,6 +232,26 @@ class ProviderSimulator:
         if self.auto_report:
             self._report_queue.put((message.provider_message_id, self.auto_report, None, None))
 
+    @property
+    def sns_signer(self) -> "SnsSigner":
+        if self._sns_signer is None:
+            self._sns_signer = SnsSigner()
+        return self._sns_signer
+
+    def sns_envelope(self, message: str, *, kind: str = "Notification", version: str = "2", **extra) -> dict:
+        """A signed SNS HTTPS envelope around `message`, as SNS posts it."""
+        envelope = {
+            "Type": kind,
+            "MessageId": str(uuid.uuid4()),
+            "TopicArn": self.sns_topic_arn,
+            "Message": message,
+            "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            **extra,
+        }
+        if kind == "Notification":
+            envelope["UnsubscribeURL"] = "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=x"
+        return self.sns_signer.sign(envelope, version)
+
     # -- reports and replies back to smsportal ---------------------------------------------
 
     def _report_worker(self) -> None:
@@ -304,6 +328,25 @@ class ProviderSimulator:
             headers = {"X-BulkSMS-Event": "status-report", "X-BulkSMS-Delivery-Attempt": "1"}
             headers["User-Agent"] = "BulkSMS Invoker"
             response = self._session.post(target, json=[entry], headers=headers, timeout=15)
+        elif message.provider == "aws":
+            event = AWS_EVENTS.get(status, "TEXT_UNKNOWN")
+            record = {
+                "eventType": event,
+                "eventVersion": "1.0",
+                "eventTimestamp": int(time.time() * 1000),
+                "isFinal": status != "sent",
+                "originationPhoneNumber": message.sender,
+                "destinationPhoneNumber": message.to,
+                "messageId": message.provider_message_id,
+                "messageStatus": event.removeprefix("TEXT_"),
+                "messageStatusDescription": f"simulated {status}",
+                "context": {"reference": message.reference},
+                "totalMessageParts": 1,
+            }
+            envelope = self.sns_envelope(json.dumps(record))
+            headers = {"x-amz-sns-message-type": "Notification", "x-amz-sns-topic-arn": self.sns_topic_arn}
+            headers["Content-Type"] = "text/plain; charset=UTF-8"
+            response = self._session.post(target, data=json.dumps(envelope).encode(), headers=headers, timeout=15)
         else:
             form = {"id": message.provider_message_id, "status": status}
             if error_code:
@@ -381,9 +424,75 @@ class ProviderSimulator:
                 entry["body"] = {"value": text, "encoding": {"type": "TEXT"}}
             headers = {"X-BulkSMS-Event": "incoming-message", "User-Agent": "BulkSMS Invoker"}
             return self._session.post(url, json=[entry], headers=headers, timeout=15)
+        if provider == "aws":
+            inner = {
+                "originationNumber": sender,
+                "destinationNumber": recipient,
+                "messageKeyword": "KEYWORD_111122223333",
+                "messageBody": text,
+                "inboundMessageId": str(uuid.uuid4()),
+                "previousPublishedMessageId": related_message_id,
+            }
+            envelope = self.sns_envelope(json.dumps(inner))
+            headers = {"x-amz-sns-message-type": "Notification", "Content-Type": "text/plain; charset=UTF-8"}
+            return self._session.post(url, data=json.dumps(envelope).encode(), headers=headers, timeout=15)
         return self._session.post(
             url, data={"id": reply_id, "from": sender, "to": recipient, "text": text, "date": _now_iso()}, timeout=15
         )
+
+
+AWS_EVENTS = {
+    "sent": "TEXT_SUCCESSFUL",
+    "delivered": "TEXT_DELIVERED",
+    "undelivered": "TEXT_UNREACHABLE",
+    "failed": "TEXT_INVALID",
+    "expired": "TEXT_TTL_EXPIRED",
+}
+
+
+class SnsSigner:
+    """Signs SNS envelopes like AWS does, with a locally generated key and self-signed certificate.
+
+    smsportal trusts the certificate only when SMSPORTAL_SNS_TEST_CERTIFICATE holds its PEM
+    (tests and demos); the certificate URL still has to be an SNS URL.
+    """
+
+    def __init__(self, region: str = "us-east-1"):
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        self.region = region
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"sns.{region}.amazonaws.com")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .sign(self.key, hashes.SHA256())
+        )
+        self.certificate_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+        self.cert_url = f"https://sns.{region}.amazonaws.com/SimpleNotificationService-{uuid.uuid4().hex}.pem"
+
+    def sign(self, envelope: dict, version: str = "2") -> dict:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        from gateways.providers.sns import signing_string
+
+        envelope = {**envelope, "SignatureVersion": version, "SigningCertURL": self.cert_url}
+        digest = hashes.SHA256() if version == "2" else hashes.SHA1()  # noqa: S303 — SNS v1 is SHA1withRSA
+        signature = self.key.sign(signing_string(envelope), padding.PKCS1v15(), digest)
+        envelope["Signature"] = base64.b64encode(signature).decode()
+        return envelope
 
 
 def _now_iso() -> str:
@@ -443,7 +552,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         if path.startswith("/_sim/"):
             return self._control(method, path[len("/_sim/") :], body)
-        if path == "/messages" or path.startswith("/messages/http/send"):
+        if self.headers.get("X-Amz-Target", "").startswith("PinpointSMSVoiceV2."):
+            provider = "aws"
+        elif path == "/messages" or path.startswith("/messages/http/send"):
             provider = "clickatell"
         elif path.startswith("/v1/messages"):
             provider = "bulksms"
@@ -659,6 +770,33 @@ class _Handler(BaseHTTPRequestHandler):
                 "api_version": TWILIO_API_VERSION,
             },
         )
+
+    def _aws(self, method, path, query, body, error_code) -> None:
+        """AWS End User Messaging SMS v2 (awsJson1_0): SendTextMessage."""
+        action = self.headers.get("X-Amz-Target", "").split(".", 1)[1]
+        if not self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 "):
+            return self._send(403, {"__type": "AccessDeniedException", "message": "missing SigV4"})
+        if action != "SendTextMessage":
+            return self._send(400, {"__type": "ValidationException", "message": f"unsupported {action}"})
+        data = json.loads(body or b"{}")
+        if error_code:
+            return self._send(
+                400 if error_code != "ThrottlingException" else 429,
+                {"__type": error_code, "message": "simulated", "Reason": "DESTINATION_PHONE_NUMBER_OPTED_OUT"},
+                content_type="application/x-amz-json-1.0",
+            )
+        message_id = str(uuid.uuid4())
+        self.sim._accept(
+            SentMessage(
+                "aws",
+                message_id,
+                data.get("DestinationPhoneNumber", ""),
+                data.get("MessageBody", ""),
+                data.get("OriginationIdentity", ""),
+                (data.get("Context") or {}).get("reference", ""),
+            )
+        )
+        self._send(200, {"MessageId": message_id}, content_type="application/x-amz-json-1.0")
 
     def _generic(self, method, path, query, body, error_code) -> None:
         if error_code:

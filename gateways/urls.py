@@ -8,4 +8,7 @@ urlpatterns = [
     path("<uuid:gateway_uid>/inbound/", views.inbound_webhook),
     path("<uuid:gateway_uid>/status", views.status_webhook, name="status"),
     path("<uuid:gateway_uid>/status/", views.status_webhook),
+    # The per-gateway token may also be a path segment, for providers that cannot add a query string.
+    path("<uuid:gateway_uid>/<str:token>/inbound", views.inbound_webhook, name="inbound-token"),
+    path("<uuid:gateway_uid>/<str:token>/status", views.status_webhook, name="status-token"),
 ]

@@ -3,7 +3,7 @@
 import logging
 
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -23,11 +23,12 @@ def _gateway_and_adapter(gateway_uid):
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def inbound_webhook(request, gateway_uid):
+def inbound_webhook(request, gateway_uid, token=None):
     """A reply from a phone: verify, store (deduplicated), route asynchronously."""
     from messaging.services.inbound import inbound_receive
 
     gateway, adapter = _gateway_and_adapter(gateway_uid)
+    request.webhook_path_token = token
     try:
         adapter.verify_request(request, kind="inbound")
     except WebhookValidationError as exc:
@@ -41,11 +42,12 @@ def inbound_webhook(request, gateway_uid):
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def status_webhook(request, gateway_uid):
+def status_webhook(request, gateway_uid, token=None):
     """A delivery report: verify, then move each message forward only."""
     from messaging.services.outbound import outbound_status_apply
 
     gateway, adapter = _gateway_and_adapter(gateway_uid)
+    request.webhook_path_token = token
     try:
         adapter.verify_request(request, kind="status")
     except WebhookValidationError as exc:
@@ -55,4 +57,4 @@ def status_webhook(request, gateway_uid):
         if outbound_status_apply(gateway=gateway, update=update) is None:
             # Providers retry non-2xx forever; an unknown id is logged and acknowledged.
             logger.warning("status report for an unknown provider message id", extra={"gateway": gateway.uid})
-    return adapter.webhook_response("status") if hasattr(adapter, "webhook_response") else HttpResponse()
+    return adapter.webhook_response("status")

@@ -110,11 +110,16 @@ class ProviderAdapter(abc.ABC):
     def verify_request(self, request: HttpRequest, *, kind: str) -> None:
         """Raise WebhookValidationError unless the request really comes from the provider.
 
-        Default: a per-gateway secret, in the `token` query parameter or the
+        Default: a per-gateway secret, in the URL path, the `token` query parameter or the
         `X-Smsportal-Token` header; any of the gateway's current tokens is valid (rotation).
         """
-        supplied = request.GET.get("token") or request.headers.get("X-Smsportal-Token") or ""
-        if not any(hmac.compare_digest(supplied, t) for t in self.gateway.webhook_tokens()):
+        supplied = (
+            getattr(request, "webhook_path_token", None)
+            or request.GET.get("token")
+            or request.headers.get("X-Smsportal-Token")
+            or ""
+        )
+        if not any(hmac.compare_digest(supplied.encode(), str(t).encode()) for t in self.gateway.webhook_tokens()):
             raise WebhookValidationError("webhook token missing or wrong")
 
     def webhook_response(self, kind: str) -> HttpResponse:

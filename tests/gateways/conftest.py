@@ -21,3 +21,15 @@ def build_gateway(type_: str, *, config=None, secrets=None, **kwargs) -> Gateway
 @pytest.fixture
 def rf():
     return RequestFactory()
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    """A local moto server (AWS stand-in) over real HTTP; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

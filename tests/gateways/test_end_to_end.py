@@ -57,3 +57,77 @@ def test_generic_http_message_is_delivered(organization, sim, live_server):
     ).messages[0]
 
     assert wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").exists())
+
+
+def test_clickatell_message_is_delivered(organization, sim, live_server):
+    gateway = _gateway(organization, "clickatell", {"urlTemplate": f"{sim.url}/messages"}, {"authToken": "key"})
+    sim.status_urls["clickatell"] = gateway_webhook_url(gateway=gateway, kind="status", base_url=live_server.url)
+    sim.auto_report = "delivered"
+
+    message = messages_queue(
+        organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal"
+    ).messages[0]
+
+    assert wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").exists())
+
+
+def test_twilio_message_is_delivered_via_the_signed_status_callback(organization, sim, live_server, settings):
+    settings.SMSPORTAL_PUBLIC_BASE_URL = live_server.url
+    _gateway(
+        organization,
+        "twilio",
+        {"urlTemplate": sim.url, "accountSid": "AC" + "1" * 32, "from": "+12025550100"},
+        {"authToken": "twilio-token"},
+    )
+    sim.auto_report = "delivered"
+
+    message = messages_queue(
+        organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal"
+    ).messages[0]
+
+    delivered = wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").first())
+    assert delivered.provider_message_id.startswith("SM")
+    assert sim.reports_posted == 1
+
+
+def test_twilio_undelivered_report_records_the_error_code(organization, sim, live_server, settings):
+    settings.SMSPORTAL_PUBLIC_BASE_URL = live_server.url
+    _gateway(
+        organization,
+        "twilio",
+        {"urlTemplate": sim.url, "accountSid": "AC" + "1" * 32, "from": "+12025550100"},
+        {"authToken": "twilio-token"},
+    )
+    message = messages_queue(
+        organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal"
+    ).messages[0]
+    message.refresh_from_db()
+
+    assert sim.deliver(message.provider_message_id, "undelivered", error_code="30003") == 200
+
+    message.refresh_from_db()
+    assert (message.status, message.provider_error_code) == ("undelivered", "30003")
+
+
+def test_aws_end_user_messaging_message_is_delivered_via_a_signed_sns_event(organization, sim, live_server, settings):
+    settings.SMSPORTAL_SNS_TEST_CERTIFICATE = sim.sns_signer.certificate_pem
+    gateway = _gateway(
+        organization,
+        "sns",
+        {
+            "service": "pinpoint-sms-voice-v2",
+            "region": "us-east-1",
+            "endpointUrl": sim.url,
+            "accessKeyId": "testing",
+            "topicArns": [sim.sns_topic_arn],
+        },
+        {"secretAccessKey": "testing"},
+    )
+    sim.status_urls["aws"] = gateway_webhook_url(gateway=gateway, kind="status", base_url=live_server.url)
+    sim.auto_report = "delivered"
+
+    message = messages_queue(
+        organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal"
+    ).messages[0]
+
+    assert wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").exists())

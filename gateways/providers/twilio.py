@@ -1,0 +1,166 @@
+"""Twilio Programmable Messaging (https://www.twilio.com/docs/messaging/api/message-resource).
+
+Send: one form-encoded `POST {urlTemplate}/2010-04-01/Accounts/{accountSid}/Messages.json` per
+message, HTTP Basic accountSid:authToken, `To`, `Body`, `From` or `MessagingServiceSid`, and
+`StatusCallback` set to this gateway's public status URL. Messages of a batch go out in parallel
+over the pooled session. Callbacks are authenticated by `X-Twilio-Signature`, checked with the
+`twilio` package's RequestValidator against the *public* URL (SMSPORTAL_PUBLIC_BASE_URL + path),
+since behind a proxy the URL Django sees differs from the one Twilio signed. A secondary auth
+token (`secondaryAuthToken`) is accepted too, for rotation.
+"""
+
+import logging
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from twilio.request_validator import RequestValidator
+
+from gateways.exceptions import GatewayAmbiguousError, WebhookValidationError
+from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
+from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
+from gateways.providers.webhooks import normalise_number, request_json
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_URL = "https://api.twilio.com"
+API_VERSION = "2010-04-01"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+# MessageStatus → ours; queued/accepted/scheduled/sending/receiving change nothing.
+_STATUS = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
+}
+# Twilio API errors that are about one recipient, not the account: the message fails, the batch goes on.
+# 20429: too many requests → temporary (handled by HTTP 429).
+
+
+class TwilioAdapter(RequestsAdapter):
+    """Twilio Messages API: one message per request, parallel within a batch."""
+
+    type = "twilio"
+    default_url = DEFAULT_URL
+    capabilities = Capabilities(max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16)
+
+    @property
+    def account_sid(self) -> str:
+        return str(self.gateway.config.get("accountSid") or "")
+
+    def messages_url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+
+    def status_callback_url(self) -> str:
+        from gateways.services import gateway_webhook_url
+
+        return gateway_webhook_url(gateway=self.gateway, kind="status")
+
+    def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+        url, auth, callback = self.messages_url(), (self.account_sid, self.secret("authToken")), None
+        if self.gateway.pk is not None:
+            callback = self.status_callback_url()
+        config = self.gateway.config
+
+        def send_one(message: OutboundSms) -> SendResult:
+            form = {"To": message.to, "Body": message.text}
+            if config.get("messagingServiceSid"):
+                form["MessagingServiceSid"] = str(config["messagingServiceSid"])
+            else:
+                form["From"] = message.sender or str(config.get("from") or "")
+            if callback:
+                form["StatusCallback"] = callback
+            response = self.request("POST", url, data=form, auth=auth, headers={"Accept": "application/json"})
+            try:
+                sid = str(response.json().get("sid") or "")
+            except (ValueError, AttributeError):
+                sid = ""
+            if not sid:
+                raise GatewayAmbiguousError("Twilio accepted the request without a message sid")
+            return SendResult(
+                reference=message.reference,
+                accepted=True,
+                provider_message_id=sid,
+                result_code=result_code_for_status(response.status_code),
+            )
+
+        return self.map_concurrent(send_one, messages)
+
+    def error_detail(self, response) -> str:
+        try:
+            data = response.json()
+        except ValueError:
+            return ""
+        if isinstance(data, dict) and data.get("code"):
+            return f": Twilio error {data['code']} {str(data.get('message') or '')[:100]}".rstrip()
+        return ""
+
+    # -- webhooks --------------------------------------------------------------------------
+
+    def public_url(self, request: HttpRequest) -> str:
+        """The URL Twilio called, rebuilt from the public base URL (proxies change scheme/host)."""
+        return f"{settings.SMSPORTAL_PUBLIC_BASE_URL.rstrip('/')}{request.get_full_path()}"
+
+    def verify_request(self, request: HttpRequest, *, kind: str) -> None:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature:
+            raise WebhookValidationError("X-Twilio-Signature missing")
+        tokens = [t for t in (self.secret("authToken"), self.secret("secondaryAuthToken")) if t]
+        if not tokens:
+            raise WebhookValidationError("gateway has no Twilio auth token")
+        url = self.public_url(request)
+        is_form = (request.content_type or "") == "application/x-www-form-urlencoded"
+        params = request.POST if is_form else request.body.decode(errors="replace")
+        if request.method == "GET":
+            params = {}
+        if not any(RequestValidator(token).validate(url, params, signature) for token in tokens):
+            raise WebhookValidationError("X-Twilio-Signature does not match")
+
+    def _fields(self, request: HttpRequest) -> dict:
+        if request.method == "POST" and (request.content_type or "") == "application/x-www-form-urlencoded":
+            return request.POST.dict()
+        data = request_json(request)
+        return data if isinstance(data, dict) else request.GET.dict()
+
+    def parse_status(self, request: HttpRequest) -> list[StatusUpdate]:
+        fields = self._fields(request)
+        sid = fields.get("MessageSid") or fields.get("SmsSid")
+        status = _STATUS.get(str(fields.get("MessageStatus") or fields.get("SmsStatus") or "").lower())
+        if not sid or status is None:
+            return []
+        error = str(fields.get("ErrorCode") or "")
+        return [
+            StatusUpdate(
+                provider_message_id=str(sid),
+                status=status,
+                error_code=error if status in ("failed", "undelivered") else "",
+                error_text=f"Twilio error {error}" if error and status in ("failed", "undelivered") else "",
+                raw=fields,
+            )
+        ]
+
+    def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
+        fields = self._fields(request)
+        sid = fields.get("MessageSid") or fields.get("SmsMessageSid") or fields.get("messageSid")
+        sender = fields.get("From") or fields.get("from")
+        body = fields.get("Body", fields.get("body"))
+        if not sid or not sender or body is None:
+            return []
+        return [
+            InboundSms(
+                sender=normalise_number(sender),
+                recipient=normalise_number(fields.get("To") or fields.get("to")),
+                text=str(body),
+                provider_message_id=str(sid),
+                raw=fields,
+            )
+        ]
+
+    def webhook_response(self, kind: str) -> HttpResponse:
+        if kind == "inbound":
+            # Empty TwiML: no auto-reply (replies are sent by our pipeline, not inline).
+            return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+        return HttpResponse(status=200)

@@ -1,0 +1,133 @@
+"""Provider webhook views: authenticity (403, nothing stored), unknown gateway (404), unknown ids (200)."""
+
+import logging
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+
+from gateways.models import Gateway
+from gateways.providers import ADAPTERS
+from gateways.simulator_server import twilio_signature
+from messaging.models import InboundMessage, OutboundMessage
+from tests.factories import GatewayFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_gateway_type_has_an_adapter():
+    assert set(ADAPTERS) == set(Gateway.Type.values)
+
+
+@pytest.fixture
+def clickatell(organization):
+    gateway = GatewayFactory(organization=organization, type="clickatell", secrets={"webhookTokens": ["new", "old"]})
+    return gateway
+
+
+def _message(organization, gateway, provider_id="af75"):
+    return OutboundMessage.objects.create(
+        organization=organization,
+        recipient="+27820000001",
+        body="x",
+        gateway=gateway,
+        source="portal",
+        status="sent",
+        provider_message_id=provider_id,
+    )
+
+
+def _status(client, url, body):
+    return client.post(url, data=body, content_type="application/json")
+
+
+def test_unknown_gateway_is_404(client):
+    assert client.post(f"/webhooks/{uuid.uuid4()}/status?token=x").status_code == 404
+    assert client.post(f"/webhooks/{uuid.uuid4()}/inbound?token=x").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["", "?token=wrong", "?token=n%C3%A9w"])
+def test_wrong_or_missing_token_is_403_and_changes_nothing(client, organization, clickatell, query, caplog):
+    message = _message(organization, clickatell)
+    body = '{"messageId": "af75", "statusCode": 4, "text": "secret body +27820000001"}'
+
+    with caplog.at_level(logging.WARNING):
+        response = _status(client, f"/webhooks/{clickatell.pk}/status{query}", body)
+        inbound = client.post(f"/webhooks/{clickatell.pk}/inbound{query}", data=body, content_type="application/json")
+
+    assert response.status_code == 403 and inbound.status_code == 403
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert InboundMessage.objects.count() == 0
+    assert "secret body" not in caplog.text and "27820000001" not in caplog.text
+
+
+@pytest.mark.parametrize("where", ["query-new", "query-old", "path", "header"])
+def test_both_current_tokens_are_valid_in_query_path_or_header(client, organization, clickatell, where):
+    message = _message(organization, clickatell)
+    body = '{"messageId": "af75", "statusCode": 4}'
+    urls = {
+        "query-new": (f"/webhooks/{clickatell.pk}/status?token=new", {}),
+        "query-old": (f"/webhooks/{clickatell.pk}/status?token=old", {}),
+        "path": (f"/webhooks/{clickatell.pk}/new/status", {}),
+        "header": (f"/webhooks/{clickatell.pk}/status", {"HTTP_X_SMSPORTAL_TOKEN": "old"}),
+    }
+    url, headers = urls[where]
+
+    assert client.post(url, data=body, content_type="application/json", **headers).status_code == 200
+
+    message.refresh_from_db()
+    assert message.status == "delivered"
+
+
+def test_unknown_provider_message_id_is_200_and_logged(client, clickatell, caplog):
+    with caplog.at_level(logging.WARNING):
+        response = _status(
+            client, f"/webhooks/{clickatell.pk}/status?token=new", '{"messageId": "nope", "statusCode": 4}'
+        )
+
+    assert response.status_code == 200
+    assert "unknown provider message id" in caplog.text
+
+
+def test_duplicate_and_out_of_order_reports_never_move_a_message_back(client, organization, clickatell):
+    message = _message(organization, clickatell)
+    url = f"/webhooks/{clickatell.pk}/status?token=new"
+
+    for code in (4, 4, 3):  # delivered, delivered again, then a late "sent"
+        assert _status(client, url, f'{{"messageId": "af75", "statusCode": {code}}}').status_code == 200
+
+    message.refresh_from_db()
+    assert message.status == "delivered"
+
+
+def test_garbage_body_is_200_not_500(client, clickatell):
+    assert _status(client, f"/webhooks/{clickatell.pk}/status?token=new", "{not json").status_code == 200
+
+
+def test_twilio_status_callback_through_the_view(client, organization, settings):
+    settings.SMSPORTAL_PUBLIC_BASE_URL = "https://sms.example.org"
+    gateway = GatewayFactory(
+        organization=organization, type="twilio", config={"accountSid": "AC1"}, secrets={"authToken": "tok"}
+    )
+    message = _message(organization, gateway, provider_id="SM8f")
+    form = {"MessageSid": "SM8f", "MessageStatus": "failed", "ErrorCode": "30008", "AccountSid": "AC1"}
+    path = f"/webhooks/{gateway.pk}/status"
+
+    forged = client.post(
+        path,
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=twilio_signature("wrong", f"https://sms.example.org{path}", form),
+    )
+    assert forged.status_code == 403
+    ok = client.post(
+        path,
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=twilio_signature("tok", f"https://sms.example.org{path}", form),
+    )
+
+    assert ok.status_code == 200
+    message.refresh_from_db()
+    assert (message.status, message.provider_error_code) == ("failed", "30008")
