@@ -1,1 +1,41 @@
-"""Admin for outbound messages and opt-outs (issue #2)."""
+"""Admin for outbound messages and opt-outs: watch the outbox, retry what failed, manage opt-outs."""
+
+from django.contrib import admin
+
+from entities.admin import OrganizationScopedAdmin
+from messaging.models import OptOut, OutboundMessage
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(OrganizationScopedAdmin):
+    """Read-only: messages change only through the pipeline (and the retry action)."""
+
+    list_display = ["id", "recipient", "status", "segments", "encoding", "gateway", "source", "attempts", "created_at"]
+    list_filter = ["status", "source", "encoding", "gateway", "created_at"]
+    search_fields = ["=id", "recipient", "provider_message_id", "=batch_id", "idempotency_key"]
+    list_select_related = ["gateway", "organization"]
+    date_hierarchy = "created_at"
+    actions = ["retry_failed"]
+    show_full_result_count = False  # no COUNT(*) over a large outbox on every page
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in OutboundMessage._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Send selected failed messages again")
+    def retry_failed(self, request, queryset):
+        from messaging.services.outbound import outbound_requeue_failed
+
+        count = outbound_requeue_failed(message_ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"{count} failed message(s) queued again; opted-out numbers are skipped.")
+
+
+@admin.register(OptOut)
+class OptOutAdmin(OrganizationScopedAdmin):
+    list_display = ["phone_number", "organization", "method", "created_at"]
+    list_filter = ["method", "organization"]
+    search_fields = ["phone_number"]
+    readonly_fields = ["inbound_message", "created_at"]
+    fields = ["organization", "phone_number", "method", "inbound_message", "created_at"]

@@ -467,3 +467,27 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
 
     delivery_status_changed(message=message, previous_status=previous_status)
     return message
+
+
+def outbound_requeue_failed(*, message_ids: list) -> int:
+    """Queue failed messages again (admin "retry"). Never one the provider accepted or an opted-out number."""
+    candidates = OutboundMessage.objects.filter(id__in=message_ids, status=Status.FAILED, provider_message_id=None)
+    opted_out = OptOut.objects.filter(
+        organization_id__in=candidates.values("organization_id"), phone_number__in=candidates.values("recipient")
+    ).values_list("organization_id", "phone_number")
+    blocked = set(opted_out)
+    ids = [pk for pk, org, number in candidates.values_list("id", "organization_id", "recipient")
+           if (org, number) not in blocked]  # fmt: skip
+    count = OutboundMessage.objects.filter(id__in=ids).update(
+        status=Status.QUEUED,
+        attempts=0,
+        dispatched_at=None,
+        next_attempt_at=None,
+        claim_token=None,
+        failed_at=None,
+        error_reason="",
+        result_code="",
+    )
+    if count:
+        transaction.on_commit(dispatch_request)
+    return count

@@ -1,0 +1,169 @@
+"""Admin for organizations, people and API keys.
+
+Staff who are not superusers see and edit only their own organization's rows. A person whose
+phone number another person of the organization also has gets a visible warning: inbound
+replies from that number cannot be routed (BioT: exactly one user per number).
+"""
+
+from django.contrib import admin, messages
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.html import format_html
+
+from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, OrganizationUser, Patient
+from entities.selectors import organization_for_user, phone_number_shared, scope_to_user
+from entities.services import api_key_create
+
+SHARED_PHONE_WARNING = (
+    "Another patient, caregiver or organization user of this organization has the phone number {phone}. "
+    "Replies from this number cannot be matched to one person and will fail (MULTIPLE_ENTITIES)."
+)
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """Rows of the staff user's organization only; superusers see all."""
+
+    organization_field = "organization"
+
+    def get_queryset(self, request):
+        return scope_to_user(super().get_queryset(request), request.user, field=self.organization_field)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields.append(self.organization_field)
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser and not change:
+            setattr(obj, self.organization_field, organization_for_user(request.user))
+        super().save_model(request, obj, form, change)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organization" and not request.user.is_superuser:
+            org = organization_for_user(request.user)
+            kwargs["queryset"] = Organization.objects.filter(pk=org.pk if org else None)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "default_region", "timezone", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["id", "template_id", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        return scope_to_user(super().get_queryset(request), request.user, field="pk")
+
+
+class PersonAdmin(OrganizationScopedAdmin):
+    list_display = ["full_name", "phone", "phone_warning", "email", "organization", "enabled", "created_at"]
+    list_filter = ["enabled", "gender", "can_login", "organization", "created_at"]
+    search_fields = ["first_name", "last_name", "email", "phone", "national_id"]
+    list_select_related = ["organization"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["id", "organization", "first_name", "last_name", "description", "phone", "email"]}),
+        ("Profile", {"fields": ["locale", "gender", "date_of_birth", "national_id", "custom_attributes"]}),
+        (
+            "Address",
+            {
+                "fields": [
+                    "address_country_code",
+                    "address_state",
+                    "address_city",
+                    "address_zip_code",
+                    "address_line1",
+                    "address_line2",
+                ]
+            },
+        ),
+        (
+            "Account",
+            {"fields": ["enabled", "can_login", "invitation_accepted", "mfa_enabled", "registration_source"]},
+        ),
+        ("Times", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        # How many entities of the organization share each row's number, in the same query.
+        queryset = super().get_queryset(request)
+        holders = [
+            Subquery(
+                model.objects.filter(organization_id=OuterRef("organization_id"), phone=OuterRef("phone"))
+                .order_by()
+                .values("organization_id")
+                .annotate(n=Count("pk"))
+                .values("n")[:1],
+                output_field=IntegerField(),
+            )
+            for model in ENTITY_MODELS.values()
+        ]
+        return queryset.annotate(phone_holders=sum((Coalesce(h, 0) for h in holders[1:]), Coalesce(holders[0], 0)))
+
+    @admin.display(description="number shared?")
+    def phone_warning(self, obj):
+        if obj.phone and getattr(obj, "phone_holders", 0) > 1:
+            return format_html('<strong style="color:#ba2121">{}</strong>', "⚠ shared with another entity")
+        return ""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and request.method == "GET" and phone_number_shared(obj):
+            self.message_user(request, SHARED_PHONE_WARNING.format(phone=obj.phone), level=messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if phone_number_shared(obj):
+            self.message_user(request, SHARED_PHONE_WARNING.format(phone=obj.phone), level=messages.WARNING)
+
+
+@admin.register(Patient)
+class PatientAdmin(PersonAdmin):
+    pass
+
+
+@admin.register(OrganizationUser)
+class OrganizationUserAdmin(PersonAdmin):
+    autocomplete_fields = ["user"]
+    fieldsets = [*PersonAdmin.fieldsets, ("Login", {"fields": ["user"]})]
+
+
+@admin.register(Caregiver)
+class CaregiverAdmin(PersonAdmin):
+    filter_horizontal = ["patients"]
+    fieldsets = [*PersonAdmin.fieldsets, ("Cares for", {"fields": ["patients"]})]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "patients":
+            kwargs["queryset"] = scope_to_user(Patient.objects.all(), request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(OrganizationScopedAdmin):
+    """Keys are generated here; the raw key is shown once, in the confirmation message."""
+
+    list_display = ["name", "prefix", "organization", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["organization", "revoked_at"]
+    search_fields = ["name", "prefix"]
+    fields = ["organization", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        organization = obj.organization if request.user.is_superuser else organization_for_user(request.user)
+        api_key, raw = api_key_create(organization=organization, name=obj.name)
+        obj.pk, obj.prefix = api_key.pk, api_key.prefix
+        self.message_user(request, f"API key created. Copy it now, it is not shown again: {raw}", messages.SUCCESS)
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        from django.utils import timezone
+
+        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} key(s) revoked.")
