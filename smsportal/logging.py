@@ -10,6 +10,7 @@ import json
 import logging
 
 from django.conf import settings
+from django.http import HttpRequest
 
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -26,10 +27,18 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                payload[key] = value
+                payload[key] = _safe(value)
         if record.exc_info:
             payload["exc_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
         return json.dumps(payload, default=str)
+
+
+def _safe(value):
+    """Requests are logged as method and path only: query strings carry numbers and texts
+    (DHIS2's `?recipient=...&message=...`), and Django's request repr includes them."""
+    if isinstance(value, HttpRequest):
+        return f"{value.method} {value.path}"
+    return value
 
 
 def phone_ref(phone_number: str) -> str:

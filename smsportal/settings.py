@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "phonenumber_field",
     "import_export",
+    "smsportal",
     "entities",
     "gateways",
     "messaging",

@@ -1,0 +1,64 @@
+"""Production settings: `manage.py check --deploy` passes with the production variables set,
+and fails without an encryption key."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _check_deploy(**overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMSPORTAL_", "SECURE_", "DJANGO_"))}
+    env.update(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": "k3y-" + Fernet.generate_key().decode() + Fernet.generate_key().decode(),
+            "ALLOWED_HOSTS": "sms.example.org",
+            "SECURE_SSL_REDIRECT": "1",
+            "SECURE_HSTS_SECONDS": "31536000",
+            "SECURE_COOKIES": "1",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "SMSPORTAL_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "DATABASE_URL": "sqlite:////tmp/smsportal-check-deploy.sqlite3",
+        }
+    )
+    env.update(overrides)
+    env = {k: v for k, v in env.items() if v is not None}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_deploy_passes_with_the_production_variables():
+    result = _check_deploy()
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_fails_without_an_encryption_key():
+    result = _check_deploy(SMSPORTAL_ENCRYPTION_KEY=None)
+
+    assert result.returncode != 0
+    assert "smsportal.E001" in result.stderr + result.stdout
+
+
+def test_check_deploy_fails_with_the_development_secret_key():
+    result = _check_deploy(SECRET_KEY=None)
+
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr + result.stdout
+
+
+def test_an_invalid_encryption_key_is_an_error():
+    result = _check_deploy(SMSPORTAL_ENCRYPTION_KEY="not-a-key")
+
+    assert result.returncode != 0 and "smsportal.E002" in result.stderr + result.stdout
