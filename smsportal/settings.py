@@ -139,6 +139,8 @@ SPECTACULAR_SETTINGS = {
         "OutboundStatusEnum": "messaging.models.OutboundMessage.Status",
         "Dhis2OutboundStatusEnum": "messaging.serializers_outbound.DHIS2_STATUS_NAMES",
         "WebMessageStatusEnum": ["OK", "WARNING", "ERROR"],
+        "PluginActionEnum": ["_incomingSms", "_smsStatus"],  # plugins.models.PluginAction values
+        "EntityTypeEnum": "plugins.models.ENTITY_TYPES",
     },
 }
 

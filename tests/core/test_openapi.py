@@ -1,0 +1,51 @@
+"""The OpenAPI schema documents every send and entity endpoint with its request and response shapes."""
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
+
+
+@pytest.mark.parametrize(
+    "path, method, request_body",
+    [
+        ("/notification/v1/sms/send", "post", True),
+        ("/api/sms/outbound", "post", True),
+        ("/api/sms/outbound", "get", False),
+        ("/api/sms/outbound", "delete", False),
+        ("/api/sms/outbound/{uid}", "get", False),
+        ("/api/sms/outbound/{uid}", "delete", False),
+        ("/api/v1/patients/", "get", False),
+        ("/api/v1/patients/", "post", True),
+        ("/api/v1/patients/{id}/", "put", True),
+        ("/api/v1/caregivers/{id}/", "patch", True),
+        ("/api/v1/organization-users/{id}/", "delete", False),
+    ],
+)
+def test_endpoint_is_documented_with_shapes(schema, path, method, request_body):
+    operation = schema["paths"][path][method]
+
+    assert operation["responses"], operation
+    assert ("requestBody" in operation) == request_body
+    ok = next(code for code in operation["responses"] if code.startswith("2"))
+    if ok != "204":
+        assert operation["responses"][ok]["content"]["application/json"]["schema"]
+
+
+def test_send_response_is_the_biot_shape(schema):
+    ref = schema["paths"]["/notification/v1/sms/send"]["post"]["responses"]["200"]["content"]["application/json"]
+    name = ref["schema"]["$ref"].rsplit("/", 1)[1]
+
+    assert set(schema["components"]["schemas"][name]["properties"]) == {"messageId"}
+    assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+
+
+def test_interactive_docs_are_served(client):
+    assert client.get("/api/docs/").status_code == 200
