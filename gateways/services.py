@@ -1,9 +1,22 @@
-"""Gateway services: webhook URLs, token rotation, default selection."""
+"""Gateway services: create/update/delete with validation, default selection, webhook URLs and tokens."""
+
+import logging
+import secrets as pysecrets
+import uuid
+from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
-from gateways.models import Gateway
+from gateways.config import ConfigError, as_bool, as_str, config_representation, config_validate, type_from_name
+from gateways.models import Gateway, InboundNumber
+from messaging.phones import InvalidPhoneNumber, country_of, to_e164
+
+logger = logging.getLogger(__name__)
+
+# Providers that sign their callbacks; their URLs carry no token (the signature authenticates).
+TOKENLESS_TYPES = {Gateway.Type.TWILIO, Gateway.Type.SNS}
 
 
 def gateway_webhook_url(*, gateway: Gateway, kind: str, with_token: bool = True, base_url: str | None = None) -> str:
@@ -16,5 +29,205 @@ def gateway_webhook_url(*, gateway: Gateway, kind: str, with_token: bool = True,
     return url
 
 
-# Providers that sign their callbacks; their URLs carry no token (the signature authenticates).
-TOKENLESS_TYPES = {Gateway.Type.TWILIO, Gateway.Type.SNS}
+def gateway_representation(gateway: Gateway) -> dict[str, Any]:
+    """A gateway as the DHIS2 gateway API shows it: DHIS2 field names, secrets masked, webhook URLs."""
+    data: dict[str, Any] = {
+        "type": gateway.type,
+        "uid": gateway.uid,
+        "id": gateway.uid,
+        "name": gateway.name,
+        "isDefault": gateway.is_default,
+        "isActive": gateway.is_active,
+        "maxSmsLength": str(gateway.max_sms_length) if gateway.max_sms_length else None,
+        "rateLimitPerSecond": gateway.rate_limit_per_second,
+        "fallback": str(gateway.fallback_id) if gateway.fallback_id else None,
+        "inboundNumbers": [str(n.number) for n in gateway.inbound_numbers.all()],
+        "inboundUrl": gateway_webhook_url(gateway=gateway, kind="inbound"),
+        "statusUrl": gateway_webhook_url(gateway=gateway, kind="status"),
+        "downUntil": gateway.down_until.isoformat() if gateway.down_until else None,
+        "lastSuccessAt": gateway.last_success_at.isoformat() if gateway.last_success_at else None,
+        "lastErrorAt": gateway.last_error_at.isoformat() if gateway.last_error_at else None,
+        "lastError": gateway.last_error or None,
+    }
+    data.update(config_representation(gateway))
+    return data
+
+
+def _common_fields(*, data: dict, gateway: Gateway, organization) -> tuple[bool | None, list[str] | None]:
+    """Apply name, maxSmsLength, isActive, rateLimitPerSecond, fallback; return (isDefault, inboundNumbers)."""
+    if "name" in data or gateway._state.adding:
+        name = as_str(data.get("name") or "", "name", max_length=100).strip()
+        if not name:
+            raise ConfigError("name is required", field="name")
+        gateway.name = name
+    if "maxSmsLength" in data:
+        value = data["maxSmsLength"]
+        if value in (None, ""):
+            gateway.max_sms_length = None
+        else:
+            try:
+                gateway.max_sms_length = int(value)
+            except (TypeError, ValueError):
+                raise ConfigError("maxSmsLength must be a whole number", field="maxSmsLength")
+            if not 1 <= gateway.max_sms_length <= 10000:
+                raise ConfigError("maxSmsLength must be between 1 and 10000", field="maxSmsLength")
+    if "isActive" in data:
+        gateway.is_active = as_bool(data["isActive"], "isActive")
+    rate_key = "rateLimitPerSecond" if "rateLimitPerSecond" in data else "rateLimit" if "rateLimit" in data else None
+    if rate_key:
+        value = data[rate_key]
+        if value in (None, "", 0, "0"):
+            gateway.rate_limit_per_second = None
+        else:
+            try:
+                gateway.rate_limit_per_second = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{rate_key} must be a number of messages per second", field=rate_key)
+            if not 0 < gateway.rate_limit_per_second <= 100000:
+                raise ConfigError(f"{rate_key} must be between 0 and 100000", field=rate_key)
+    if "fallback" in data:
+        value = data["fallback"]
+        if isinstance(value, dict):
+            value = value.get("uid") or value.get("id")
+        if value in (None, ""):
+            gateway.fallback = None
+        else:
+            try:
+                fallback = Gateway.objects.filter(pk=uuid.UUID(str(value)), organization=organization).first()
+            except ValueError:
+                fallback = None
+            if fallback is None or fallback.pk == gateway.pk:
+                raise ConfigError("fallback must be the uid of another gateway of this organization", field="fallback")
+            gateway.fallback = fallback
+    is_default = as_bool(data["isDefault"], "isDefault") if "isDefault" in data else None
+    numbers = None
+    if "inboundNumbers" in data:
+        raw = data["inboundNumbers"] or []
+        if not isinstance(raw, list):
+            raise ConfigError("inboundNumbers must be a list of E.164 numbers", field="inboundNumbers")
+        numbers = []
+        for n, item in enumerate(raw):
+            try:
+                numbers.append(to_e164(str(item)))
+            except InvalidPhoneNumber as exc:
+                raise ConfigError(f"inboundNumbers[{n}]: {exc}", field=f"inboundNumbers[{n}]")
+    return is_default, numbers
+
+
+def _inbound_numbers_set(gateway: Gateway, numbers: list[str]) -> None:
+    gateway.inbound_numbers.exclude(number__in=numbers).delete()
+    existing = {str(n) for n in gateway.inbound_numbers.values_list("number", flat=True)}
+    InboundNumber.objects.bulk_create(
+        [
+            InboundNumber(gateway=gateway, number=n, country=country_of(n))
+            for n in dict.fromkeys(numbers)
+            if n not in existing
+        ]
+    )
+
+
+@transaction.atomic
+def gateway_create(*, organization, data: dict, type_: str | None = None) -> Gateway:
+    """Create a gateway from DHIS2-style JSON. The organization's first gateway becomes its default."""
+    if not isinstance(data, dict):
+        raise ConfigError("the body must be a JSON object", field="body")
+    type_ = type_ or type_from_name(data.get("type"))
+    if type_ and data.get("type") not in (None, "") and type_from_name(data.get("type")) != type_:
+        raise ConfigError(f"type {data.get('type')!r} does not match this endpoint ({type_})", field="type")
+    gateway = Gateway(organization=organization, type=type_)
+    is_default, numbers = _common_fields(data=data, gateway=gateway, organization=organization)
+    gateway.config, gateway.secrets = config_validate(type_=type_, data=data)
+    gateway.secrets = {**gateway.secrets, "webhookTokens": [pysecrets.token_urlsafe(24)]}
+    has_default = Gateway.objects.filter(organization=organization, is_default=True).exists()
+    gateway.is_default = False
+    gateway.save()
+    if numbers:
+        _inbound_numbers_set(gateway, numbers)
+    if is_default or not has_default:
+        gateway_set_default(gateway=gateway)
+    logger.info("gateway created", extra={"gateway": gateway.uid, "type": type_})
+    return gateway
+
+
+@transaction.atomic
+def gateway_update(*, gateway: Gateway, data: dict, type_: str | None = None) -> Gateway:
+    """Update from DHIS2-style JSON; absent fields and absent/blank/masked secrets keep their values."""
+    if not isinstance(data, dict):
+        raise ConfigError("the body must be a JSON object", field="body")
+    if data.get("type") not in (None, "") and type_from_name(data.get("type")) != gateway.type:
+        raise TypeChangeError()
+    if type_ and type_ != gateway.type:
+        raise TypeChangeError()
+    is_default, numbers = _common_fields(data=data, gateway=gateway, organization=gateway.organization)
+    gateway.config, gateway.secrets = config_validate(type_=gateway.type, data=data, gateway=gateway)
+    gateway.save()
+    if numbers is not None:
+        _inbound_numbers_set(gateway, numbers)
+    if is_default:
+        gateway_set_default(gateway=gateway)
+    logger.info("gateway updated", extra={"gateway": gateway.uid})
+    return gateway
+
+
+class TypeChangeError(ConfigError):
+    def __init__(self):
+        super().__init__("Type of an existing configuration cannot be changed", field="type")
+
+
+@transaction.atomic
+def gateway_set_default(*, gateway: Gateway) -> Gateway:
+    Gateway.objects.filter(organization=gateway.organization, is_default=True).exclude(pk=gateway.pk).update(
+        is_default=False
+    )
+    Gateway.objects.filter(pk=gateway.pk).update(is_default=True)
+    gateway.is_default = True
+    return gateway
+
+
+@transaction.atomic
+def gateway_delete(*, gateway: Gateway) -> None:
+    """Delete; when it was the default, the first remaining gateway of the organization takes over."""
+    organization, was_default = gateway.organization, gateway.is_default
+    gateway.delete()
+    if was_default:
+        successor = Gateway.objects.filter(organization=organization).order_by("created_at").first()
+        if successor is not None:
+            gateway_set_default(gateway=successor)
+    logger.info("gateway deleted", extra={"gateway": str(gateway.pk)})
+
+
+def gateway_rotate_webhook_token(*, gateway: Gateway) -> str:
+    """Issue a new webhook token; the previous one stays valid until `gateway_retire_webhook_token`."""
+    tokens = gateway.webhook_tokens()
+    new = pysecrets.token_urlsafe(24)
+    gateway.secrets = {**gateway.secrets, "webhookTokens": [new, *tokens[:1]]}
+    gateway.save(update_fields=["secrets", "updated_at"])
+    logger.info("gateway webhook token rotated", extra={"gateway": gateway.uid})
+    return new
+
+
+def gateway_retire_webhook_token(*, gateway: Gateway) -> None:
+    """Drop the previous webhook token once the provider console shows the new URL."""
+    tokens = gateway.webhook_tokens()
+    gateway.secrets = {**gateway.secrets, "webhookTokens": tokens[:1]}
+    gateway.save(update_fields=["secrets", "updated_at"])
+    logger.info("gateway previous webhook token retired", extra={"gateway": gateway.uid})
+
+
+def gateway_send_test(*, gateway: Gateway, recipient: str, body: str = "smsportal test message"):
+    """Queue one test SMS through exactly this gateway (admin action). Returns the OutboundMessage."""
+    from messaging.models import OutboundMessage
+    from messaging.services.outbound import messages_queue
+
+    if gateway.organization is None:
+        raise ConfigError("a test SMS needs an organization's gateway", field="organization")
+    result = messages_queue(
+        organization=gateway.organization,
+        recipients=[recipient],
+        body=body,
+        source=OutboundMessage.Source.SYSTEM,
+        gateway=gateway,
+    )
+    if result.refused:
+        raise ConfigError(f"recipient refused: {result.refused[0][1]}", field="recipient")
+    return result.messages[0]

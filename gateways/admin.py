@@ -1,0 +1,328 @@
+"""Django admin for gateways: a form per provider type, secrets masked, default, test SMS, token rotation.
+
+Validation is the API's (gateways.config.config_validate), so the admin and the DHIS2 gateway API
+accept exactly the same configurations. Secrets are write-only here: a blank field keeps the
+stored value; nothing secret is ever rendered back into the page.
+"""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+
+from entities.selectors import organization_for_user
+from gateways.config import MASK, SPECS, ConfigError, config_representation, config_validate
+from gateways.models import Gateway
+from gateways.services import (
+    _inbound_numbers_set,
+    gateway_retire_webhook_token,
+    gateway_rotate_webhook_token,
+    gateway_send_test,
+    gateway_set_default,
+    gateway_webhook_url,
+)
+from messaging.phones import InvalidPhoneNumber, to_e164
+
+MODEL_FIELDS = ["organization", "name", "is_active", "fallback", "rate_limit_per_second", "max_sms_length"]
+HELP = {
+    "urlTemplate": "Provider API URL; empty = the provider's real endpoint. Private addresses are refused.",
+    "configurationTemplate": "Body with ${text}, ${recipients}, ${id}, ${from} and ${<parameter key>} placeholders.",
+    "parameters": 'JSON list: [{"key", "value", "header", "encode", "confidential"}]. Confidential values show as '
+    f"{MASK}; leave {MASK} to keep them.",
+    "contentType": "FORM_URL_ENCODED, APPLICATION_JSON, APPLICATION_XML or TEXT_PLAIN.",
+    "topicArns": "Comma-separated SNS topic ARNs allowed to call this gateway's webhooks.",
+    "statusMap": 'JSON object: provider status value → ours, e.g. {"DLVRD": "delivered"}.',
+    "service": '"sns" (publish) or "pinpoint-sms-voice-v2" (End User Messaging send_text_message).',
+}
+
+
+class GatewayForm(forms.ModelForm):
+    """Common fields; `for_type` adds the type's config and secret fields."""
+
+    gateway_type: str = Gateway.Type.SIMULATOR
+    inbound_numbers_text = forms.CharField(
+        label="Inbound numbers", required=False, help_text="Comma-separated E.164 numbers this gateway receives on."
+    )
+    make_default = forms.BooleanField(label="Default gateway of the organization", required=False)
+
+    class Meta:
+        model = Gateway
+        fields = MODEL_FIELDS
+
+    @classmethod
+    def for_type(cls, type_: str) -> type["GatewayForm"]:
+        spec = SPECS[type_]
+        attrs: dict = {"gateway_type": type_}
+        for name, kind in spec.fields.items():
+            help_text = HELP.get(name, "")
+            if kind == "bool":
+                attrs[f"cfg_{name}"] = forms.BooleanField(label=name, required=False, help_text=help_text)
+            elif kind in ("parameters", "dict"):
+                attrs[f"cfg_{name}"] = forms.CharField(
+                    label=name, required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text=help_text
+                )
+            elif name == "configurationTemplate":
+                attrs[f"cfg_{name}"] = forms.CharField(
+                    label=name, required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text=help_text
+                )
+            else:
+                attrs[f"cfg_{name}"] = forms.CharField(label=name, required=False, help_text=help_text)
+        for name in spec.secrets:
+            attrs[f"secret_{name}"] = forms.CharField(
+                label=name,
+                required=False,
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                help_text="Stored encrypted and never shown. Leave blank to keep the current value.",
+            )
+        return type(f"{type_.title()}GatewayForm", (cls,), attrs)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        gateway = self.instance
+        shown = config_representation(gateway) if gateway.pk else {}
+        for name, kind in SPECS[self.gateway_type].fields.items():
+            if name not in shown:
+                continue
+            value = shown[name]
+            if kind in ("parameters", "dict"):
+                value = json.dumps(value, indent=1)
+            elif kind == "list":
+                value = ", ".join(value)
+            self.fields[f"cfg_{name}"].initial = value
+        for name in SPECS[self.gateway_type].secrets:
+            if gateway.secrets.get(name):
+                self.fields[f"secret_{name}"].help_text = "Set (hidden). " + self.fields[f"secret_{name}"].help_text
+        if gateway.pk:
+            self.fields["inbound_numbers_text"].initial = ", ".join(
+                str(n.number) for n in gateway.inbound_numbers.all()
+            )
+            self.fields["make_default"].initial = gateway.is_default
+        if "fallback" in self.fields:
+            queryset = Gateway.objects.exclude(pk=gateway.pk) if gateway.pk else Gateway.objects.all()
+            if gateway.organization_id:
+                queryset = queryset.filter(organization_id=gateway.organization_id)
+            self.fields["fallback"].queryset = queryset
+
+    def clean(self):
+        cleaned = super().clean()
+        data: dict = {}
+        for name, kind in SPECS[self.gateway_type].fields.items():
+            value = cleaned.get(f"cfg_{name}")
+            if kind in ("parameters", "dict"):
+                if value in (None, ""):
+                    value = [] if kind == "parameters" else None
+                else:
+                    try:
+                        value = json.loads(value)
+                    except ValueError:
+                        self.add_error(f"cfg_{name}", "not valid JSON")
+                        continue
+            data[name] = value
+        for name in SPECS[self.gateway_type].secrets:
+            data[name] = cleaned.get(f"secret_{name}") or ""
+        try:
+            self.gateway_config, self.gateway_secrets = config_validate(
+                type_=self.gateway_type, data=data, gateway=self.instance if self.instance.pk else None
+            )
+        except ConfigError as exc:
+            base = exc.field.split("[", 1)[0].split(".", 1)[0]
+            target = f"cfg_{base}" if f"cfg_{base}" in self.fields else f"secret_{base}"
+            self.add_error(target if target in self.fields else None, str(exc))
+        numbers = []
+        for raw in (cleaned.get("inbound_numbers_text") or "").split(","):
+            if raw.strip():
+                try:
+                    numbers.append(to_e164(raw.strip()))
+                except InvalidPhoneNumber as exc:
+                    self.add_error("inbound_numbers_text", f"{raw.strip()}: {exc}")
+        self.inbound_numbers = numbers
+        fallback = cleaned.get("fallback")
+        organization = cleaned.get("organization", self.instance.organization if self.instance.pk else None)
+        if fallback is not None and fallback.organization_id != (organization.pk if organization else None):
+            self.add_error("fallback", "the fallback must belong to the same organization")
+        return cleaned
+
+
+class SendTestForm(forms.Form):
+    recipient = forms.CharField(help_text="E.164 number, e.g. +15551234567")
+
+
+@admin.register(Gateway)
+class GatewayAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "type",
+        "organization",
+        "is_default",
+        "is_active",
+        "rate_limit_per_second",
+        "last_success_at",
+        "last_error_at",
+        "last_error_short",
+        "down_until",
+    ]
+    list_filter = ["type", "is_active", "is_default"]
+    search_fields = ["name"]
+    list_select_related = ["organization"]
+    readonly_fields = [
+        "type",
+        "inbound_url",
+        "status_url",
+        "last_success_at",
+        "last_error_at",
+        "last_error",
+        "down_until",
+    ]
+    actions = ["make_default", "send_test_sms", "rotate_webhook_token", "retire_previous_webhook_token"]
+
+    # -- scoping: staff see their organization's gateways only -----------------------------
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        organization = organization_for_user(request.user)
+        return queryset.filter(organization=organization) if organization else queryset.none()
+
+    def _type_for(self, request, obj) -> str:
+        if obj is not None:
+            return obj.type
+        type_ = request.GET.get("type") or request.POST.get("type") or ""
+        return type_ if type_ in SPECS else ""
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self._type_for(request, None):
+            context = {**self.admin_site.each_context(request), "types": Gateway.Type.choices, "opts": self.model._meta}
+            return TemplateResponse(request, "admin/gateways/gateway/choose_type.html", context)
+        return super().add_view(request, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = GatewayForm.for_type(self._type_for(request, obj))
+        kwargs["form"] = form
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        type_ = self._type_for(request, obj)
+        spec = SPECS[type_]
+        fieldsets = [
+            (None, {"fields": ["organization", "name", "is_active", "make_default"]}),
+            (
+                f"{Gateway.Type(type_).label} settings",
+                {"fields": [f"cfg_{n}" for n in spec.fields] + [f"secret_{n}" for n in spec.secrets]},
+            ),
+            ("Routing", {"fields": ["fallback", "rate_limit_per_second", "max_sms_length", "inbound_numbers_text"]}),
+        ]
+        if obj is not None:
+            fieldsets.append(
+                (
+                    "Webhooks and health",
+                    {
+                        "fields": [
+                            "type",
+                            "inbound_url",
+                            "status_url",
+                            "last_success_at",
+                            "last_error_at",
+                            "last_error",
+                            "down_until",
+                        ]
+                    },
+                )
+            )
+        if not request.user.is_superuser:
+            fieldsets[0][1]["fields"].remove("organization")
+        return fieldsets
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.type = form.gateway_type
+        if not request.user.is_superuser:
+            obj.organization = organization_for_user(request.user)
+        tokens = obj.webhook_tokens()
+        obj.config = form.gateway_config
+        obj.secrets = {**form.gateway_secrets, "webhookTokens": tokens}
+        obj.ensure_webhook_token()
+        with transaction.atomic():
+            first = (
+                not Gateway.objects.filter(organization=obj.organization, is_default=True).exclude(pk=obj.pk).exists()
+            )
+            if not form.cleaned_data.get("make_default") and obj.is_default and change:
+                obj.is_default = False
+            obj.save()
+            _inbound_numbers_set(obj, form.inbound_numbers)
+            if form.cleaned_data.get("make_default") or first:
+                gateway_set_default(gateway=obj)
+
+    # -- display ---------------------------------------------------------------------------
+
+    @admin.display(description="last error")
+    def last_error_short(self, obj):
+        return (obj.last_error or "")[:60]
+
+    @admin.display(description="inbound URL (paste into the provider console)")
+    def inbound_url(self, obj):
+        return format_html("<code>{}</code>", gateway_webhook_url(gateway=obj, kind="inbound"))
+
+    @admin.display(description="status URL")
+    def status_url(self, obj):
+        return format_html("<code>{}</code>", gateway_webhook_url(gateway=obj, kind="status"))
+
+    # -- actions ---------------------------------------------------------------------------
+
+    @admin.action(description="Make default for its organization")
+    def make_default(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one gateway.", messages.ERROR)
+            return
+        gateway = gateway_set_default(gateway=queryset.get())
+        self.message_user(request, f"{gateway.name} is set to default.")
+
+    @admin.action(description="Send a test SMS")
+    def send_test_sms(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one gateway.", messages.ERROR)
+            return None
+        gateway = queryset.get()
+        form = SendTestForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                message = gateway_send_test(gateway=gateway, recipient=form.cleaned_data["recipient"])
+            except ConfigError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            except Exception as exc:  # noqa: BLE001 — shown to the admin, never a 500
+                self.message_user(request, f"Test SMS not queued: {exc}", messages.ERROR)
+            else:
+                message.refresh_from_db()
+                self.message_user(
+                    request,
+                    f"Test SMS {message.pk}: {message.status}"
+                    + (f" ({message.error_reason})" if message.error_reason else ""),
+                )
+            return None
+        if not self.has_change_permission(request, gateway):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "gateway": gateway,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/gateways/gateway/send_test.html", context)
+
+    @admin.action(description="Rotate webhook token (previous stays valid)")
+    def rotate_webhook_token(self, request, queryset):
+        for gateway in queryset:
+            gateway_rotate_webhook_token(gateway=gateway)
+        self.message_user(request, "New webhook URLs issued; update the provider consoles, then retire the old token.")
+
+    @admin.action(description="Retire the previous webhook token")
+    def retire_previous_webhook_token(self, request, queryset):
+        for gateway in queryset:
+            gateway_retire_webhook_token(gateway=gateway)
+        self.message_user(request, "Previous webhook tokens retired.")

@@ -1,0 +1,280 @@
+"""What each gateway type is configured with, and validation shared by the API and the admin.
+
+Field names are DHIS2's gateway JSON names. A field listed in `secrets` is stored encrypted in
+`Gateway.secrets` and never returned: reads show `MASK` when it is set; an update where it is
+absent, blank or equal to `MASK` keeps the stored value. Generic HTTP parameters marked
+`confidential` (or the seed's `classified`) follow the same rule per parameter key.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateways.models import Gateway
+from gateways.urlsafety import UnsafeUrlError, url_check
+
+MASK = "********"
+T = Gateway.Type
+CONTENT_TYPES = ("FORM_URL_ENCODED", "APPLICATION_JSON", "APPLICATION_XML", "TEXT_PLAIN")
+SNS_SERVICES = ("sns", "pinpoint-sms-voice-v2")
+PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+# Typed routes of the seed (/api/gateways/<route>) → gateway type.
+TYPE_ROUTES = {
+    "clickatell": T.CLICKATELL,
+    "bulksms": T.BULKSMS,
+    "generichttp": T.HTTP,
+    "http": T.HTTP,
+    "twilio": T.TWILIO,
+    "sns": T.SNS,
+    "simulator": T.SIMULATOR,
+}
+# DHIS2 type names (and ours) accepted in `type`.
+TYPE_NAMES = {t.value: t.value for t in T} | {"generichttp": T.HTTP, "generic_http": T.HTTP}
+
+
+class ConfigError(ValueError):
+    """A gateway configuration problem, naming the field."""
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    """The configuration of one gateway type: field name → kind ("str", "bool", "list", "dict", "url")."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()  # config or secret fields that must be set
+    urls: tuple[str, ...] = ()  # checked for shape and (at save time) for private addresses
+
+
+_COMMON = {"urlTemplate": "url", "username": "str", "from": "str", "sendUrlParameters": "bool"}
+SPECS: dict[str, TypeSpec] = {
+    T.SIMULATOR: TypeSpec(fields={}),
+    T.CLICKATELL: TypeSpec(fields=dict(_COMMON), secrets=("authToken", "password"), urls=("urlTemplate",)),
+    T.BULKSMS: TypeSpec(
+        fields={**_COMMON, "longMessageMaxParts": "int", "repliable": "bool"},
+        secrets=("password",),
+        required=("username", "password"),
+        urls=("urlTemplate",),
+    ),
+    T.HTTP: TypeSpec(
+        fields={
+            **_COMMON,
+            "configurationTemplate": "str",
+            "useGet": "bool",
+            "method": "str",
+            "contentType": "str",
+            "parameters": "parameters",
+            "messageParameter": "str",
+            "recipientParameter": "str",
+            "dhis2TextEncoding": "bool",
+            "successContains": "str",
+            "responseIdField": "str",
+            "inboundFromField": "str",
+            "inboundToField": "str",
+            "inboundTextField": "str",
+            "inboundIdField": "str",
+            "inboundDateField": "str",
+            "statusIdField": "str",
+            "statusField": "str",
+            "statusErrorField": "str",
+            "statusMap": "dict",
+        },
+        required=("urlTemplate",),
+        urls=("urlTemplate",),
+    ),
+    T.TWILIO: TypeSpec(
+        fields={"accountSid": "str", "from": "str", "messagingServiceSid": "str", "urlTemplate": "url"},
+        secrets=("authToken", "secondaryAuthToken"),
+        required=("accountSid", "authToken"),
+        urls=("urlTemplate",),
+    ),
+    T.SNS: TypeSpec(
+        fields={
+            "service": "str",
+            "region": "str",
+            "accessKeyId": "str",
+            "endpointUrl": "url",
+            "originationIdentity": "str",
+            "configurationSetName": "str",
+            "senderId": "str",
+            "topicArns": "list",
+        },
+        secrets=("secretAccessKey",),
+        required=("region",),
+        urls=("endpointUrl",),
+    ),
+}
+
+
+def type_from_name(value: Any) -> str:
+    name = str(value or "").strip().lower()
+    if not name:
+        raise ConfigError("type is required: one of " + ", ".join(t.value for t in T), field="type")
+    if name not in TYPE_NAMES:
+        raise ConfigError(f"unknown gateway type {value!r}: one of " + ", ".join(t.value for t in T), field="type")
+    return TYPE_NAMES[name]
+
+
+def as_bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", ""):
+        return value.strip().lower() in ("true", "1")
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ConfigError(f"{name} must be true or false", field=name)
+
+
+def as_str(value: Any, name: str, *, max_length: int = 2000) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(f"{name} must be a string", field=name)
+    text = str(value)
+    if "\x00" in text or len(text) > max_length:
+        raise ConfigError(f"{name} must be a string of at most {max_length} characters", field=name)
+    return text
+
+
+def url_template_check(value: str, name: str, *, resolve: bool = True) -> None:
+    """A URL template must be an http(s) URL to a public host once its placeholders are filled in."""
+    for placeholder in PLACEHOLDER.findall(value):
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", placeholder):
+            raise ConfigError(f"{name} has a malformed placeholder ${{{placeholder}}}", field=name)
+    if value.count("${") != len(PLACEHOLDER.findall(value)):
+        raise ConfigError(f"{name} has an unclosed placeholder", field=name)
+    probe = PLACEHOLDER.sub("x", value)
+    try:
+        url_check(probe, resolve=resolve)
+    except UnsafeUrlError as exc:
+        raise ConfigError(f"{name}: {exc}", field=name)
+
+
+def is_masked(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() in ("", MASK))
+
+
+def _parameters(value: Any, stored_secrets: dict) -> tuple[list[dict], dict[str, str]]:
+    """(parameters without confidential values, confidential values by key)."""
+    if not isinstance(value, list):
+        raise ConfigError("parameters must be a list of {key, value, header, encode, confidential}", field="parameters")
+    previous = stored_secrets.get("parameters") or {}
+    params, secrets = [], {}
+    for n, item in enumerate(value):
+        where = f"parameters[{n}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where} must be an object", field=where)
+        key = as_str(item.get("key", ""), f"{where}.key", max_length=200).strip()
+        if not key:
+            raise ConfigError(f"{where}.key is required", field=f"{where}.key")
+        confidential = as_bool(item.get("confidential", item.get("classified", False)), f"{where}.confidential")
+        entry = {
+            "key": key,
+            "header": as_bool(item.get("header", False), f"{where}.header"),
+            "encode": as_bool(item.get("encode", False), f"{where}.encode"),
+            "confidential": confidential,
+        }
+        raw = item.get("value", "")
+        if confidential:
+            if is_masked(raw):
+                if key not in previous:
+                    raise ConfigError(f"{where}.value is required for a new confidential parameter", field=where)
+                secrets[key] = previous[key]
+            else:
+                secrets[key] = as_str(raw, f"{where}.value")
+        else:
+            entry["value"] = as_str(raw if raw is not None else "", f"{where}.value")
+        params.append(entry)
+    return params, secrets
+
+
+def config_validate(
+    *, type_: str, data: dict, gateway: Gateway | None = None, resolve: bool = True
+) -> tuple[dict, dict]:
+    """Validate the type-specific part of `data` → (config, secrets) to store.
+
+    With `gateway` (an update), absent fields keep their stored values, and absent, blank or
+    masked secrets keep the stored secrets. Unknown keys are ignored (DHIS2 clients send extras).
+    """
+    spec = SPECS[type_]
+    config = dict(gateway.config) if gateway else {}
+    stored = dict(gateway.secrets) if gateway else {}
+    secrets = {k: v for k, v in stored.items() if k == "webhookTokens" or k in spec.secrets or k == "parameters"}
+    for name, kind in spec.fields.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if value is None:
+            config.pop(name, None)
+            continue
+        if kind == "bool":
+            config[name] = as_bool(value, name)
+        elif kind == "int":
+            try:
+                config[name] = int(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{name} must be a whole number", field=name)
+        elif kind == "list":
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list):
+                raise ConfigError(f"{name} must be a list of strings", field=name)
+            config[name] = [as_str(i, name).strip() for i in items if str(i).strip()]
+        elif kind == "dict":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{name} must be an object", field=name)
+            config[name] = {as_str(k, name): as_str(v, name) for k, v in value.items()}
+        elif kind == "parameters":
+            config[name], secrets["parameters"] = _parameters(value, stored)
+        else:
+            text = as_str(value, name).strip()
+            if text:
+                config[name] = text
+            else:
+                config.pop(name, None)
+    for name in spec.secrets:
+        if name in data and not is_masked(data[name]):
+            secrets[name] = as_str(data[name], name)
+    for name in spec.urls:
+        if config.get(name):
+            url_template_check(config[name], name, resolve=resolve)
+    if type_ == T.HTTP:
+        content_type = str(config.get("contentType") or "FORM_URL_ENCODED").upper()
+        if content_type not in CONTENT_TYPES:
+            raise ConfigError("contentType must be one of " + ", ".join(CONTENT_TYPES), field="contentType")
+        config["contentType"] = content_type
+        template = str(config.get("configurationTemplate") or "")
+        found = PLACEHOLDER.findall(template)
+        if template.count("${") != len(found) or any(not re.fullmatch(r"[A-Za-z0-9_.-]+", p) for p in found):
+            raise ConfigError("configurationTemplate has a malformed ${...} placeholder", field="configurationTemplate")
+        method = str(config.get("method") or "POST").upper()
+        if method not in ("GET", "POST", "PUT"):
+            raise ConfigError("method must be GET, POST or PUT", field="method")
+    if type_ == T.SNS and config.get("service", "sns") not in SNS_SERVICES:
+        raise ConfigError("service must be one of " + ", ".join(SNS_SERVICES), field="service")
+    if type_ == T.TWILIO and not (config.get("from") or config.get("messagingServiceSid")):
+        raise ConfigError("from or messagingServiceSid is required", field="from")
+    if type_ == T.CLICKATELL and not (secrets.get("authToken") or secrets.get("password")):
+        raise ConfigError("authToken (the Clickatell API key) is required", field="authToken")
+    for name in spec.required:
+        if not (config.get(name) if name in spec.fields else secrets.get(name)):
+            raise ConfigError(f"{name} is required", field=name)
+    return config, secrets
+
+
+def config_representation(gateway: Gateway) -> dict:
+    """The type-specific fields for reading: config as stored, secrets masked."""
+    spec = SPECS.get(gateway.type, TypeSpec())
+    out: dict[str, Any] = {}
+    for name in spec.fields:
+        if name in gateway.config:
+            out[name] = gateway.config[name]
+    if "parameters" in out:
+        out["parameters"] = [
+            {**p, "value": MASK} if p.get("confidential") else dict(p) for p in gateway.config.get("parameters") or []
+        ]
+    for name in spec.secrets:
+        if gateway.secrets.get(name):
+            out[name] = MASK
+    return out

@@ -1,0 +1,129 @@
+"""Gateway admin: a form per type, secrets never rendered and kept when blank, actions."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from gateways.models import Gateway
+from messaging.models import OutboundMessage
+from tests.factories import GatewayFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    user = User.objects.create_superuser("root", "root@example.org", "pw")
+    client.force_login(user)
+    return client
+
+
+def test_add_asks_for_the_type_first_then_shows_that_types_fields(admin_client):
+    chooser = admin_client.get("/admin/gateways/gateway/add/")
+    form = admin_client.get("/admin/gateways/gateway/add/?type=twilio")
+
+    assert chooser.status_code == 200 and b"?type=clickatell" in chooser.content
+    assert form.status_code == 200
+    assert b'name="cfg_accountSid"' in form.content and b'name="secret_authToken"' in form.content
+    assert b'name="cfg_configurationTemplate"' not in form.content
+
+
+def test_create_then_edit_never_renders_the_secret_and_blank_keeps_it(admin_client, organization):
+    data = {
+        "organization": organization.pk,
+        "name": "Twilio main",
+        "is_active": "on",
+        "cfg_accountSid": "AC1",
+        "cfg_from": "+12025550100",
+        "secret_authToken": "super-secret-token",
+        "inbound_numbers_text": "+12025550100",
+    }
+    response = admin_client.post("/admin/gateways/gateway/add/?type=twilio", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    gateway = Gateway.objects.get(name="Twilio main")
+    assert gateway.secrets["authToken"] == "super-secret-token" and gateway.is_default
+    assert gateway.webhook_tokens()
+
+    page = admin_client.get(f"/admin/gateways/gateway/{gateway.pk}/change/")
+    assert b"super-secret-token" not in page.content
+    assert b"Set (hidden)" in page.content
+    assert f"/webhooks/{gateway.pk}/inbound".encode() in page.content
+
+    response = admin_client.post(
+        f"/admin/gateways/gateway/{gateway.pk}/change/", {**data, "name": "Renamed", "secret_authToken": ""}
+    )
+    assert response.status_code == 302
+    gateway.refresh_from_db()
+    assert gateway.name == "Renamed" and gateway.secrets["authToken"] == "super-secret-token"
+    assert [str(n.number) for n in gateway.inbound_numbers.all()] == ["+12025550100"]
+
+
+def test_invalid_config_shows_the_error_on_the_field(admin_client, organization, settings):
+    settings.SMSPORTAL_ALLOW_PRIVATE_URLS = False
+    response = admin_client.post(
+        "/admin/gateways/gateway/add/?type=http",
+        {"organization": organization.pk, "name": "g", "cfg_urlTemplate": "http://127.0.0.1/send"},
+    )
+
+    assert response.status_code == 200
+    assert b"private" in response.content
+    assert not Gateway.objects.filter(name="g").exists()
+
+
+def test_make_default_action(admin_client, organization):
+    first = GatewayFactory(organization=organization, is_default=True)
+    second = GatewayFactory(organization=organization, is_default=False)
+
+    admin_client.post("/admin/gateways/gateway/", {"action": "make_default", "_selected_action": [second.pk]})
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.is_default and not first.is_default
+
+
+def test_send_test_sms_action_asks_for_a_number_then_sends_through_that_gateway(admin_client, organization):
+    gateway = GatewayFactory(organization=organization)
+
+    form = admin_client.post("/admin/gateways/gateway/", {"action": "send_test_sms", "_selected_action": [gateway.pk]})
+    sent = admin_client.post(
+        "/admin/gateways/gateway/",
+        {"action": "send_test_sms", "_selected_action": [gateway.pk], "apply": "1", "recipient": "+12025550101"},
+    )
+
+    assert form.status_code == 200 and b'name="recipient"' in form.content
+    assert sent.status_code == 302
+    message = OutboundMessage.objects.get()
+    assert message.gateway_id == gateway.pk and message.recipient == "+12025550101"
+
+
+def test_webhook_token_rotation_keeps_two_valid_then_retires_the_old(admin_client, organization):
+    gateway = GatewayFactory(organization=organization, secrets={"webhookTokens": ["t1"]})
+
+    admin_client.post("/admin/gateways/gateway/", {"action": "rotate_webhook_token", "_selected_action": [gateway.pk]})
+    gateway.refresh_from_db()
+    new, old = gateway.webhook_tokens()
+    admin_client.post(
+        "/admin/gateways/gateway/", {"action": "retire_previous_webhook_token", "_selected_action": [gateway.pk]}
+    )
+    gateway.refresh_from_db()
+
+    assert old == "t1" and new != "t1"
+    assert gateway.webhook_tokens() == [new]
+
+
+def test_staff_of_an_organization_see_only_its_gateways(client, organization, other_organization):
+    from django.contrib.auth.models import Permission
+
+    from entities.models import OrganizationUser
+
+    user = User.objects.create_user("staff", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=["view_gateway", "change_gateway"]))
+    OrganizationUser.objects.create(organization=organization, first_name="S", user=user)
+    mine = GatewayFactory(organization=organization, name="mine")
+    theirs = GatewayFactory(organization=other_organization, name="theirs")
+    client.force_login(user)
+
+    listing = client.get("/admin/gateways/gateway/")
+
+    assert b"mine" in listing.content and b"theirs" not in listing.content
+    assert client.get(f"/admin/gateways/gateway/{theirs.pk}/change/").status_code in (302, 404)
+    assert client.get(f"/admin/gateways/gateway/{mine.pk}/change/").status_code == 200
