@@ -32,11 +32,17 @@ def parse_biot_time(value) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def handle_incoming_sms(payload: dict, registration=None, inbound_message=None, **_) -> dict:
-    """Record the dose a patient's reply confirms. Returns what happened (stored on the invocation)."""
+def handle_incoming_sms(*, payload: dict, invocation=None, registration=None, inbound_message=None) -> dict:
+    """Record the dose a patient's reply confirms. Returns what happened.
+
+    Called by plugins/ as `handler(payload=..., invocation=...)` inside the invocation's task.
+    """
     from adherence.services import dose_reply_record
     from entities.models import Patient
 
+    if invocation is not None:
+        registration = registration or invocation.registration
+        inbound_message = inbound_message or invocation.inbound_message
     metadata = payload.get("metadata") or {}
     data = payload.get("data") or {}
     entity = data.get("entity") or {}
@@ -68,6 +74,10 @@ def handle_incoming_sms(payload: dict, registration=None, inbound_message=None, 
     return {"confirmed": True, "slotId": confirmation.slot_id, "onTime": confirmation.on_time}
 
 
+# Only functions marked like this can be named as a registration's `handler` (plugins.builtin).
+handle_incoming_sms.smsportal_plugin = True
+
+
 def _uuid_or_none(value):
     import uuid
 
@@ -95,17 +105,27 @@ def _inbound_message_for(*, patient, sms: dict):
 
 
 def plugin_install(*, organization):
-    """Register the built-in plugin for the organization (idempotent). None until plugins/ exists."""
+    """Register the built-in plugin for the organization (idempotent); None when plugins/ is absent."""
     try:
-        from plugins.models import PluginRegistration  # noqa: F401
+        from plugins.models import PluginRegistration
     except ImportError:
         return None
-    from plugins.services import builtin_plugin_install  # provided by plugins/ (issue #4)
-
-    return builtin_plugin_install(
+    existing = PluginRegistration.objects.filter(organization=organization, handler=HANDLER).first()
+    if existing is not None:
+        return existing
+    return PluginRegistration.objects.create(
         organization=organization,
         name=PLUGIN_NAME,
         handler=HANDLER,
         entity_types=["patient"],
         actions=["_incomingSms"],
+        enabled=True,
     )
+
+
+def plugin_installed(*, organization) -> bool | None:
+    try:
+        from plugins.models import PluginRegistration
+    except ImportError:
+        return None
+    return PluginRegistration.objects.filter(organization=organization, handler=HANDLER, enabled=True).exists()

@@ -170,7 +170,7 @@ def dose_reply_record(
     candidates = []
     if reminder_message_id:
         candidates += list(slots.filter(reminder_id=reminder_message_id, status__in=[Status.REMINDED, Status.MISSED]))
-    candidates += list(slots.filter(status=Status.REMINDED, scheduled_at__lte=received_at).order_by("scheduled_at"))
+    candidates += list(slots.filter(status=Status.REMINDED).order_by("scheduled_at"))
     candidates += list(
         slots.filter(status=Status.MISSED, scheduled_at__gte=received_at - LATE_LIMIT).order_by("-scheduled_at")
     )

@@ -1,0 +1,248 @@
+"""Reads for the portal pages. Every function takes the organization and queries only its rows.
+
+Query counts do not grow with the number of patients or days: counts and charts are one
+GROUP BY each, lists are paged (tests/portal/test_dashboard.py asserts it).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, F, FloatField, Q, QuerySet
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from adherence.models import DoseConfirmation, DoseSlot
+from adherence.schedule import zone
+from entities.models import ENTITY_MODELS, Organization
+from messaging.models import InboundMessage, OutboundMessage
+
+S = DoseSlot.Status
+STATUS_FILTERS = {
+    "pending": [S.SCHEDULED, S.REMINDED],
+    "taken": [S.TAKEN],
+    "late": [S.LATE],
+    "missed": [S.MISSED],
+}
+
+
+def org_today(organization: Organization, now: datetime | None = None) -> date:
+    try:
+        tz = zone(organization.timezone or "UTC")
+    except ValueError:
+        tz = zone("UTC")
+    return (now or timezone.now()).astimezone(tz).date()
+
+
+# --- Today -----------------------------------------------------------------------------------
+
+
+def today_counts(*, organization, day: date) -> dict[str, int]:
+    rows = DoseSlot.objects.filter(organization=organization, local_date=day).values("status").annotate(n=Count("id"))
+    by_status = {r["status"]: r["n"] for r in rows}
+    counts = {key: sum(by_status.get(s, 0) for s in statuses) for key, statuses in STATUS_FILTERS.items()}
+    counts["total"] = sum(by_status.values())
+    return counts
+
+
+def today_doses(*, organization, day: date, status: str = "", query: str = "") -> QuerySet[DoseSlot]:
+    qs = DoseSlot.objects.filter(organization=organization, local_date=day)
+    if status in STATUS_FILTERS:
+        qs = qs.filter(status__in=STATUS_FILTERS[status])
+    if query:
+        qs = qs.filter(
+            Q(patient__first_name__icontains=query)
+            | Q(patient__last_name__icontains=query)
+            | Q(patient__national_id__icontains=query)
+            | Q(schedule__medication__icontains=query)
+        )
+    return qs.select_related("patient", "schedule", "confirmation").order_by(
+        "local_time", "patient__last_name", "patient__first_name", "id"
+    )
+
+
+# --- Adherence -------------------------------------------------------------------------------
+
+
+@dataclass
+class DayBar:
+    day: date
+    taken: int = 0
+    late: int = 0
+    missed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.taken + self.late + self.missed
+
+
+def adherence_by_day(*, organization, start: date, end: date, patient=None) -> list[DayBar]:
+    """On-time / late / missed per local day for closed doses (pending ones are not counted yet)."""
+    qs = DoseSlot.objects.filter(
+        organization=organization, local_date__gte=start, local_date__lte=end, status__in=[S.TAKEN, S.LATE, S.MISSED]
+    )
+    if patient is not None:
+        qs = qs.filter(patient=patient)
+    bars = {start + timedelta(days=i): DayBar(start + timedelta(days=i)) for i in range((end - start).days + 1)}
+    for row in qs.values("local_date", "status").annotate(n=Count("id")).order_by():
+        bar = bars.get(row["local_date"])
+        if bar is not None:
+            setattr(bar, row["status"], row["n"])
+    return list(bars.values())
+
+
+def rates(bars: list[DayBar]) -> dict[str, float | int]:
+    taken = sum(b.taken for b in bars)
+    late = sum(b.late for b in bars)
+    missed = sum(b.missed for b in bars)
+    total = taken + late + missed
+    pct = (lambda n: round(100.0 * n / total, 1)) if total else (lambda n: 0.0)
+    return {"taken": taken, "late": late, "missed": missed, "total": total,
+            "taken_pct": pct(taken), "late_pct": pct(late), "missed_pct": pct(missed),
+            "adherence_pct": pct(taken + late)}  # fmt: skip
+
+
+def adherence_by_patient(*, organization, start: date, end: date, query: str = "") -> QuerySet:
+    """One row per patient with closed doses in the range, worst on-time rate first."""
+    qs = DoseSlot.objects.filter(
+        organization=organization, local_date__gte=start, local_date__lte=end, status__in=[S.TAKEN, S.LATE, S.MISSED]
+    )
+    if query:
+        qs = qs.filter(
+            Q(patient__first_name__icontains=query)
+            | Q(patient__last_name__icontains=query)
+            | Q(patient__national_id__icontains=query)
+        )
+    return (
+        qs.values("patient_id", "patient__first_name", "patient__last_name", "patient__national_id")
+        .annotate(
+            taken=Count("id", filter=Q(status=S.TAKEN)),
+            late=Count("id", filter=Q(status=S.LATE)),
+            missed=Count("id", filter=Q(status=S.MISSED)),
+            total=Count("id"),
+        )
+        .annotate(on_time_rate=Cast(F("taken"), FloatField()) * 100.0 / F("total"))
+        .order_by("on_time_rate", "patient__last_name", "patient_id")
+    )
+
+
+def confirmations_for_export(*, organization, start: date, end: date) -> QuerySet[DoseConfirmation]:
+    return (
+        DoseConfirmation.objects.filter(
+            organization=organization, slot__local_date__gte=start, slot__local_date__lte=end
+        )
+        .select_related("patient", "slot", "slot__schedule")
+        .order_by("slot__scheduled_at", "id")
+    )
+
+
+# --- Conversations ---------------------------------------------------------------------------
+
+
+def entity_get(*, organization, entity_type: str, entity_id):
+    model = ENTITY_MODELS.get(entity_type)
+    if model is None:
+        return None
+    return model.objects.filter(organization=organization, pk=entity_id).first()
+
+
+@dataclass
+class ThreadItem:
+    direction: str  # "in" | "out"
+    id: str
+    body: str
+    at: datetime
+    status: str
+    detail: str = ""
+    source: str = ""
+
+
+def thread_messages(*, organization, entity, limit: int = 100) -> list[ThreadItem]:
+    """Every message to and from the entity, oldest first (the last `limit` of each direction)."""
+    phone = str(entity.phone) if entity.phone else ""
+    items: list[ThreadItem] = []
+    if phone:
+        for m in OutboundMessage.objects.filter(organization=organization, recipient=phone).order_by("-created_at")[
+            :limit
+        ]:
+            items.append(
+                ThreadItem("out", str(m.id), m.body, m.created_at, m.status, m.error_reason, m.get_source_display())
+            )
+    inbound = InboundMessage.objects.filter(organization=organization).filter(
+        Q(entity_type=entity.entity_type, entity_id=entity.pk) | (Q(originator=phone) if phone else Q(pk__in=[]))
+    )
+    for m in inbound.order_by("-received_at")[:limit]:
+        items.append(ThreadItem("in", str(m.id), m.text, m.received_at, m.status, m.failure_reason))
+    items.sort(key=lambda i: (i.at, i.direction == "in"))
+    return items[-limit:]
+
+
+@dataclass
+class ThreadSummary:
+    phone: str
+    entity: object | None
+    last_at: datetime
+    last_body: str
+    last_direction: str
+
+
+def recent_threads(*, organization, limit: int = 50) -> list[ThreadSummary]:
+    """The numbers most recently messaged or heard from, with the entity each belongs to."""
+    outbound = OutboundMessage.objects.filter(organization=organization).order_by("-created_at")
+    inbound = InboundMessage.objects.filter(organization=organization).order_by("-received_at")
+    latest: dict[str, ThreadSummary] = {}
+    for phone, at, body in outbound.values_list("recipient", "created_at", "body")[:300]:
+        latest.setdefault(phone, ThreadSummary(phone, None, at, body, "out"))
+    for phone, at, body in inbound.values_list("originator", "received_at", "text")[:300]:
+        current = latest.get(phone)
+        if current is None or at > current.last_at:
+            latest[phone] = ThreadSummary(phone, None, at, body, "in")
+    threads = sorted(latest.values(), key=lambda t: t.last_at, reverse=True)[:limit]
+    numbers = [t.phone for t in threads]
+    owners: dict[str, object] = {}
+    for model in ENTITY_MODELS.values():
+        for entity in model.objects.filter(organization=organization, phone__in=numbers):
+            owners.setdefault(str(entity.phone), entity)
+    for t in threads:
+        t.entity = owners.get(t.phone)
+    return threads
+
+
+def entities_search(*, organization, query: str, limit: int = 20) -> list:
+    found = []
+    for model in ENTITY_MODELS.values():
+        qs = model.objects.filter(organization=organization)
+        if query:
+            qs = qs.filter(
+                Q(first_name__icontains=query)
+                | Q(last_name__icontains=query)
+                | Q(national_id__icontains=query)
+                | Q(phone__icontains=query)
+            )
+        found.extend(qs.order_by("last_name", "first_name")[:limit])
+    return found[: limit * 3]
+
+
+def simulator_numbers(*, organization, limit: int = 300) -> list:
+    """The organization's people with a phone number, for the phone simulator's picker."""
+    found = []
+    for model in ENTITY_MODELS.values():
+        found.extend(model.objects.filter(organization=organization).exclude(phone="").order_by("last_name")[:limit])
+    return found
+
+
+def simulator_phone(*, organization, number: str, limit: int = 50) -> list[ThreadItem]:
+    """What the simulator gateway "delivered" to a number, and what that phone sent back."""
+    items = [
+        ThreadItem("in", str(m.id), m.body, m.sent_at or m.created_at, m.status)
+        for m in OutboundMessage.objects.filter(
+            organization=organization, recipient=number, gateway__type="simulator"
+        ).order_by("-created_at")[:limit]
+    ]
+    items += [
+        ThreadItem("out", str(m.id), m.text, m.received_at, m.status, m.failure_reason)
+        for m in InboundMessage.objects.filter(organization=organization, originator=number).order_by("-received_at")[
+            :limit
+        ]
+    ]
+    items.sort(key=lambda i: i.at)
+    return items
