@@ -217,8 +217,34 @@ def test_live_stream_carries_only_the_organizations_events(staff, organization, 
     response.close()
 
 
-def test_plugin_install_button(staff, organization):
+def test_plugin_install_button(staff, organization, other_staff):
+    from plugins.models import PluginRegistration
+
+    assert b"Install the medication plugin" in staff.get("/portal/").content
     response = staff.post("/portal/plugin/install", follow=True)
 
-    assert response.status_code == 200
-    assert DoseConfirmation.objects.count() == 0
+    assert response.status_code == 200 and b"Install the medication plugin" not in response.content
+    assert list(PluginRegistration.objects.values_list("organization", flat=True)) == [organization.pk]
+
+
+def test_phone_simulator_shows_deliveries_and_replies_through_the_inbound_path(staff, med_schedule, organization):
+    from adherence.plugin import plugin_install
+
+    plugin_install(organization=organization)
+    reminder_send(slot=first_slot(med_schedule))
+    phone = staff.get("/portal/simulator/?number=%2B12025550111&fragment=1").content.decode()
+    assert "Metformin" in phone
+
+    response = staff.post("/portal/simulator/reply", {"number": "+12025550111", "text": "1"})
+
+    assert response.status_code == 200, response.content
+    assert DoseConfirmation.objects.get().on_time
+    assert ">1</p>" in staff.get("/portal/simulator/?number=%2B12025550111&fragment=1").content.decode()
+    thread = staff.get(f"/portal/conversations/patient/{med_schedule.patient_id}/?fragment=1").content.decode()
+    assert ">1</p>" in thread
+
+
+def test_phone_simulator_refuses_numbers_of_other_organizations_and_empty_replies(staff, other_staff, patient):
+    assert other_staff.post("/portal/simulator/reply", {"number": "+12025550111", "text": "1"}).status_code == 404
+    empty = staff.post("/portal/simulator/reply", {"number": "+12025550111", "text": " "})
+    assert empty.status_code == 400 and empty.json()["field"] == "text"
