@@ -47,6 +47,8 @@ class Gateway(models.Model):
     rate_limit_per_second = models.FloatField(null=True, blank=True, help_text="Messages/s across all workers.")
     max_sms_length = models.PositiveIntegerField(null=True, blank=True)
     down_until = models.DateTimeField(null=True, blank=True)
+    # Transient failures in a row; at SMSPORTAL_GATEWAY_DOWN_AFTER the gateway is marked down (gateways/routing.py).
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True, default="")

@@ -96,6 +96,7 @@ class Behaviour:
     error_code: str | None = None  # a provider error code in an otherwise normal reply
     times: int | None = None  # how many requests it applies to; None = until reset
     retry_after: str | None = None
+    after: int = 0  # let this many matching requests through first
 
 
 def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
@@ -190,10 +191,14 @@ class ProviderSimulator:
         error_code: str | None = None,
         times: int | None = None,
         retry_after: str | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer the next `times` send requests (of `provider`) slowly, with `status`, or a provider error."""
+        """Answer the next `times` send requests (of `provider`) slowly, with `status`, or a provider error.
+
+        `after` lets that many matching requests through normally first.
+        """
         with self._lock:
-            self.behaviours.append(Behaviour(provider, status, delay, error_code, times, retry_after))
+            self.behaviours.append(Behaviour(provider, status, delay, error_code, times, retry_after, after))
 
     def reset(self) -> None:
         with self._lock:
@@ -211,6 +216,9 @@ class ProviderSimulator:
         with self._lock:
             for rule in self.behaviours:
                 if rule.provider in (None, provider):
+                    if rule.after > 0:
+                        rule.after -= 1
+                        return None
                     if rule.times is not None:
                         rule.times -= 1
                         if rule.times <= 0:
@@ -587,6 +595,7 @@ class _Handler(BaseHTTPRequestHandler):
                 error_code=data.get("errorCode"),
                 times=data.get("times"),
                 retry_after=data.get("retryAfter"),
+                after=int(data.get("after") or 0),
             )
             return self._send(200, {"ok": True})
         if action == "reset" and method == "POST":

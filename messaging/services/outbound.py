@@ -21,6 +21,13 @@ from django.utils import timezone
 from gateways.exceptions import GatewayAmbiguousError, GatewayRejectedError, GatewayTemporaryError
 from gateways.providers import get_adapter
 from gateways.providers.base import OutboundSms, SendResult, StatusUpdate
+from gateways.routing import (
+    gateway_failure_note,
+    gateway_is_down,
+    gateway_success_note,
+    gateway_usable_fallback,
+    send_batch_paced,
+)
 from gateways.selectors import gateway_for_send, gateway_sender_for
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.models import OptOut, OutboundMessage
@@ -273,13 +280,18 @@ def _deliver_for_gateway(messages: list[OutboundMessage]) -> RetryPlan | None:
     gateway = messages[0].gateway
     if gateway is None or not gateway.is_active:
         return _retry_or_fail(messages, reason="gateway unavailable", result_code="FAILED")
+    if gateway_is_down(gateway) and (fallback := gateway_usable_fallback(gateway)) is not None:
+        # Marked down: its messages go to the fallback without calling it (never sent, so safe).
+        _reroute_to_fallback(messages, fallback, reason="gateway marked down")
+        return None
     adapter = get_adapter(gateway)
     batch = [OutboundSms(reference=str(m.id), to=m.recipient, text=m.body, sender=m.sender) for m in messages]
     OutboundMessage.objects.filter(id__in=[m.id for m in messages]).update(send_started_at=timezone.now())
     try:
-        results = adapter.send_batch(batch)
+        results = send_batch_paced(adapter, batch)
     except GatewayTemporaryError as exc:
         _gateway_note(gateway, error=str(exc))
+        gateway_failure_note(gateway)
         return _retry_or_fail(messages, reason=str(exc), result_code=exc.result_code, retry_after=exc.retry_after)
     except GatewayRejectedError as exc:
         _gateway_note(gateway, error=str(exc))
@@ -340,6 +352,7 @@ def _results_record(messages: list[OutboundMessage], results: list[SendResult], 
     OutboundMessage.objects.bulk_update(sent + failed, fields, batch_size=500)
     if sent:
         _gateway_note(gateway, error="")
+        gateway_success_note(gateway)
     if temporary:
         return _retry_or_fail(
             temporary,
@@ -362,19 +375,9 @@ def _retry_or_fail(
     for m in messages:
         (retry if m.attempts < settings.SMSPORTAL_SEND_MAX_ATTEMPTS else exhausted).append(m)
     if exhausted:
-        fallback = exhausted[0].gateway.fallback if exhausted[0].gateway else None
-        if fallback is not None and fallback.is_active and fallback.pk != exhausted[0].gateway_id:
-            # Never sent by the primary (no provider id): hand to the fallback, counting attempts afresh.
-            OutboundMessage.objects.filter(id__in=[m.id for m in exhausted], provider_message_id__isnull=True).update(
-                status=Status.QUEUED,
-                gateway=fallback,
-                attempts=0,
-                dispatched_at=None,
-                next_attempt_at=None,
-                claim_token=None,
-                error_reason=f"primary gateway failed: {reason}"[:300],
-            )
-            transaction.on_commit(dispatch_request)
+        fallback = gateway_usable_fallback(exhausted[0].gateway) if exhausted[0].gateway else None
+        if fallback is not None:
+            _reroute_to_fallback(exhausted, fallback, reason=f"primary gateway failed: {reason}")
         else:
             _messages_fail(exhausted, reason=f"retries exhausted: {reason}", result_code=result_code)
     if not retry:
@@ -389,6 +392,32 @@ def _retry_or_fail(
         error_reason=f"retrying: {reason}"[:300],
     )
     return RetryPlan([str(m.id) for m in retry], delay)
+
+
+def _reroute_to_fallback(messages: list[OutboundMessage], fallback, *, reason: str) -> None:
+    """Hand never-sent messages (no provider id) to the fallback gateway, counting attempts afresh.
+
+    The `provider_message_id IS NULL` condition is what guarantees a message the primary
+    accepted is never sent again by the fallback. The sender is re-chosen for the fallback's numbers.
+    """
+    by_sender: dict[str, list] = defaultdict(list)
+    for m in messages:
+        by_sender[gateway_sender_for(gateway=fallback, recipient=m.recipient)].append(m.id)
+    for sender, ids in by_sender.items():
+        OutboundMessage.objects.filter(id__in=ids, provider_message_id__isnull=True).exclude(
+            status__in=[Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.UNKNOWN]
+        ).update(
+            status=Status.QUEUED,
+            gateway=fallback,
+            sender=sender,
+            attempts=0,
+            dispatched_at=None,
+            next_attempt_at=None,
+            claim_token=None,
+            send_started_at=None,
+            error_reason=reason[:300],
+        )
+    transaction.on_commit(dispatch_request)
 
 
 def _messages_fail(messages: list[OutboundMessage], *, reason: str, result_code: str) -> None:
