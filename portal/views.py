@@ -43,9 +43,27 @@ def staff_view(view):
         if organization is None:
             return render(request, "portal/no_organization.html", status=403)
         request.organization = organization
-        return view(request, *args, **kwargs)
+        # Times on every page are the organization's wall-clock times.
+        with timezone.override(_tzinfo(organization)):
+            return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _tzinfo(organization):
+    from adherence.schedule import zone
+
+    try:
+        return zone(organization.timezone or "UTC")
+    except ValueError:
+        return zone("UTC")
+
+
+def _page_path(request) -> str:
+    """This page's URL without the `fragment` switch (where forms inside a fragment come back to)."""
+    query = request.GET.copy()
+    query.pop("fragment", None)
+    return f"{request.path}?{query.urlencode()}" if query else request.path
 
 
 def _fragment(request) -> bool:
@@ -73,6 +91,7 @@ def today(request):
         "q": query,
         "page": page,
         "counts": selectors.today_counts(organization=org, day=day),
+        "page_path": _page_path(request),
         "filters": [("", "All"), ("pending", "Pending"), ("taken", "On time"), ("late", "Late"), ("missed", "Missed")],
     }
     if _fragment(request):
@@ -98,7 +117,8 @@ def dose_remind(request, pk):
         messages.success(request, f"Reminder sent to {slot.patient.full_name}.")
     else:
         messages.error(request, "The reminder could not be sent (no phone number or no gateway).")
-    return redirect(request.POST.get("next") or reverse("portal:today"))
+    target = request.POST.get("next", "")
+    return redirect(target if target.startswith("/portal/") else reverse("portal:today"))
 
 
 @staff_view

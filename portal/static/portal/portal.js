@@ -50,6 +50,7 @@
     status.title = ok ? "Live updates: connected" : "Live updates: reconnecting";
   }
 
+  if (status && !liveEls.length) status.hidden = true;
   if (liveEls.length && window.EventSource && body.dataset.liveUrl) {
     var source = new EventSource(body.dataset.liveUrl);
     source.onopen = function () { setStatus(true); liveEls.forEach(refresh); };
