@@ -154,6 +154,7 @@ class ThreadItem:
     status: str
     detail: str = ""
     source: str = ""
+    confirmation: object = None
 
 
 def thread_messages(*, organization, entity, limit: int = 100) -> list[ThreadItem]:
@@ -170,8 +171,19 @@ def thread_messages(*, organization, entity, limit: int = 100) -> list[ThreadIte
     inbound = InboundMessage.objects.filter(organization=organization).filter(
         Q(entity_type=entity.entity_type, entity_id=entity.pk) | (Q(originator=phone) if phone else Q(pk__in=[]))
     )
-    for m in inbound.order_by("-received_at")[:limit]:
-        items.append(ThreadItem("in", str(m.id), m.text, m.received_at, m.status, m.failure_reason))
+    received = [
+        ThreadItem("in", str(m.id), m.text, m.received_at, m.status, m.failure_reason)
+        for m in inbound.order_by("-received_at")[:limit]
+    ]
+    confirmations = {
+        str(c.inbound_message_id): c
+        for c in DoseConfirmation.objects.filter(
+            organization=organization, inbound_message_id__in=[i.id for i in received]
+        ).select_related("slot__schedule")
+    }
+    for item in received:
+        item.confirmation = confirmations.get(item.id)
+    items += received
     items.sort(key=lambda i: (i.at, i.direction == "in"))
     return items[-limit:]
 

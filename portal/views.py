@@ -172,6 +172,7 @@ def adherence(request):
         "start": start,
         "end": end,
         "days": (end - start).days + 1,
+        "periods": [7, 30, 90],
         "q": query,
         "bars": bars,
         "chart": _chart(bars),

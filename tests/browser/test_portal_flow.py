@@ -14,7 +14,13 @@ from django.utils import timezone
 from adherence.models import DoseSlot, MedicationSchedule
 from adherence.plugin import plugin_install
 from adherence.services import schedule_save
-from tests.factories import CaregiverFactory, GatewayFactory, OrganizationFactory, OrganizationUserFactory, PatientFactory
+from tests.factories import (
+    CaregiverFactory,
+    GatewayFactory,
+    OrganizationFactory,
+    OrganizationUserFactory,
+    PatientFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -50,12 +56,38 @@ def demo(db):
     )
     plugin_install(organization=org)
     staff_user(org, "nurse", "Nora")
+    history(org, now)
 
     other = OrganizationFactory(name="Other Clinic", slug="other-clinic")
     GatewayFactory(organization=other, name="Other simulator")
     PatientFactory(organization=other, first_name="Zed", last_name="Other", phone="+12025550199")
     staff_user(other, "intruder", "Ivan")
     return {"org": org, "ana": ana, "slot": slot}
+
+
+def history(org, now):
+    """29 past days of doses for the demo patients, so the adherence chart has something to show."""
+    from adherence.models import DoseConfirmation
+    from entities.models import Patient
+
+    for n, patient in enumerate(Patient.objects.filter(organization=org).exclude(first_name="Ana")):
+        schedule = MedicationSchedule.objects.create(
+            organization=org, patient=patient, medication=["Lisinopril 10 mg", "Atorvastatin 20 mg"][n % 2],
+            dose_times=["08:00"], start_date=now.date() - timedelta(days=30), end_date=now.date() - timedelta(days=1),
+            timezone="UTC",
+        )  # fmt: skip
+        for d in range(1, 30):
+            at = (now - timedelta(days=d)).replace(hour=8, minute=0, second=0, microsecond=0)
+            status = "taken" if (d * (n + 3)) % 7 > 1 else ("late" if (d + n) % 2 else "missed")
+            slot = DoseSlot.objects.create(
+                organization=org, schedule=schedule, patient=patient, local_date=at.date(), local_time="08:00",
+                scheduled_at=at, window_closes_at=at + timedelta(hours=1), status=status, reminded_at=at,
+            )  # fmt: skip
+            if status != "missed":
+                DoseConfirmation.objects.create(
+                    organization=org, slot=slot, patient=patient, reply="1", on_time=status == "taken",
+                    received_at=at + timedelta(minutes=12 if status == "taken" else 95),
+                )  # fmt: skip
 
 
 def login(page, base, username):
@@ -109,7 +141,7 @@ def test_reminder_reply_confirmation_live_and_other_org_sees_nothing(browser, li
     answered_at = phone.evaluate("Date.now()")
     assert reply.value.ok
 
-    thread.wait_for_selector(".bubble.in:has-text('1')")
+    thread.wait_for_selector(".bubble.in:has-text('1') .confirmed:has-text('on time')")
     dashboard.wait_for_selector(f"#dose-{demo['slot'].pk} .badge:has-text('Taken on time')")
     # When each page swapped in the new HTML (recorded by portal.js), on the same clock as sent_at.
     thread_at = thread.evaluate("window.__portal.refreshes.filter(r => r.id === 'thread').pop().at")
@@ -135,7 +167,7 @@ def test_reminder_reply_confirmation_live_and_other_org_sees_nothing(browser, li
 
     adherence = context.new_page()
     adherence.goto(f"{base}/portal/adherence/")
-    assert "Ana Lopez" in adherence.inner_text("table.list")
+    assert "Ana Lopez" in adherence.inner_text("table.list") and "Ben Okafor" in adherence.inner_text("table.list")
     adherence.screenshot(path=str(SHOTS / "adherence.png"), full_page=True)
 
     send = context.new_page()
