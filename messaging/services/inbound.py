@@ -158,7 +158,7 @@ def inbound_route(*, message_id) -> InboundMessage | None:
     try:
         with transaction.atomic():
             message = (
-                InboundMessage.objects.select_for_update(skip_locked=True)
+                InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("organization", "gateway")
                 .filter(pk=message_id, status=Status.RECEIVED)
                 .first()
