@@ -94,3 +94,25 @@ class InboundNumber(models.Model):
 
     def __str__(self) -> str:
         return str(self.number)
+
+
+class ParkedStatus(models.Model):
+    """A delivery report that arrived before its message's provider id was recorded.
+
+    Fast providers report before the sending worker has saved the id the provider returned;
+    the report is kept here and applied when the id is recorded (gateways/parking.py).
+    """
+
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="+")
+    provider_message_id = models.CharField(max_length=128)
+    status = models.CharField(max_length=12)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_text = models.CharField(max_length=300, blank=True, default="")
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["gateway", "provider_message_id"], name="parked_status_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id} → {self.status}"

@@ -19,6 +19,7 @@ command line: `python manage.py provider_simulator --port 8025`. Control over HT
 {"provider", "url", "from", "to", "text", "relatedMessageId"}. It never touches the database.
 """
 
+import asyncio
 import base64
 import itertools
 import json
@@ -28,12 +29,14 @@ import threading
 import time
 import uuid
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 logger = logging.getLogger(__name__)
 
@@ -105,10 +108,58 @@ def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
     return RequestValidator(auth_token).compute_signature(url, params)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = True
+_PHRASES = {s.value: s.phrase for s in HTTPStatus}
+
+
+async def _serve_connection(handler_cls, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """HTTP/1.1 with keep-alive, Content-Length bodies only (what provider clients send)."""
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            try:
+                method, target, version = lines[0].split(" ", 2)
+            except ValueError:
+                return
+            headers = CaseInsensitiveDict()
+            for line in lines[1:]:
+                if ":" in line:
+                    name, _, value = line.partition(":")
+                    headers[name.strip()] = value.strip()
+            if headers.get("Transfer-Encoding", "").lower() == "chunked":
+                writer.write(b"HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                await writer.drain()
+                return
+            length = int(headers.get("Content-Length") or 0)
+            body = await reader.readexactly(length) if length else b""
+            exchange = handler_cls(method, target, headers, body)
+            if exchange.slow_path():
+                await loop.run_in_executor(None, exchange.dispatch)
+            else:
+                exchange.dispatch()
+            status, data, content_type, extra = exchange.response
+            close = headers.get("Connection", "").lower() == "close" or version == "HTTP/1.0"
+            out = [
+                f"HTTP/1.1 {status} {_PHRASES.get(status, 'Status')}",
+                f"Content-Type: {content_type}",
+                f"Content-Length: {len(data)}",
+                "Server: provider-simulator/1.0",
+            ]
+            out += [f"{k}: {v}" for k, v in extra.items()]
+            if close:
+                out.append("Connection: close")
+            writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + data)
+            await writer.drain()
+            if close:
+                return
+    except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        return  # client gone, or the simulator is stopping
+    finally:
+        writer.close()
 
 
 class ProviderSimulator:
@@ -134,7 +185,9 @@ class ProviderSimulator:
         self.reports_posted = 0
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server: _Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._address: tuple[str, int] | None = None
         self._thread: threading.Thread | None = None
         self._report_queue: queue.Queue = queue.Queue()
         self._report_threads: list[threading.Thread] = []
@@ -147,8 +200,8 @@ class ProviderSimulator:
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "simulator not started"
-        host, port = self._server.server_address[:2]
+        assert self._address is not None, "simulator not started"
+        host, port = self._address
         return f"http://{host}:{port}"
 
     def start(self) -> "ProviderSimulator":
@@ -157,8 +210,18 @@ class ProviderSimulator:
         class Handler(_Handler):
             sim = simulator
 
-        self._server = _Server((self.host, self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="provider-simulator", daemon=True)
+        loop = asyncio.new_event_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="sim-slow"))
+
+        async def listen():
+            return await asyncio.start_server(
+                lambda r, w: _serve_connection(Handler, r, w), self.host, self.port, backlog=512
+            )
+
+        self._server = loop.run_until_complete(listen())
+        self._address = self._server.sockets[0].getsockname()[:2]
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="provider-simulator", daemon=True)
         self._thread.start()
         for n in range(4):
             worker = threading.Thread(target=self._report_worker, name=f"sim-report-{n}", daemon=True)
@@ -169,9 +232,28 @@ class ProviderSimulator:
     def stop(self) -> None:
         for _ in self._report_threads:
             self._report_queue.put(None)
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        if self._loop is not None and self._server is not None:
+            loop, server = self._loop, self._server
+
+            async def close():
+                server.close()
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await server.wait_closed()
+
+            try:
+                asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=5)
+            except Exception:  # noqa: BLE001 — best effort: the thread is a daemon
+                logger.warning("simulator did not close cleanly")
+            loop.call_soon_threadsafe(loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            if not loop.is_running():
+                loop.run_until_complete(loop.shutdown_default_executor())
+                loop.close()
+            self._loop = self._server = None
         self._session.close()
 
     def __enter__(self) -> "ProviderSimulator":
@@ -518,48 +600,34 @@ def _basic_auth(headers) -> tuple[str, str]:
     return user, password
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: the pooled client reuses connections
+class _Handler:
+    """One request/response exchange; provider methods read `headers`/`path` and call `_send`."""
+
     sim: ProviderSimulator
-    server_version = "provider-simulator/1.0"
 
-    def log_message(self, format, *args):  # noqa: A002 — stdlib signature
-        pass
-
-    # -- plumbing --------------------------------------------------------------------------
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+    def __init__(self, method: str, path: str, headers: CaseInsensitiveDict, body: bytes):
+        self.method, self.path, self.headers, self.body = method, path, headers, body
+        self.response: tuple[int, bytes, str, dict] = (500, b"", "text/plain", {})
 
     def _send(self, status: int, payload: Any = None, *, content_type: str = "application/json", headers=None):
         if isinstance(payload, bytes | str):
             data = payload.encode() if isinstance(payload, str) else payload
         else:
             data = json.dumps(payload).encode() if payload is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        self.response = (status, data, content_type, dict(headers or {}))
 
-    def do_GET(self):  # noqa: N802
-        self._dispatch("GET")
+    def slow_path(self) -> bool:
+        """Control calls and injected behaviours may block (sleep, post back): run them off the event loop."""
+        return self.path.startswith("/_sim/") or bool(self.sim.behaviours)
 
-    def do_POST(self):  # noqa: N802
-        self._dispatch("POST")
-
-    def do_PUT(self):  # noqa: N802
-        self._dispatch("PUT")
-
-    def _dispatch(self, method: str) -> None:
+    def dispatch(self) -> "_Handler":
+        method = self.method
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
-        body = self._body()
+        body = self.body
         if path.startswith("/_sim/"):
-            return self._control(method, path[len("/_sim/") :], body)
+            self._control(method, path[len("/_sim/") :], body)
+            return self
         if self.headers.get("X-Amz-Target", "").startswith("PinpointSMSVoiceV2."):
             provider = "aws"
         elif path == "/messages" or path.startswith("/messages/http/send"):
@@ -571,18 +639,21 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith("/generic"):
             provider = "generic"
         else:
-            return self._send(404, {"error": "unknown path"})
+            self._send(404, {"error": "unknown path"})
+            return self
         if self.sim.record:
             self.sim.requests.append(
-                RecordedRequest(provider, method, path, query, {k: v for k, v in self.headers.items()}, body)
+                RecordedRequest(provider, method, path, query, CaseInsensitiveDict(self.headers), body)
             )
         rule = self.sim._behaviour_for(provider)
         if rule and rule.delay:
             time.sleep(rule.delay)  # simulating a slow provider, not synchronising a test
         if rule and rule.status:
             headers = {"Retry-After": rule.retry_after} if rule.retry_after else None
-            return self._send(rule.status, _error_body(provider, rule.status, rule.error_code), headers=headers)
+            self._send(rule.status, _error_body(provider, rule.status, rule.error_code), headers=headers)
+            return self
         getattr(self, f"_{provider}")(method, path, query, body, rule.error_code if rule else None)
+        return self
 
     def _control(self, method: str, action: str, body: bytes) -> None:
         sim = self.sim
@@ -613,7 +684,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "method": r.method,
                     "path": r.path,
                     "query": r.query,
-                    "headers": r.headers,
+                    "headers": dict(r.headers),
+                    "at": r.at,
                     "body": r.body.decode(errors="replace"),
                 }
                 for r in list(sim.requests)

@@ -8,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from gateways.exceptions import WebhookValidationError
+from gateways.parking import status_park
 from gateways.providers import get_adapter
 from gateways.selectors import gateway_get_for_webhook
 
@@ -54,7 +55,14 @@ def status_webhook(request, gateway_uid, token=None):
         logger.warning("status webhook refused", extra={"gateway": gateway.uid, "reason": str(exc)})
         return HttpResponseForbidden("signature check failed")
     for update in adapter.parse_status(request):
-        if outbound_status_apply(gateway=gateway, update=update) is None:
-            # Providers retry non-2xx forever; an unknown id is logged and acknowledged.
-            logger.warning("status report for an unknown provider message id", extra={"gateway": gateway.uid})
+        if outbound_status_apply(gateway=gateway, update=update) is not None:
+            continue
+        # Unknown id: the sender may not have recorded it yet (fast providers). Park the report,
+        # then look again in case the id was recorded meanwhile (gateways/parking.py).
+        parked = status_park(gateway=gateway, update=update)
+        if outbound_status_apply(gateway=gateway, update=update) is not None:
+            parked.delete()
+            continue
+        # Providers retry non-2xx forever; an unknown id is logged and acknowledged.
+        logger.warning("status report for an unknown provider message id; parked", extra={"gateway": gateway.uid})
     return adapter.webhook_response("status")

@@ -69,6 +69,25 @@ def http_session() -> requests.Session:
     return session
 
 
+_executors: dict[int, ThreadPoolExecutor] = {}
+
+
+def _executor() -> ThreadPoolExecutor:
+    """One thread pool per process for one-per-request providers (threads are not started per batch)."""
+    import os
+
+    pid = os.getpid()
+    pool = _executors.get(pid)
+    if pool is None:
+        with _session_lock:
+            pool = _executors.get(pid)
+            if pool is None:
+                pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="sms-send")
+                _executors.clear()
+                _executors[pid] = pool
+    return pool
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After", "")
     try:
@@ -183,8 +202,13 @@ class RequestsAdapter(ProviderAdapter):
         if workers == 1:
             results = [one(m) for m in messages]
         else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms-send") as pool:
-                results = list(pool.map(one, messages))
+            gate = threading.BoundedSemaphore(workers)  # at most `workers` of this batch in flight
+
+            def gated(message: OutboundSms) -> SendResult | None:
+                with gate:
+                    return one(message)
+
+            results = list(_executor().map(gated, messages))
         return [r for r in results if r is not None]
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
 from gateways.exceptions import GatewayAmbiguousError, GatewayRejectedError, GatewayTemporaryError
+from gateways.parking import status_unpark
 from gateways.providers import get_adapter
 from gateways.providers.base import OutboundSms, SendResult, StatusUpdate
 from gateways.routing import (
@@ -261,12 +262,22 @@ def outbound_deliver(*, message_ids: list[str]) -> RetryPlan | None:
     )
     if not claimed:
         return None  # already sent, being sent, or not due: a redelivered task is harmless
-    messages = list(OutboundMessage.objects.filter(claim_token=token).select_related("gateway"))
+    messages = list(OutboundMessage.objects.filter(claim_token=token))
+    _gateways_attach(messages)
     plans = [_deliver_for_gateway(gateway_messages) for gateway_messages in _group_by_gateway(messages)]
     retry_ids = [i for p in plans if p for i in p.message_ids]
     if not retry_ids:
         return None
     return RetryPlan(retry_ids, max(p.countdown for p in plans if p))
+
+
+def _gateways_attach(messages: list[OutboundMessage]) -> None:
+    """Load each gateway once (not per row: select_related would decrypt its secrets 200 times)."""
+    from gateways.models import Gateway
+
+    gateways = Gateway.objects.in_bulk({m.gateway_id for m in messages if m.gateway_id})
+    for m in messages:
+        m.gateway = gateways.get(m.gateway_id)
 
 
 def _group_by_gateway(messages: list[OutboundMessage]) -> list[list[OutboundMessage]]:
@@ -349,7 +360,11 @@ def _results_record(messages: list[OutboundMessage], results: list[SendResult], 
         "provider_error_code",
         "failed_at",
     ]
-    OutboundMessage.objects.bulk_update(sent + failed, fields, batch_size=500)
+    _sent_record(sent, now)
+    OutboundMessage.objects.bulk_update(failed, fields, batch_size=500)
+    # Reports that beat the ids' recording (fast providers) were parked by the webhook: apply them now.
+    for update in status_unpark(gateway_id=gateway.pk, provider_message_ids=[m.provider_message_id for m in sent]):
+        outbound_status_apply(gateway=gateway, update=update)
     if sent:
         _gateway_note(gateway, error="")
         gateway_success_note(gateway)
@@ -360,6 +375,33 @@ def _results_record(messages: list[OutboundMessage], results: list[SendResult], 
             result_code=temporary[0].result_code,
         )
     return None
+
+
+def _sent_record(sent: list[OutboundMessage], now) -> None:
+    """Record a batch's accepted messages in one statement.
+
+    Django's bulk_update builds a CASE per field and row, which costs ~10 ms per row in Python
+    at 200 rows; on PostgreSQL one UPDATE … FROM (VALUES …) does the same (docs/performance.md).
+    """
+    if not sent:
+        return
+    if connection.vendor != "postgresql":
+        fields = ["status", "provider_message_id", "result_code", "sent_at", "error_reason"]
+        OutboundMessage.objects.bulk_update(sent, fields, batch_size=500)
+        return
+    table = connection.ops.quote_name(OutboundMessage._meta.db_table)
+    by_code: dict[str, list[OutboundMessage]] = defaultdict(list)
+    for m in sent:
+        by_code[m.result_code].append(m)
+    with connection.cursor() as cursor:
+        for code, rows in by_code.items():
+            values = ", ".join(["(%s::uuid, %s::varchar)"] * len(rows))
+            params = [Status.SENT, code, now, *[p for m in rows for p in (str(m.id), m.provider_message_id)]]
+            cursor.execute(
+                f"UPDATE {table} AS m SET status = %s, result_code = %s, sent_at = %s, error_reason = '', "  # noqa: S608
+                f"provider_message_id = v.pid FROM (VALUES {values}) AS v(id, pid) WHERE m.id = v.id",
+                params,
+            )
 
 
 def _backoff(attempt: int) -> float:

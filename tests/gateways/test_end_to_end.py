@@ -87,7 +87,7 @@ def test_twilio_message_is_delivered_via_the_signed_status_callback(organization
 
     delivered = wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").first())
     assert delivered.provider_message_id.startswith("SM")
-    assert sim.reports_posted == 1
+    assert wait_for(lambda: sim.reports_posted == 1)
 
 
 def test_twilio_undelivered_report_records_the_error_code(organization, sim, live_server, settings):

@@ -131,3 +131,31 @@ def test_twilio_status_callback_through_the_view(client, organization, settings)
     assert ok.status_code == 200
     message.refresh_from_db()
     assert (message.status, message.provider_error_code) == ("failed", "30008")
+
+
+def test_a_report_that_beats_the_id_recording_is_parked_then_applied(client, organization, clickatell):
+    from gateways.models import ParkedStatus
+    from gateways.providers.base import SendResult
+    from messaging.services.outbound import _results_record
+
+    message = OutboundMessage.objects.create(
+        organization=organization,
+        recipient="+27820000001",
+        body="x",
+        gateway=clickatell,
+        source="portal",
+        status="sending",
+    )
+    # The provider reports delivery before the worker has recorded the provider id.
+    response = _status(
+        client, f"/webhooks/{clickatell.pk}/status?token=new", '{"messageId": "fast-1", "statusCode": 4}'
+    )
+    assert response.status_code == 200 and ParkedStatus.objects.count() == 1
+
+    _results_record(
+        [message], [SendResult(reference=str(message.pk), accepted=True, provider_message_id="fast-1")], clickatell
+    )
+
+    message.refresh_from_db()
+    assert message.status == "delivered" and message.provider_message_id == "fast-1"
+    assert ParkedStatus.objects.count() == 0

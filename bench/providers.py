@@ -1,0 +1,230 @@
+"""Benchmark: outbound throughput through real provider wire formats (PostgreSQL + Redis + 2 workers).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsportal_bench REDIS_URL=redis://127.0.0.1:6379/1 \
+        .venv/bin/python bench/providers.py [--mode bulksms|twilio|ratelimit|all] [--messages N]
+
+What it does, per mode:
+1. starts the provider simulator (`manage.py provider_simulator --no-record`) in its own process;
+2. creates an organization and a gateway pointed at it (BulkSMS batches 200 per request, Twilio
+   sends one message per request; `ratelimit` is BulkSMS with rate_limit_per_second=50);
+3. queues N messages while no worker runs, then starts one Celery worker with 2 processes;
+4. waits (bounded) until every message is `sent`, and reports messages/s measured between the
+   first and the last `sent_at`, so worker start-up is not counted.
+Targets (issue #3): batched ≥ 2,000 msg/s, one-per-request ≥ 500 msg/s, rate limit 50/s within 5%.
+Loopback only; every loop is bounded. Figures are printed, not asserted.
+"""
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PYTHON = sys.executable
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsportal_bench")
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+    env.setdefault("CELERY_BROKER_URL", env["REDIS_URL"])
+    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    env["SMSPORTAL_ALLOW_PRIVATE_URLS"] = "1"  # the simulator is on loopback
+    env.setdefault("LOG_LEVEL", "WARNING")
+    env["DJANGO_SETTINGS_MODULE"] = "smsportal.settings"
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, deadline: float = 15.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+def _setup_django(env: dict) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def _gateway(mode: str, sim_url: str):
+    from entities.models import Organization
+    from gateways.models import Gateway
+
+    organization = Organization.objects.create(name=f"bench {mode}", slug=f"bench-{mode}-{uuid.uuid4().hex[:8]}")
+    if mode == "twilio":
+        gateway = Gateway.objects.create(
+            organization=organization,
+            name="bench twilio",
+            type="twilio",
+            config={"urlTemplate": sim_url, "accountSid": "AC" + "b" * 32, "from": "+12025550100"},
+            secrets={"authToken": "bench-token", "webhookTokens": ["t"]},
+            is_default=True,
+        )
+    else:
+        gateway = Gateway.objects.create(
+            organization=organization,
+            name=f"bench {mode}",
+            type="bulksms",
+            config={"urlTemplate": f"{sim_url}/v1/messages", "username": "bench"},
+            secrets={"password": "bench", "webhookTokens": ["t"]},
+            is_default=True,
+            rate_limit_per_second=50 if mode == "ratelimit" else None,
+        )
+    return organization, gateway
+
+
+def _queue(organization, gateway, count: int) -> list:
+    from messaging.services.outbound import messages_queue
+
+    batch_ids = []
+    # 202-555-xxxx numbers, 1,000 recipients per accepted request (like a DHIS2 bulk send).
+    numbers = [f"+1202555{n:04d}" for n in range(10000)]
+    done = 0
+    while done < count:
+        size = min(1000, count - done)
+        recipients = [numbers[(done + i) % 10000] for i in range(size)]
+        # Repeated numbers in one request collapse (a set), so keep each request's numbers distinct.
+        result = messages_queue(
+            organization=organization,
+            recipients=recipients,
+            body="Time for your dose",
+            source="system",
+            gateway=gateway,
+        )
+        batch_ids.append(result.messages[0].batch_id)
+        done += size
+    return batch_ids
+
+
+def run(mode: str, count: int, env: dict) -> dict:
+    from django.db.models import Max, Min
+
+    from messaging.models import OutboundMessage
+
+    port = _free_port()
+    sim = subprocess.Popen(
+        [PYTHON, "manage.py", "provider_simulator", "--port", str(port)]
+        + ([] if mode == "ratelimit" else ["--no-record"]),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    worker = None
+    try:
+        _wait_port(port)
+        organization, gateway = _gateway(mode, f"http://127.0.0.1:{port}")
+        t0 = time.monotonic()
+        _queue(organization, gateway, count)
+        queue_seconds = time.monotonic() - t0
+        worker = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "smsportal",
+                "worker",
+                "--concurrency=2",
+                "--pool=prefork",
+                "--loglevel=WARNING",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"bench-{uuid.uuid4().hex[:6]}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        rows = OutboundMessage.objects.filter(organization=organization)
+        deadline = time.monotonic() + max(120.0, count / 20.0)
+        while time.monotonic() < deadline:
+            pending = rows.exclude(status__in=["sent", "failed", "unknown"]).count()
+            if pending == 0:
+                break
+            time.sleep(0.25)
+        stats = rows.filter(status="sent").aggregate(first=Min("sent_at"), last=Max("sent_at"))
+        sent = rows.filter(status="sent").count()
+        other = dict(
+            rows.exclude(status="sent").values_list("status").annotate(n=Max("id")).values_list("status", "id")
+        )
+        span = (stats["last"] - stats["first"]).total_seconds() if sent > 1 else 0.0
+        rate = (sent - 1) / span if span > 0 else float("nan")
+        if mode == "ratelimit":
+            # The limit is about what reaches the provider: measure arrivals at the simulator.
+            import json
+            import urllib.request
+
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/requests", timeout=30) as response:
+                arrivals = sorted((r["at"], len(json.loads(r["body"]))) for r in json.load(response)["requests"])
+            span = arrivals[-1][0] - arrivals[0][0]
+            # The first request's messages open the window; the rest arrive over `span` seconds.
+            rate = (sum(n for _, n in arrivals) - arrivals[0][1]) / span if span > 0 else float("nan")
+        return {
+            "mode": mode,
+            "messages": count,
+            "sent": sent,
+            "not_sent_statuses": sorted(other),
+            "seconds": round(span, 2),
+            "msg_per_s": round(rate, 1),
+            "queue_seconds": round(queue_seconds, 2),
+        }
+    finally:
+        for proc in (worker, sim):
+            if proc is not None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["bulksms", "twilio", "ratelimit", "all"], default="all")
+    parser.add_argument(
+        "--messages", type=int, default=None, help="default: 20000 batched, 10000 twilio, 1000 ratelimit"
+    )
+    args = parser.parse_args()
+    env = _env()
+    _setup_django(env)
+    from smsportal.redis import get_redis
+
+    get_redis().flushdb()  # the bench's own Redis DB: stale tasks from an earlier run would skew it
+    defaults = {"bulksms": 20000, "twilio": 10000, "ratelimit": 1000}
+    modes = ["bulksms", "twilio", "ratelimit"] if args.mode == "all" else [args.mode]
+    targets = {"bulksms": ">= 2000 msg/s", "twilio": ">= 500 msg/s", "ratelimit": "50 msg/s ± 5% (47.5-52.5)"}
+    for mode in modes:
+        result = run(mode, args.messages or defaults[mode], env)
+        print(
+            f"{mode:10s} {result['msg_per_s']:>9} msg/s  ({result['sent']}/{result['messages']} sent in "
+            f"{result['seconds']} s; queued in {result['queue_seconds']} s; target {targets[mode]})"
+            + (f"  other statuses: {result['not_sent_statuses']}" if result["not_sent_statuses"] else "")
+        )
+
+
+if __name__ == "__main__":
+    main()
