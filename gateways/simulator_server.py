@@ -218,11 +218,12 @@ class ProviderSimulator:
                 lambda r, w: _serve_connection(Handler, r, w), self.host, self.port, backlog=512
             )
 
-        self._server = loop.run_until_complete(listen())
-        self._address = self._server.sockets[0].getsockname()[:2]
-        self._loop = loop
+        # The loop runs in its own thread; nothing here touches the caller's (maybe running) loop.
         self._thread = threading.Thread(target=loop.run_forever, name="provider-simulator", daemon=True)
         self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(listen(), loop).result(timeout=10)
+        self._address = self._server.sockets[0].getsockname()[:2]
+        self._loop = loop
         for n in range(4):
             worker = threading.Thread(target=self._report_worker, name=f"sim-report-{n}", daemon=True)
             worker.start()
@@ -242,6 +243,7 @@ class ProviderSimulator:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await server.wait_closed()
+                await loop.shutdown_default_executor()
 
             try:
                 asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=5)
@@ -251,7 +253,6 @@ class ProviderSimulator:
             if self._thread is not None:
                 self._thread.join(timeout=5)
             if not loop.is_running():
-                loop.run_until_complete(loop.shutdown_default_executor())
                 loop.close()
             self._loop = self._server = None
         self._session.close()
