@@ -458,9 +458,13 @@ class ProviderSimulator:
         related_message_id: str = "",
         auth_token: str = "",
         account_sid: str = "AC00000000000000000000000000000000",
+        reply_id: str = "",
     ) -> requests.Response:
-        """Post an incoming SMS (a patient's reply) to smsportal in `provider`'s format."""
-        reply_id = self._new_id(provider)
+        """Post an incoming SMS (a patient's reply) to smsportal in `provider`'s format.
+
+        Pass the same `reply_id` twice to simulate a provider retrying a webhook.
+        """
+        reply_id = reply_id or self._new_id(provider)
         if provider == "twilio":
             form = {
                 "MessageSid": reply_id,
@@ -521,7 +525,7 @@ class ProviderSimulator:
                 "destinationNumber": recipient,
                 "messageKeyword": "KEYWORD_111122223333",
                 "messageBody": text,
-                "inboundMessageId": str(uuid.uuid4()),
+                "inboundMessageId": reply_id,
                 "previousPublishedMessageId": related_message_id,
             }
             envelope = self.sns_envelope(json.dumps(inner))
@@ -712,6 +716,7 @@ class _Handler:
                     text=data["text"],
                     related_message_id=data.get("relatedMessageId", ""),
                     auth_token=data.get("authToken", ""),
+                    reply_id=data.get("replyId", ""),
                 )
             except KeyError as exc:
                 return self._send(400, {"error": f"missing {exc}"})

@@ -48,3 +48,13 @@ def test_rotate_webhook_token_command(organization):
     call_command("rotate_webhook_token", str(gateway.pk), "--retire", stdout=io.StringIO())
     gateway.refresh_from_db()
     assert gateway.webhook_tokens() == [new]
+
+
+def test_deploy_check_refuses_test_only_trust_settings(settings):
+    from gateways.checks import adapters_cover_gateway_types, no_test_trust_in_production
+
+    settings.SMSPORTAL_SNS_TEST_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+    settings.SMSPORTAL_ALLOW_PRIVATE_URLS = True
+
+    assert {e.id for e in no_test_trust_in_production(None)} == {"gateways.E002", "gateways.E003"}
+    assert adapters_cover_gateway_types(None) == []

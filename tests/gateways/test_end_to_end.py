@@ -131,3 +131,36 @@ def test_aws_end_user_messaging_message_is_delivered_via_a_signed_sns_event(orga
     ).messages[0]
 
     assert wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").exists())
+
+
+# -- replies: simulator → our inbound webhook (each provider's format, signed where it signs) ------
+
+
+@pytest.mark.parametrize("provider", ["clickatell", "bulksms", "generic", "twilio", "aws"])
+def test_reply_in_each_providers_format_is_stored_once(organization, sim, live_server, settings, provider):
+    from messaging.models import InboundMessage
+
+    settings.SMSPORTAL_PUBLIC_BASE_URL = live_server.url
+    settings.SMSPORTAL_SNS_TEST_CERTIFICATE = sim.sns_signer.certificate_pem
+    type_, config, secrets = {
+        "clickatell": ("clickatell", {}, {"authToken": "k"}),
+        "bulksms": ("bulksms", {"username": "u"}, {"password": "p"}),
+        "generic": ("http", {"urlTemplate": "http://127.0.0.1/"}, {}),
+        "twilio": ("twilio", {"accountSid": "AC1", "from": "+12025550100"}, {"authToken": "twilio-token"}),
+        "aws": ("sns", {"region": "us-east-1", "topicArns": [sim.sns_topic_arn]}, {}),
+    }[provider]
+    gateway = _gateway(organization, type_, config, secrets)
+    url = gateway_webhook_url(gateway=gateway, kind="inbound", base_url=live_server.url)
+
+    def reply(**kwargs):
+        kwargs = {"auth_token": "twilio-token", "reply_id": "reply-1", **kwargs}
+        return sim.reply(provider, url, sender="+12025550101", recipient="+12025550100", text="1", **kwargs)
+
+    first, retried = reply(), reply()  # the provider retries the same webhook
+
+    assert first.status_code == 200 and retried.status_code == 200
+    if provider == "twilio":
+        assert first.headers["Content-Type"].startswith("text/xml") and "<Response/>" in first.text
+        assert reply(auth_token="wrong", reply_id="reply-2").status_code == 403
+    message = InboundMessage.objects.get(gateway=gateway)
+    assert (message.originator, message.text) == ("+12025550101", "1")
