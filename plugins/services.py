@@ -275,16 +275,15 @@ def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvoca
 def _invocations_save(invocations: list[PluginInvocation]) -> list[PluginInvocation]:
     from plugins.tasks import plugin_invocation_run_task
 
-    saved = []
+    if not invocations:
+        return []
+    # One INSERT; the unique (registration, event) constraint is the backstop against a second
+    # invocation for one event (callers route each event once, under a row lock). A row skipped as
+    # a duplicate gets a task that finds nothing to claim.
+    PluginInvocation.objects.bulk_create(invocations, ignore_conflicts=True)
     for invocation in invocations:
-        try:
-            with transaction.atomic():
-                invocation.save(force_insert=True)
-        except IntegrityError:
-            continue  # this event already has its invocation for that plugin: processed once
-        saved.append(invocation)
         plugin_invocation_run_task.delay_on_commit(str(invocation.id))
-    return saved
+    return invocations
 
 
 def _backoff(attempt: int) -> float:

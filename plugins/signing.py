@@ -54,7 +54,7 @@ def signing_key_create() -> SigningKey:
 
 
 def signing_key_current() -> SigningKey:
-    """The key that signs now; the first one is made on first use."""
+    """The key that signs now (read each time, so a rotation applies at once); made on first use."""
     key = SigningKey.objects.filter(expires_at__isnull=True).order_by("-created_at").first()
     if key is None:
         with transaction.atomic():

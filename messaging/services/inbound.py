@@ -20,7 +20,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from gateways.providers.base import InboundSms
@@ -59,32 +59,63 @@ def inbound_receive(
     label = gateway_label or (gateway.uid if gateway is not None else "default")
     provider_id = sms.provider_message_id or uuid.uuid4().hex
     region = organization.default_region or None
-    with transaction.atomic():
-        # get_or_create = INSERT in a savepoint, then SELECT on IntegrityError: the unique
-        # constraint, not a prior read, decides which copy is stored.
-        message, created = InboundMessage.objects.get_or_create(
+    candidate = InboundMessage(
+        organization=organization,
+        gateway_label=label[:100],
+        provider_message_id=provider_id[:128],
+        gateway=gateway,
+        originator=sender_e164(sms.sender, region=region)[:32],
+        recipient=(sms.recipient or "")[:32],
+        text=sms.text,
+        encoding=encoding or "ENC7BIT",
+        received_at=sms.received_at or timezone.now(),
+        sent_at=sent_at,
+        raw=dict(sms.raw or {}),
+        previous_published_message_id=(sms.previous_published_message_id or "")[:128],
+        source_ip=source_ip,
+        trace_id=new_trace_id(),
+    )
+    # No savepoint of our own: one statement, inside the caller's transaction when there is one
+    # (the webhook view's), so routing is requested only once the row is committed.
+    created = _insert_once(candidate)
+    if created:
+        message = candidate
+        message._state.adding, message._state.db = False, connection.alias
+        transaction.on_commit(inbound_route_request)
+    else:
+        message = InboundMessage.objects.get(
             organization=organization,
-            gateway_label=label[:100],
-            provider_message_id=provider_id[:128],
-            defaults={
-                "gateway": gateway,
-                "originator": sender_e164(sms.sender, region=region)[:32],
-                "recipient": (sms.recipient or "")[:32],
-                "text": sms.text,
-                "encoding": encoding or "ENC7BIT",
-                "received_at": sms.received_at or timezone.now(),
-                "sent_at": sent_at,
-                "raw": dict(sms.raw or {}),
-                "previous_published_message_id": (sms.previous_published_message_id or "")[:128],
-                "source_ip": source_ip,
-                "trace_id": new_trace_id(),
-            },
+            gateway_label=candidate.gateway_label,
+            provider_message_id=candidate.provider_message_id,
         )
-        if created:
-            transaction.on_commit(inbound_route_request)
     if not created:
         logger.info("duplicate inbound message ignored", extra={"inbound": str(message.id)})
     return message, created
+
+
+def _insert_once(message: InboundMessage) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: True when this call stored the row.
+
+    One statement: the unique constraint decides between concurrent copies of a provider message
+    (the loser waits for the winner's commit, then inserts nothing) — no check-then-insert, no
+    savepoint round trips on the hot webhook path.
+    """
+    fields = InboundMessage._meta.concrete_fields
+    table = connection.ops.quote_name(InboundMessage._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    params = [f.get_db_prep_save(f.pre_save(message, True), connection) for f in fields]
+    placeholders = ", ".join(["%s"] * len(fields))
+    conflict = ", ".join(
+        connection.ops.quote_name(InboundMessage._meta.get_field(name).column)
+        for name in ("organization", "gateway_label", "provider_message_id")
+    )
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 — identifiers from the model
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {connection.ops.quote_name('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def sender_e164(raw: str, *, region: str | None = None) -> str:
@@ -256,6 +287,7 @@ def _route(message: InboundMessage) -> None:
         )
         return
     entity = found[0]
+    entity.organization = organization  # same organization (filtered by it); saves a query in the payload
     message.entity_type, message.entity_id = entity.entity_type, entity.id
     names = (
         [command.plugin_name] if command is not None and command.action == KeywordCommand.Action.PLUGIN_ONLY else None
