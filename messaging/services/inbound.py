@@ -409,5 +409,5 @@ def delivery_status_changed(*, message: OutboundMessage, previous_status: str) -
         event="outbound.status",
         data={"id": str(message.id), "status": message.status, "previousStatus": previous_status},
     )
-    with transaction.atomic():
-        plugins_invoke_status(message=message, previous_status=previous_status)
+    # No transaction of our own: with no `_smsStatus` plugin this is one read (no write lock).
+    plugins_invoke_status(message=message, previous_status=previous_status)
