@@ -179,6 +179,7 @@ def adherence(request):
         "rates": selectors.rates(bars),
         "page": _page(request, selectors.adherence_by_patient(organization=org, start=start, end=end, query=query)),
     }
+    selectors.patients_attach(context["page"].object_list)
     return render(request, "portal/adherence.html", context)
 
 

@@ -203,3 +203,19 @@ def test_quiet_hours_hold_other_messages_until_they_end(organization, gateway):
     message = OutboundMessage.objects.get(pk=result.messages[0].pk)
     assert message.status == "queued" and message.next_attempt_at > now
     assert SimulatorAdapter.outbox == []
+
+
+def test_embedded_beat_runs_only_under_the_dev_server_in_eager_mode(monkeypatch, settings):
+    from adherence import embedded
+
+    monkeypatch.delenv("SMSPORTAL_EMBEDDED_BEAT", raising=False)
+    monkeypatch.delenv("RUN_MAIN", raising=False)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert not embedded.should_start()  # tests, migrate, shell …
+    monkeypatch.setenv("RUN_MAIN", "true")
+    assert embedded.should_start()  # `runserver` (make run)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    assert not embedded.should_start()  # a broker is configured: celery beat does it
+    monkeypatch.setenv("SMSPORTAL_EMBEDDED_BEAT", "0")
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert not embedded.should_start()

@@ -83,6 +83,10 @@ class Command(BaseCommand):
             else:
                 Gateway.objects.filter(pk=simulator.pk).update(is_default=True)
 
+        from adherence.services import demo_seed
+
+        demo_seed(organization=organization)  # medication schedules + the built-in medication plugin
+
         prefix = _derived("api-key-prefix", ApiKey.PREFIX_LENGTH)
         raw_key = f"sp_{prefix}_{_derived('api-key-secret', 43)}"
         ApiKey.objects.get_or_create(
@@ -95,3 +99,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo Org ready: {len(patients)} patients, 1 caregiver, simulator gateway (default).")
         self.stdout.write(f"Admin login: {base}/admin/  user: {ADMIN_USERNAME}  password: {password_note}")
         self.stdout.write(f"API key (Demo Org): {raw_key}")
+        self.stdout.write(f"Staff portal: {base}/portal/ (same login); phone simulator: {base}/portal/simulator/")
