@@ -55,17 +55,27 @@ def build(patients: int, days: int, fresh: bool):
     with transaction.atomic():
         people = Patient.objects.bulk_create(
             [
-                Patient(organization=org, first_name=f"First{n}", last_name=f"Last{n:05d}",
-                        phone=f"+1202{n // 10000 % 10}55{n % 10000:04d}", national_id=f"B{n}")
+                Patient(
+                    organization=org,
+                    first_name=f"First{n}",
+                    last_name=f"Last{n:05d}",
+                    phone=f"+1202{n // 10000 % 10}55{n % 10000:04d}",
+                    national_id=f"B{n}",
+                )
                 for n in range(patients)
             ],  # fmt: skip
             batch_size=2000,
         )
         schedules = MedicationSchedule.objects.bulk_create(
             [
-                MedicationSchedule(organization=org, patient=p, medication="Metformin 500 mg",
-                                   dose_times=["08:00", "20:00"], start_date=today - timedelta(days=days),
-                                   timezone="UTC")
+                MedicationSchedule(
+                    organization=org,
+                    patient=p,
+                    medication="Metformin 500 mg",
+                    dose_times=["08:00", "20:00"],
+                    start_date=today - timedelta(days=days),
+                    timezone="UTC",
+                )
                 for p in people
             ],  # fmt: skip
             batch_size=2000,

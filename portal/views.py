@@ -166,8 +166,8 @@ def _chart(bars):
 def adherence(request):
     org = request.organization
     start, end = _range(request)
-    bars = selectors.adherence_by_day(organization=org, start=start, end=end)
     query = request.GET.get("q", "").strip()
+    bars, patients = selectors.adherence_summary(organization=org, start=start, end=end, query=query)
     context = {
         "start": start,
         "end": end,
@@ -177,7 +177,7 @@ def adherence(request):
         "bars": bars,
         "chart": _chart(bars),
         "rates": selectors.rates(bars),
-        "page": _page(request, selectors.adherence_by_patient(organization=org, start=start, end=end, query=query)),
+        "page": _page(request, patients),
     }
     selectors.patients_attach(context["page"].object_list)
     return render(request, "portal/adherence.html", context)
