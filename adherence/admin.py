@@ -9,12 +9,47 @@ from adherence.services import reminder_send, slots_resync
 
 
 class OrgScopedAdmin(admin.ModelAdmin):
-    """Staff who are not superusers only see their organization's rows."""
+    """Staff who are not superusers only see, choose and write their organization's rows."""
 
     def get_queryset(self, request):
         from entities.selectors import scope_to_user
 
         return scope_to_user(super().get_queryset(request), request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        from entities.selectors import organization_for_user
+
+        if not request.user.is_superuser and db_field.name in ("organization", "patient"):
+            org = organization_for_user(request.user)
+            model = db_field.remote_field.model
+            field = "pk" if db_field.name == "organization" else "organization"
+            kwargs["queryset"] = model.objects.filter(**{field: org.pk if org else None})
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        from entities.selectors import organization_for_user
+
+        if not request.user.is_superuser and hasattr(obj, "organization_id"):
+            obj.organization = organization_for_user(request.user)
+        super().save_model(request, obj, form, change)
+
+    # django-import-export: non-superusers import into and export from their organization only.
+    def _resource_organization(self, request):
+        from entities.selectors import organization_for_user
+
+        return None if request.user.is_superuser else organization_for_user(request.user)
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {
+            **super().get_import_resource_kwargs(request, **kwargs),
+            "organization": self._resource_organization(request),
+        }
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {
+            **super().get_export_resource_kwargs(request, **kwargs),
+            "organization": self._resource_organization(request),
+        }
 
 
 class ReadOnlyAdmin(OrgScopedAdmin):
@@ -29,7 +64,7 @@ class ReadOnlyAdmin(OrgScopedAdmin):
 
 
 @admin.register(MedicationSchedule)
-class MedicationScheduleAdmin(ImportExportModelAdmin, OrgScopedAdmin):
+class MedicationScheduleAdmin(OrgScopedAdmin, ImportExportModelAdmin):
     resource_classes = [MedicationScheduleResource]
     list_display = [
         "medication",
@@ -46,6 +81,7 @@ class MedicationScheduleAdmin(ImportExportModelAdmin, OrgScopedAdmin):
     raw_id_fields = ["patient"]
     date_hierarchy = "start_date"
     list_select_related = ["patient"]
+    actions = ["pause", "resume"]
     fieldsets = [
         (None, {"fields": ["organization", "patient", "medication", "active"]}),
         ("When", {"fields": ["dose_times", "days_of_week", "start_date", "end_date", "timezone"]}),
@@ -60,6 +96,22 @@ class MedicationScheduleAdmin(ImportExportModelAdmin, OrgScopedAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         slots_resync(schedule=obj)
+
+    @admin.action(description="Pause the selected schedules (no more reminders)")
+    def pause(self, request, queryset):
+        for schedule in queryset:
+            schedule.active = False
+            schedule.save(update_fields=["active", "updated_at"])
+            slots_resync(schedule=schedule)
+        self.message_user(request, f"{queryset.count()} schedule(s) paused.", messages.SUCCESS)
+
+    @admin.action(description="Resume the selected schedules")
+    def resume(self, request, queryset):
+        for schedule in queryset:
+            schedule.active = True
+            schedule.save(update_fields=["active", "updated_at"])
+            slots_resync(schedule=schedule)
+        self.message_user(request, f"{queryset.count()} schedule(s) resumed.", messages.SUCCESS)
 
 
 @admin.register(DoseSlot)
@@ -93,7 +145,7 @@ class DoseConfirmationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PatientRoster)
-class PatientRosterAdmin(ImportExportModelAdmin, OrgScopedAdmin):
+class PatientRosterAdmin(OrgScopedAdmin, ImportExportModelAdmin):
     """Patients with their caregivers, for CSV/XLSX import and export (with a preview before import)."""
 
     resource_classes = [PatientResource]

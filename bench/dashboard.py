@@ -119,7 +119,7 @@ def build(patients: int, days: int, fresh: bool):
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
     print(
         f"built {patients} patients, {slot_rows} dose slots, {confirmations} confirmations "
         f"in {time.perf_counter() - started:.1f} s"
@@ -131,7 +131,12 @@ def measure(client, url: str, runs: int) -> tuple[list[float], int, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    client.get(url)  # warm caches (templates, connection)
+    from django.core.cache import cache
+
+    cache.clear()  # the adherence page caches the aggregates of final days: time the cold request too
+    started = time.perf_counter()
+    client.get(url)
+    cold = (time.perf_counter() - started) * 1000
     times = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -141,7 +146,7 @@ def measure(client, url: str, runs: int) -> tuple[list[float], int, int]:
         assert response.status_code == 200, (url, response.status_code)
     with CaptureQueriesContext(connection) as ctx:
         client.get(url)
-    return times, len(ctx.captured_queries), len(content)
+    return times, len(ctx.captured_queries), len(content), cold
 
 
 def main():
@@ -169,7 +174,7 @@ def main():
     client = Client()
     client.force_login(User.objects.get(username="bench-dashboard"))
     print(f"database: {connection.vendor}; {args.patients} patients x {args.days} days; {args.runs} runs each")
-    print(f"{'page':44} {'median ms':>9} {'p95 ms':>7} {'max ms':>7} {'queries':>7} {'KiB':>5}")
+    print(f"{'page':44} {'cold ms':>7} {'median ms':>9} {'p95 ms':>7} {'max ms':>7} {'queries':>7} {'KiB':>5}")
     worst = 0.0
     pages = [
         ("Today (first page of 100 doses)", "/portal/"),
@@ -180,12 +185,17 @@ def main():
         ("Adherence, 90 days", "/portal/adherence/?days=90"),
     ]
     for label, url in pages:
-        times, queries, size = measure(client, url, args.runs)
+        times, queries, size, cold = measure(client, url, args.runs)
         times.sort()
         p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
         worst = max(worst, statistics.median(times))
-        print(f"{label:44} {statistics.median(times):9.1f} {p95:7.1f} {times[-1]:7.1f} {queries:7d} {size // 1024:5d}")
+        print(
+            f"{label:44} {cold:7.1f} {statistics.median(times):9.1f} {p95:7.1f} {times[-1]:7.1f} {queries:7d} "
+            f"{size // 1024:5d}"
+        )
     print(f"target: <= 300 ms per page; worst median {worst:.1f} ms -> {'OK' if worst <= 300 else 'OVER TARGET'}")
+    load = os.getloadavg()[0]
+    print(f"load average during the run: {load:.1f} on {os.cpu_count()} CPUs (other work inflates the figures)")
     del org
 
 

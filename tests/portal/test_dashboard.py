@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -39,6 +40,7 @@ def populate(organization, patients: int, days: int = 5):
 
 
 def queries(client, url) -> int:
+    cache.clear()  # measure the uncached path: the adherence page caches final days
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
         assert response.status_code == 200
@@ -56,6 +58,20 @@ def test_dashboard_query_count_does_not_grow_with_patients(staff, organization, 
 
     assert small == large
     assert large <= 9
+
+
+def test_adherence_page_counts_cached_days_and_recent_days_together(staff, organization):
+    populate(organization, 4, days=6)
+    cache.clear()
+    first = staff.get("/portal/adherence/").context
+    cached = staff.get("/portal/adherence/").context
+
+    closed = DoseSlot.objects.filter(organization=organization, status__in=["taken", "late", "missed"])
+    assert closed.count() == 18  # 4 patients x 6 past days, a quarter of them still open
+    for context in (first, cached):
+        assert context["rates"]["total"] == 18 and context["rates"]["taken"] == closed.filter(status="taken").count()
+        assert sum(r.total for r in context["page"]) == 18
+    assert [b.total for b in first["bars"]] == [b.total for b in cached["bars"]]
 
 
 def test_today_counts_match_the_rows(staff, organization):

@@ -1,0 +1,93 @@
+"""Admin: schedules list, CSV import with a preview before anything is written, organization scoping."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from entities.models import Patient
+from tests.factories import OrganizationUserFactory, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+CSV = b"first_name,last_name,phone,caregivers\nAna,Lopez,+12025550121,Rosa Lopez +12025550131\nBad,Row,123,\n"
+
+
+@pytest.fixture
+def superuser_client(organization):
+    client = Client()
+    client.force_login(User.objects.create(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def org_admin_client(organization):
+    client = Client()
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.create(username="orgadmin", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="adherence"))
+    OrganizationUserFactory(organization=organization, user=user)
+    client.force_login(user)
+    return client
+
+
+def import_format_index(response) -> str:
+    form = response.context["form"]
+    return next(str(value) for value, label in form.fields["format"].choices if label == "csv")
+
+
+def test_patient_import_shows_a_preview_and_writes_only_on_confirm(org_admin_client, organization):
+    url = "/admin/adherence/patientroster/import/"
+    page = org_admin_client.get(url)
+    assert page.status_code == 200
+
+    preview = org_admin_client.post(
+        url,
+        {"import_file": SimpleUploadedFile("p.csv", CSV, content_type="text/csv"), "format": import_format_index(page)},
+    )
+
+    assert preview.status_code == 200
+    body = preview.content.decode()
+    assert "Some rows failed to validate" in body and "full international format" in body
+    assert not Patient.objects.exists()  # nothing is written while a row is invalid
+
+    good = CSV.replace(b"Bad,Row,123,\n", b"")
+    preview = org_admin_client.post(
+        url,
+        {
+            "import_file": SimpleUploadedFile("p.csv", good, content_type="text/csv"),
+            "format": import_format_index(page),
+        },
+    )
+    assert "Ana" in preview.content.decode() and not Patient.objects.exists()  # a preview writes nothing
+
+    confirm = org_admin_client.post(
+        "/admin/adherence/patientroster/process_import/", preview.context["confirm_form"].initial
+    )
+
+    assert confirm.status_code == 302
+    ana = Patient.objects.get()
+    assert ana.organization == organization and ana.caregivers.get().phone == "+12025550131"
+
+
+def test_schedule_admin_lists_only_own_organization(
+    org_admin_client, superuser_client, organization, other_organization
+):
+    from datetime import date
+
+    from adherence.models import MedicationSchedule
+
+    mine = PatientFactory(organization=organization, first_name="Mine")
+    theirs = PatientFactory(organization=other_organization, first_name="Theirs")
+    for patient in (mine, theirs):
+        MedicationSchedule.objects.create(
+            organization=patient.organization, patient=patient, medication=f"Drug of {patient.first_name}",
+            dose_times=["08:00"], start_date=date(2026, 1, 1),
+        )  # fmt: skip
+
+    listing = org_admin_client.get("/admin/adherence/medicationschedule/").content.decode()
+
+    assert "Drug of Mine" in listing and "Drug of Theirs" not in listing
+    everything = superuser_client.get("/admin/adherence/medicationschedule/").content.decode()
+    assert "Drug of Theirs" in everything
