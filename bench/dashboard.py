@@ -128,10 +128,9 @@ def build(patients: int, days: int, fresh: bool):
 
 
 def measure(client, url: str, runs: int) -> tuple[list[float], int, int]:
+    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-
-    from django.core.cache import cache
 
     cache.clear()  # the adherence page caches the aggregates of final days: time the cold request too
     started = time.perf_counter()
