@@ -97,6 +97,6 @@ class Command(BaseCommand):
             self.stderr.write("warning: DEBUG is off; demo credentials derive from SECRET_KEY — do not seed production")
         base = settings.SMSPORTAL_PUBLIC_BASE_URL
         self.stdout.write(f"Demo Org ready: {len(patients)} patients, 1 caregiver, simulator gateway (default).")
+        self.stdout.write(f"Staff portal: {base}/portal/ (same login); phone simulator: {base}/portal/simulator/")
         self.stdout.write(f"Admin login: {base}/admin/  user: {ADMIN_USERNAME}  password: {password_note}")
         self.stdout.write(f"API key (Demo Org): {raw_key}")
-        self.stdout.write(f"Staff portal: {base}/portal/ (same login); phone simulator: {base}/portal/simulator/")
