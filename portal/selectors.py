@@ -7,7 +7,8 @@ GROUP BY each, lists are paged (tests/portal/test_dashboard.py asserts it).
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import CharField, Count, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from adherence.models import DoseConfirmation, DoseSlot
@@ -116,11 +117,11 @@ class PatientRates:
         return 100.0 * self.taken / self.total if self.total else 0.0
 
 
-def adherence_by_patient(*, organization, start: date, end: date, query: str = "") -> list[PatientRates]:
-    """One row per patient with closed doses in the range, worst on-time rate first.
+def _patient_counts(*, organization, start: date, end: date, query: str = "") -> dict[str, list[int]]:
+    """{patient id as text: [taken, late, missed]} for closed doses in the range.
 
-    One GROUP BY on the covering index (no join); names are fetched for the shown page only
-    (`patients_attach`).
+    One GROUP BY on the covering index, no join; ids come back as text (no UUID objects for
+    thousands of rows — only the shown page needs its patients, see `patients_attach`).
     """
     qs = DoseSlot.objects.filter(
         organization=organization, local_date__gte=start, local_date__lte=end, status__in=[S.TAKEN, S.LATE, S.MISSED]
@@ -130,18 +131,29 @@ def adherence_by_patient(*, organization, start: date, end: date, query: str = "
             Q(first_name__icontains=query) | Q(last_name__icontains=query) | Q(national_id__icontains=query)
         )
         qs = qs.filter(patient__in=matching.values("pk"))
-    rows = [
-        PatientRates(r["patient_id"], r["taken"], r["late"], r["missed"])
-        for r in qs.values("patient_id")
+    rows = (
+        qs.values("patient_id")
         .annotate(
+            pid=Cast("patient_id", CharField()),
             taken=Count("id", filter=Q(status=S.TAKEN)),
             late=Count("id", filter=Q(status=S.LATE)),
             missed=Count("id", filter=Q(status=S.MISSED)),
         )
         .order_by()
-    ]
-    rows.sort(key=lambda r: (r.on_time_rate, -r.missed, str(r.patient_id)))
-    return rows
+        .values_list("pid", "taken", "late", "missed")
+    )
+    return {pid: [taken, late, missed] for pid, taken, late, missed in rows}
+
+
+def _ranked(counts: dict[str, list[int]]) -> list[PatientRates]:
+    """Worst on-time rate first, then most missed."""
+    keyed = sorted(((t / (t + lt + m) if t + lt + m else 0.0), -m, pid, t, lt, m) for pid, (t, lt, m) in counts.items())
+    return [PatientRates(pid, t, lt, m) for _, _, pid, t, lt, m in keyed]
+
+
+def adherence_by_patient(*, organization, start: date, end: date, query: str = "") -> list[PatientRates]:
+    """One row per patient with closed doses in the range, worst on-time rate first."""
+    return _ranked(_patient_counts(organization=organization, start=start, end=end, query=query))
 
 
 # Doses two or more days old are final (windows and the late limit are shorter than a day), so
@@ -163,38 +175,39 @@ def adherence_summary(*, organization, start: date, end: date, query: str = "") 
     frozen = cache.get(key)
     if frozen is None:
         days = adherence_by_day(organization=organization, start=start, end=frozen_end)
-        patients = adherence_by_patient(organization=organization, start=start, end=frozen_end)
         frozen = (
             [(b.day, b.taken, b.late, b.missed) for b in days],
-            {r.patient_id: (r.taken, r.late, r.missed) for r in patients},
+            _patient_counts(organization=organization, start=start, end=frozen_end),
         )
         cache.set(key, frozen, FROZEN_CACHE_SECONDS)
     recent_start = frozen_end + timedelta(days=1)
     bars = [DayBar(*row) for row in frozen[0]]
+    totals = frozen[1]  # a fresh copy: the cache hands out unpickled values
     if recent_start <= end:
         bars += adherence_by_day(organization=organization, start=recent_start, end=end)
-    totals = {pid: list(counts) for pid, counts in frozen[1].items()}
-    if recent_start <= end:
-        for r in adherence_by_patient(organization=organization, start=recent_start, end=end):
-            counts = totals.setdefault(r.patient_id, [0, 0, 0])
-            counts[0], counts[1], counts[2] = counts[0] + r.taken, counts[1] + r.late, counts[2] + r.missed
+        for pid, (t, lt, m) in _patient_counts(organization=organization, start=recent_start, end=end).items():
+            counts = totals.setdefault(pid, [0, 0, 0])
+            counts[0] += t
+            counts[1] += lt
+            counts[2] += m
     if query:
-        matching = set(
-            Patient.objects.filter(organization=organization, pk__in=list(totals))
+        matching = {
+            str(pk)
+            for pk in Patient.objects.filter(organization=organization)
             .filter(Q(first_name__icontains=query) | Q(last_name__icontains=query) | Q(national_id__icontains=query))
-            .values_list("pk", flat=True)
-        )
+            .values_list(Cast("pk", CharField()), flat=True)
+        }
         totals = {pid: c for pid, c in totals.items() if pid in matching}
-    rows = [PatientRates(pid, *counts) for pid, counts in totals.items()]
-    rows.sort(key=lambda r: (r.on_time_rate, -r.missed, str(r.patient_id)))
-    return bars, rows
+    return bars, _ranked(totals)
 
 
 def patients_attach(rows) -> None:
     """Load the patients of a page of PatientRates in one query."""
-    by_id = Patient.objects.in_bulk([r.patient_id for r in rows])
+    by_id = {str(p.pk).replace("-", ""): p for p in Patient.objects.filter(pk__in=[r.patient_id for r in rows])}
     for r in rows:
-        r.patient = by_id.get(r.patient_id)
+        r.patient = by_id.get(str(r.patient_id).replace("-", ""))
+        if r.patient is not None:
+            r.patient_id = r.patient.pk
 
 
 def confirmations_for_export(*, organization, start: date, end: date) -> QuerySet[DoseConfirmation]:
