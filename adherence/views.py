@@ -1,7 +1,7 @@
 """Thin API views: scope to the caller's organization, delegate writes to adherence.services."""
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
 
@@ -12,8 +12,19 @@ from entities.selectors import organization_for_user, scope_to_user
 from smsportal.exceptions import ApiError
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter("patientId", str, description="Only this patient's schedules (UUID).")]
+    ),
+)
+@extend_schema(tags=["medication schedules"])
 class MedicationScheduleViewSet(viewsets.ModelViewSet):
-    """Medication schedules of the caller's organization's patients."""
+    """Medication schedules of the caller's organization's patients.
+
+    Saving a schedule creates its dose slots for the next 48 hours and drops future pending slots
+    that no longer match. Bad input (unknown time zone, no dose times, end before start, unknown
+    placeholder) is a 400 naming the field. Another organization's schedule is a 404.
+    """
 
     serializer_class = MedicationScheduleSerializer
     lookup_value_regex = "[0-9a-fA-F-]{36}"

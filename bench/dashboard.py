@@ -176,7 +176,7 @@ def main():
     print(f"{'page':44} {'cold ms':>7} {'median ms':>9} {'p95 ms':>7} {'max ms':>7} {'queries':>7} {'KiB':>5}")
     worst = 0.0
     pages = [
-        ("Today (first page of 100 doses)", "/portal/"),
+        ("Today (first page of 50 doses)", "/portal/"),
         ("Today, live refresh fragment", "/portal/?fragment=1"),
         ("Today, filtered: missed", "/portal/?status=missed"),
         ("Today, search", "/portal/?q=Last0004"),

@@ -84,7 +84,7 @@ def today(request):
     day = selectors.org_today(org)
     status = request.GET.get("status", "")
     query = request.GET.get("q", "").strip()
-    page = _page(request, selectors.today_doses(organization=org, day=day, status=status, query=query), 100)
+    page = _page(request, selectors.today_doses(organization=org, day=day, status=status, query=query), 50)
     context = {
         "day": day,
         "status": status,

@@ -108,3 +108,14 @@ def test_delete_removes_schedule(api_client, patient, gateway):
 
     assert api_client.delete(f"{URL}{created['id']}/").status_code == 204
     assert not MedicationSchedule.objects.exists()
+
+
+def test_filter_by_patient_and_a_malformed_patient_id(api_client, patient, organization, gateway):
+    from tests.factories import PatientFactory
+
+    other = PatientFactory(organization=organization)
+    created = api_client.post(URL, body(patient), format="json").json()
+    api_client.post(URL, body(other), format="json")
+
+    assert [s["id"] for s in api_client.get(f"{URL}?patientId={patient.pk}").json()["results"]] == [created["id"]]
+    assert api_client.get(f"{URL}?patientId=not-a-uuid").status_code == 400
