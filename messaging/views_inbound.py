@@ -255,6 +255,7 @@ class Dhis2InboundApi(Dhis2View):
         ],
         request={"application/json": dict},
         responses={200: dict, 400: dict, 409: dict, 413: dict},
+        operation_id="dhis2_inbound_create",
     )
     def post(self, request):
         organization = organization_for_user(request.user)
@@ -297,6 +298,7 @@ class Dhis2InboundApi(Dhis2View):
             OpenApiParameter("filter", str, many=True, description="`smsstatus:eq:INCOMING`, `originator:eq:+47…`"),
         ],
         responses=dict,
+        operation_id="dhis2_inbound_list",
     )
     def get(self, request):
         paging, page, page_size = _page_params(request)
@@ -313,7 +315,11 @@ class Dhis2InboundApi(Dhis2View):
         ]
         return Response(body)
 
-    @extend_schema(parameters=[OpenApiParameter("ids", str, description="comma-separated")], responses=dict)
+    @extend_schema(
+        parameters=[OpenApiParameter("ids", str, description="comma-separated")],
+        responses=dict,
+        operation_id="dhis2_inbound_delete_many",
+    )
     def delete(self, request):
         organization = organization_for_user(request.user)
         ids = [i for part in request.query_params.getlist("ids") for i in part.split(",") if i.strip()]
@@ -335,12 +341,12 @@ class Dhis2InboundDetailApi(Dhis2View):
             raise Dhis2Reply(dhis2.not_found(f"No IncomingSms with id '{uid}' was found."))
         return message
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses=dict, operation_id="dhis2_inbound_retrieve")
     def get(self, request, uid):
         message = self._get(request, uid)
         return Response(inbound_dhis2_representation(message))
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses=dict, operation_id="dhis2_inbound_delete")
     def delete(self, request, uid):
         message = self._get(request, uid)
         message.delete()

@@ -149,6 +149,7 @@ class PluginDetailApi(APIView):
     def patch(self, request, plugin_id):
         return self._update(request, plugin_id, partial=True)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, plugin_id):
         self._get(request, plugin_id).delete()
         return Response(status=204)
