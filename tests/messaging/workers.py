@@ -62,6 +62,15 @@ def celery_worker(*, redis_url: str, concurrency: int = 2, extra_env: dict | Non
             print("celery worker log:\n" + output[-5000:])
 
 
+def _reset_broker_pools(app) -> None:
+    """Forget pooled broker connections: they were opened for whatever broker was configured before."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @contextlib.contextmanager
 def broker_mode(settings, redis_url: str):
     """Make this process publish tasks to Redis (not run them eagerly), then restore eager mode."""
@@ -70,15 +79,18 @@ def broker_mode(settings, redis_url: str):
     from smsportal.celery import app
     from smsportal.redis import _client
 
+    saved = {k: app.conf[k] for k in ("task_always_eager", "broker_url")}  # before settings change
     client = redis.Redis.from_url(redis_url)
     client.delete("celery", "smsportal:outbound:dispatch-pending")  # leftovers of an earlier run
     settings.REDIS_URL = settings.CELERY_BROKER_URL = redis_url
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    saved = {k: app.conf[k] for k in ("task_always_eager", "broker_url")}
     app.conf.update(task_always_eager=False, broker_url=redis_url)
+    _reset_broker_pools(app)
+    _client.cache_clear()
     try:
         yield client
     finally:
         app.conf.update(saved)
+        _reset_broker_pools(app)
         _client.cache_clear()
         client.close()

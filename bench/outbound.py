@@ -1,0 +1,287 @@
+"""Outbound benchmark on the production shape: gunicorn (4 sync workers) + two Celery worker
+processes on PostgreSQL + Redis, a BulkSMS-speaking provider simulator on 127.0.0.1.
+
+Prints:
+  accept    recipients/s accepted by one POST /api/sms/outbound with 10,000 recipients
+  dispatch  messages/s from that POST until all 10,000 are `sent` through the gateway over HTTP
+  single    sends/s through POST /notification/v1/sms/send (concurrent keep-alive clients)
+
+Usage: .venv/bin/python bench/outbound.py [--runs 3] [--recipients 10000] [--single 6000]
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379. Uses its own
+database (smsportal_bench_outbound) and Redis DB (BENCH_REDIS_DB, default 4). Loopback only;
+every loop is bounded by a count and a deadline.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+DB_NAME = os.environ.get("BENCH_DB_NAME", "smsportal_bench_outbound")
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '4')}"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+AREA_CODES = ["202", "212", "312", "415", "617", "718", "305", "404", "512", "206"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, *, timeout: float, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def server_env() -> dict:
+    from cryptography.fernet import Fernet
+
+    return {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + "x" * 60,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SMSPORTAL_ENCRYPTION_KEY": os.environ.get("BENCH_ENCRYPTION_KEY") or Fernet.generate_key().decode(),
+        "SMSPORTAL_ALLOW_PRIVATE_URLS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def prepare_database(env: dict) -> None:
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {DB_NAME}"],
+        check=True,
+        env=env,
+    )
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {DB_NAME}"], check=True)
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+
+def setup_django(env: dict) -> None:
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY")})
+    os.environ.update({"SMSPORTAL_ENCRYPTION_KEY": env["SMSPORTAL_ENCRYPTION_KEY"], "DEBUG": "0"})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsportal.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def create_tenant(sim_url: str) -> str:
+    from entities.services import api_key_create, organization_get_or_create
+    from gateways.models import Gateway
+
+    org = organization_get_or_create(slug="bench", name="Bench Clinic")
+    Gateway.objects.create(
+        organization=org,
+        name="BulkSMS (simulator)",
+        type="bulksms",
+        config={"urlTemplate": f"{sim_url}/v1/messages", "username": "bench"},
+        secrets={"password": "bench"},
+        is_default=True,
+    )
+    return api_key_create(organization=org)[1]
+
+
+def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def post_json(url: str, payload, headers: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json", **headers}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:  # loopback only
+        return response.status, json.loads(response.read())
+
+
+def count_sent(batch_id: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM messaging_outboundmessage WHERE batch_id = %s AND status = 'sent'", [batch_id]
+        )
+        return cursor.fetchone()[0]
+
+
+def bulk_run(base: str, key: str, n: int, area: str) -> tuple[float, float]:
+    recipients = [f"+1{area}555{i:04d}" for i in range(n)]
+    payload = {"message": "Clinic reminder: your appointment is tomorrow at 9:00.", "recipients": recipients}
+    t0 = time.perf_counter()
+    status, body = post_json(f"{base}/api/sms/outbound", payload, {"Authorization": f"Bearer {key}"})
+    t1 = time.perf_counter()
+    assert status == 200 and body["response"]["queued"] == n, body.get("message")
+    batch_id = body["response"]["batchId"]
+    deadline = time.monotonic() + 180
+    while count_sent(batch_id) < n:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {count_sent(batch_id)}/{n} sent after 180 s")
+        time.sleep(0.02)
+    t2 = time.perf_counter()
+    return n / (t1 - t0), n / (t2 - t0)
+
+
+async def _single_client(host: str, port: int, key: str, numbers: list[str], deadline: float, out: list):
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        for number in numbers:
+            if time.monotonic() > deadline:
+                return
+            body = json.dumps({"message": "Time for your 8am dose. Reply 1 when taken.", "phoneNumber": number})
+            writer.write(
+                (
+                    f"POST /notification/v1/sms/send HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                    f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n{body}"
+                ).encode()
+            )
+            status_line = await reader.readline()
+            length = 0
+            close = False
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.decode().partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                if name.lower() == "connection" and value.strip().lower() == "close":
+                    close = True
+            await reader.readexactly(length)
+            out.append(int(status_line.split()[1]))
+            if close:  # gunicorn sync workers close after each response; reconnect
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+    finally:
+        writer.close()
+
+
+def single_run(port: int, key: str, total: int, area: str, clients: int = 16) -> float:
+    numbers = [f"+1{area}556{i:04d}" for i in range(total)]
+    statuses: list[int] = []
+
+    async def main():
+        deadline = time.monotonic() + 60
+        share = [numbers[i::clients] for i in range(clients)]
+        await asyncio.gather(*(_single_client("127.0.0.1", port, key, s, deadline, statuses) for s in share))
+
+    t0 = time.perf_counter()
+    asyncio.run(main())
+    elapsed = time.perf_counter() - t0
+    ok = sum(1 for s in statuses if s == 200)
+    if ok != len(statuses):
+        print(f"  warning: {len(statuses) - ok} of {len(statuses)} single sends were not 200")
+    return ok / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--single", type=int, default=6_000, help="single sends per run")
+    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--celery-concurrency", type=int, default=2)
+    args = parser.parse_args()
+
+    env = server_env()
+    logs = ROOT / "bench" / "results"
+    logs.mkdir(parents=True, exist_ok=True)
+    prepare_database(env)
+    setup_django(env)
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).delete("celery", "smsportal:outbound:dispatch-pending")
+
+    sim_port, web_port = free_port(), free_port()
+    processes = []
+    try:
+        processes.append(
+            start(
+                [PYTHON, "manage.py", "provider_simulator", "--port", str(sim_port), "--no-record"],
+                env,
+                logs / "simulator.log",
+            )
+        )
+        processes.append(
+            start(
+                [
+                    PYTHON, "-m", "gunicorn", "smsportal.wsgi", "-b", f"127.0.0.1:{web_port}",
+                    "-w", str(args.web_workers), "--worker-class", "sync", "--log-level", "warning",
+                ],
+                env,
+                logs / "gunicorn.log",
+            )
+        )  # fmt: skip
+        processes.append(
+            start(
+                [
+                    PYTHON, "-m", "celery", "-A", "smsportal", "worker", "--pool=prefork",
+                    f"--concurrency={args.celery_concurrency}", "--loglevel=WARNING",
+                    "--without-gossip", "--without-mingle", "--without-heartbeat",
+                ],
+                env,
+                logs / "celery.log",
+            )
+        )  # fmt: skip
+        wait_until(lambda: port_open(sim_port) and port_open(web_port), timeout=30, what="simulator and gunicorn")
+        key = create_tenant(f"http://127.0.0.1:{sim_port}")
+        base = f"http://127.0.0.1:{web_port}"
+        # Warm up: every gunicorn worker imports lazily; the Celery worker connects.
+        bulk_run(base, key, 200, "900")
+        single_run(web_port, key, 400, "901")
+
+        accept, dispatch, single = [], [], []
+        for run in range(args.runs):
+            a, d = bulk_run(base, key, args.recipients, AREA_CODES[run % len(AREA_CODES)])
+            s = single_run(web_port, key, args.single, AREA_CODES[run % len(AREA_CODES)])
+            accept.append(a)
+            dispatch.append(d)
+            single.append(s)
+            print(f"run {run + 1}: accept {a:,.0f} recipients/s  dispatch {d:,.0f} msg/s  single {s:,.0f} sends/s")
+        print(
+            f"median of {args.runs}: accept {statistics.median(accept):,.0f} recipients/s (target 20,000); "
+            f"dispatch {statistics.median(dispatch):,.0f} msg/s (target 2,000); "
+            f"single {statistics.median(single):,.0f} sends/s (target 800)"
+        )
+    finally:
+        for process in reversed(processes):
+            stop(process)
+
+
+if __name__ == "__main__":
+    main()
