@@ -105,10 +105,6 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Keep worker DB connections across tasks (Celery's Django fixup otherwise closes them around
-# every task: ~2.2x fewer messages/s, docs/performance.md); smsportal/celery.py still drops
-# broken or CONN_MAX_AGE-expired connections before each task.
-CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_TIME_LIMIT = 300
 # Keep worker DB connections across tasks (Celery closes them around every task otherwise: ×2.2,
 # docs/performance.md); reconnect after this many tasks. CONN_MAX_AGE/health checks still apply.
