@@ -1,5 +1,7 @@
 """Phone number parsing: everything stored and compared is E.164."""
 
+from functools import lru_cache
+
 import phonenumbers
 
 _REFUSED_TYPES = {
@@ -18,24 +20,37 @@ def to_e164(raw: str, *, region: str | None = None, strict: bool = True) -> str:
     `strict` requires full international format ("+" or DHIS2's "00" prefix) unless a region
     is given. Premium-rate and shared-cost numbers are refused (toll-fraud guard).
     """
-    text = (raw or "").strip()
+    ok, value = _parse(raw if isinstance(raw, str) else str(raw or ""), region or None, strict)
+    if not ok:
+        raise InvalidPhoneNumber(value)
+    return value
+
+
+@lru_cache(maxsize=65_536)
+def _parse(raw: str, region: str | None, strict: bool) -> tuple[bool, str]:
+    """(True, E.164) or (False, reason). Cached: recipient lists repeat (daily reminders), and
+    parsing dominates the accept path of a large send (docs/performance.md)."""
+    text = raw.strip()
     if text.startswith("00"):
         text = "+" + text[2:]
     if not text:
-        raise InvalidPhoneNumber("phone number is empty")
+        return False, "phone number is empty"
     if strict and not text.startswith("+") and not region:
-        raise InvalidPhoneNumber("phone number must be in full international format, e.g. +15551234567")
+        return False, "phone number must be in full international format, e.g. +15551234567"
     try:
-        number = phonenumbers.parse(text, region or None)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhoneNumber(f"not a phone number ({exc._msg})") from exc
+        return False, f"not a phone number ({exc._msg})"
     if number.extension:
-        raise InvalidPhoneNumber("phone numbers with an extension cannot receive SMS")
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidPhoneNumber("not a valid phone number for its country")
-    if phonenumbers.number_type(number) in _REFUSED_TYPES:
-        raise InvalidPhoneNumber("premium-rate and shared-cost numbers are refused")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return False, "phone numbers with an extension cannot receive SMS"
+    # number_type() is UNKNOWN exactly when is_valid_number() is False (both resolve the
+    # region from the country code and match the same patterns); one call instead of two.
+    number_type = phonenumbers.number_type(number)
+    if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
+        return False, "not a valid phone number for its country"
+    if number_type in _REFUSED_TYPES:
+        return False, "premium-rate and shared-cost numbers are refused"
+    return True, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalize_sender(raw: str, *, region: str | None = None) -> str:

@@ -6,6 +6,7 @@ Thin: parse and validate the request, call messaging.services.outbound, shape th
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
@@ -128,6 +129,10 @@ class Dhis2View(dhis2.Dhis2ExceptionMixin, APIView):
     def handle_exception(self, exc):
         if isinstance(exc, Dhis2Error):
             return exc.response
+        if isinstance(exc, RequestDataTooBig):
+            return dhis2.web_message(
+                f"request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes", http_status=413
+            )
         return super().handle_exception(exc)
 
 
@@ -137,10 +142,13 @@ def _send_request_parse(request) -> tuple[str, list[str], str]:
     if is_json and request.body:
         if not isinstance(request.data, dict):
             raise _bad_request("request body must be a JSON object", field="body")
-        serializer = Dhis2OutboundInputSerializer(data=request.data)
+        recipients = _recipients_validate(request.data.get("recipients"))
+        # The serializer checks the other fields; recipients (up to 50,000) are checked above in
+        # one pass, ~10x cheaper than a ListField's per-item field validation.
+        serializer = Dhis2OutboundInputSerializer(data={k: v for k, v in request.data.items() if k != "recipients"})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        message, recipients = data.get("message") or "", data.get("recipients") or []
+        message = data.get("message") or ""
         if not message.strip():
             raise _conflict("Message must be specified", field="message")
         if not [r for r in recipients if r.strip()]:
@@ -155,6 +163,23 @@ def _send_request_parse(request) -> tuple[str, list[str], str]:
     if not message.strip():
         raise _conflict("Message must be specified", field="message")
     return message, [recipient], ""
+
+
+def _recipients_validate(value) -> list[str]:
+    """The JSON `recipients`: a list of strings, bounded; missing means none."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _bad_request("recipients: expected a list of phone numbers", field="recipients")
+    if len(value) > settings.SMSPORTAL_MAX_RECIPIENTS:
+        raise _bad_request(
+            f"recipients: at most {settings.SMSPORTAL_MAX_RECIPIENTS} per request (got {len(value)})",
+            field="recipients",
+        )
+    for item in value:
+        if not isinstance(item, str) or len(item) > 40:
+            raise _bad_request("recipients: every recipient must be a phone number string", field="recipients")
+    return value
 
 
 def _page_params(request) -> tuple[bool, int, int]:

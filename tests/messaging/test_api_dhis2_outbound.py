@@ -267,3 +267,21 @@ def test_a_message_sent_by_a_gateway_of_another_org_is_not_used(api_client, othe
     response = api_client.post(URL, {"message": "Hi", "recipients": ["+4791234567"]}, format="json")
 
     assert response.status_code == 409
+
+
+def test_too_many_recipients_is_a_400_and_nothing_is_saved(api_client, gateway, settings):
+    settings.SMSPORTAL_MAX_RECIPIENTS = 3
+
+    response = api_client.post(URL, {"message": "Hi", "recipients": ["+4791234567"] * 4}, format="json")
+
+    assert response.status_code == 400 and response.json()["response"]["field"] == "recipients"
+    assert OutboundMessage.objects.count() == 0
+
+
+def test_oversized_body_is_a_413_web_message(api_client, gateway, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = api_client.post(URL, {"message": "x" * 2000, "recipients": ["+4791234567"]}, format="json")
+
+    assert response.status_code == 413 and response.json()["httpStatusCode"] == 413
+    assert OutboundMessage.objects.count() == 0
