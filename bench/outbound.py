@@ -262,8 +262,8 @@ def main() -> None:
         key = create_tenant(f"http://127.0.0.1:{sim_port}")
         base = f"http://127.0.0.1:{web_port}"
         # Warm up: every gunicorn worker imports lazily; the Celery worker connects.
-        bulk_run(base, key, 200, "900")
-        single_run(web_port, key, 400, "901")
+        bulk_run(base, key, 200, "201")
+        single_run(web_port, key, 400, "203")
 
         accept, dispatch, single = [], [], []
         for run in range(args.runs):

@@ -5,6 +5,7 @@ happens outside a transaction, after a conditional claim, so a redelivered task 
 message twice. See docs/architecture.md for the state machine and failure handling.
 """
 
+import contextlib
 import logging
 import random
 import time
@@ -83,7 +84,6 @@ def opted_out_numbers(*, organization, numbers: list[str]) -> set[str]:
     )
 
 
-@transaction.atomic
 def messages_queue(
     *,
     organization,
@@ -107,6 +107,41 @@ def messages_queue(
     request in which no recipient is a valid number is refused ("no recipient") and stores nothing.
     The length limit is `max_length`, else the gateway's, else `max_length_default`.
     """
+    # One recipient is one INSERT: autocommit spares the hot single-send path the BEGIN and
+    # COMMIT round trips. Several recipients are written in one transaction (all or nothing).
+    context = transaction.atomic() if len(recipients) > 1 else contextlib.nullcontext()
+    with context:
+        return _messages_queue(
+            organization=organization,
+            recipients=recipients,
+            body=body,
+            source=source,
+            gateway=gateway,
+            subject=subject,
+            idempotency_key=idempotency_key,
+            refuse_opted_out=refuse_opted_out,
+            strict_numbers=strict_numbers,
+            max_length=max_length,
+            max_length_default=max_length_default,
+            require_one=require_one,
+        )
+
+
+def _messages_queue(
+    *,
+    organization,
+    recipients: list[str],
+    body: str,
+    source: str,
+    gateway=None,
+    subject: str = "",
+    idempotency_key: str = "",
+    refuse_opted_out: bool = False,
+    strict_numbers: bool = True,
+    max_length: int | None = None,
+    max_length_default: int | None = None,
+    require_one: bool = False,
+) -> QueueResult:
     gateway = gateway or gateway_for_send(organization=organization)
     if gateway is None:
         raise NoGatewayConfigured()
@@ -193,9 +228,13 @@ def _rows_insert(columns: list[str], rows: list[list]) -> None:
             for row in rows:
                 copy.write_row(row)
         return
-    OutboundMessage.objects.bulk_create(
-        [OutboundMessage.from_db("default", columns, row) for row in rows], batch_size=1000
-    )
+    instances = [OutboundMessage.from_db("default", columns, row) for row in rows]
+    if len(instances) == 1:
+        # save() inserts without bulk_create's own transaction (no BEGIN/COMMIT in autocommit).
+        instances[0]._state.adding = True
+        instances[0].save(force_insert=True)
+        return
+    OutboundMessage.objects.bulk_create(instances, batch_size=1000)
 
 
 def dispatch_request() -> None:
