@@ -285,3 +285,14 @@ def test_oversized_body_is_a_413_web_message(api_client, gateway, settings):
 
     assert response.status_code == 413 and response.json()["httpStatusCode"] == 413
     assert OutboundMessage.objects.count() == 0
+
+
+def test_a_large_send_refuses_opted_out_recipients_among_thousands(api_client, gateway, organization):
+    OptOut.objects.create(organization=organization, phone_number="+12025551234")
+    recipients = [f"+1202555{n:04d}" for n in range(1500)]
+
+    body = api_client.post(URL, {"message": "Hi", "recipients": recipients}, format="json").json()["response"]
+
+    assert body["queued"] == 1499
+    assert [r["recipient"] for r in body["refused"]] == ["+12025551234"]
+    assert OutboundMessage.objects.get(recipient="+12025551234").status == "failed"
