@@ -78,7 +78,6 @@ def body_validate(*, body: str, max_length: int | None = None, field_name: str =
 
 def opted_out_numbers(*, organization, numbers: list[str]) -> set[str]:
     """The numbers of the list that opted out of this organization's messages."""
-    from django.db import connection
 
     if connection.vendor == "postgresql" and len(numbers) > 100:
         # One array parameter instead of an IN list of thousands of bound parameters.
@@ -231,7 +230,6 @@ COPY_THRESHOLD = 50  # rows; below this a plain INSERT is as fast
 def _rows_insert(columns: list[str], rows: list[list]) -> None:
     """Insert outbox rows: PostgreSQL COPY for large batches (several times faster than
     bulk_create's INSERT ... VALUES, which compiles every value through the ORM), else bulk_create."""
-    from django.db import connection
 
     if connection.vendor == "postgresql" and len(rows) >= COPY_THRESHOLD:
         table = connection.ops.quote_name(OutboundMessage._meta.db_table)
