@@ -208,19 +208,30 @@ def biot_unsubscribe(*, organization, entity_type: str, action: str, endpoint: s
 def registrations_for(*, organization, action: str, entity_type: str | None, names: list[str] | None = None):
     """Enabled registrations of the organization for an action and entity type (filtered in Python:
     JSON containment is not portable to SQLite, and an organization has few plugins)."""
-    qs = PluginRegistration.objects.filter(organization=organization, enabled=True)
-    if names is not None:
-        qs = qs.filter(name__in=names)
+    return _matching(
+        PluginRegistration.objects.filter(organization=organization, enabled=True),
+        action=action,
+        entity_type=entity_type,
+        names=names,
+    )
+
+
+def _matching(registrations, *, action: str, entity_type: str | None, names: list[str] | None):
     return [
-        r for r in qs if action in (r.actions or []) and (entity_type is None or entity_type in (r.entity_types or []))
+        r
+        for r in registrations
+        if r.enabled
+        and action in (r.actions or [])
+        and (entity_type is None or entity_type in (r.entity_types or []))
+        and (names is None or r.name in names)
     ]
 
 
-def plugins_invoke_incoming(*, message, entity, names: list[str] | None = None) -> list[PluginInvocation]:
-    """One invocation per matching registration for a matched inbound message. Call inside a transaction."""
+def invocations_for_incoming(*, message, entity, registrations, names: list[str] | None = None) -> list:
+    """Unsaved invocations (payload built once) of the matching registrations for a matched reply."""
     invocations = []
-    for registration in registrations_for(
-        organization=message.organization, action=PluginAction.INCOMING_SMS, entity_type=entity.entity_type, names=names
+    for registration in _matching(
+        registrations, action=PluginAction.INCOMING_SMS, entity_type=entity.entity_type, names=names
     ):
         invocation = PluginInvocation(
             organization_id=message.organization_id,
@@ -233,7 +244,15 @@ def plugins_invoke_incoming(*, message, entity, names: list[str] | None = None) 
         )
         invocation.payload = incoming_sms_payload(message=message, entity=entity, span_id=invocation.id.hex[:16])
         invocations.append(invocation)
-    return _invocations_save(invocations)
+    return invocations
+
+
+def plugins_invoke_incoming(*, message, entity, names: list[str] | None = None) -> list[PluginInvocation]:
+    """One invocation per matching registration for a matched inbound message. Call inside a transaction."""
+    registrations = PluginRegistration.objects.filter(organization_id=message.organization_id, enabled=True)
+    return invocations_save(
+        invocations_for_incoming(message=message, entity=entity, registrations=list(registrations), names=names)
+    )
 
 
 def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvocation]:
@@ -269,10 +288,10 @@ def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvoca
             span_id=invocation.id.hex[:16],
         )
         invocations.append(invocation)
-    return _invocations_save(invocations)
+    return invocations_save(invocations)
 
 
-def _invocations_save(invocations: list[PluginInvocation]) -> list[PluginInvocation]:
+def invocations_save(invocations: list[PluginInvocation]) -> list[PluginInvocation]:
     from plugins.tasks import plugin_invocation_run_task
 
     if not invocations:

@@ -17,10 +17,13 @@ import logging
 import re
 import unicodedata
 import uuid
+from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from gateways.providers.base import InboundSms
@@ -34,6 +37,7 @@ Status = InboundMessage.Status
 Reason = InboundMessage.FailureReason
 
 ROUTE_PENDING_KEY = "smsportal:inbound:route-pending"
+ROUTE_BATCH = 50
 # Outbound statuses that mean "sent to the phone" for reply correlation.
 _SENT_STATUSES = [
     OutboundMessage.Status.SENT,
@@ -157,8 +161,12 @@ def inbound_route_request() -> None:
         logger.warning("inbound route request not published; the sweeper will route the message", exc_info=True)
 
 
-def inbound_route_pending(*, limit: int = 1000) -> int:
-    """Route every `received` message (oldest first). Returns how many this run routed."""
+def inbound_route_pending(*, batch: int = ROUTE_BATCH, max_batches: int = 4) -> int:
+    """Route waiting messages in batches (oldest first). Returns how many this run routed.
+
+    A run is bounded: when more are waiting after `max_batches`, it hands over to a fresh task so
+    the plugin calls queued meanwhile are not starved behind one long routing loop.
+    """
     client = get_redis()
     if client is not None:
         try:
@@ -166,22 +174,43 @@ def inbound_route_pending(*, limit: int = 1000) -> int:
         except Exception:  # noqa: BLE001
             logger.warning("route-pending flag not cleared", exc_info=True)
     routed = 0
-    while routed < limit:
-        ids = list(
-            InboundMessage.objects.filter(status=Status.RECEIVED)
-            .order_by("created_at")
-            .values_list("id", flat=True)[:100]
-        )
-        if not ids:
-            break
-        progress = 0
-        for message_id in ids:
-            if inbound_route(message_id=message_id) is not None:
-                progress += 1
-        routed += progress
-        if not progress:
-            break  # the rest are locked by another worker
+    for _ in range(max_batches):
+        count = inbound_route_batch(limit=batch)
+        routed += count
+        if count < batch:
+            return routed
+    inbound_route_request()
     return routed
+
+
+def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
+    """Claim up to `limit` received messages (SKIP LOCKED: workers share the backlog) and route them
+    in one transaction, with the lookups done once per batch. A failure falls back to one-by-one."""
+    messages: list[InboundMessage] = []
+    try:
+        with transaction.atomic():
+            messages = list(
+                InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("organization", "gateway")
+                .filter(status=Status.RECEIVED)
+                .order_by("created_at")[:limit]
+            )
+            if not messages:
+                return 0
+            by_org: dict = defaultdict(list)
+            for message in messages:
+                by_org[message.organization_id].append(message)
+            for group in by_org.values():
+                context = RoutingContext(group[0].organization, [m.originator for m in group])
+                for message in group:
+                    _route(message, context)
+                context.flush()
+            transaction.on_commit(lambda: [_publish(m) for m in messages])
+            return len(messages)
+    except Exception:
+        logger.exception("batch routing failed; routing one by one")
+        ids = [m.id for m in messages]
+        return sum(inbound_route(message_id=i) is not None for i in ids)
 
 
 def inbound_route(*, message_id) -> InboundMessage | None:
@@ -196,7 +225,9 @@ def inbound_route(*, message_id) -> InboundMessage | None:
             )
             if message is None:
                 return None
-            _route(message)
+            context = RoutingContext(message.organization, [message.originator])
+            _route(message, context)
+            context.flush()
     except Exception:
         # A bug must not leave the message unprocessed forever: fail it visibly.
         logger.exception("inbound routing failed", extra={"inbound": str(message_id)})
@@ -236,47 +267,107 @@ def normalize_words(text: str) -> list[str]:
     return [w for w in (re.sub(r"[^\w]", "", part) for part in text.split()) if w]
 
 
-def _route(message: InboundMessage) -> None:
-    from entities.selectors import contacts_get_by_phone
-    from plugins.services import plugins_invoke_incoming
+class RoutingContext:
+    """What routing needs about one organization and a set of senders, read once per batch:
+    the last message sent to each number, keyword commands, matching people, plugin registrations.
+    Collects the row updates and plugin invocations, written by `flush()` in two statements."""
+
+    def __init__(self, organization, numbers: list[str]):
+        from entities.models import ENTITY_MODELS
+
+        self.organization = organization
+        numbers = sorted({n for n in numbers if n})
+        self.last_sent = self._last_sent(numbers)
+        self.commands = {c.keyword: c for c in KeywordCommand.objects.filter(organization=organization, is_active=True)}
+        self.people: dict[str, list] = defaultdict(list)
+        related = {"patient": "caregivers", "caregiver": "patients"}
+        for entity_type, model in ENTITY_MODELS.items():
+            qs = model.objects.filter(organization=organization, phone__in=[n for n in numbers if n.startswith("+")])
+            if entity_type in related:
+                qs = qs.prefetch_related(related[entity_type])  # BioT `_referencers` / `patients` in the payload
+            for person in qs:
+                person.organization = organization  # filtered by it; saves a query per payload
+                self.people[str(person.phone)].append(person)
+        self._registrations = None
+        self.updated: list[InboundMessage] = []
+        self.invocations: list = []
+
+    def _last_sent(self, numbers: list[str]) -> dict[str, OutboundMessage]:
+        qs = (
+            OutboundMessage.objects.filter(
+                organization=self.organization, recipient__in=numbers, status__in=_SENT_STATUSES
+            )
+            .exclude(source=OutboundMessage.Source.SYSTEM)
+            .only("id", "recipient", "provider_message_id", "created_at")
+        )
+        # The newest per number in one query (a window function: PostgreSQL and SQLite alike).
+        newest = qs.annotate(
+            rank=Window(RowNumber(), partition_by=[F("recipient")], order_by=F("created_at").desc())
+        ).filter(rank=1)
+        return {m.recipient: m for m in newest}
+
+    def registrations(self):
+        if self._registrations is None:
+            from plugins.models import PluginRegistration
+
+            self._registrations = list(PluginRegistration.objects.filter(organization=self.organization, enabled=True))
+        return self._registrations
+
+    def flush(self) -> None:
+        from plugins.services import invocations_save
+
+        if self.updated:
+            InboundMessage.objects.bulk_update(self.updated, ROUTED_FIELDS)
+        invocations_save(self.invocations)
+        self.updated, self.invocations = [], []
+
+
+ROUTED_FIELDS = [
+    "status",
+    "failure_reason",
+    "processed_at",
+    "command",
+    "entity_type",
+    "entity_id",
+    "in_reply_to",
+    "previous_published_message_id",
+    "updated_at",
+]
+
+
+def _route(message: InboundMessage, context: RoutingContext) -> None:
+    from plugins.services import invocations_for_incoming
 
     organization = message.organization
     now = timezone.now()
-    _correlate(message)
+    message.updated_at = now
+    context.updated.append(message)
+    _correlate(message, context.last_sent.get(message.originator))
     words = normalize_words(message.text)
     whole = " ".join(words)
+    message.status, message.processed_at = Status.PROCESSED, now
 
     if message.originator.startswith("+") and whole:
         for kind in ("opt_out", "opt_in", "help"):
             if whole in organization.keywords(kind):
                 _run_builtin_command(message, kind)
-                message.status, message.processed_at = Status.PROCESSED, now
-                _save(message)
                 return
 
-    command = None
-    if words:
-        command = KeywordCommand.objects.filter(organization=organization, keyword=words[0], is_active=True).first()
+    command = context.commands.get(words[0]) if words else None
     if command is not None:
         message.command = f"keyword:{command.keyword}"[:40]
         if command.action in (KeywordCommand.Action.REPLY, KeywordCommand.Action.REPLY_AND_PLUGINS):
             _reply(message, command.reply_text)
         if command.action in (KeywordCommand.Action.REPLY, KeywordCommand.Action.IGNORE):
-            message.status, message.processed_at = Status.PROCESSED, now
-            _save(message)
             return
 
     if not message.originator.startswith("+"):
         message.status, message.failure_reason = Status.FAILED, Reason.INVALID_SENDER
-        message.processed_at = now
-        _save(message)
         return
-    found = contacts_get_by_phone(organization=organization, phone_number=message.originator)
+    found = context.people.get(message.originator, [])
     if len(found) != 1:
         message.status = Status.FAILED
         message.failure_reason = Reason.NO_ENTITY if not found else Reason.MULTIPLE_ENTITIES
-        message.processed_at = now
-        _save(message)
         logger.info(
             "inbound sender not matched",
             extra={
@@ -287,44 +378,18 @@ def _route(message: InboundMessage) -> None:
         )
         return
     entity = found[0]
-    entity.organization = organization  # same organization (filtered by it); saves a query in the payload
     message.entity_type, message.entity_id = entity.entity_type, entity.id
     names = (
         [command.plugin_name] if command is not None and command.action == KeywordCommand.Action.PLUGIN_ONLY else None
     )
-    message.status, message.processed_at = Status.PROCESSED, now
-    _save(message)
-    plugins_invoke_incoming(message=message, entity=entity, names=names)
-
-
-def _save(message: InboundMessage) -> None:
-    message.save(
-        update_fields=[
-            "status",
-            "failure_reason",
-            "processed_at",
-            "command",
-            "entity_type",
-            "entity_id",
-            "in_reply_to",
-            "previous_published_message_id",
-            "updated_at",
-        ]
+    context.invocations.extend(
+        invocations_for_incoming(message=message, entity=entity, registrations=context.registrations(), names=names)
     )
 
 
-def _correlate(message: InboundMessage) -> None:
+def _correlate(message: InboundMessage, last: OutboundMessage | None) -> None:
     """inboundMessageId: the last message the organization sent to this number (not its own
     automatic command replies), unchanged by further replies until a new SMS is sent."""
-    last = (
-        OutboundMessage.objects.filter(
-            organization_id=message.organization_id, recipient=message.originator, status__in=_SENT_STATUSES
-        )
-        .exclude(source=OutboundMessage.Source.SYSTEM)
-        .order_by("-created_at")
-        .only("id", "provider_message_id")
-        .first()
-    )
     message.in_reply_to = last
     if not message.previous_published_message_id and last is not None:
         message.previous_published_message_id = last.provider_message_id or ""

@@ -103,3 +103,33 @@ def test_receive_countries_come_from_the_seed_and_others_get_a_warning():
     assert not receive_supported("KE")
     assert inbound_number_warning("US") == ""
     assert "KE" in inbound_number_warning("KE")
+
+
+def test_a_batch_routes_every_kind_of_reply_with_lookups_done_once(
+    organization, gateway, receiver, monkeypatch, django_assert_max_num_queries
+):
+    from messaging.models import OptOut
+    from messaging.services.inbound import inbound_route_batch
+
+    patients = [PatientFactory(organization=organization, phone=f"+1202555{i:04d}") for i in range(10, 30)]
+    registration_create(
+        organization=organization, name="p", url=receiver.url, entity_types=["patient"], actions=["_incomingSms"]
+    )
+    monkeypatch.setattr("messaging.services.inbound.inbound_route_request", lambda: None)
+    monkeypatch.setattr("plugins.tasks.plugin_invocation_run_task.delay_on_commit", lambda *a: None)
+    for i, patient in enumerate(patients):
+        sms = InboundSms(sender=str(patient.phone), recipient="", text="1", provider_message_id=f"m{i}")
+        inbound_receive(organization=organization, gateway=gateway, sms=sms)
+    inbound_receive(
+        organization=organization,
+        gateway=gateway,
+        sms=InboundSms(sender=PHONE, recipient="", text="x", provider_message_id="u"),
+    )
+
+    with django_assert_max_num_queries(15):
+        assert inbound_route_batch(limit=50) == 21
+
+    statuses = dict(InboundMessage.objects.values_list("provider_message_id", "failure_reason"))
+    assert statuses.pop("u") == "NO_ENTITY" and set(statuses.values()) == {""}
+    assert PluginInvocation.objects.count() == 20
+    assert not OptOut.objects.exists()
