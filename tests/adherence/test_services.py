@@ -219,3 +219,49 @@ def test_embedded_beat_runs_only_under_the_dev_server_in_eager_mode(monkeypatch,
     monkeypatch.setenv("SMSPORTAL_EMBEDDED_BEAT", "0")
     settings.CELERY_TASK_ALWAYS_EAGER = True
     assert not embedded.should_start()
+
+
+def test_reminders_follow_the_local_time_across_a_dst_change(organization, patient, gateway):
+    from datetime import date
+
+    from adherence.models import MedicationSchedule
+    from adherence.services import schedule_save
+
+    before = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
+    schedule = schedule_save(
+        schedule=MedicationSchedule(
+            organization=organization, patient=patient, medication="Metformin", dose_times=["08:00"],
+            start_date=date(2026, 3, 1), timezone="America/New_York",
+        ),
+        now=before,
+    )  # fmt: skip
+    slots_materialize(now=before + timedelta(days=1))
+
+    assert reminders_send_due(now=datetime(2026, 3, 7, 13, 0, 5, tzinfo=UTC)) == 1  # 08:00 EST
+    assert reminders_send_due(now=datetime(2026, 3, 8, 11, 59, tzinfo=UTC)) == 0
+    assert reminders_send_due(now=datetime(2026, 3, 8, 12, 0, 5, tzinfo=UTC)) == 1  # 08:00 EDT
+    assert list(schedule.slots.filter(status="reminded").values_list("local_date", flat=True)) == [
+        datetime(2026, 3, 7).date(),
+        datetime(2026, 3, 8).date(),
+    ]
+
+
+def test_caregiver_alert_for_a_dose_missed_at_night_waits_for_quiet_hours_to_end(med_schedule, caregiver, organization):
+    now = timezone.now()
+    organization.quiet_hours_start = (now - timedelta(hours=1)).time()
+    organization.quiet_hours_end = (now + timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    organization.save()
+    slot = slot_of(med_schedule)
+    DoseSlot.objects.filter(pk=slot.pk).update(
+        scheduled_at=now - timedelta(minutes=90), window_closes_at=now - timedelta(minutes=30)
+    )
+    DoseSlot.objects.filter(pk=slot.pk).update(status="reminded")  # the reminder itself is never held
+    DoseSlot.objects.filter(pk=slot.pk).update(reminder=OutboundMessage.objects.create(
+        organization=organization, recipient="+12025550111", body="reminder", source="schedule", status="sent"
+    ))  # fmt: skip
+
+    assert slots_close_missed(now=now) == 2  # this one, and tomorrow's June slot that was never reminded
+
+    alert = OutboundMessage.objects.get(recipient="+12025550112")
+    assert alert.status == "queued" and alert.next_attempt_at > now and alert.source == "system"
+    assert SimulatorAdapter.outbox == []
