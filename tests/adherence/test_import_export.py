@@ -98,3 +98,19 @@ def test_schedule_import_validates_and_creates_slots(organization, gateway):
     schedule = MedicationSchedule.objects.get()
     assert schedule.dose_times == ["08:00", "20:00"] and schedule.confirm_replies == ["1", "Medication Taken"]
     assert DoseSlot.objects.filter(schedule=schedule).exists()
+
+
+def test_import_patients_reads_xlsx(tmp_path, organization, capsys):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["first_name", "last_name", "phone", "caregivers"])
+    sheet.append(["Eva", "Stone", "+12025550141", "Tom Stone +12025550142"])
+    path = tmp_path / "patients.xlsx"
+    book.save(path)
+
+    call_command("import_patients", str(path), org=organization.slug)
+
+    assert "1 rows: 1 created" in capsys.readouterr().out
+    assert Patient.objects.get(phone="+12025550141").caregivers.get().first_name == "Tom"

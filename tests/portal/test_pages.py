@@ -248,3 +248,38 @@ def test_phone_simulator_refuses_numbers_of_other_organizations_and_empty_replie
     assert other_staff.post("/portal/simulator/reply", {"number": "+12025550111", "text": "1"}).status_code == 404
     empty = staff.post("/portal/simulator/reply", {"number": "+12025550111", "text": " "})
     assert empty.status_code == 400 and empty.json()["field"] == "text"
+
+
+def test_live_stream_over_redis_pubsub(staff, organization, other_organization, redis_url, settings):
+    """Production path: events published by any process reach the stream through Redis."""
+    import threading
+    import time
+
+    from messaging import live
+
+    settings.REDIS_URL = redis_url
+    response = staff.get("/portal/live")
+    stream = iter(response.streaming_content)
+    assert next(stream) == b"retry: 1000\n\n"
+    chunks = []
+
+    def read_until_event():
+        for _ in range(5):  # keep-alives (": keep-alive") may come first
+            chunks.append(next(stream))
+            if chunks[-1].startswith(b"event:"):
+                return
+
+    reader = threading.Thread(target=read_until_event)
+    reader.start()
+    deadline = time.monotonic() + 5
+    client = live.get_redis()
+    channel = live.channel_name(organization.pk)
+    while not client.pubsub_numsub(channel)[0][1] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    live.publish(organization_id=other_organization.pk, event="dose.missed", data={"slotId": 1})
+    live.publish(organization_id=organization.pk, event="dose.missed", data={"slotId": 3})
+    reader.join(timeout=30)
+
+    events = [c for c in chunks if c.startswith(b"event:")]
+    assert len(events) == 1 and b"event: dose.missed" in events[0] and b'"slotId": 3' in events[0]
+    response.close()
