@@ -3,7 +3,8 @@
 The status webhook parks a report whose provider id matches no message, then checks again;
 the sending worker, after recording a batch's ids, applies what was parked for them. Each side
 writes before it reads, so whichever runs second sees the other's write: no report is lost, and
-applying one twice is harmless (status only moves forward).
+applying one twice is harmless (status only moves forward). A short-lived Redis marker per
+gateway lets the sender skip the lookup when nothing is parked.
 """
 
 import logging
@@ -13,14 +14,39 @@ from django.utils import timezone
 
 from gateways.models import ParkedStatus
 from gateways.providers.base import StatusUpdate
+from smsportal.redis import get_redis
 
 logger = logging.getLogger(__name__)
 PARK_DAYS = 3  # carriers report for up to 72 h
+# "This gateway has parked reports": lets the send path skip the lookup in the common case.
+# A report is parked for the seconds between the provider's answer and our recording of it, so
+# the marker only needs to outlive that window by a wide margin.
+MARKER_KEY = "smsportal:parked:{}"
+MARKER_SECONDS = 600
+
+
+def _marker_set(gateway_id) -> None:
+    client = get_redis()
+    if client is not None:
+        try:
+            client.set(MARKER_KEY.format(gateway_id), "1", ex=MARKER_SECONDS)
+        except Exception:  # noqa: BLE001 — without the marker the lookup simply always runs
+            logger.warning("parked-report marker not set", extra={"gateway": str(gateway_id)})
+
+
+def _marker_absent(gateway_id) -> bool:
+    client = get_redis()
+    if client is None:
+        return False
+    try:
+        return not client.exists(MARKER_KEY.format(gateway_id))
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def status_park(*, gateway, update: StatusUpdate) -> ParkedStatus:
     ParkedStatus.objects.filter(gateway=gateway, created_at__lt=timezone.now() - timedelta(days=PARK_DAYS)).delete()
-    return ParkedStatus.objects.create(
+    parked = ParkedStatus.objects.create(
         gateway=gateway,
         provider_message_id=update.provider_message_id[:128],
         status=update.status,
@@ -28,12 +54,14 @@ def status_park(*, gateway, update: StatusUpdate) -> ParkedStatus:
         error_text=update.error_text[:300],
         occurred_at=update.occurred_at,
     )
+    _marker_set(gateway.pk)  # after the row: a sender that sees the marker finds the row
+    return parked
 
 
 def status_unpark(*, gateway_id, provider_message_ids: list[str]) -> list[StatusUpdate]:
     """Take (and delete) the reports parked for these provider ids, oldest first."""
     ids = [i for i in provider_message_ids if i]
-    if not ids:
+    if not ids or _marker_absent(gateway_id):
         return []
     parked = list(
         ParkedStatus.objects.filter(gateway_id=gateway_id, provider_message_id__in=ids).order_by("created_at", "pk")

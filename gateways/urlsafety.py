@@ -96,9 +96,12 @@ class _SafeHTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = _SafeHTTPSConnection
 
 
+SAFE_POOL_CLASSES = {"http": _SafeHTTPConnectionPool, "https": _SafeHTTPSConnectionPool}
+
+
 class SafeHTTPAdapter(HTTPAdapter):
     """A requests transport adapter that checks the address it actually connected to."""
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _SafeHTTPConnectionPool, "https": _SafeHTTPSConnectionPool}
+        self.poolmanager.pool_classes_by_scheme = SAFE_POOL_CLASSES

@@ -159,3 +159,34 @@ def test_a_report_that_beats_the_id_recording_is_parked_then_applied(client, org
     message.refresh_from_db()
     assert message.status == "delivered" and message.provider_message_id == "fast-1"
     assert ParkedStatus.objects.count() == 0
+
+
+def test_parked_report_marker_in_redis(
+    client, organization, clickatell, redis_url, settings, django_assert_num_queries
+):
+    import redis
+
+    from gateways.parking import MARKER_KEY, status_unpark
+    from gateways.providers.base import SendResult
+    from messaging.services.outbound import _results_record
+
+    settings.REDIS_URL = redis_url
+    redis.Redis.from_url(redis_url).delete(MARKER_KEY.format(clickatell.pk))
+    with django_assert_num_queries(0):  # nothing parked: the send path skips the lookup
+        assert status_unpark(gateway_id=clickatell.pk, provider_message_ids=["x"]) == []
+
+    message = OutboundMessage.objects.create(
+        organization=organization,
+        recipient="+27820000001",
+        body="x",
+        gateway=clickatell,
+        source="portal",
+        status="sending",
+    )
+    _status(client, f"/webhooks/{clickatell.pk}/status?token=new", '{"messageId": "fast-2", "statusCode": 4}')
+    _results_record(
+        [message], [SendResult(reference=str(message.pk), accepted=True, provider_message_id="fast-2")], clickatell
+    )
+
+    message.refresh_from_db()
+    assert message.status == "delivered"
