@@ -91,3 +91,31 @@ def test_schedule_admin_lists_only_own_organization(
     assert "Drug of Mine" in listing and "Drug of Theirs" not in listing
     everything = superuser_client.get("/admin/adherence/medicationschedule/").content.decode()
     assert "Drug of Theirs" in everything
+
+
+def test_dose_slot_admin_is_read_only_with_a_send_now_action(superuser_client, organization, gateway):
+    from datetime import date
+
+    from adherence.models import DoseSlot, MedicationSchedule
+    from adherence.services import schedule_save
+
+    patient = PatientFactory(organization=organization, phone="+12025550151")
+    schedule = schedule_save(
+        schedule=MedicationSchedule(
+            organization=organization, patient=patient, medication="Aspirin", dose_times=["08:00"],
+            start_date=date(2026, 1, 1),
+        )
+    )  # fmt: skip
+    slot = DoseSlot.objects.filter(schedule=schedule).first()
+
+    listing = superuser_client.get("/admin/adherence/doseslot/")
+    assert listing.status_code == 200 and "send_reminder_now" in listing.content.decode()
+    assert superuser_client.get(f"/admin/adherence/doseslot/{slot.pk}/change/").status_code == 200  # view only
+    response = superuser_client.post(
+        "/admin/adherence/doseslot/", {"action": "send_reminder_now", "_selected_action": [slot.pk]}
+    )
+
+    assert response.status_code == 302
+    assert DoseSlot.objects.get(pk=slot.pk).status == "reminded"
+    reminder = DoseSlot.objects.get(pk=slot.pk).reminder
+    assert (reminder.recipient, reminder.source) == ("+12025550151", "schedule")

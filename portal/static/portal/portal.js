@@ -102,7 +102,7 @@
         .then(function (r) { return r.json(); })
         .then(function (info) {
           var s = info.segments === 1 ? "segment" : "segments";
-          var text = info.encoding + " · " + info.segments + " " + s + " · " + info.units + " / " + info.perSegment * Math.max(info.segments, 1);
+          var text = info.encoding + " · " + info.segments + " " + s + " · " + info.units + " of " + info.perSegment * Math.max(info.segments, 1) + " characters";
           if (info.encoding === "UCS-2" && area.value) text += " (a character outside GSM-7 makes it Unicode)";
           if (info.segments > info.maxSegments) text += " · too long: the limit is " + info.maxSegments + " segments";
           out.textContent = text;
