@@ -324,13 +324,29 @@ def plugin_invocation_run(*, invocation_id: str) -> float | None:
     invocation = PluginInvocation.objects.select_related("registration").get(pk=invocation_id)
     registration = invocation.registration
     started = time.monotonic()
-    if not registration.enabled:
+    if not _same_organization(invocation):
+        # Tenancy is re-checked at call time: a row pointing across organizations is never called.
+        ok, code, error = False, None, "organization mismatch"
+        invocation.attempts = invocation.max_attempts
+    elif not registration.enabled:
         ok, code, error = False, None, "plugin disabled"
         invocation.attempts = invocation.max_attempts  # no point retrying
     else:
         ok, code, error = _attempt(invocation, registration)
     duration_ms = int((time.monotonic() - started) * 1000)
     return _record(invocation, ok=ok, code=code, error=error, duration_ms=duration_ms)
+
+
+def _same_organization(invocation: PluginInvocation) -> bool:
+    org = invocation.organization_id
+    if invocation.registration.organization_id != org:
+        return False
+    for field in ("inbound_message", "outbound_message"):
+        if getattr(invocation, f"{field}_id") is not None:
+            model = PluginInvocation._meta.get_field(field).related_model
+            if not model.objects.filter(pk=getattr(invocation, f"{field}_id"), organization_id=org).exists():
+                return False
+    return True
 
 
 def _attempt(invocation: PluginInvocation, registration: PluginRegistration) -> tuple[bool, int | None, str]:

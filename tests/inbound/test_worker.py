@@ -65,22 +65,30 @@ def receiver():
 
 
 @pytest.fixture
-def twilio(organization):
-    # The organization sends through its default simulator gateway and receives on Twilio.
+def twilio(organization, provider_simulator):
+    # The organization sends through its default simulator gateway and receives on Twilio; what it
+    # sends through Twilio (command replies) goes to the provider stand-in on 127.0.0.1.
     GatewayFactory(organization=organization, name="simulator")
     return GatewayFactory(
         organization=organization,
         name="twilio",
         type="twilio",
         is_default=False,
-        config={"accountSid": "AC1", "from": OUR_NUMBER},
+        config={"urlTemplate": provider_simulator.url, "accountSid": "AC" + "1" * 32, "from": OUR_NUMBER},
         secrets={"authToken": AUTH_TOKEN},
     )
 
 
 def twilio_reply(client, gateway, *, sid="SM1", body="1", sender=PHONE):
     path = f"/webhooks/{gateway.id}/inbound"
-    form = {"MessageSid": sid, "AccountSid": "AC1", "From": sender, "To": OUR_NUMBER, "Body": body, "NumMedia": "0"}
+    form = {
+        "MessageSid": sid,
+        "AccountSid": "AC" + "1" * 32,
+        "From": sender,
+        "To": OUR_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
     signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{PUBLIC}{path}", form)
     return client.post(
         path, urlencode(form), content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE=signature
@@ -250,7 +258,9 @@ def test_stop_records_the_opt_out_and_a_later_send_is_refused(worker, organizati
     opt_out = OptOut.objects.get(organization=organization, phone_number=PHONE)
     assert opt_out.inbound_message_id == message.id and message.command == "opt_out"
     confirmation = OutboundMessage.objects.get(recipient=PHONE, source="system")
-    assert confirmation.body == organization.opt_out_confirmation
+    assert confirmation.body == organization.opt_out_confirmation and confirmation.gateway_id == twilio.id
+    # Sent once, through the gateway the STOP came in on (the Twilio stand-in on 127.0.0.1).
+    assert wait_for(lambda: OutboundMessage.objects.filter(pk=confirmation.pk, status="sent").exists())
     later = messages_queue(organization=organization, recipients=[PHONE], body="Dose", source="portal").messages[0]
     assert later.status == "failed" and later.error_reason == "opted out"
     assert receiver.calls == []

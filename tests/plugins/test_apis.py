@@ -225,3 +225,43 @@ def test_admin_lists_inbound_messages_and_invocations_and_retries(admin_client, 
     assert response.status_code == 302
     invocation.refresh_from_db()
     assert invocation.attempts == 2
+
+
+def test_an_invocation_pointing_at_another_organizations_plugin_is_never_called(
+    organization, other_organization, settings
+):
+    from tests.plugins.receiver import PluginReceiver
+
+    settings.SMSPORTAL_ALLOW_PRIVATE_URLS = True
+    receiver = PluginReceiver()
+    try:
+        PatientFactory(organization=organization, phone="+12025550111")
+        registration_create(
+            organization=organization, name="a", url=receiver.url, entity_types=["patient"], actions=["_incomingSms"]
+        )
+        other, _ = registration_create(
+            organization=other_organization,
+            name="b",
+            url=receiver.url,
+            entity_types=["patient"],
+            actions=["_incomingSms"],
+        )
+        inbound_receive(
+            organization=organization,
+            gateway=None,
+            sms=InboundSms(sender="+12025550111", recipient="", text="1", provider_message_id="p1"),
+        )
+        receiver.wait_for(1)
+        # A tampered row: organization A's event, organization B's plugin.
+        from plugins.services import plugin_invocation_run
+
+        tampered = PluginInvocation.objects.get()
+        PluginInvocation.objects.filter(pk=tampered.pk).update(registration=other, status="pending")
+
+        plugin_invocation_run(invocation_id=tampered.pk)
+
+        tampered.refresh_from_db()
+        assert (tampered.status, tampered.last_error) == ("failed", "organization mismatch")
+        assert len(receiver.calls) == 1
+    finally:
+        receiver.close()
