@@ -488,6 +488,11 @@ def live(request):
     org_id = request.organization.pk
 
     def stream():
+        from django.db import connection
+
+        # The stream never queries the database: give the connection back now instead of holding
+        # it for the stream's lifetime (Django closes it only when the response finishes).
+        connection.close()
         yield "retry: 1000\n\n"
         started = time.monotonic()
         events = live_events.subscribe(organization_id=org_id, timeout=10.0)
