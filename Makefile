@@ -38,5 +38,8 @@ worker: $(BIN)/.installed
 beat: $(BIN)/.installed
 	$(BIN)/celery -A smsportal beat --loglevel=INFO
 
+simulator: $(BIN)/.installed
+	$(BIN)/python manage.py provider_simulator --port $${SIM_PORT:-8025}
+
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
