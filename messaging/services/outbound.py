@@ -262,7 +262,7 @@ def dispatch_request() -> None:
         return
     try:
         if client.set(DISPATCH_PENDING_KEY, "1", nx=True, ex=5):
-            outbound_dispatch_task.delay()
+            outbound_dispatch_task.apply_async(countdown=settings.SMSPORTAL_DISPATCH_DELAY or None)
     except Exception:
         # Redis or the broker is down: the rows are committed; the sweeper dispatches them later.
         logger.warning("dispatch request not published; the sweeper will pick the messages up", exc_info=True)
@@ -303,6 +303,11 @@ def outbound_dispatch() -> int:
             for start in range(0, len(ids), size):
                 outbound_deliver_task.delay(ids[start : start + size])
         total += len(rows)
+        if len(rows) < settings.SMSPORTAL_DISPATCH_BATCH:
+            # Drained. Rows committed from now on request a new run (the flag was cleared), which
+            # starts after SMSPORTAL_DISPATCH_DELAY and so gathers a trickle of single sends into
+            # one batch instead of one delivery task each.
+            return total
 
 
 def _task_batch_size(gateway_id) -> int:
