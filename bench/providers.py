@@ -57,6 +57,31 @@ def _wait_port(port: int, deadline: float = 15.0) -> None:
     raise RuntimeError(f"port {port} did not open")
 
 
+def _cpu_seconds(root_pid: int) -> float:
+    """User+system CPU of a process and its descendants (Linux /proc), to report CPU per message."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 def _setup_django(env: dict) -> None:
     os.environ.update(env)
     import django
@@ -160,12 +185,19 @@ def run(mode: str, count: int, env: dict) -> dict:
             stderr=subprocess.DEVNULL,
         )
         rows = OutboundMessage.objects.filter(organization=organization)
+        sim_cpu0 = _cpu_seconds(sim.pid)
         deadline = time.monotonic() + max(120.0, count / 20.0)
+        worker_cpu0, sent0 = None, 0
         while time.monotonic() < deadline:
             pending = rows.exclude(status__in=["sent", "failed", "unknown"]).count()
             if pending == 0:
                 break
-            time.sleep(0.25)
+            if worker_cpu0 is None and pending < count:
+                # Sending has begun: worker start-up CPU stays out of the per-message figure.
+                worker_cpu0, sent0 = _cpu_seconds(worker.pid), count - pending
+            time.sleep(0.1)
+        worker_cpu = _cpu_seconds(worker.pid) - (worker_cpu0 or 0.0)
+        sim_cpu = _cpu_seconds(sim.pid) - sim_cpu0
         stats = rows.filter(status="sent").aggregate(first=Min("sent_at"), last=Max("sent_at"))
         sent = rows.filter(status="sent").count()
         other = dict(
@@ -191,6 +223,8 @@ def run(mode: str, count: int, env: dict) -> dict:
             "seconds": round(span, 2),
             "msg_per_s": round(rate, 1),
             "queue_seconds": round(queue_seconds, 2),
+            "worker_cpu_ms_per_msg": round(worker_cpu * 1000 / max(sent - sent0, 1), 3),
+            "simulator_cpu_ms_per_msg": round(sim_cpu * 1000 / max(sent, 1), 3),
         }
     finally:
         for proc in (worker, sim):
@@ -223,6 +257,10 @@ def main() -> None:
             f"{mode:10s} {result['msg_per_s']:>9} msg/s  ({result['sent']}/{result['messages']} sent in "
             f"{result['seconds']} s; queued in {result['queue_seconds']} s; target {targets[mode]})"
             + (f"  other statuses: {result['not_sent_statuses']}" if result["not_sent_statuses"] else "")
+        )
+        print(
+            f"{'':10s} CPU per message: workers {result['worker_cpu_ms_per_msg']} ms, "
+            f"simulator {result['simulator_cpu_ms_per_msg']} ms; load average {os.getloadavg()[0]:.1f}"
         )
 
 
