@@ -324,6 +324,7 @@ def plugin_invocation_run(*, invocation_id: str) -> float | None:
     invocation = PluginInvocation.objects.select_related("registration").get(pk=invocation_id)
     registration = invocation.registration
     started = time.monotonic()
+    retry_after = None
     if not _same_organization(invocation):
         # Tenancy is re-checked at call time: a row pointing across organizations is never called.
         ok, code, error = False, None, "organization mismatch"
@@ -332,9 +333,15 @@ def plugin_invocation_run(*, invocation_id: str) -> float | None:
         ok, code, error = False, None, "plugin disabled"
         invocation.attempts = invocation.max_attempts  # no point retrying
     else:
-        ok, code, error = _attempt(invocation, registration)
+        ok, code, error, retry_after = _attempt(invocation, registration)
+    if code == 410:
+        # Standard Webhooks: 410 Gone means the endpoint is gone for good — stop calling it.
+        PluginRegistration.objects.filter(pk=registration.pk).update(enabled=False)
+        invocation.attempts = invocation.max_attempts
+        error = "HTTP 410: plugin disabled"
+        logger.warning("plugin answered 410 Gone; disabled", extra={"plugin": str(registration.pk)})
     duration_ms = int((time.monotonic() - started) * 1000)
-    return _record(invocation, ok=ok, code=code, error=error, duration_ms=duration_ms)
+    return _record(invocation, ok=ok, code=code, error=error, duration_ms=duration_ms, retry_after=retry_after)
 
 
 def _same_organization(invocation: PluginInvocation) -> bool:
@@ -349,13 +356,14 @@ def _same_organization(invocation: PluginInvocation) -> bool:
     return True
 
 
-def _attempt(invocation: PluginInvocation, registration: PluginRegistration) -> tuple[bool, int | None, str]:
+def _attempt(invocation: PluginInvocation, registration: PluginRegistration):
+    """One try: (succeeded, HTTP status, error, Retry-After seconds)."""
     if registration.handler:
         try:
             handler_resolve(registration.handler)(payload=invocation.payload, invocation=invocation)
         except Exception as exc:  # noqa: BLE001 — a plugin's failure is recorded and retried, never raised
-            return False, None, f"handler raised {type(exc).__name__}"
-        return True, None, ""
+            return False, None, f"handler raised {type(exc).__name__}", None
+        return True, None, "", None
     return _http_call(invocation, registration)
 
 
@@ -399,11 +407,22 @@ def request_build(invocation: PluginInvocation, registration: PluginRegistration
     return body, headers
 
 
-def _http_call(invocation: PluginInvocation, registration: PluginRegistration) -> tuple[bool, int | None, str]:
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (the delta form; an HTTP date is ignored), bounded by the backoff cap."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    if seconds is None or seconds < 0:
+        return None
+    return min(seconds, settings.SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS)
+
+
+def _http_call(invocation: PluginInvocation, registration: PluginRegistration):
     try:
         plugin_url_check(registration.url)
     except UnsafeUrlError as exc:
-        return False, None, f"url refused: {exc}"
+        return False, None, f"url refused: {exc}", None
     body, headers = request_build(invocation, registration)
     timeout = float(registration.timeout_seconds or settings.SMSPORTAL_HTTP_TIMEOUT)
     try:
@@ -416,11 +435,11 @@ def _http_call(invocation: PluginInvocation, registration: PluginRegistration) -
             stream=True,
         )
     except requests.Timeout:
-        return False, None, "timed out"
+        return False, None, "timed out", None
     except requests.ConnectionError:
-        return False, None, "connection failed"
+        return False, None, "connection failed", None
     except (requests.RequestException, UnsafeUrlError) as exc:
-        return False, None, f"request failed ({type(exc).__name__})"
+        return False, None, f"request failed ({type(exc).__name__})", None
     try:
         # Untrusted answer: read at most 64 KiB and keep none of it.
         response.raw.read(MAX_RESPONSE_BYTES, decode_content=False)
@@ -429,11 +448,20 @@ def _http_call(invocation: PluginInvocation, registration: PluginRegistration) -
     finally:
         response.close()
     if 200 <= response.status_code < 300:
-        return True, response.status_code, ""
-    return False, response.status_code, f"HTTP {response.status_code}"
+        return True, response.status_code, "", None
+    retry_after = _retry_after(response.headers.get("Retry-After")) if response.status_code in (429, 503) else None
+    return False, response.status_code, f"HTTP {response.status_code}", retry_after
 
 
-def _record(invocation: PluginInvocation, *, ok: bool, code: int | None, error: str, duration_ms: int) -> float | None:
+def _record(
+    invocation: PluginInvocation,
+    *,
+    ok: bool,
+    code: int | None,
+    error: str,
+    duration_ms: int,
+    retry_after: float | None = None,
+) -> float | None:
     now = timezone.now()
     log = (invocation.attempt_log or [])[-19:] + [
         {"at": now.isoformat(), "attempt": invocation.attempts, "statusCode": code, "error": error, "ms": duration_ms}
@@ -448,7 +476,7 @@ def _record(invocation: PluginInvocation, *, ok: bool, code: int | None, error: 
     if ok:
         fields.update(status=Status.SUCCEEDED, finished_at=now, next_attempt_at=None)
     elif invocation.attempts < invocation.max_attempts:
-        countdown = _backoff(invocation.attempts)
+        countdown = max(_backoff(invocation.attempts), retry_after or 0.0)
         fields.update(status=Status.RETRYING, next_attempt_at=now + timedelta(seconds=countdown))
     else:
         fields.update(status=Status.FAILED, finished_at=now, next_attempt_at=None)

@@ -20,7 +20,7 @@ class ReceivedCall:
 
 @dataclass
 class PluginReceiver:
-    """Answers with the next code of `script` (then `default`); "hang" never answers in time."""
+    """Answers with the next code (or (code, headers)) of `script`, then `default`; "hang" never answers."""
 
     script: list = field(default_factory=list)
     default: int | str = 200
@@ -40,7 +40,10 @@ class PluginReceiver:
                 if answer == "hang":
                     receiver._release.wait(30)
                     return
-                self.send_response(int(answer))
+                code, headers = answer if isinstance(answer, tuple) else (answer, {})
+                self.send_response(int(code))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"{}")
