@@ -65,11 +65,8 @@ class GatewayListApi(APIView):
     """`GET /api/gateways` → `{"gateways": [...]}`; `POST /api/gateways` with a `type` creates one."""
 
     @extend_schema(operation_id="dhis2_gateways_list", tags=TAGS, responses={200: OpenApiTypes.OBJECT})
-    def get(self, request, route=None):
-        gateways = _gateways(request)
-        if route:
-            gateways = gateways.filter(type=TYPE_ROUTES[route])
-        return Response({"gateways": [gateway_representation(g) for g in gateways]})
+    def get(self, request):
+        return Response({"gateways": [gateway_representation(g) for g in _gateways(request)]})
 
     @extend_schema(
         operation_id="dhis2_gateways_create",
@@ -77,8 +74,26 @@ class GatewayListApi(APIView):
         request=OpenApiTypes.OBJECT,
         responses={200: WEB_MESSAGE, 400: WEB_MESSAGE},
     )
-    def post(self, request, route=None):
-        return _create(request, TYPE_ROUTES.get(route) if route else None)
+    def post(self, request):
+        return _create(request, None)
+
+
+class GatewayTypedListApi(APIView):
+    """The seed's typed routes: `GET`/`POST`/`PUT /api/gateways/clickatell|bulksms|generichttp|twilio|sns`."""
+
+    @extend_schema(operation_id="dhis2_gateways_typed_list", tags=TAGS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, route):
+        gateways = _gateways(request).filter(type=TYPE_ROUTES[route])
+        return Response({"gateways": [gateway_representation(g) for g in gateways]})
+
+    @extend_schema(
+        operation_id="dhis2_gateways_typed_create",
+        tags=TAGS,
+        request=OpenApiTypes.OBJECT,
+        responses={200: WEB_MESSAGE, 400: WEB_MESSAGE},
+    )
+    def post(self, request, route):
+        return _create(request, TYPE_ROUTES[route])
 
     @extend_schema(
         operation_id="dhis2_gateways_typed_update",
@@ -86,10 +101,8 @@ class GatewayListApi(APIView):
         request=OpenApiTypes.OBJECT,
         responses={200: WEB_MESSAGE, 400: WEB_MESSAGE, 404: WEB_MESSAGE, 409: WEB_MESSAGE},
     )
-    def put(self, request, route=None):
-        """Typed update without a uid in the path (the seed's `PUT /api/gateways/clickatell`)."""
-        if not route:
-            return dhis2.web_message("Method not allowed: PUT /api/gateways/{uid}", http_status=405)
+    def put(self, request, route):
+        """Typed update without a uid in the path: the body's `uid`, else the organization's only one."""
         body = _body(request) or {}
         uid = body.get("uid") or body.get("id")
         if uid:

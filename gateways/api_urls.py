@@ -11,7 +11,7 @@ urlpatterns = [
     api_path(
         r"gateways/default/(?P<uid>[^/]+)/?", api.GatewaySetDefaultApi.as_view(), name="dhis2-gateway-set-default"
     ),
-    api_path(rf"gateways/{TYPES}/?", api.GatewayListApi.as_view(), name="dhis2-gateways-typed"),
+    api_path(rf"gateways/{TYPES}/?", api.GatewayTypedListApi.as_view(), name="dhis2-gateways-typed"),
     api_path(rf"gateways/{TYPES}/(?P<uid>[^/]+)/?", api.GatewayTypedUpdateApi.as_view(), name="dhis2-gateway-typed"),
     api_path(r"gateways/(?P<uid>[^/]+)/?", api.GatewayDetailApi.as_view(), name="dhis2-gateway"),
 ]

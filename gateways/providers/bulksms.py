@@ -97,12 +97,14 @@ class BulkSmsAdapter(RequestsAdapter):
         for m, entry in zip(messages, entries, strict=False):
             kind, sub = _status_key(entry.get("status"))
             accepted = kind not in ("FAILED",)
+            # DHIS2's seed table: RESULT_CODE_1 = "scheduled"; otherwise the HTTP status's code.
+            accepted_code = "RESULT_CODE_1" if kind == "SCHEDULED" else code
             results.append(
                 SendResult(
                     reference=m.reference,
                     accepted=accepted,
                     provider_message_id=str(entry.get("id") or ""),
-                    result_code=code if accepted else "FAILED",
+                    result_code=accepted_code if accepted else "FAILED",
                     error="" if accepted else f"{kind}.{sub or 'null'}",
                     raw={"status": entry.get("status")},
                 )

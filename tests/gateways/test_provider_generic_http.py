@@ -182,3 +182,22 @@ def test_inbound_and_status_field_names_are_configurable(rf):
     assert "token" not in sms.raw
     assert (update.provider_message_id, update.status) == ("p-1", "delivered")
     assert unknown == []
+
+
+def test_read_timeout_is_ambiguous_and_refused_connection_temporary(sim, settings):
+    import socket
+
+    from gateways.exceptions import GatewayAmbiguousError
+
+    settings.SMSPORTAL_HTTP_TIMEOUT = 0.3
+    sim.behave(delay=1.0, times=1)
+    with pytest.raises(GatewayAmbiguousError):
+        adapter_for(sim).send_batch(ONE)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    closed = GenericHttpAdapter(build_gateway("http", config={"urlTemplate": f"http://127.0.0.1:{port}/send"}))
+    with pytest.raises(GatewayTemporaryError) as exc:
+        closed.send_batch(ONE)
+    assert exc.value.result_code == "RESULT_CODE_504"
