@@ -202,6 +202,11 @@ def adherence_export(request):
 
     writer = csv.writer(Echo())
 
+    def cell(value) -> str:
+        # Text a spreadsheet would run as a formula (=, +, -, @) is quoted (CSV injection).
+        text = str(value)
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
     def lines():
         yield writer.writerow(
             ["patient_id", "patient", "national_id", "medication", "dose_date", "dose_time", "dose_utc",
@@ -209,9 +214,10 @@ def adherence_export(request):
         )  # fmt: skip
         for c in rows.iterator(chunk_size=2000):
             yield writer.writerow(
-                [c.patient_id, c.patient.full_name, c.patient.national_id, c.slot.schedule.medication,
+                [c.patient_id, cell(c.patient.full_name), cell(c.patient.national_id), cell(c.slot.schedule.medication),
                  c.slot.local_date.isoformat(), c.slot.local_time.strftime("%H:%M"),
-                 c.slot.scheduled_at.isoformat(), c.received_at.isoformat(), "yes" if c.on_time else "late", c.reply]
+                 c.slot.scheduled_at.isoformat(), c.received_at.isoformat(), "yes" if c.on_time else "late",
+                 cell(c.reply)]
             )  # fmt: skip
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

@@ -283,3 +283,15 @@ def test_live_stream_over_redis_pubsub(staff, organization, other_organization, 
     events = [c for c in chunks if c.startswith(b"event:")]
     assert len(events) == 1 and b"event: dose.missed" in events[0] and b'"slotId": 3' in events[0]
     response.close()
+
+
+def test_export_quotes_cells_a_spreadsheet_would_run(staff, med_schedule, patient, organization):
+    patient.first_name, patient.last_name = "=HYPERLINK(1)", "X"
+    patient.save()
+    reminder_send(slot=first_slot(med_schedule))
+    dose_reply_record(organization=organization, patient=patient, text="1")
+    today = timezone.now().date()
+
+    export = staff.get(f"/portal/adherence/export.csv?from={today}&to={today}")
+
+    assert ",'=HYPERLINK(1) X," in b"".join(export.streaming_content).decode()
