@@ -3,7 +3,7 @@
 import pytest
 
 from messaging.models import InboundMessage
-from tests.factories import PatientFactory
+from tests.factories import GatewayFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -187,3 +187,14 @@ def test_unauthenticated_is_refused(client, organization):
     response = client.post("/api/sms/inbound?originator=%2B4712341234&message=hi")
 
     assert response.status_code in (401, 403) and InboundMessage.objects.count() == 0
+
+
+def test_gatewayid_naming_an_organization_gateway_links_it_for_replies(api_client, organization, gateway):
+    from messaging.models import OutboundMessage
+
+    GatewayFactory(organization=organization, name="other", is_default=False)
+    post_json(api_client, {"text": "STOP", "originator": "+12025550111", "gatewayid": str(gateway.id)})
+
+    message = InboundMessage.objects.get()
+    assert message.gateway_id == gateway.id and message.command == "opt_out"
+    assert OutboundMessage.objects.get(source="system").gateway_id == gateway.id

@@ -53,3 +53,17 @@ def test_retry_after_on_503_delays_the_next_attempt_at_least_that_long(organizat
     invocation = PluginInvocation.objects.get()
     assert invocation.status == "retrying" and invocation.last_status_code == 503
     assert (invocation.next_attempt_at - before).total_seconds() >= 29
+
+
+def test_a_private_address_is_refused_at_call_time_too(organization, receiver, settings):
+    PatientFactory(organization=organization, phone=PHONE)
+    registration_create(
+        organization=organization, name="p", url=receiver.url, entity_types=["patient"], actions=["_incomingSms"]
+    )
+    settings.SMSPORTAL_ALLOW_PRIVATE_URLS = False  # saved while allowed (development), called after it is not
+
+    reply(organization, "a")
+
+    invocation = PluginInvocation.objects.get()
+    assert invocation.status == "failed" and invocation.last_error.startswith("url refused")
+    assert receiver.calls == []
