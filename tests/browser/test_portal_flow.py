@@ -181,7 +181,20 @@ def test_reminder_reply_confirmation_live_and_other_org_sees_nothing(browser, li
     thread.fill("textarea[name=body]", "Thank you Ana! See you on Monday.")
     thread.click(".composer button[type=submit]")
     phone.wait_for_selector(".phone-screen .bubble.in:has-text('See you on Monday')")
-    thread.wait_for_selector(".bubble.out:has-text('See you on Monday') .status")
+    thread.wait_for_selector(".bubble.out:has-text('See you on Monday') .status:has-text('sent')")
+
+    # The provider's delivery report arrives: the open thread shows "delivered" without reloading.
+    from gateways.providers.base import StatusUpdate
+    from messaging.models import OutboundMessage
+    from messaging.services.outbound import outbound_status_apply
+
+    message = OutboundMessage.objects.select_related("gateway").get(body="Thank you Ana! See you on Monday.")
+    outbound_status_apply(
+        gateway=message.gateway,
+        update=StatusUpdate(provider_message_id=message.provider_message_id, status="delivered"),
+    )
+    thread.wait_for_selector(".bubble.out:has-text('See you on Monday') .status.delivered")
+    assert thread.evaluate("window.__stillTheSamePage") is True
 
     adherence = context.new_page()
     adherence.goto(f"{base}/portal/adherence/")
