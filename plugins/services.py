@@ -321,7 +321,13 @@ def plugin_invocation_run(*, invocation_id: str) -> float | None:
     )
     if not claimed:
         return None
-    invocation = PluginInvocation.objects.select_related("registration").get(pk=invocation_id)
+    invocation = (
+        PluginInvocation.objects.select_related("registration")
+        .annotate(
+            inbound_org=F("inbound_message__organization_id"), outbound_org=F("outbound_message__organization_id")
+        )
+        .get(pk=invocation_id)
+    )
     registration = invocation.registration
     started = time.monotonic()
     retry_after = None
@@ -345,15 +351,13 @@ def plugin_invocation_run(*, invocation_id: str) -> float | None:
 
 
 def _same_organization(invocation: PluginInvocation) -> bool:
+    """The plugin, the event's message and the invocation belong to one organization (read in the same query)."""
     org = invocation.organization_id
     if invocation.registration.organization_id != org:
         return False
-    for field in ("inbound_message", "outbound_message"):
-        if getattr(invocation, f"{field}_id") is not None:
-            model = PluginInvocation._meta.get_field(field).related_model
-            if not model.objects.filter(pk=getattr(invocation, f"{field}_id"), organization_id=org).exists():
-                return False
-    return True
+    if invocation.inbound_message_id is not None and invocation.inbound_org != org:
+        return False
+    return invocation.outbound_message_id is None or invocation.outbound_org == org
 
 
 def _attempt(invocation: PluginInvocation, registration: PluginRegistration):
