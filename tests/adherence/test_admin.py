@@ -119,3 +119,43 @@ def test_dose_slot_admin_is_read_only_with_a_send_now_action(superuser_client, o
     assert DoseSlot.objects.get(pk=slot.pk).status == "reminded"
     reminder = DoseSlot.objects.get(pk=slot.pk).reminder
     assert (reminder.recipient, reminder.source) == ("+12025550151", "schedule")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/adherence/medicationschedule/",
+        "/admin/adherence/medicationschedule/add/",
+        "/admin/adherence/medicationschedule/export/",
+        "/admin/adherence/medicationschedule/import/",
+        "/admin/adherence/doseslot/",
+        "/admin/adherence/doseconfirmation/",
+        "/admin/adherence/patientroster/",
+        "/admin/adherence/patientroster/export/",
+    ],
+)
+def test_admin_pages_render(superuser_client, url):
+    assert superuser_client.get(url).status_code == 200
+
+
+def test_schedule_export_as_csv(superuser_client, organization):
+    from datetime import date
+
+    from adherence.models import MedicationSchedule
+
+    patient = PatientFactory(organization=organization, phone="+12025550161")
+    MedicationSchedule.objects.create(
+        organization=organization, patient=patient, medication="Aspirin", dose_times=["08:00", "20:00"],
+        start_date=date(2026, 1, 1),
+    )  # fmt: skip
+    page = superuser_client.get("/admin/adherence/medicationschedule/export/")
+    csv_format = next(str(v) for v, label in page.context["form"].fields["format"].choices if label == "csv")
+    fields = [name for name in page.context["form"].fields if name.startswith("medicationscheduleresource_")]
+
+    response = superuser_client.post(
+        "/admin/adherence/medicationschedule/export/", {"format": csv_format, **dict.fromkeys(fields, "on")}
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 200, body[:500]
+    assert "+12025550161,Aspirin,08:00 20:00" in body
