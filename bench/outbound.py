@@ -156,20 +156,24 @@ def bulk_run(base: str, key: str, n: int, area: str) -> tuple[float, float]:
     return n / (t1 - t0), n / (t2 - t0)
 
 
-async def _single_client(host: str, port: int, key: str, numbers: list[str], deadline: float, out: list):
+def _send_request(host: str, port: int, key: str, number: str | None) -> bytes:
+    if number is None:  # the reference: GET /healthz (one SELECT 1 and one Redis PING)
+        return f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    body = json.dumps({"message": "Time for your 8am dose. Reply 1 when taken.", "phoneNumber": number})
+    return (
+        f"POST /notification/v1/sms/send HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
+
+
+async def _single_client(host: str, port: int, key: str, numbers: list, deadline: float, out: list):
     reader, writer = await asyncio.open_connection(host, port)
     try:
         for number in numbers:
             if time.monotonic() > deadline:
                 return
-            body = json.dumps({"message": "Time for your 8am dose. Reply 1 when taken.", "phoneNumber": number})
-            writer.write(
-                (
-                    f"POST /notification/v1/sms/send HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                    f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n{body}"
-                ).encode()
-            )
+            writer.write(_send_request(host, port, key, number))
             status_line = await reader.readline()
             length = 0
             close = False
@@ -191,8 +195,9 @@ async def _single_client(host: str, port: int, key: str, numbers: list[str], dea
         writer.close()
 
 
-def single_run(port: int, key: str, total: int, area: str, clients: int = 16) -> float:
-    numbers = [f"+1{area}556{i:04d}" for i in range(total)]
+def single_run(port: int, key: str, total: int, area: str | None, clients: int = 16) -> float:
+    """Requests/s of `total` single sends (or GET /healthz when `area` is None) over `clients` connections."""
+    numbers = [f"+1{area}556{i:04d}" for i in range(total)] if area else [None] * total
     statuses: list[int] = []
 
     async def main():
@@ -265,18 +270,26 @@ def main() -> None:
         bulk_run(base, key, 200, "201")
         single_run(web_port, key, 400, "203")
 
-        accept, dispatch, single = [], [], []
+        accept, dispatch, single, reference = [], [], [], []
         for run in range(args.runs):
             a, d = bulk_run(base, key, args.recipients, AREA_CODES[run % len(AREA_CODES)])
             s = single_run(web_port, key, args.single, AREA_CODES[run % len(AREA_CODES)])
+            # The same client against the cheapest DB-touching endpoint: how loaded is this machine now?
+            r = single_run(web_port, key, args.single, None)
             accept.append(a)
             dispatch.append(d)
             single.append(s)
-            print(f"run {run + 1}: accept {a:,.0f} recipients/s  dispatch {d:,.0f} msg/s  single {s:,.0f} sends/s")
+            reference.append(r)
+            print(
+                f"run {run + 1}: accept {a:,.0f} recipients/s  dispatch {d:,.0f} msg/s  "
+                f"single {s:,.0f} sends/s  (reference GET /healthz {r:,.0f} req/s)"
+            )
         print(
             f"median of {args.runs}: accept {statistics.median(accept):,.0f} recipients/s (target 20,000); "
             f"dispatch {statistics.median(dispatch):,.0f} msg/s (target 2,000); "
-            f"single {statistics.median(single):,.0f} sends/s (target 800)"
+            f"single {statistics.median(single):,.0f} sends/s (target 800); "
+            f"reference GET /healthz {statistics.median(reference):,.0f} req/s; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
     finally:
         for process in reversed(processes):
