@@ -1,7 +1,6 @@
-from rest_framework.routers import SimpleRouter
-
 from adherence.views import MedicationScheduleViewSet
+from smsportal.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("api/v1/medication-schedules", MedicationScheduleViewSet, basename="medication-schedule")
 urlpatterns = router.urls

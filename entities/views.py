@@ -14,6 +14,7 @@ from entities.serializers import EntityInputSerializer, entity_biot_representati
 from entities.services import entity_save
 from messaging.phones import InvalidPhoneNumber, to_e164
 from smsportal.exceptions import ApiError
+from smsportal.pagination import BoundedLimitOffsetPagination
 
 
 class EntityOutputSerializer(serializers.Serializer):
@@ -152,9 +153,7 @@ class EntityViewSet(viewsets.ViewSet):
         enabled = request.query_params.get("enabled")
         if enabled:
             queryset = queryset.filter(enabled=enabled.upper())
-        from rest_framework.pagination import LimitOffsetPagination
-
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response([entity_biot_representation(e) for e in page])
 

@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,6 +20,7 @@ from plugins.services import (
 )
 from plugins.signing import jwks
 from smsportal.exceptions import ApiError
+from smsportal.pagination import BoundedLimitOffsetPagination
 
 # JSON name → model field
 _FIELDS = {
@@ -90,7 +90,7 @@ def _value_error(exc: ValueError) -> ApiError:
 
 
 def _paginate(request, view, queryset, serializer_class):
-    paginator = LimitOffsetPagination()
+    paginator = BoundedLimitOffsetPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 

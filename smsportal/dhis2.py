@@ -46,7 +46,9 @@ def bad_request(message: str, *, field: str | None = None) -> Response:
 
 
 def api_path(route: str, view, name: str | None = None):
-    """A URL pattern under /api/ that also answers under /api/<version>/ (DHIS2 clients use both)."""
+    """A URL pattern under /api/ that also answers under /api/<version>/ (DHIS2 clients use both),
+    with or without a trailing slash."""
+    route = route if route.endswith("/?") else f"{route}/?"
     return re_path(rf"^api/(?:\d+/)?{route}$", view, name=name)
 
 
@@ -71,13 +73,12 @@ class Dhis2ExceptionMixin:
         from rest_framework import exceptions
 
         response = super().handle_exception(exc)
-        if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
-            field = next(iter(exc.detail), None)
-            errors = exc.detail.get(field)
-            text = errors[0] if isinstance(errors, list) and errors else errors
-            body = web_message(f"{field}: {text}", http_status=400, response={"field": field, "errors": exc.detail})
+        data = response.data if isinstance(response.data, dict) else {}
+        if isinstance(exc, exceptions.ValidationError) and "fields" in data:
+            body = web_message(
+                data["error"], http_status=400, response={"field": data.get("field"), "errors": data["fields"]}
+            )
         else:
-            data = response.data if isinstance(response.data, dict) else {}
             message = str(data.get("error") or data.get("detail") or HTTPStatus(response.status_code).phrase)
             body = web_message(
                 message,

@@ -1,11 +1,19 @@
-"""API error shape: every 4xx names the problem and, where there is one, the field."""
+"""API error shape: every 4xx names the problem and, where there is one, the field.
 
-from django.core.exceptions import PermissionDenied
+`{"error": "<field>: <message>", "field": "<field>", "fields": {...}}`; DHIS2 views re-render it
+as a WebMessage (smsportal.dhis2.Dhis2ExceptionMixin).
+"""
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+# Paths whose clients expect JSON, even for a 404 or a 500.
+API_PREFIXES = ("/api/", "/notification/", "/dispatcher/", "/webhooks/", "/.well-known/")
 
 
 class ApiError(exceptions.APIException):
@@ -17,7 +25,32 @@ class ApiError(exceptions.APIException):
         self.field = field
 
 
+def flatten_errors(errors, prefix: str = "") -> list[tuple[str, str]]:
+    """DRF's nested error structure as (dotted.field[0], message) pairs, in order."""
+    if isinstance(errors, dict):
+        pairs = []
+        for key, value in errors.items():
+            name = str(key) if key != "non_field_errors" else ""
+            if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{name}" if prefix and name else (name or prefix)
+            pairs.extend(flatten_errors(value, path))
+        return pairs
+    if isinstance(errors, list):
+        if all(not isinstance(e, dict | list) for e in errors):
+            return [(prefix, str(e)) for e in errors]
+        pairs = []
+        for index, value in enumerate(errors):
+            if value:
+                pairs.extend(flatten_errors(value, f"{prefix}[{index}]" if isinstance(value, dict | list) else prefix))
+        return pairs
+    return [(prefix, str(errors))]
+
+
 def api_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"error": "request body is too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404):
@@ -34,13 +67,37 @@ def api_exception_handler(exc, context):
         return Response(body, status=exc.status_code)
     if isinstance(exc, exceptions.ValidationError):
         errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
-        first_field = next(iter(errors), None)
-        first = errors.get(first_field) if first_field else None
-        text = first[0] if isinstance(first, list) and first else first
-        summary = f"{first_field}: {text}" if first_field and first_field != "non_field_errors" else str(text)
-        response.data = {"error": summary, "fields": errors}
-        response.status_code = status.HTTP_400_BAD_REQUEST
-        return response
-    if isinstance(response.data, dict) and "detail" in response.data:
-        response.data = {"error": str(response.data["detail"])}
+        pairs = flatten_errors(errors) or [("", "invalid input")]
+        field, text = pairs[0]
+        summary = f"{field}: {text}" if field else text
+        body = {"error": summary, "fields": errors}
+        if field:
+            body["field"] = field
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    detail = response.data.get("detail") if isinstance(response.data, dict) else None
+    if detail is not None:
+        response.data = {"error": str(detail)}
     return response
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+def page_not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"error": f"no API endpoint or object at {request.path}"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse({"error": "internal error; it has been logged"}, status=500)
+    return defaults.server_error(request)
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        message = "request body is too large" if isinstance(exception, RequestDataTooBig) else "bad request"
+        return JsonResponse({"error": message}, status=413 if isinstance(exception, RequestDataTooBig) else 400)
+    return defaults.bad_request(request, exception)

@@ -17,3 +17,7 @@ urlpatterns = [
     path("", include("adherence.urls")),
     path("", include("portal.urls")),
 ]
+
+handler400 = "smsportal.exceptions.bad_request"
+handler404 = "smsportal.exceptions.page_not_found"
+handler500 = "smsportal.exceptions.server_error"

@@ -6,8 +6,8 @@ import yaml
 pytestmark = pytest.mark.django_db
 
 DOCUMENTED = {
-    "/api/sms/inbound/": {"get", "post", "delete"},
-    "/api/sms/inbound/{uid}/": {"get", "delete"},
+    "/api/sms/inbound": {"get", "post", "delete"},
+    "/api/sms/inbound/{uid}": {"get", "delete"},
     "/api/v1/plugins/": {"get", "post"},
     "/api/v1/plugins/{plugin_id}/": {"get", "put", "patch", "delete"},
     "/api/v1/plugins/invocations/": {"get"},
