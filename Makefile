@@ -16,10 +16,14 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The demo's webhook URLs (shown in the admin and sent to providers) follow PORT.
+RUN_ENV = DEBUG=$${DEBUG:-1} SMSPORTAL_ALLOW_PRIVATE_URLS=$${SMSPORTAL_ALLOW_PRIVATE_URLS:-1} \
+	SMSPORTAL_PUBLIC_BASE_URL=$${SMSPORTAL_PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
+
 run: $(BIN)/.installed
-	DEBUG=$${DEBUG:-1} SMSPORTAL_ALLOW_PRIVATE_URLS=$${SMSPORTAL_ALLOW_PRIVATE_URLS:-1} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
-	DEBUG=$${DEBUG:-1} SMSPORTAL_ALLOW_PRIVATE_URLS=$${SMSPORTAL_ALLOW_PRIVATE_URLS:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(BIN)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
