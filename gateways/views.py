@@ -35,9 +35,16 @@ def inbound_webhook(request, gateway_uid, token=None):
     except WebhookValidationError as exc:
         logger.warning("inbound webhook refused", extra={"gateway": gateway.uid, "reason": str(exc)})
         return HttpResponseForbidden("signature check failed")
+    replies = adapter.parse_inbound(request)  # may call the provider (SNS confirmation): outside the transaction
+    if replies and gateway.organization is None:
+        # A global gateway belongs to no organization, so its replies cannot be attributed.
+        logger.warning("inbound SMS on a gateway without organization dropped", extra={"gateway": gateway.uid})
+        return adapter.webhook_response("inbound")
     with transaction.atomic():
-        for sms in adapter.parse_inbound(request):
-            inbound_receive(organization=gateway.organization, gateway=gateway, sms=sms)
+        for sms in replies:
+            inbound_receive(
+                organization=gateway.organization, gateway=gateway, sms=sms, source_ip=request.META.get("REMOTE_ADDR")
+            )
     return adapter.webhook_response("inbound")
 
 

@@ -190,3 +190,30 @@ def test_parked_report_marker_in_redis(
 
     message.refresh_from_db()
     assert message.status == "delivered"
+
+
+def test_reply_to_a_global_gateway_is_acknowledged_not_stored(client, caplog):
+    gateway = GatewayFactory(organization=None, type="clickatell", secrets={"webhookTokens": ["t"]})
+    body = '{"messageId": "m1", "fromNumber": "27820000001", "text": "1", "timestamp": 1715068992000}'
+
+    with caplog.at_level(logging.WARNING):
+        response = client.post(f"/webhooks/{gateway.pk}/inbound?token=t", data=body, content_type="application/json")
+
+    assert response.status_code == 200
+    assert InboundMessage.objects.count() == 0
+    assert "without organization" in caplog.text
+
+
+def test_clickatell_reply_is_stored_with_the_source_address(client, organization, clickatell):
+    body = '{"messageId": "m1", "replyMessageId": "r1", "fromNumber": "27820000001", "text": "1"}'
+
+    response = client.post(
+        f"/webhooks/{clickatell.pk}/inbound?token=new",
+        data=body,
+        content_type="application/json",
+        REMOTE_ADDR="203.0.113.9",
+    )
+
+    assert response.status_code == 200
+    message = InboundMessage.objects.get()
+    assert (message.provider_message_id, message.source_ip) == ("r1", "203.0.113.9")
