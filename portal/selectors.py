@@ -57,7 +57,7 @@ def today_doses(*, organization, day: date, status: str = "", query: str = "") -
             | Q(schedule__medication__icontains=query)
         )
     # Ordered on the slot's own columns: a top-100 sort of today's slots, joined for 100 rows only.
-    return qs.select_related("patient", "schedule", "confirmation").order_by("local_time", "id")
+    return qs.select_related("patient", "schedule", "confirmation", "reminder").order_by("local_time", "id")
 
 
 # --- Adherence -------------------------------------------------------------------------------

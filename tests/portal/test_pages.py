@@ -295,3 +295,12 @@ def test_export_quotes_cells_a_spreadsheet_would_run(staff, med_schedule, patien
     export = staff.get(f"/portal/adherence/export.csv?from={today}&to={today}")
 
     assert ",'=HYPERLINK(1) X," in b"".join(export.streaming_content).decode()
+
+
+def test_today_shows_a_reminder_that_could_not_be_delivered(staff, med_schedule, patient, organization):
+    from messaging.models import OptOut
+
+    OptOut.objects.create(organization=organization, phone_number=str(patient.phone))
+    reminder_send(slot=first_slot(med_schedule))
+
+    assert "not delivered: opted out" in staff.get("/portal/?fragment=1").content.decode()
