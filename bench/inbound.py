@@ -196,6 +196,50 @@ def blast(port: int, requests: list, processes: int = 2, threads: int = 8) -> tu
     return time.perf_counter() - started, ok
 
 
+# -- CPU accounting: what one reply costs, independent of how busy the machine is -------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def cpu_snapshot(roots: dict[str, int], database_url: str) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each process tree (web, worker) and of PostgreSQL backends of the bench DB."""
+    import psycopg
+
+    snap = {name: {p: _cpu(p) for p in [root, *_children(root)]} for name, root in roots.items()}
+    name = urlsplit(database_url).path.lstrip("/")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])]
+    snap["postgres"] = {p: _cpu(p) for p in pids}
+    return snap
+
+
+def cpu_used(before: dict, after: dict) -> dict[str, float]:
+    return {part: sum(after[part][p] - before.get(part, {}).get(p, 0.0) for p in after[part]) for part in after}
+
+
 def wait_http(port: int, path: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -294,10 +338,20 @@ def main() -> None:
             signed_request(public, gateway_id, f"SMaccept{i}", f"+1303555{i % 10000:04d}", f"hi a{i}")
             for i in range(args.accept)
         ]
+        web = children[0].pid
+        before = cpu_snapshot({"web": web}, env["DATABASE_URL"])
         seconds, accepted = blast(web_port, accept_requests)
+        used = cpu_used(before, cpu_snapshot({"web": web}, env["DATABASE_URL"]))
+        accept_ms = {k: round(v * 1000 / max(1, accepted), 2) for k, v in used.items()}
+        results["accept_cpu_ms_per_webhook"] = accept_ms
         results["webhooks_accepted_per_s"] = round(accepted / seconds, 1)
         results["webhooks_accepted"] = accepted
         print(f"inbound webhooks accepted: {accepted}/{args.accept} in {seconds:.2f}s = {accepted / seconds:.0f}/s")
+        total = sum(accept_ms.values())
+        print(
+            f"  CPU per accepted webhook: {total:.1f} ms ({', '.join(f'{k} {v:.1f}' for k, v in accept_ms.items())})"
+            f" → at most {2000 / total:.0f}/s on 2 idle cores"
+        )
 
         worker = start(
             [
@@ -328,9 +382,12 @@ def main() -> None:
             signed_request(public, gateway_id, f"SMe2e{i}", phone(i % n_patients), f"1 {tok}")
             for i, tok in enumerate(tokens)
         ]
+        roots = {"web": web, "worker": worker.pid}
+        before = cpu_snapshot(roots, env["DATABASE_URL"])
         started = time.time()
         post_seconds, accepted = blast(web_port, e2e_requests)
         complete = arrivals.wait_for(set(tokens), timeout=600)
+        used = cpu_used(before, cpu_snapshot(roots, env["DATABASE_URL"]))
         last = max(arrivals.times[t] for t in tokens if t in arrivals.times)
         received = sum(1 for t in tokens if t in arrivals.times)
         e2e_rate = received / (last - started)
@@ -338,6 +395,13 @@ def main() -> None:
         print(
             f"replies webhook → plugin call: {received}/{args.e2e} in {last - started:.2f}s = {e2e_rate:.0f}/s "
             f"(posting took {post_seconds:.2f}s)"
+        )
+        reply_ms = {k: round(v * 1000 / max(1, received), 2) for k, v in used.items()}
+        results["e2e_cpu_ms_per_reply"] = reply_ms
+        total = sum(reply_ms.values())
+        print(
+            f"  CPU per reply: {total:.1f} ms ({', '.join(f'{k} {v:.1f}' for k, v in reply_ms.items())})"
+            f" → at most {2000 / total:.0f}/s on 2 idle cores (plugin receiver and load generator excluded)"
         )
 
         # 3. Latency at a steady rate: one reply every 1/rate s, each timed from its POST to its plugin call.
