@@ -221,6 +221,11 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=6_000, help="single sends per run")
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--celery-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--providers",
+        action="store_true",
+        help="afterwards, run bench/providers.py: BulkSMS batched, Twilio one-per-request, rate limit 50/s",
+    )
     args = parser.parse_args()
 
     env = server_env()
@@ -294,6 +299,9 @@ def main() -> None:
     finally:
         for process in reversed(processes):
             stop(process)
+    if args.providers:
+        # Provider modes live in bench/providers.py (gateways); same shape, its own database.
+        subprocess.run([PYTHON, str(ROOT / "bench" / "providers.py"), "--mode", "all"], cwd=ROOT, check=False)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Benchmark: outbound throughput through real provider wire formats (PostgreSQL + Redis + 2 workers).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsportal_bench REDIS_URL=redis://127.0.0.1:6379/1 \
-        .venv/bin/python bench/providers.py [--mode bulksms|twilio|ratelimit|all] [--messages N]
+    .venv/bin/python bench/providers.py [--mode bulksms|twilio|ratelimit|all] [--messages N]
+
+Defaults: its own database `smsportal_bench_providers` (created if missing) and Redis DB 9 (stale queue
+and smsportal keys deleted first); override with DATABASE_URL / REDIS_URL. `bench/outbound.py --providers` runs it too.
 
 What it does, per mode:
 1. starts the provider simulator (`manage.py provider_simulator --no-record`) in its own process;
@@ -31,8 +33,8 @@ PYTHON = sys.executable
 
 def _env() -> dict:
     env = dict(os.environ)
-    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsportal_bench")
-    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsportal_bench_providers")
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
     env.setdefault("CELERY_BROKER_URL", env["REDIS_URL"])
     env["CELERY_TASK_ALWAYS_EAGER"] = "0"
     env["SMSPORTAL_ALLOW_PRIVATE_URLS"] = "1"  # the simulator is on loopback
@@ -82,7 +84,20 @@ def _cpu_seconds(root_pid: int) -> float:
     return sum(times.get(pid, 0.0) for pid in tree)
 
 
+def _database_create(url: str) -> None:
+    """Create the bench database when it does not exist yet (PostgreSQL only)."""
+    if not url.startswith("postgres"):
+        return
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def _setup_django(env: dict) -> None:
+    _database_create(env["DATABASE_URL"])
     os.environ.update(env)
     import django
 
@@ -247,7 +262,10 @@ def main() -> None:
     _setup_django(env)
     from smsportal.redis import get_redis
 
-    get_redis().flushdb()  # the bench's own Redis DB: stale tasks from an earlier run would skew it
+    client = get_redis()  # stale tasks of an earlier run would skew it; delete only what it uses
+    for pattern in ("celery", "_kombu*", "unacked*", "smsportal:*"):
+        for key in client.scan_iter(match=pattern, count=1000):
+            client.delete(key)
     defaults = {"bulksms": 20000, "twilio": 10000, "ratelimit": 1000}
     modes = ["bulksms", "twilio", "ratelimit"] if args.mode == "all" else [args.mode]
     targets = {"bulksms": ">= 2000 msg/s", "twilio": ">= 500 msg/s", "ratelimit": "50 msg/s ± 5% (47.5-52.5)"}
