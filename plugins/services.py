@@ -17,6 +17,7 @@ import random
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 import requests
 from django.conf import settings
@@ -379,6 +380,10 @@ def _http() -> requests.Session:
     if _session is None:
         _session = requests.Session()
         _session.headers["User-Agent"] = USER_AGENT
+        # Proxy settings are read once here, not from the environment on every call (that lookup
+        # was a large share of a call's CPU). HTTP(S)_PROXY work, e.g. an egress proxy; NO_PROXY is not read.
+        _session.trust_env = False
+        _session.proxies.update({k: v for k, v in getproxies().items() if k in ("http", "https")})
         # Checks the address actually connected to (DNS rebinding after the URL was checked).
         _session.mount("http://", SafeHTTPAdapter())
         _session.mount("https://", SafeHTTPAdapter())
