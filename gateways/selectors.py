@@ -15,8 +15,11 @@ def gateway_for_send(*, organization, gateway_id=None) -> Gateway | None:
     gateway = active.filter(organization=organization, is_default=True).first()
     if gateway is None:
         gateway = active.filter(organization__isnull=True, is_default=True).first()
-    if gateway is not None and gateway.down_until and gateway.down_until > timezone.now() and gateway.fallback_id:
-        return gateway.fallback
+    if gateway is not None and gateway.down_until and gateway.down_until > timezone.now():
+        from gateways.routing import gateway_usable_fallback
+
+        # Marked down: new messages start on its fallback, if that one is usable.
+        return gateway_usable_fallback(gateway) or gateway
     return gateway
 
 

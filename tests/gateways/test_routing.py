@@ -191,3 +191,21 @@ def test_reservations_are_shared_through_redis(redis_url, settings, organization
     assert second == pytest.approx(0.2, abs=0.05)
     assert third == pytest.approx(0.4, abs=0.05)
     assert redis.Redis.from_url(redis_url).get(RATE_KEY.format(gateway.pk)) is not None
+
+
+def test_new_messages_of_a_down_gateway_start_on_its_usable_fallback(organization):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gateways.selectors import gateway_for_send
+
+    fallback = GatewayFactory(organization=organization, is_default=False)
+    primary = GatewayFactory(
+        organization=organization, fallback=fallback, down_until=timezone.now() + timedelta(minutes=1)
+    )
+
+    assert gateway_for_send(organization=organization) == fallback
+    fallback.is_active = False
+    fallback.save()
+    assert gateway_for_send(organization=organization) == primary  # an inactive fallback is not used
