@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format worker beat simulator clean
+.PHONY: run test lint format worker beat simulator clean bench
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,3 +47,6 @@ simulator: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
+
+bench: $(BIN)/.installed-dev
+	$(BIN)/python bench/outbound.py

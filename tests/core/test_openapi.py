@@ -49,3 +49,9 @@ def test_send_response_is_the_biot_shape(schema):
 
 def test_interactive_docs_are_served(client):
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_schema_generation_is_warning_free(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
