@@ -60,3 +60,17 @@ def test_validity_matches_phonenumbers_is_valid_number():
             assert valid is False or "premium" in str(exc), raw
         if accepted:
             assert valid, raw
+
+
+def test_one_pass_number_type_equals_phonenumbers_number_type():
+    from messaging.phones import _number_type
+
+    rng = random.Random(11)
+    samples = [f"+1{rng.randint(200, 999)}{rng.randint(2000000, 9999999)}" for _ in range(4000)]
+    samples += [f"+{cc}{rng.randint(10**6, 10**10)}" for cc in (7, 44, 47, 61, 262, 590, 599) for _ in range(300)]
+    for raw in samples:
+        try:
+            parsed = phonenumbers.parse(raw, None)
+        except phonenumbers.NumberParseException:
+            continue
+        assert _number_type(parsed) == phonenumbers.number_type(parsed), raw
