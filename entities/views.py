@@ -3,6 +3,8 @@
 Every queryset is scoped to the caller's organization; another organization's id is a 404.
 """
 
+import uuid
+
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
@@ -90,7 +92,7 @@ class EntityViewSet(viewsets.ViewSet):
 
     entity_type: str = ""
     model = None
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    lookup_value_regex = "[^/]+"  # any id reaches the view, so a malformed one is a JSON 404 too
 
     def get_queryset(self):
         queryset = scope_to_user(self.model.objects.select_related("organization"), self.request.user)
@@ -101,7 +103,12 @@ class EntityViewSet(viewsets.ViewSet):
         return queryset
 
     def get_object(self, pk):
-        entity = self.get_queryset().filter(pk=pk).first()
+        try:
+            uuid.UUID(str(pk))
+        except ValueError:
+            entity = None
+        else:
+            entity = self.get_queryset().filter(pk=pk).first()
         if entity is None:
             raise ApiError(f"no {self.entity_type} with id {pk}", status_code=404, field="id", code="not_found")
         return entity

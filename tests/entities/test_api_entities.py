@@ -97,10 +97,12 @@ def test_caregiver_cannot_be_linked_to_another_organizations_patient(api_client,
     assert Caregiver.objects.count() == 0
 
 
-def test_unknown_id_is_404(api_client, organization):
-    response = api_client.get("/api/v1/patients/6a1bd0a7-3f16-4d42-9d35-5f2c3e1e7e11/")
+@pytest.mark.parametrize("entity_id", ["6a1bd0a7-3f16-4d42-9d35-5f2c3e1e7e11", "not-an-id", "12"])
+def test_unknown_or_malformed_id_is_a_json_404(api_client, organization, entity_id):
+    response = api_client.get(f"/api/v1/patients/{entity_id}/")
 
     assert response.status_code == 404 and "error" in response.json()
+    assert api_client.delete(f"/api/v1/caregivers/{entity_id}/").status_code == 404
 
 
 @pytest.mark.parametrize(
