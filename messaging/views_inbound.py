@@ -135,6 +135,7 @@ def _read_submission(request) -> dict:
         return {
             "originator": data.get("originator"),
             "text": data.get("text"),
+            "text_field": "text",
             "gateway": (str(data.get("gatewayid") or "").strip() or "default"),
             "received": _parse_time(data.get("receiveddate"), "receiveddate"),
             "sent": _parse_time(data.get("sentdate"), "sentdate"),
@@ -145,6 +146,7 @@ def _read_submission(request) -> dict:
     return {
         "originator": params.get("originator"),
         "text": params.get("message"),
+        "text_field": "message",
         "gateway": (params.get("gateway") or "").strip() or "Unknown",
         "received": _parse_time(params.get(received_field), received_field),
         "sent": None,
@@ -161,21 +163,6 @@ def _gateway_for_label(organization, label: str):
         return qs.filter(pk=uuid.UUID(label)).first()
     except ValueError:
         return qs.filter(name=label).first()
-
-
-def _page_params(request) -> tuple[bool, int, int]:
-    paging = (request.query_params.get("paging") or "true").lower() != "false"
-    values = {}
-    for name, default, upper in (("page", 1, None), ("pageSize", 50, 1000)):
-        raw = request.query_params.get(name)
-        try:
-            value = int(raw) if raw not in (None, "") else default
-        except ValueError:
-            raise Dhis2Reply(dhis2.bad_request(f"{name} must be a positive integer", field=name))
-        if value < 1 or (upper and value > upper):
-            raise Dhis2Reply(dhis2.bad_request(f"{name} must be between 1 and {upper or 'n'}", field=name))
-        values[name] = value
-    return paging, values["page"], values["pageSize"]
 
 
 def _ours(dhis2_status: str) -> list[str]:
@@ -233,7 +220,9 @@ def _selected_fields(request) -> list[str]:
     return [f for f in wanted if f in FIELDS] or ["id"]
 
 
-class Dhis2View(APIView):
+class Dhis2View(dhis2.Dhis2ExceptionMixin, APIView):
+    """Every refusal is a WebMessage: our own (Dhis2Reply) and DRF's (auth, parse, validation)."""
+
     # The JSON body is read raw (size cap, DHIS2 errors); DRF only needs to accept the media type.
     parser_classes = [JSONParser]
 
@@ -262,12 +251,15 @@ class Dhis2InboundApi(Dhis2View):
         if organization is None:
             return dhis2.web_message("Act as an organization: use an organization's API key or user", http_status=403)
         data = _read_submission(request)
-        originator = str(data["originator"] or "").strip()
-        text = data["text"] if isinstance(data["text"], str) else ("" if data["text"] is None else str(data["text"]))
+        for key, field in (("originator", "originator"), ("text", data["text_field"])):
+            if data[key] is not None and not isinstance(data[key], str):
+                return dhis2.bad_request(f"{field} must be a string", field=field)
+        originator = (data["originator"] or "").strip()
+        text = data["text"] or ""
         if not originator:
-            return dhis2.conflict("Originator must be specified")
+            return dhis2.conflict("Originator must be specified", response={"field": "originator"})
         if not text.strip():
-            return dhis2.conflict("Message must be specified")
+            return dhis2.conflict("Message must be specified", response={"field": data["text_field"]})
         if "\x00" in text or len(originator) > 32:
             return dhis2.bad_request("originator or message contains invalid characters", field="originator")
         sms = InboundSms(
@@ -301,7 +293,7 @@ class Dhis2InboundApi(Dhis2View):
         operation_id="dhis2_inbound_list",
     )
     def get(self, request):
-        paging, page, page_size = _page_params(request)
+        paging, page, page_size = dhis2.page_params(request)
         queryset = scope_to_user(InboundMessage.objects.all(), request.user).order_by("-received_at")
         queryset = _apply_filters(queryset, request.query_params.getlist("filter"))
         fields = _selected_fields(request)

@@ -182,21 +182,6 @@ def _recipients_validate(value) -> list[str]:
     return value
 
 
-def _page_params(request) -> tuple[bool, int, int]:
-    paging = (request.query_params.get("paging") or "true").lower() != "false"
-    values = {}
-    for name, default, upper in (("page", 1, None), ("pageSize", 50, 1000)):
-        raw = request.query_params.get(name)
-        try:
-            value = int(raw) if raw not in (None, "") else default
-        except ValueError:
-            raise _bad_request(f"{name} must be a positive integer", field=name)
-        if value < 1 or (upper and value > upper):
-            raise _bad_request(f"{name} must be between 1 and {upper or 'n'}", field=name)
-        values[name] = value
-    return paging, values["page"], values["pageSize"]
-
-
 def _apply_filters(queryset, filters: list[str]):
     """DHIS2 `filter=property:operator:value` for status (DHIS2 names), deliveryStatus and id."""
     for raw in filters:
@@ -318,7 +303,7 @@ class Dhis2OutboundApi(Dhis2View):
         responses={200: Dhis2OutboundListSerializer, 400: WebMessageSerializer},
     )
     def get(self, request):
-        paging, page, page_size = _page_params(request)
+        paging, page, page_size = dhis2.page_params(request)
         queryset = scope_to_user(OutboundMessage.objects.all(), request.user).order_by("-created_at", "id")
         queryset = _apply_filters(queryset, request.query_params.getlist("filter"))
         fields = _selected_fields(request)

@@ -1,4 +1,4 @@
-"""Admin for plugins: registrations (secret masked), invocations with filters and "retry now"."""
+"""Admin for plugins: registrations (secret never shown), invocations with filters and "retry now"."""
 
 from django.contrib import admin, messages
 
@@ -22,8 +22,8 @@ class PluginRegistrationAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="Webhook secret")
     def masked_secret(self, obj):
-        secret = obj.webhook_secret
-        return f"whsec_••••{secret[-4:]}" if secret else "—"
+        # Shown once, at creation (API); afterwards not even a fragment of it.
+        return "set (hidden)" if obj.webhook_secret else "—"
 
     def save_model(self, request, obj, form, change):
         if obj.url and not obj.webhook_secret:

@@ -202,6 +202,9 @@ class InvocationListApi(APIView):
     def get(self, request):
         qs = scope_to_user(PluginInvocation.objects.select_related("registration"), request.user)
         params = request.query_params
+        for name, allowed in (("status", PluginInvocation.Status.values), ("action", PluginAction.values)):
+            if params.get(name) and params[name] not in allowed:
+                raise ApiError(f"{name}: must be one of {', '.join(allowed)}", field=name)
         try:
             if params.get("status"):
                 qs = qs.filter(status=params["status"])

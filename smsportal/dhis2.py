@@ -57,6 +57,32 @@ def pager(*, page: int, page_size: int, total: int) -> dict:
     return {"page": page, "pageCount": page_count, "total": total, "pageSize": page_size}
 
 
+MAX_PAGE = 1_000_000  # beyond it the offset overflows SQLite's 64-bit integers ("datatype mismatch")
+
+
+def page_params(request, *, max_page_size: int = 1000) -> tuple[bool, int, int]:
+    """DHIS2 paging (`paging`, `page`, `pageSize`), bounded; a bad value → 400 naming the field."""
+    from smsportal.exceptions import ApiError
+
+    paging = (request.query_params.get("paging") or "true").lower() != "false"
+    values = {}
+    for name, default, upper in (("page", 1, MAX_PAGE), ("pageSize", 50, max_page_size)):
+        raw = (request.query_params.get(name) or "").strip()
+        if not raw:
+            values[name] = default
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ApiError(f"{name} must be an integer", field=name)
+        if value < 1:
+            raise ApiError(f"{name} must be at least 1", field=name)
+        if value > upper:
+            raise ApiError(f"{name} must be at most {upper}", field=name)
+        values[name] = value
+    return paging, values["page"], values["pageSize"]
+
+
 def dhis2_time(value) -> str | None:
     """DHIS2's timestamp format: UTC, milliseconds, no zone ("2024-05-01T10:00:00.000")."""
     if value is None:

@@ -401,9 +401,8 @@ def _run_builtin_command(message: InboundMessage, kind: str) -> None:
     if kind == "opt_out":
         if OptOut.objects.filter(organization=organization, phone_number=message.originator).exists():
             return  # already opted out: no second confirmation (FCC: at most one)
-        # The confirmation is queued before the opt-out row exists, so the opt-out check of the
-        # send path lets exactly this one message through.
-        _reply(message, organization.opt_out_confirmation)
+        # The one confirmation STOP gets (checked above: not already opted out).
+        _reply(message, organization.opt_out_confirmation, ignore_opt_out=True)
         OptOut.objects.get_or_create(
             organization=organization,
             phone_number=message.originator,
@@ -416,10 +415,10 @@ def _run_builtin_command(message: InboundMessage, kind: str) -> None:
             _reply(message, organization.opt_in_confirmation)
             logger.info("opt-in recorded", extra={"inbound": str(message.id), "phone": phone_ref(message.originator)})
     elif kind == "help":
-        _reply(message, organization.help_text)
+        _reply(message, organization.help_text, ignore_opt_out=True)  # CTIA: HELP is always answered
 
 
-def _reply(message: InboundMessage, text: str) -> None:
+def _reply(message: InboundMessage, text: str, *, ignore_opt_out: bool = False) -> None:
     """An automatic answer (source=system), through the gateway that received the message when it can send."""
     from messaging.exceptions import MessageRejected
     from messaging.services.outbound import messages_queue
@@ -436,6 +435,7 @@ def _reply(message: InboundMessage, text: str) -> None:
             body=text,
             source=OutboundMessage.Source.SYSTEM,
             gateway=gateway,
+            ignore_opt_out=ignore_opt_out,
         )
     except MessageRejected as exc:
         logger.warning("automatic reply not queued", extra={"inbound": str(message.id), "reason": exc.code})

@@ -109,6 +109,7 @@ def messages_queue(
     max_length: int | None = None,
     max_length_default: int | None = None,
     require_one: bool = False,
+    ignore_opt_out: bool = False,
 ) -> QueueResult:
     """Validate and store one message per recipient, then ask for dispatch after commit.
 
@@ -117,6 +118,8 @@ def messages_queue(
     opted-out recipient raises instead (single-send APIs answer 4xx). With `require_one`, a
     request in which no recipient is a valid number is refused ("no recipient") and stores nothing.
     The length limit is `max_length`, else the gateway's, else `max_length_default`.
+    `ignore_opt_out` is only for the answers the rules require even to an opted-out number (CTIA:
+    HELP is always answered; the one STOP confirmation) — never for anything else.
     """
     # One recipient is one INSERT: autocommit spares the hot single-send path the BEGIN and
     # COMMIT round trips. Several recipients are written in one transaction (all or nothing).
@@ -135,6 +138,7 @@ def messages_queue(
             max_length=max_length,
             max_length_default=max_length_default,
             require_one=require_one,
+            ignore_opt_out=ignore_opt_out,
         )
 
 
@@ -152,6 +156,7 @@ def _messages_queue(
     max_length: int | None = None,
     max_length_default: int | None = None,
     require_one: bool = False,
+    ignore_opt_out: bool = False,
 ) -> QueueResult:
     gateway = gateway or gateway_for_send(organization=organization)
     if gateway is None:
@@ -170,7 +175,7 @@ def _messages_queue(
         exc = MessageRejected("no recipient", field="recipients", code="no_recipient", status_code=409)
         exc.refused = [{"recipient": given, "reason": reason} for given, reason in result.refused]
         raise exc
-    opted_out = opted_out_numbers(organization=organization, numbers=list(numbers))
+    opted_out = set() if ignore_opt_out else opted_out_numbers(organization=organization, numbers=list(numbers))
     if refuse_opted_out and opted_out:
         raise MessageRejected(
             "the recipient has opted out of messages from this organization",

@@ -61,15 +61,15 @@ def test_query_form_accepts_received_time_and_the_seeds_receive_time(api_client,
 
 
 @pytest.mark.parametrize(
-    ("query", "message"),
+    ("query", "message", "field"),
     [
-        ("message=hi", "Originator must be specified"),
-        ("originator=&message=", "Originator must be specified"),
-        ("originator=%2B4712341234", "Message must be specified"),
-        ("originator=%2B4712341234&message=%20", "Message must be specified"),
+        ("message=hi", "Originator must be specified", "originator"),
+        ("originator=&message=", "Originator must be specified", "originator"),
+        ("originator=%2B4712341234", "Message must be specified", "message"),
+        ("originator=%2B4712341234&message=%20", "Message must be specified", "message"),
     ],
 )
-def test_missing_originator_or_text_is_dhis2s_409(api_client, organization, query, message):
+def test_missing_originator_or_text_is_dhis2s_409(api_client, organization, query, message, field):
     response = api_client.post(f"/api/sms/inbound?{query}")
 
     assert response.status_code == 409
@@ -78,15 +78,37 @@ def test_missing_originator_or_text_is_dhis2s_409(api_client, organization, quer
         "httpStatusCode": 409,
         "status": "ERROR",
         "message": message,
+        "response": {"field": field},
         "errorCode": "E1004",
     }
     assert InboundMessage.objects.count() == 0
 
 
-def test_json_missing_text_is_409(api_client, organization):
+def test_json_missing_text_is_409_naming_text(api_client, organization):
     response = post_json(api_client, {"originator": "+4712341234"})
 
     assert response.status_code == 409 and response.json()["message"] == "Message must be specified"
+    assert response.json()["response"] == {"field": "text"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": 1, "originator": "+4712341234"},
+        {"text": ["hi"], "originator": "+4712341234"},
+        {"text": "hi", "originator": 4712341234},
+        {"text": "hi", "originator": {"n": "+4712341234"}},
+    ],
+)
+def test_json_non_string_text_or_originator_is_400_naming_it(api_client, organization, body):
+    field = "text" if not isinstance(body["text"], str) else "originator"
+
+    response = post_json(api_client, body)
+
+    assert response.status_code == 400
+    assert response.json()["response"] == {"field": field}
+    assert response.json()["message"] == f"{field} must be a string"
+    assert InboundMessage.objects.count() == 0
 
 
 @pytest.mark.parametrize("field", ["receiveddate", "sentdate"])
@@ -141,6 +163,35 @@ def test_bad_filter_is_400(api_client, organization):
     assert response.status_code == 400 and response.json()["response"] == {"field": "filter"}
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("page=99999999999999999999", "page", "page must be at most 1000000"),
+        ("page=0", "page", "page must be at least 1"),
+        ("page=-3", "page", "page must be at least 1"),
+        ("page=x", "page", "page must be an integer"),
+        ("pageSize=1001", "pageSize", "pageSize must be at most 1000"),
+    ],
+)
+def test_out_of_range_paging_is_400_naming_the_field(api_client, organization, query, field, message):
+    response = api_client.get(f"/api/sms/inbound?{query}")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "httpStatus": "Bad Request",
+        "httpStatusCode": 400,
+        "status": "ERROR",
+        "message": message,
+        "response": {"field": field},
+    }
+
+
+def test_last_allowed_page_is_an_empty_page(api_client, organization):
+    response = api_client.get("/api/sms/inbound?page=1000000")
+
+    assert response.status_code == 200 and response.json()["inboundsmss"] == []
+
+
 def test_get_and_delete_one(api_client, organization):
     post_json(api_client, {"text": "hi", "originator": "+4712341234"})
     message = InboundMessage.objects.get()
@@ -183,10 +234,21 @@ def test_another_organizations_message_is_404_and_not_listed(api_client, other_a
     assert InboundMessage.objects.count() == 1
 
 
-def test_unauthenticated_is_refused(client, organization):
-    response = client.post("/api/sms/inbound?originator=%2B4712341234&message=hi")
+@pytest.mark.parametrize("headers", [{}, {"HTTP_AUTHORIZATION": "Bearer not-a-real-key"}])
+def test_unauthenticated_is_refused_with_a_web_message(client, organization, headers):
+    response = client.post("/api/sms/inbound?originator=%2B4712341234&message=hi", **headers)
 
     assert response.status_code in (401, 403) and InboundMessage.objects.count() == 0
+    body = response.json()
+    assert body["httpStatusCode"] == response.status_code and body["status"] == "ERROR"
+    assert body["message"] and "error" not in body
+
+
+def test_malformed_json_is_a_400_web_message(api_client, organization):
+    response = api_client.post("/api/sms/inbound", "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["httpStatusCode"] == 400 and response.json()["response"] == {"field": "body"}
 
 
 def test_gatewayid_naming_an_organization_gateway_links_it_for_replies(api_client, organization, gateway):

@@ -258,6 +258,21 @@ def test_help_answers_with_the_organization_help_text(organization, gateway):
     assert OutboundMessage.objects.get(recipient=PHONE).body == "Demo Org care team: call 555-0100."
 
 
+def test_help_is_answered_even_to_an_opted_out_number_but_nothing_else_is(organization, gateway):
+    from gateways.providers.simulator import SimulatorAdapter
+
+    reply(organization, gateway, text="STOP", provider_id="SM1")
+    SimulatorAdapter.outbox.clear()
+
+    reply(organization, gateway, text="help", provider_id="SM2")
+    later = messages_queue(organization=organization, recipients=[PHONE], body="Dose", source="portal").messages[0]
+
+    help_reply = OutboundMessage.objects.get(recipient=PHONE, body=organization.help_text)
+    assert help_reply.status != "failed" and help_reply.error_reason == ""
+    assert [m.to for m in SimulatorAdapter.outbox] == [PHONE]  # the HELP answer went out
+    assert later.status == "failed" and later.error_reason == "opted out"
+
+
 def test_organization_keywords_replace_the_defaults(organization, gateway):
     organization.opt_out_keywords = ["ARRET"]
     organization.save()

@@ -109,11 +109,11 @@ def plugin(organization, url, **kw):
 
 
 def routed(message_id):
-    return wait_for(lambda: InboundMessage.objects.exclude(status="received").filter(pk=message_id).first())
+    return wait_for(lambda: InboundMessage.objects.exclude(status="received").filter(pk=message_id).first(), timeout=60)
 
 
 def invocation_done():
-    return wait_for(lambda: PluginInvocation.objects.filter(status__in=["succeeded", "failed"]).first(), timeout=20)
+    return wait_for(lambda: PluginInvocation.objects.filter(status__in=["succeeded", "failed"]).first(), timeout=60)
 
 
 def test_twilio_signed_reply_reaches_the_plugin_once_with_seed_001_body_and_a_jwks_verified_jwt(
@@ -161,7 +161,7 @@ def test_two_replies_keep_the_inbound_message_id_until_a_new_send(worker, organi
 
     def send(text):
         message = messages_queue(organization=organization, recipients=[PHONE], body=text, source="portal").messages[0]
-        wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="sent").exists())
+        wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="sent").exists(), timeout=60)
         return message
 
     first = send("Dose 1")
@@ -260,7 +260,7 @@ def test_stop_records_the_opt_out_and_a_later_send_is_refused(worker, organizati
     confirmation = OutboundMessage.objects.get(recipient=PHONE, source="system")
     assert confirmation.body == organization.opt_out_confirmation and confirmation.gateway_id == twilio.id
     # Sent once, through the gateway the STOP came in on (the Twilio stand-in on 127.0.0.1).
-    assert wait_for(lambda: OutboundMessage.objects.filter(pk=confirmation.pk, status="sent").exists())
+    assert wait_for(lambda: OutboundMessage.objects.filter(pk=confirmation.pk, status="sent").exists(), timeout=60)
     later = messages_queue(organization=organization, recipients=[PHONE], body="Dose", source="portal").messages[0]
     assert later.status == "failed" and later.error_reason == "opted out"
     assert receiver.calls == []

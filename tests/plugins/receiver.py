@@ -60,7 +60,7 @@ class PluginReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/plugin"
 
-    def wait_for(self, count: int, timeout: float = 20.0) -> list[ReceivedCall]:
+    def wait_for(self, count: int, timeout: float = 60.0) -> list[ReceivedCall]:
         """Poll (bounded) until `count` calls arrived; returns the calls so far."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

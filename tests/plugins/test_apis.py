@@ -74,6 +74,40 @@ def test_invalid_registration_is_400_naming_the_field(api_client, change, field)
     assert not PluginRegistration.objects.exists()
 
 
+def test_unknown_entity_type_error_reads_cleanly(api_client):
+    response = api_client.post("/api/v1/plugins/", {**BODY, "entityTypes": ["dog"]}, format="json")
+
+    body = response.json()
+    assert response.status_code == 400 and body["field"] == "entityTypes[0]"
+    assert body["error"] == 'entityTypes[0]: "dog" is not a valid choice.'
+    assert "ErrorDetail" not in str(body) and "{" not in body["error"]
+
+
+@pytest.mark.parametrize("query", ["status=bogus", "action=_nope"])
+def test_unknown_invocation_status_or_action_filter_is_400_naming_it(api_client, query):
+    response = api_client.get(f"/api/v1/plugins/invocations/?{query}")
+
+    name = query.partition("=")[0]
+    assert response.status_code == 400 and response.json()["field"] == name
+    assert response.json()["error"].startswith(f"{name}: must be one of ")
+
+
+def test_admin_never_shows_any_part_of_the_webhook_secret(admin_client, organization, settings):
+    settings.SMSPORTAL_ALLOW_PRIVATE_URLS = True
+    registration, secret = registration_create(
+        organization=organization,
+        name="hook",
+        url="http://127.0.0.1:9/plugin",
+        entity_types=["patient"],
+        actions=["_incomingSms"],
+    )
+
+    page = admin_client.get(f"/admin/plugins/pluginregistration/{registration.id}/change/").content.decode()
+
+    assert "set (hidden)" in page
+    assert "whsec_" not in page and secret.removeprefix("whsec_")[-8:] not in page
+
+
 def test_builtin_handler_registration(api_client):
     response = api_client.post(
         "/api/v1/plugins/", {**BODY, "url": "", "handler": "plugins.builtin.record_only"}, format="json"
