@@ -15,6 +15,7 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from entities.models import Organization
 from entities.selectors import organization_for_user
 from gateways.config import MASK, SPECS, ConfigError, config_representation, config_validate
 from gateways.models import Gateway
@@ -41,10 +42,20 @@ HELP = {
 }
 
 
+GLOBAL = "global"
+GLOBAL_LABEL = "Global gateway — used by every organization that has no gateway of its own"
+
+
 class GatewayForm(forms.ModelForm):
-    """Common fields; `for_type` adds the type's config and secret fields."""
+    """Common fields; `for_type` adds the type's config and secret fields.
+
+    `request_organization` is set for staff of an organization: their gateways always belong to it
+    (the organization field is not shown). For superusers the organization is a required choice in
+    which a global gateway is an explicit, labelled option, never what an untouched select means.
+    """
 
     gateway_type: str = Gateway.Type.SIMULATOR
+    request_organization = None
     inbound_numbers_text = forms.CharField(
         label="Inbound numbers", required=False, help_text="Comma-separated E.164 numbers this gateway receives on."
     )
@@ -84,6 +95,8 @@ class GatewayForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         gateway = self.instance
+        if self.request_organization is not None and not gateway.pk:
+            gateway.organization = self.request_organization
         shown = config_representation(gateway) if gateway.pk else {}
         for name, kind in SPECS[self.gateway_type].fields.items():
             if name not in shown:
@@ -102,11 +115,33 @@ class GatewayForm(forms.ModelForm):
                 str(n.number) for n in gateway.inbound_numbers.all()
             )
             self.fields["make_default"].initial = gateway.is_default
+        if "organization" in self.fields:
+            organizations = [(str(o.pk), str(o)) for o in Organization.objects.order_by("name")]
+            self.fields["organization"] = forms.ChoiceField(
+                label="Organization",
+                choices=[("", "— choose —"), *organizations, (GLOBAL, GLOBAL_LABEL)],
+                help_text="The organization this gateway sends for. A global gateway is used by every "
+                "organization that has no gateway of its own.",
+                error_messages={"required": "Choose an organization, or the global gateway option."},
+            )
+            if gateway.pk:
+                self.initial["organization"] = str(gateway.organization_id) if gateway.organization_id else GLOBAL
         if "fallback" in self.fields:
             queryset = Gateway.objects.exclude(pk=gateway.pk) if gateway.pk else Gateway.objects.all()
-            if gateway.organization_id:
+            if self.request_organization is not None:
+                queryset = queryset.filter(organization=self.request_organization)
+            elif gateway.pk:
                 queryset = queryset.filter(organization_id=gateway.organization_id)
             self.fields["fallback"].queryset = queryset
+
+    def clean_organization(self):
+        value = self.cleaned_data.get("organization")
+        if value == GLOBAL:
+            return None
+        organization = Organization.objects.filter(pk=value).first() if value else None
+        if organization is None:
+            raise forms.ValidationError("Choose an organization, or the global gateway option.")
+        return organization
 
     def clean(self):
         cleaned = super().clean()
@@ -142,7 +177,12 @@ class GatewayForm(forms.ModelForm):
                     self.add_error("inbound_numbers_text", f"{raw.strip()}: {exc}")
         self.inbound_numbers = numbers
         fallback = cleaned.get("fallback")
-        organization = cleaned.get("organization", self.instance.organization if self.instance.pk else None)
+        if self.request_organization is not None:
+            organization = self.request_organization
+        elif "organization" in self.fields:
+            organization = cleaned.get("organization")
+        else:
+            organization = self.instance.organization
         if fallback is not None and fallback.organization_id != (organization.pk if organization else None):
             self.add_error("fallback", "the fallback must belong to the same organization")
         return cleaned
@@ -157,7 +197,7 @@ class GatewayAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "type",
-        "organization",
+        "organization_shown",
         "is_default",
         "is_active",
         "rate_limit_per_second",
@@ -201,8 +241,18 @@ class GatewayAdmin(admin.ModelAdmin):
             return TemplateResponse(request, "admin/gateways/gateway/choose_type.html", context)
         return super().add_view(request, form_url, extra_context)
 
+    def _request_organization(self, request):
+        return None if request.user.is_superuser else organization_for_user(request.user)
+
+    def has_add_permission(self, request):
+        # Staff without an organization would create a global gateway: only superusers may.
+        return super().has_add_permission(request) and (
+            request.user.is_superuser or self._request_organization(request) is not None
+        )
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = GatewayForm.for_type(self._type_for(request, obj))
+        form.request_organization = self._request_organization(request)
         kwargs["form"] = form
         return super().get_form(request, obj, change, **kwargs)
 
@@ -242,7 +292,7 @@ class GatewayAdmin(admin.ModelAdmin):
         if not change:
             obj.type = form.gateway_type
         if not request.user.is_superuser:
-            obj.organization = organization_for_user(request.user)
+            obj.organization = self._request_organization(request)
         tokens = obj.webhook_tokens()
         obj.config = form.gateway_config
         obj.secrets = {**form.gateway_secrets, "webhookTokens": tokens}
@@ -259,6 +309,10 @@ class GatewayAdmin(admin.ModelAdmin):
                 gateway_set_default(gateway=obj)
 
     # -- display ---------------------------------------------------------------------------
+
+    @admin.display(description="organization", ordering="organization__name")
+    def organization_shown(self, obj):
+        return obj.organization or "Global (organizations without their own gateway)"
 
     @admin.display(description="last error")
     def last_error_short(self, obj):

@@ -16,10 +16,12 @@ from rest_framework.views import APIView
 from entities.selectors import organization_for_user, scope_to_user
 from gateways.config import TYPE_ROUTES, ConfigError
 from gateways.models import Gateway
+from gateways.selectors import gateway_default_for
 from gateways.services import (
     TypeChangeError,
     gateway_create,
     gateway_delete,
+    gateway_global_representation,
     gateway_representation,
     gateway_set_default,
     gateway_update,
@@ -190,13 +192,32 @@ class GatewayDetailApi(APIView):
 
 
 class GatewayDefaultApi(APIView):
-    """`GET /api/gateways/default`: the organization's default gateway."""
+    """`GET /api/gateways/default`: the gateway the organization's sends use by default.
 
-    @extend_schema(operation_id="dhis2_gateways_default", tags=TAGS, responses={200: GATEWAY_SCHEMA, 404: WEB_MESSAGE})
+    That is its own active default, else the global default (`"global": true`, shown read-only:
+    no settings, no webhook URLs; PUT/DELETE on its uid are 404 for the organization).
+    """
+
+    @extend_schema(
+        operation_id="dhis2_gateways_default",
+        tags=TAGS,
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="The organization's default gateway (`global: false`), or, when it has no active "
+                "default, the global default its sends use (`global: true`; type, uid, name and inboundNumbers "
+                "only, read-only).",
+            ),
+            404: WEB_MESSAGE,
+        },
+    )
     def get(self, request):
-        gateway = _gateways(request).filter(is_default=True, organization=organization_for_user(request.user)).first()
+        organization = organization_for_user(request.user)
+        gateway = gateway_default_for(organization=organization)
         if gateway is None:
             return dhis2.not_found("No default gateway found")
+        if gateway.organization_id is None and organization is not None:
+            return Response(gateway_global_representation(gateway))
         return Response(gateway_representation(gateway))
 
 

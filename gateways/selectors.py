@@ -9,18 +9,22 @@ from messaging.phones import country_of
 
 def gateway_for_send(*, organization, gateway_id=None) -> Gateway | None:
     """The explicit gateway (of this organization), else the organization's default, else the global default."""
-    active = Gateway.objects.filter(is_active=True)
     if gateway_id is not None:
-        return active.filter(organization=organization, pk=gateway_id).first()
-    gateway = active.filter(organization=organization, is_default=True).first()
-    if gateway is None:
-        gateway = active.filter(organization__isnull=True, is_default=True).first()
+        return Gateway.objects.filter(is_active=True, organization=organization, pk=gateway_id).first()
+    gateway = gateway_default_for(organization=organization)
     if gateway is not None and gateway.down_until and gateway.down_until > timezone.now():
         from gateways.routing import gateway_usable_fallback
 
         # Marked down: new messages start on its fallback, if that one is usable.
         return gateway_usable_fallback(gateway) or gateway
     return gateway
+
+
+def gateway_default_for(*, organization) -> Gateway | None:
+    """The gateway an organization's sends use by default: its own active default, else the global one."""
+    active = Gateway.objects.filter(is_active=True, is_default=True)
+    gateway = active.filter(organization=organization).first() if organization is not None else None
+    return gateway or active.filter(organization__isnull=True).first()
 
 
 def gateway_sender_for(*, gateway: Gateway, recipient: str) -> str:

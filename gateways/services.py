@@ -38,6 +38,7 @@ def gateway_representation(gateway: Gateway) -> dict[str, Any]:
         "name": gateway.name,
         "isDefault": gateway.is_default,
         "isActive": gateway.is_active,
+        "global": gateway.organization_id is None,
         "maxSmsLength": str(gateway.max_sms_length) if gateway.max_sms_length else None,
         "rateLimitPerSecond": gateway.rate_limit_per_second,
         "fallback": str(gateway.fallback_id) if gateway.fallback_id else None,
@@ -51,6 +52,21 @@ def gateway_representation(gateway: Gateway) -> dict[str, Any]:
     }
     data.update(config_representation(gateway))
     return data
+
+
+def gateway_global_representation(gateway: Gateway) -> dict[str, Any]:
+    """The global default as an organization sees it: what it is, not its settings or webhook URLs."""
+    return {
+        "type": gateway.type,
+        "uid": gateway.uid,
+        "id": gateway.uid,
+        "name": gateway.name,
+        "isDefault": True,
+        "isActive": gateway.is_active,
+        "global": True,
+        "readOnly": True,
+        "inboundNumbers": [str(n.number) for n in gateway.inbound_numbers.all()],
+    }
 
 
 def _common_fields(*, data: dict, gateway: Gateway, organization) -> tuple[bool | None, list[str] | None]:

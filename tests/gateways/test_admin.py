@@ -127,3 +127,65 @@ def test_staff_of_an_organization_see_only_its_gateways(client, organization, ot
     assert b"mine" in listing.content and b"theirs" not in listing.content
     assert client.get(f"/admin/gateways/gateway/{theirs.pk}/change/").status_code in (302, 404)
     assert client.get(f"/admin/gateways/gateway/{mine.pk}/change/").status_code == 200
+
+
+def _staff(organization, codenames=("view_gateway", "change_gateway", "add_gateway")):
+    from django.contrib.auth.models import Permission
+
+    from entities.models import OrganizationUser
+
+    user = User.objects.create_user(f"staff-{organization.pk}", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    OrganizationUser.objects.create(organization=organization, first_name="S", user=user)
+    return user
+
+
+TWILIO_FORM = {"name": "tw", "is_active": "on", "cfg_accountSid": "AC1", "cfg_from": "+12025550100"}
+
+
+def test_superuser_must_choose_an_organization_or_the_labelled_global_option(admin_client, organization):
+    form = admin_client.get("/admin/gateways/gateway/add/?type=twilio").content.decode()
+    untouched = admin_client.post(
+        "/admin/gateways/gateway/add/?type=twilio", {**TWILIO_FORM, "secret_authToken": "t", "organization": ""}
+    )
+
+    assert "used by every organization that has no gateway of its own" in form
+    assert untouched.status_code == 200 and "Choose an organization" in untouched.content.decode()
+    assert not Gateway.objects.exists()
+
+    chosen = admin_client.post(
+        "/admin/gateways/gateway/add/?type=twilio", {**TWILIO_FORM, "secret_authToken": "t", "organization": "global"}
+    )
+    assert chosen.status_code == 302
+    gateway = Gateway.objects.get()
+    assert gateway.organization_id is None and gateway.is_default
+    page = admin_client.get(f"/admin/gateways/gateway/{gateway.pk}/change/").content.decode()
+    assert '<option value="global" selected>' in page
+
+
+def test_staff_gateways_always_belong_to_their_organization(client, organization, other_organization):
+    theirs = GatewayFactory(organization=other_organization, name="their-gateway")
+    client.force_login(_staff(organization))
+
+    form = client.get("/admin/gateways/gateway/add/?type=twilio").content.decode()
+    response = client.post(
+        "/admin/gateways/gateway/add/?type=twilio",
+        {**TWILIO_FORM, "secret_authToken": "t", "organization": "global"},
+    )
+
+    assert 'name="organization"' not in form and "their-gateway" not in form  # no choice, no foreign fallback
+    assert response.status_code == 302, response.content.decode()[:2000]
+    gateway = Gateway.objects.get(name="tw")
+    assert gateway.organization == organization and gateway.is_default
+    theirs.refresh_from_db()
+    assert theirs.is_default
+
+
+def test_staff_without_an_organization_cannot_add_a_gateway(client):
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.create_user("loose", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=["view_gateway", "add_gateway"]))
+    client.force_login(user)
+
+    assert client.get("/admin/gateways/gateway/add/?type=twilio").status_code == 403

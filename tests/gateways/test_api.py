@@ -284,3 +284,33 @@ def test_fallback_and_rate_limit_are_configurable(api_client):
 
     shown = api_client.get(f"/api/gateways/{primary.uid}").json()
     assert shown["fallback"] == backup.uid and shown["rateLimitPerSecond"] == 50.0
+
+
+def test_default_shows_the_global_gateway_an_organization_without_one_sends_through(api_client):
+    shared = GatewayFactory(
+        organization=None,
+        name="shared",
+        type="twilio",
+        config={"accountSid": "AC1", "from": "+12025550100"},
+        secrets={"authToken": "global-secret", "webhookTokens": ["hook-token"]},
+    )
+
+    response = api_client.get("/api/gateways/default")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["uid"] == shared.uid and body["global"] is True and body["readOnly"] is True
+    assert "global-secret" not in response.content.decode() and "hook-token" not in response.content.decode()
+    assert "accountSid" not in body and "inboundUrl" not in body
+    for method, path in [
+        ("put", f"/api/gateways/{shared.uid}"),
+        ("delete", f"/api/gateways/{shared.uid}"),
+        ("put", f"/api/gateways/default/{shared.uid}"),
+    ]:
+        assert getattr(api_client, method)(path, {"name": "x"}, format="json").status_code == 404, path
+    shared.refresh_from_db()
+    assert shared.name == "shared" and shared.is_default
+
+    own = create(api_client, CLICKATELL)
+    mine = api_client.get("/api/gateways/default").json()
+    assert mine["uid"] == own.uid and mine["global"] is False
