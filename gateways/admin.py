@@ -165,9 +165,13 @@ class GatewayForm(forms.ModelForm):
                 type_=self.gateway_type, data=data, gateway=self.instance if self.instance.pk else None
             )
         except ConfigError as exc:
-            base = exc.field.split("[", 1)[0].split(".", 1)[0]
-            target = f"cfg_{base}" if f"cfg_{base}" in self.fields else f"secret_{base}"
-            self.add_error(target if target in self.fields else None, str(exc))
+            self.gateway_config, self.gateway_secrets = {}, {}
+            for field_name, message in exc.errors:  # every problem at once, each on its field
+                base = field_name.split("[", 1)[0].split(".", 1)[0]
+                target = f"cfg_{base}" if f"cfg_{base}" in self.fields else f"secret_{base}"
+                if target in self.fields and target in self.errors and message in self.errors[target]:
+                    continue
+                self.add_error(target if target in self.fields else None, message)
         numbers = []
         for raw in (cleaned.get("inbound_numbers_text") or "").split(","):
             if raw.strip():

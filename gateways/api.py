@@ -56,7 +56,14 @@ def _not_found(uid) -> Response:
 def _config_error(exc: ConfigError) -> Response:
     if isinstance(exc, TypeChangeError):
         return dhis2.conflict(str(exc))
-    return dhis2.bad_request(str(exc), field=exc.field)
+    if len(exc.errors) == 1:
+        return dhis2.bad_request(str(exc), field=exc.field)
+    # Several problems: the message lists them all, `response.errors` has one entry per field.
+    return dhis2.web_message(
+        "; ".join(message for _, message in exc.errors),
+        http_status=400,
+        response={"field": exc.field, "errors": [{"field": f, "message": m} for f, m in exc.errors]},
+    )
 
 
 def _body(request):

@@ -8,6 +8,7 @@ absent, blank or equal to `MASK` keeps the stored value. Generic HTTP parameters
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from gateways.models import Gateway
@@ -17,6 +18,7 @@ MASK = "********"
 T = Gateway.Type
 CONTENT_TYPES = ("FORM_URL_ENCODED", "APPLICATION_JSON", "APPLICATION_XML", "TEXT_PLAIN")
 SNS_SERVICES = ("sns", "pinpoint-sms-voice-v2")
+HTTP_METHODS = ("GET", "POST", "PUT")
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 # Typed routes of the seed (/api/gateways/<route>) → gateway type.
 TYPE_ROUTES = {
@@ -35,9 +37,10 @@ TYPE_NAMES = {t.value: t.value for t in T} | {"generichttp": T.HTTP, "generic_ht
 class ConfigError(ValueError):
     """A gateway configuration problem, naming the field."""
 
-    def __init__(self, message: str, *, field: str):
+    def __init__(self, message: str, *, field: str, errors: list[tuple[str, str]] | None = None):
         super().__init__(message)
         self.field = field
+        self.errors = errors or [(field, message)]  # every (field, message) found, first = `field`
 
 
 @dataclass(frozen=True)
@@ -197,70 +200,173 @@ def config_validate(
 
     With `gateway` (an update), absent fields keep their stored values, and absent, blank or
     masked secrets keep the stored secrets. Unknown keys are ignored (DHIS2 clients send extras).
+    Every problem is reported at once: the ConfigError raised names the first field and carries
+    all of them in `errors`.
     """
     spec = SPECS[type_]
     config = dict(gateway.config) if gateway else {}
     stored = dict(gateway.secrets) if gateway else {}
     secrets = {k: v for k, v in stored.items() if k == "webhookTokens" or k in spec.secrets or k == "parameters"}
+    errors: list[ConfigError] = []
+
+    def check(fn, *args, **kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except ConfigError as exc:
+            errors.append(exc)
+
     for name, kind in spec.fields.items():
-        if name not in data:
-            continue
-        value = data[name]
-        if value is None:
-            config.pop(name, None)
-            continue
-        if kind == "bool":
-            config[name] = as_bool(value, name)
-        elif kind == "int":
-            try:
-                config[name] = int(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"{name} must be a whole number", field=name)
-        elif kind == "list":
-            items = value.split(",") if isinstance(value, str) else value
-            if not isinstance(items, list):
-                raise ConfigError(f"{name} must be a list of strings", field=name)
-            config[name] = [as_str(i, name).strip() for i in items if str(i).strip()]
-        elif kind == "dict":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{name} must be an object", field=name)
-            config[name] = {as_str(k, name): as_str(v, name) for k, v in value.items()}
-        elif kind == "parameters":
-            config[name], secrets["parameters"] = _parameters(value, stored)
-        else:
-            text = as_str(value, name).strip()
-            if text:
-                config[name] = text
-            else:
-                config.pop(name, None)
+        if name in data:
+            check(_field_set, config, secrets, stored, name, kind, data[name])
     for name in spec.secrets:
         if name in data and not is_masked(data[name]):
-            secrets[name] = as_str(data[name], name)
+            check(lambda n: secrets.__setitem__(n, as_str(data[n], n)), name)
     for name in spec.urls:
         if config.get(name):
-            url_template_check(config[name], name, resolve=resolve)
-    if type_ == T.HTTP:
-        content_type = str(config.get("contentType") or "FORM_URL_ENCODED").upper()
-        if content_type not in CONTENT_TYPES:
-            raise ConfigError("contentType must be one of " + ", ".join(CONTENT_TYPES), field="contentType")
-        config["contentType"] = content_type
-        template = str(config.get("configurationTemplate") or "")
+            check(url_template_check, config[name], name, resolve=resolve)
+    failed = {e.field.split("[", 1)[0].split(".", 1)[0] for e in errors}
+    for rule in TYPE_RULES.get(type_, ()):
+        check(rule, config, secrets, failed)
+    failed = {e.field.split("[", 1)[0].split(".", 1)[0] for e in errors}
+    for name in spec.required:
+        if name not in failed and not (config.get(name) if name in spec.fields else secrets.get(name)):
+            errors.append(ConfigError(f"{name} is required", field=name))
+    if errors:
+        raise ConfigError(str(errors[0]), field=errors[0].field, errors=[(e.field, str(e)) for e in errors])
+    return config, secrets
+
+
+def _field_set(config: dict, secrets: dict, stored: dict, name: str, kind: str, value: Any) -> None:
+    if value is None:
+        config.pop(name, None)
+    elif kind == "bool":
+        config[name] = as_bool(value, name)
+    elif kind == "int":
+        try:
+            config[name] = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a whole number", field=name)
+    elif kind == "list":
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise ConfigError(f"{name} must be a list of strings", field=name)
+        config[name] = [as_str(i, name).strip() for i in items if str(i).strip()]
+    elif kind == "dict":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name} must be an object", field=name)
+        config[name] = {as_str(k, name): as_str(v, name) for k, v in value.items()}
+    elif kind == "parameters":
+        config[name], secrets["parameters"] = _parameters(value, stored)
+    else:
+        text = as_str(value, name).strip()
+        if text:
+            config[name] = text
+        else:
+            config.pop(name, None)
+
+
+# -- per-type rules: (config, secrets, fields that already failed) → raise ConfigError -------------
+
+# Placeholders the generic HTTP adapter fills in (besides the parameter keys).
+HTTP_PLACEHOLDERS = ("text", "recipients", "recipients_no_plus", "id", "from")
+
+
+def _http_content_type(config: dict, secrets: dict, failed: set) -> None:
+    content_type = str(config.get("contentType") or "FORM_URL_ENCODED").upper()
+    if content_type not in CONTENT_TYPES:
+        raise ConfigError("contentType must be one of " + ", ".join(CONTENT_TYPES), field="contentType")
+    config["contentType"] = content_type
+
+
+def _http_method(config: dict, secrets: dict, failed: set) -> None:
+    method = str(config.get("method") or "POST").upper()
+    if method not in HTTP_METHODS:
+        raise ConfigError("method must be " + ", ".join(HTTP_METHODS[:-1]) + " or " + HTTP_METHODS[-1], field="method")
+
+
+def _http_placeholders(config: dict, secrets: dict, failed: set) -> None:
+    """Every ${...} in the templates must be one the adapter fills in: a typo would be sent verbatim."""
+    keys = [str(p.get("key")) for p in config.get("parameters") or [] if isinstance(p, dict)]
+    known = set(HTTP_PLACEHOLDERS) | set(keys)
+    for name in ("configurationTemplate", "urlTemplate"):
+        template = str(config.get(name) or "")
+        if name in failed or not template:
+            continue
         found = PLACEHOLDER.findall(template)
         if template.count("${") != len(found) or any(not re.fullmatch(r"[A-Za-z0-9_.-]+", p) for p in found):
-            raise ConfigError("configurationTemplate has a malformed ${...} placeholder", field="configurationTemplate")
-        method = str(config.get("method") or "POST").upper()
-        if method not in ("GET", "POST", "PUT"):
-            raise ConfigError("method must be GET, POST or PUT", field="method")
-    if type_ == T.SNS and config.get("service", "sns") not in SNS_SERVICES:
+            raise ConfigError(f"{name} has a malformed ${{...}} placeholder", field=name)
+        unknown = [p for p in dict.fromkeys(found) if p not in known]
+        if unknown:
+            raise ConfigError(
+                f"{name} has unknown placeholder(s) "
+                + ", ".join(f"${{{p}}}" for p in unknown)
+                + ": use "
+                + ", ".join(f"${{{p}}}" for p in HTTP_PLACEHOLDERS)
+                + " or a parameter key",
+                field=name,
+            )
+
+
+def _sns_service(config: dict, secrets: dict, failed: set) -> None:
+    if config.get("service", "sns") not in SNS_SERVICES:
         raise ConfigError("service must be one of " + ", ".join(SNS_SERVICES), field="service")
-    if type_ == T.TWILIO and not (config.get("from") or config.get("messagingServiceSid")):
+
+
+@lru_cache(maxsize=8)
+def aws_regions(service: str) -> frozenset[str]:
+    """The regions botocore knows for `service`, in every partition (from its bundled endpoint data)."""
+    import boto3
+
+    session = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions(service, partition_name=partition)
+    )
+
+
+def _sns_region(config: dict, secrets: dict, failed: set) -> None:
+    region, service = config.get("region"), config.get("service", "sns")
+    if not region or "service" in failed or service not in SNS_SERVICES:
+        return
+    known = aws_regions(service)
+    if known and region not in known:
+        raise ConfigError(
+            f"region {region!r} is not an AWS region of {service}: e.g. " + ", ".join(sorted(known)[:5]) + ", …",
+            field="region",
+        )
+
+
+# Twilio: "from" is an E.164 number or an alphanumeric sender id (1-11 letters, digits, spaces; a letter).
+E164 = re.compile(r"\+[1-9]\d{1,14}")
+ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+
+
+def _twilio_from(config: dict, secrets: dict, failed: set) -> None:
+    sender = config.get("from")
+    if "from" in failed:
+        return
+    if not (sender or config.get("messagingServiceSid")):
         raise ConfigError("from or messagingServiceSid is required", field="from")
-    if type_ == T.CLICKATELL and not (secrets.get("authToken") or secrets.get("password")):
+    if sender and not (E164.fullmatch(sender) or ALPHANUMERIC_SENDER.fullmatch(sender)):
+        raise ConfigError(
+            "from must be an E.164 number (+ and country code, e.g. +12025550100) or an alphanumeric sender id "
+            "of at most 11 letters, digits and spaces with at least one letter",
+            field="from",
+        )
+
+
+def _clickatell_key(config: dict, secrets: dict, failed: set) -> None:
+    if not (secrets.get("authToken") or secrets.get("password")):
         raise ConfigError("authToken (the Clickatell API key) is required", field="authToken")
-    for name in spec.required:
-        if not (config.get(name) if name in spec.fields else secrets.get(name)):
-            raise ConfigError(f"{name} is required", field=name)
-    return config, secrets
+
+
+TYPE_RULES = {
+    T.HTTP: (_http_content_type, _http_placeholders, _http_method),
+    T.SNS: (_sns_service, _sns_region),
+    T.TWILIO: (_twilio_from,),
+    T.CLICKATELL: (_clickatell_key,),
+}
 
 
 def config_representation(gateway: Gateway) -> dict:

@@ -189,3 +189,35 @@ def test_staff_without_an_organization_cannot_add_a_gateway(client):
     client.force_login(user)
 
     assert client.get("/admin/gateways/gateway/add/?type=twilio").status_code == 403
+
+
+def test_an_empty_twilio_form_flags_every_missing_field(admin_client, organization):
+    response = admin_client.post("/admin/gateways/gateway/add/?type=twilio", {"organization": organization.pk})
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert {"name", "cfg_from", "cfg_accountSid", "secret_authToken"} <= set(errors)
+    assert not Gateway.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "type_, fields, field",
+    [
+        ("twilio", {"cfg_accountSid": "AC1", "secret_authToken": "t", "cfg_from": "not-a-number"}, "cfg_from"),
+        (
+            "http",
+            {"cfg_urlTemplate": "https://sms.example.com/", "cfg_configurationTemplate": "${nope}"},
+            "cfg_configurationTemplate",
+        ),
+        ("sns", {"cfg_region": "mars-1"}, "cfg_region"),
+    ],
+)
+def test_admin_refuses_what_the_api_refuses(admin_client, organization, settings, type_, fields, field):
+    settings.SMSPORTAL_ALLOW_PRIVATE_URLS = True  # sms.example.com does not resolve offline
+    response = admin_client.post(
+        f"/admin/gateways/gateway/add/?type={type_}", {"organization": organization.pk, "name": "g", **fields}
+    )
+
+    assert response.status_code == 200
+    assert set(response.context["adminform"].form.errors) == {field}
+    assert not Gateway.objects.exists()

@@ -243,6 +243,22 @@ def test_unauthenticated_is_refused(client):
         ({"type": "http", "name": "x", "urlTemplate": "https://sms.example.com/", "useGet": "maybe"}, "useGet"),
         ({"type": "twilio", "name": "x", "accountSid": "AC1", "authToken": "t"}, "from"),
         ({"type": "twilio", "name": "x", "from": "+12025550100", "authToken": "t"}, "accountSid"),
+        ({"type": "twilio", "name": "x", "accountSid": "AC1", "authToken": "t", "from": "not-a-number"}, "from"),
+        ({"type": "twilio", "name": "x", "accountSid": "AC1", "authToken": "t", "from": "Clinic Portal"}, "from"),
+        ({"type": "twilio", "name": "x", "accountSid": "AC1", "authToken": "t", "from": "12025550100"}, "from"),
+        (
+            {
+                "type": "http",
+                "name": "x",
+                "urlTemplate": "https://sms.example.com/",
+                "configurationTemplate": "${nope}",
+            },
+            "configurationTemplate",
+        ),
+        ({"type": "http", "name": "x", "urlTemplate": "https://sms.example.com/?u=${usr}"}, "urlTemplate"),
+        ({"type": "http", "name": "x", "urlTemplate": "https://sms.example.com/", "method": "PATCH"}, "method"),
+        ({"type": "sns", "name": "x", "region": "mars-1"}, "region"),
+        ({"type": "sns", "name": "x", "region": "us-east-1x", "service": "pinpoint-sms-voice-v2"}, "region"),
         ({"type": "sns", "name": "x", "region": "us-east-1", "endpointUrl": "http://10.0.0.5:4566"}, "endpointUrl"),
         ({"type": "sns", "name": "x", "region": "us-east-1", "service": "ses"}, "service"),
         ({"type": "clickatell", "name": "x", "authToken": "k", "maxSmsLength": "lots"}, "maxSmsLength"),
@@ -314,3 +330,37 @@ def test_default_shows_the_global_gateway_an_organization_without_one_sends_thro
     own = create(api_client, CLICKATELL)
     mine = api_client.get("/api/gateways/default").json()
     assert mine["uid"] == own.uid and mine["global"] is False
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "twilio", "name": "t", "accountSid": "AC1", "authToken": "t", "from": "+12025550100"},
+        {"type": "twilio", "name": "t", "accountSid": "AC1", "authToken": "t", "from": "Clinic 1"},
+        {"type": "twilio", "name": "t", "accountSid": "AC1", "authToken": "t", "messagingServiceSid": "MG1"},
+        {
+            "type": "http",
+            "name": "h",
+            "urlTemplate": "https://sms.example.com/send?user=${user}",
+            "configurationTemplate": '{"to": "${recipients_no_plus}", "msg": "${text}", "ref": "${id}", "k": "${key}"}',
+            "parameters": [{"key": "user", "value": "u"}, {"key": "key", "value": "s", "confidential": True}],
+        },
+        {"type": "sns", "name": "a", "region": "eu-west-1", "service": "pinpoint-sms-voice-v2"},
+        {"type": "sns", "name": "a", "region": "us-gov-west-1"},
+    ],
+    ids=["e164", "alphanumeric", "messaging-service", "http-known-placeholders", "eum-region", "govcloud-region"],
+)
+def test_good_gateway_config_is_accepted(api_client, body):
+    response = api_client.post("/api/gateways", body, format="json")
+
+    assert response.status_code == 200, response.json()
+
+
+def test_every_problem_is_reported_at_once(api_client):
+    response = api_client.post("/api/gateways", {"type": "twilio", "name": "t"}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["response"]["field"] == "from"
+    assert {e["field"] for e in body["response"]["errors"]} == {"from", "accountSid", "authToken"}
+    assert "accountSid" in body["message"] and "authToken" in body["message"]
