@@ -246,3 +246,38 @@ def test_login_page_and_bad_password(browser, live_server, demo):
     page.click("button[type=submit]")
     assert "Please enter a correct username and password" in page.inner_text(".error")
     page.close()
+
+
+def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(browser, live_server, demo, tmp_path):
+    """390 px (a phone) and 1280 px: no page scrolls sideways and every nav link is on screen."""
+    base = live_server.url
+    ana = demo["ana"]
+    schedule = MedicationSchedule.objects.filter(patient=ana).first()
+    pages = {
+        "today": "/portal/",
+        "adherence": "/portal/adherence/",
+        "patient": f"/portal/patients/{ana.pk}/",
+        "schedule": f"/portal/patients/{ana.pk}/schedules/{schedule.pk}/",
+        "conversations": "/portal/conversations/",
+        "thread": f"/portal/conversations/patient/{ana.pk}/",
+        "send": "/portal/send/",
+        "simulator": "/portal/simulator/?number=%2B12025550111",
+    }
+    shots = Path(os.environ.get("SMSPORTAL_LAYOUT_SHOTS", tmp_path))  # set it to look at them
+    shots.mkdir(parents=True, exist_ok=True)
+    for width in (390, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 844}, is_mobile=width < 500)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        login(page, base, "nurse")
+        for name, path in pages.items():
+            page.goto(base + path)
+            page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name} at {width}px scrolls sideways by {overflow}px"
+            for link in page.locator("header nav a").all():
+                box = link.bounding_box()
+                assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, (
+                    f"{name} at {width}px: nav link {link.inner_text()!r} is off screen"
+                )
+        context.close()
