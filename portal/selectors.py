@@ -246,20 +246,24 @@ class ThreadItem:
     confirmation: object = None
 
 
-def thread_messages(*, organization, entity, limit: int = 100) -> list[ThreadItem]:
-    """Every message to and from the entity, oldest first (the last `limit` of each direction)."""
-    phone = str(entity.phone) if entity.phone else ""
+def thread_messages(*, organization, entity=None, phone: str = "", limit: int = 100) -> list[ThreadItem]:
+    """Every message to and from the entity (or, for an unregistered number, that number), oldest
+    first (the last `limit` of each direction)."""
+    if entity is not None:
+        phone = str(entity.phone) if entity.phone else ""
     items: list[ThreadItem] = []
+    spellings = {phone, "+" + _phone_key(phone), _phone_key(phone)} if phone else set()
     if phone:
-        for m in OutboundMessage.objects.filter(organization=organization, recipient=phone).order_by("-created_at")[
-            :limit
-        ]:
+        for m in OutboundMessage.objects.filter(organization=organization, recipient__in=spellings).order_by(
+            "-created_at"
+        )[:limit]:
             items.append(
                 ThreadItem("out", str(m.id), m.body, m.created_at, m.status, m.error_reason, m.get_source_display())
             )
-    inbound = InboundMessage.objects.filter(organization=organization).filter(
-        Q(entity_type=entity.entity_type, entity_id=entity.pk) | (Q(originator=phone) if phone else Q(pk__in=[]))
-    )
+    mine = Q(originator__in=spellings) if phone else Q(pk__in=[])
+    if entity is not None:
+        mine |= Q(entity_type=entity.entity_type, entity_id=entity.pk)
+    inbound = InboundMessage.objects.filter(organization=organization).filter(mine)
     received = [
         ThreadItem("in", str(m.id), m.text, m.received_at, m.status, m.failure_reason)
         for m in inbound.order_by("-received_at")[:limit]
@@ -277,6 +281,17 @@ def thread_messages(*, organization, entity, limit: int = 100) -> list[ThreadIte
     return items[-limit:]
 
 
+def phone_masked(phone: str) -> str:
+    """A number shown without the whole of it (health data on a shared screen): last 4 digits."""
+    digits = "".join(ch for ch in str(phone) if ch.isdigit())
+    return f"••• {digits[-4:]}" if digits else "no number"
+
+
+def _phone_key(phone: str) -> str:
+    """One thread per number: "+12025550199" and a provider's "12025550199" are the same phone."""
+    return "".join(ch for ch in str(phone) if ch.isdigit()) or str(phone)
+
+
 @dataclass
 class ThreadSummary:
     phone: str
@@ -284,28 +299,61 @@ class ThreadSummary:
     last_at: datetime
     last_body: str
     last_direction: str
+    message_id: str = ""  # the latest message: opens the thread of a number nobody is registered with
+    heard_from: bool = False  # the number has written to us (else we only sent to it)
+
+    @property
+    def masked(self) -> str:
+        return phone_masked(self.phone)
 
 
 def recent_threads(*, organization, limit: int = 50) -> list[ThreadSummary]:
-    """The numbers most recently messaged or heard from, with the entity each belongs to."""
+    """The numbers most recently messaged or heard from — one row per number — with its entity."""
     outbound = OutboundMessage.objects.filter(organization=organization).order_by("-created_at")
     inbound = InboundMessage.objects.filter(organization=organization).order_by("-received_at")
     latest: dict[str, ThreadSummary] = {}
-    for phone, at, body in outbound.values_list("recipient", "created_at", "body")[:300]:
-        latest.setdefault(phone, ThreadSummary(phone, None, at, body, "out"))
-    for phone, at, body in inbound.values_list("originator", "received_at", "text")[:300]:
-        current = latest.get(phone)
+    for message_id, phone, at, body in outbound.values_list("id", "recipient", "created_at", "body")[:300]:
+        latest.setdefault(_phone_key(phone), ThreadSummary(phone, None, at, body, "out", str(message_id)))
+    for message_id, phone, at, body in inbound.values_list("id", "originator", "received_at", "text")[:300]:
+        key = _phone_key(phone)
+        current = latest.get(key)
         if current is None or at > current.last_at:
-            latest[phone] = ThreadSummary(phone, None, at, body, "in")
+            # Keep the E.164 spelling when one direction has it.
+            shown = current.phone if current is not None and current.phone.startswith("+") else phone
+            latest[key] = ThreadSummary(shown, None, at, body, "in", str(message_id))
+        latest[key].heard_from = True
     threads = sorted(latest.values(), key=lambda t: t.last_at, reverse=True)[:limit]
-    numbers = [t.phone for t in threads]
+    numbers = {"+" + _phone_key(t.phone) for t in threads} | {t.phone for t in threads}
     owners: dict[str, object] = {}
     for model in ENTITY_MODELS.values():
         for entity in model.objects.filter(organization=organization, phone__in=numbers):
-            owners.setdefault(str(entity.phone), entity)
+            owners.setdefault(_phone_key(entity.phone), entity)
     for t in threads:
-        t.entity = owners.get(t.phone)
+        t.entity = owners.get(_phone_key(t.phone))
     return threads
+
+
+def number_of_message(*, organization, message_id) -> str | None:
+    """The phone number of one of the organization's messages (inbound sender or outbound recipient)."""
+    phone = (
+        InboundMessage.objects.filter(organization=organization, pk=message_id).values_list("originator", flat=True).first()
+    )
+    if phone is None:
+        phone = (
+            OutboundMessage.objects.filter(organization=organization, pk=message_id)
+            .values_list("recipient", flat=True)
+            .first()
+        )
+    return phone
+
+
+def entity_by_phone(*, organization, phone: str):
+    candidates = {phone, "+" + _phone_key(phone)}
+    for model in ENTITY_MODELS.values():
+        entity = model.objects.filter(organization=organization, phone__in=candidates).first()
+        if entity is not None:
+            return entity
+    return None
 
 
 def entities_search(*, organization, query: str, limit: int = 20) -> list:

@@ -307,6 +307,27 @@ def thread(request, entity_type, pk):
     return render(request, "portal/thread.html", context)
 
 
+@staff_view
+@require_GET
+def number_thread(request, message_id):
+    """The thread of a number nobody in the organization is registered with (opened from one of its
+    messages, so the number never appears in a URL or an access log)."""
+    phone = selectors.number_of_message(organization=request.organization, message_id=message_id)
+    if phone is None:
+        raise Http404("no such message in your organization")
+    entity = selectors.entity_by_phone(organization=request.organization, phone=phone)
+    if entity is not None:
+        return redirect("portal:thread", entity.entity_type, entity.pk)
+    context = {
+        "number": phone,
+        "masked": selectors.phone_masked(phone),
+        "items": selectors.thread_messages(organization=request.organization, phone=phone),
+    }
+    if _fragment(request):
+        return render(request, "portal/_thread_messages.html", context)
+    return render(request, "portal/number_thread.html", context)
+
+
 def _queue(request, *, recipients: list[str], body: str, entity_ids=()):
     """Queue a portal message (held in quiet hours) and tell open pages once it is committed."""
     from adherence.services import messages_queue_quiet
