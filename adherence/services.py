@@ -7,6 +7,7 @@ beat, worker or request gets the row count 1 owns the transition; the others do 
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -141,6 +142,10 @@ def reminder_send(*, slot: DoseSlot, now: datetime | None = None) -> bool:
 # --- confirmations ---------------------------------------------------------------------------
 
 
+def dose_early_grace() -> timedelta:
+    return timedelta(minutes=settings.SMSPORTAL_DOSE_EARLY_MINUTES)
+
+
 def dose_reply_record(
     *,
     organization,
@@ -164,8 +169,14 @@ def dose_reply_record(
     ]
     if not schedules:
         return None
+    # Only an open dose: its time is at most the early grace away (a reminder sent hours ahead does
+    # not make a reply then count as taken).
     slots = DoseSlot.objects.filter(
-        organization=organization, patient=patient, schedule__in=schedules, reminder__isnull=False
+        organization=organization,
+        patient=patient,
+        schedule__in=schedules,
+        reminder__isnull=False,
+        scheduled_at__lte=received_at + dose_early_grace(),
     )
     candidates = []
     if reminder_message_id:

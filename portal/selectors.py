@@ -246,6 +246,12 @@ class ThreadItem:
     confirmation: object = None
 
 
+def _source_label(message) -> str:
+    # "Schedule" read as a calendar entry to staff: a medication schedule's message is its reminder
+    # (sent by the beat, or by staff with "Send reminder now").
+    return "Medication reminder" if message.source == "schedule" else message.get_source_display()
+
+
 def thread_messages(*, organization, entity=None, phone: str = "", limit: int = 100) -> list[ThreadItem]:
     """Every message to and from the entity (or, for an unregistered number, that number), oldest
     first (the last `limit` of each direction)."""
@@ -258,7 +264,7 @@ def thread_messages(*, organization, entity=None, phone: str = "", limit: int = 
             "-created_at"
         )[:limit]:
             items.append(
-                ThreadItem("out", str(m.id), m.body, m.created_at, m.status, m.error_reason, m.get_source_display())
+                ThreadItem("out", str(m.id), m.body, m.created_at, m.status, m.error_reason, _source_label(m))
             )
     mine = Q(originator__in=spellings) if phone else Q(pk__in=[])
     if entity is not None:
@@ -336,7 +342,9 @@ def recent_threads(*, organization, limit: int = 50) -> list[ThreadSummary]:
 def number_of_message(*, organization, message_id) -> str | None:
     """The phone number of one of the organization's messages (inbound sender or outbound recipient)."""
     phone = (
-        InboundMessage.objects.filter(organization=organization, pk=message_id).values_list("originator", flat=True).first()
+        InboundMessage.objects.filter(organization=organization, pk=message_id)
+        .values_list("originator", flat=True)
+        .first()
     )
     if phone is None:
         phone = (

@@ -80,6 +80,8 @@ def _page(request, qs, per_page=50):
 @staff_view
 @require_GET
 def today(request):
+    from adherence.services import dose_early_grace
+
     org = request.organization
     day = selectors.org_today(org)
     status = request.GET.get("status", "")
@@ -92,6 +94,7 @@ def today(request):
         "page": page,
         "counts": selectors.today_counts(organization=org, day=day),
         "page_path": _page_path(request),
+        "remind_until": timezone.now() + dose_early_grace(),  # "Send reminder now" for doses due by then
         "filters": [("", "All"), ("pending", "Pending"), ("taken", "On time"), ("late", "Late"), ("missed", "Missed")],
     }
     if _fragment(request):
@@ -106,13 +109,16 @@ def today(request):
 @require_POST
 def dose_remind(request, pk):
     """Send a pending dose's reminder now (the same once-only claim the beat uses)."""
-    from adherence.services import reminder_send
+    from adherence.services import dose_early_grace, reminder_send
 
     slot = get_object_or_404(
         DoseSlot.objects.select_related("patient", "schedule", "organization"), pk=pk, organization=request.organization
     )
     if slot.status != DoseSlot.Status.SCHEDULED:
         messages.info(request, "That dose's reminder was already sent.")
+    elif slot.scheduled_at > timezone.now() + dose_early_grace():
+        # A reply to it would not count yet (adherence.services.dose_reply_record).
+        messages.error(request, "Too early: a dose's reminder can be sent from an hour before its time.")
     elif reminder_send(slot=slot):
         messages.success(request, f"Reminder sent to {slot.patient.full_name}.")
     else:

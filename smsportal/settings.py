@@ -202,6 +202,9 @@ SMSPORTAL_INBOUND_ROUTE_TIMEOUT_SECONDS = env.int("SMSPORTAL_INBOUND_ROUTE_TIMEO
 SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS = env.float("SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS", default=5.0)
 SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS = env.float("SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS", default=3600.0)
 SMSPORTAL_PLUGIN_SWEEP_GRACE_SECONDS = env.int("SMSPORTAL_PLUGIN_SWEEP_GRACE_SECONDS", default=60)
+# A dose can be confirmed (or reminded from the portal) from this long before its time; an earlier
+# "1" is an ordinary conversation message, not a dose taken hours early.
+SMSPORTAL_DOSE_EARLY_MINUTES = env.int("SMSPORTAL_DOSE_EARLY_MINUTES", default=60)
 SMSPORTAL_SIGNING_KEY_OVERLAP_SECONDS = env.int("SMSPORTAL_SIGNING_KEY_OVERLAP_SECONDS", default=86400)
 SMSPORTAL_JWT_ISSUER = env("SMSPORTAL_JWT_ISSUER", default="")
 # Phone-number HMAC key for logs (numbers are enumerable, so a plain hash would be reversible).

@@ -12,6 +12,7 @@ from adherence.services import (
     dose_reply_record,
     messages_queue_quiet,
     quiet_hours_release,
+    reminder_send,
     reminders_send_due,
     slots_close_missed,
     slots_materialize,
@@ -265,3 +266,24 @@ def test_caregiver_alert_for_a_dose_missed_at_night_waits_for_quiet_hours_to_end
     alert = OutboundMessage.objects.get(recipient="+12025550112")
     assert alert.status == "queued" and alert.next_attempt_at > now and alert.source == "system"
     assert SimulatorAdapter.outbox == []
+
+
+def test_a_reply_hours_before_the_dose_confirms_nothing_but_one_within_the_grace_does(
+    organization, patient, med_schedule, settings
+):
+    settings.SMSPORTAL_DOSE_EARLY_MINUTES = 60
+    slot = DoseSlot.objects.filter(schedule=med_schedule).order_by("scheduled_at").first()
+    # Reminded early (a staff member pressed "Send reminder now" at night).
+    reminder_send(slot=slot, now=slot.scheduled_at - timedelta(hours=6, minutes=7))
+
+    early = dose_reply_record(
+        organization=organization, patient=patient, text="1", received_at=slot.scheduled_at - timedelta(hours=6)
+    )
+
+    slot.refresh_from_db()
+    assert early is None and slot.status == "reminded"  # stays a conversation message
+    near = dose_reply_record(
+        organization=organization, patient=patient, text="1", received_at=slot.scheduled_at - timedelta(minutes=30)
+    )
+    slot.refresh_from_db()
+    assert near is not None and near.on_time and slot.status == "taken"

@@ -304,3 +304,17 @@ def test_today_shows_a_reminder_that_could_not_be_delivered(staff, med_schedule,
     reminder_send(slot=first_slot(med_schedule))
 
     assert "not delivered: opted out" in staff.get("/portal/?fragment=1").content.decode()
+
+
+def test_send_reminder_now_is_refused_hours_before_the_dose_and_labelled_as_a_reminder(staff, med_schedule, settings):
+    settings.SMSPORTAL_DOSE_EARLY_MINUTES = 60
+    slot = first_slot(med_schedule)
+    DoseSlot.objects.filter(pk=slot.pk).update(scheduled_at=timezone.now() + timedelta(hours=6))
+
+    staff.post(f"/portal/doses/{slot.pk}/remind")
+
+    assert OutboundMessage.objects.count() == 0
+    DoseSlot.objects.filter(pk=slot.pk).update(scheduled_at=timezone.now() + timedelta(minutes=20))
+    staff.post(f"/portal/doses/{slot.pk}/remind")
+    thread = staff.get(f"/portal/conversations/patient/{slot.patient_id}/?fragment=1").content.decode()
+    assert OutboundMessage.objects.count() == 1 and "Medication reminder" in thread and "Schedule" not in thread
