@@ -270,23 +270,7 @@ def caregivers_alert(*, slot: DoseSlot, now: datetime | None = None) -> int:
 
 def quiet_hours_release(*, organization, now: datetime | None = None) -> datetime | None:
     """When the organization's quiet hours end, if `now` falls inside them; else None."""
-    start, end = organization.quiet_hours_start, organization.quiet_hours_end
-    if start is None or end is None or start == end:
-        return None
-    now = now or timezone.now()
-    try:
-        tz = zone(organization.timezone or "UTC")
-    except ValueError:
-        tz = zone("UTC")
-    local = now.astimezone(tz)
-    t = local.time().replace(tzinfo=None)
-    inside = start <= t < end if start < end else (t >= start or t < end)
-    if not inside:
-        return None
-    release_day = local.date() if t < end else local.date() + timedelta(days=1)
-    from adherence.schedule import local_to_utc
-
-    return local_to_utc(release_day, end, tz)
+    return organization.quiet_hours_release(now)
 
 
 @transaction.atomic

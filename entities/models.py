@@ -53,6 +53,28 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def quiet_hours_release(self, now=None):
+        """When quiet hours end, if `now` (default: now) falls inside them; else None."""
+        from datetime import UTC, datetime, timedelta
+        from zoneinfo import ZoneInfo
+
+        from django.utils import timezone
+
+        start, end = self.quiet_hours_start, self.quiet_hours_end
+        if start is None or end is None or start == end:
+            return None
+        try:
+            tz = ZoneInfo(self.timezone or "UTC")
+        except (ValueError, KeyError):
+            tz = UTC
+        local = (now or timezone.now()).astimezone(tz)
+        t = local.time().replace(tzinfo=None)
+        if not (start <= t < end if start < end else (t >= start or t < end)):
+            return None
+        release_day = local.date() if t < end else local.date() + timedelta(days=1)
+        # fold=0: a DST gap resolves past the gap, a repeated hour to its first occurrence.
+        return datetime.combine(release_day, end).replace(tzinfo=tz, fold=0).astimezone(UTC)
+
     def keywords(self, kind: str) -> list[str]:
         """Configured keywords of a kind ("opt_out", "opt_in", "help"), else the CTIA defaults."""
         defaults = {

@@ -95,6 +95,11 @@ def opted_out_numbers(*, organization, numbers: list[str]) -> set[str]:
     )
 
 
+# Held in the organization's quiet hours (messages_queue). Dose reminders (schedule) and system
+# messages (command replies, opt-out confirmations) go out at once.
+QUIET_HOURS_SOURCES = frozenset({"biot_api", "dhis2_api", "portal"})
+
+
 def messages_queue(
     *,
     organization,
@@ -110,6 +115,7 @@ def messages_queue(
     max_length_default: int | None = None,
     require_one: bool = False,
     ignore_opt_out: bool = False,
+    not_before=None,
 ) -> QueueResult:
     """Validate and store one message per recipient, then ask for dispatch after commit.
 
@@ -120,7 +126,11 @@ def messages_queue(
     The length limit is `max_length`, else the gateway's, else `max_length_default`.
     `ignore_opt_out` is only for the answers the rules require even to an opted-out number (CTIA:
     HELP is always answered; the one STOP confirmation) — never for anything else.
+    `not_before` holds the rows (queued, `next_attempt_at`) until then; API and portal sends made in
+    the organization's quiet hours are held until they end (dose reminders and system replies are not).
     """
+    if not_before is None and source in QUIET_HOURS_SOURCES:
+        not_before = organization.quiet_hours_release()
     # One recipient is one INSERT: autocommit spares the hot single-send path the BEGIN and
     # COMMIT round trips. Several recipients are written in one transaction (all or nothing).
     context = transaction.atomic() if len(recipients) > 1 else contextlib.nullcontext()
@@ -139,6 +149,7 @@ def messages_queue(
             max_length_default=max_length_default,
             require_one=require_one,
             ignore_opt_out=ignore_opt_out,
+            not_before=not_before,
         )
 
 
@@ -157,6 +168,7 @@ def _messages_queue(
     max_length_default: int | None = None,
     require_one: bool = False,
     ignore_opt_out: bool = False,
+    not_before=None,
 ) -> QueueResult:
     gateway = gateway or gateway_for_send(organization=organization)
     if gateway is None:
@@ -201,6 +213,7 @@ def _messages_queue(
         gateway=gateway,
         source=source,
         idempotency_key=idempotency_key,
+        next_attempt_at=not_before,
         created_at=now,
         updated_at=now,
     )
