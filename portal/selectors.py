@@ -263,9 +263,7 @@ def thread_messages(*, organization, entity=None, phone: str = "", limit: int = 
         for m in OutboundMessage.objects.filter(organization=organization, recipient__in=spellings).order_by(
             "-created_at"
         )[:limit]:
-            items.append(
-                ThreadItem("out", str(m.id), m.body, m.created_at, m.status, m.error_reason, _source_label(m))
-            )
+            items.append(ThreadItem("out", str(m.id), m.body, m.created_at, m.status, m.error_reason, _source_label(m)))
     mine = Q(originator__in=spellings) if phone else Q(pk__in=[])
     if entity is not None:
         mine |= Q(entity_type=entity.entity_type, entity_id=entity.pk)
