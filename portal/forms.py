@@ -96,8 +96,10 @@ class SendForm(forms.Form):
         self.people_by_key = {
             f"{p.entity_type}:{p.pk}": p for p in selectors.simulator_numbers(organization=organization)
         }
+        # The last digits tell apart two people with one name.
         self.fields["people"].choices = [
-            (key, f"{p.full_name} · {p.entity_type.label}") for key, p in self.people_by_key.items()
+            (key, f"{p.full_name} · {p.entity_type.label} · {selectors.phone_masked(p.phone)}")
+            for key, p in self.people_by_key.items()
         ]
 
     def clean(self):

@@ -97,3 +97,17 @@ def test_biot_nanosecond_times_parse():
 
     assert parsed.isoformat() == "2023-11-25T12:27:47.279660+00:00"
     assert parse_biot_time("garbage") is None
+
+
+def test_demo_seed_gives_a_fresh_install_weeks_of_dose_history_once(organization, gateway, patient):
+    from adherence.services import DEMO_HISTORY_DAYS
+    from portal import selectors
+
+    demo_seed(organization=organization)
+    demo_seed(organization=organization)  # `make run` seeds on every start
+
+    past = DoseSlot.objects.filter(patient=patient, local_date__lt=selectors.org_today(organization))
+    assert past.count() == DEMO_HISTORY_DAYS * 2  # twice a day, not doubled by the second run
+    statuses = set(past.values_list("status", flat=True))
+    assert statuses == {"taken", "late", "missed"}
+    assert DoseConfirmation.objects.filter(slot__in=past).count() == past.exclude(status="missed").count()

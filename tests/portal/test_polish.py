@@ -1,0 +1,33 @@
+"""Small things a user reads: empty adherence, telling people with one name apart."""
+
+import pytest
+
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_an_empty_adherence_page_shows_dashes_not_zero_percent(staff, organization):
+    page = staff.get("/portal/adherence/").content.decode()
+
+    assert "no closed doses yet" in page and "tallest day" not in page
+    assert "0.0%" not in page and "0%" not in page and "—" in page
+
+
+def test_the_send_page_tells_two_people_with_one_name_apart(staff, organization, gateway):
+    PatientFactory(organization=organization, first_name="Maria", last_name="Lopez", phone="+12025550131")
+    PatientFactory(organization=organization, first_name="Maria", last_name="Lopez", phone="+12025550142")
+
+    page = staff.get("/portal/send/").content.decode()
+
+    assert "Maria Lopez · Patient · ••• 0131" in page and "Maria Lopez · Patient · ••• 0142" in page
+    assert "+12025550131" not in page
+
+
+def test_after_the_demo_seed_the_adherence_page_has_history(staff, organization, gateway, patient):
+    from adherence.services import demo_seed
+
+    demo_seed(organization=organization)
+
+    page = staff.get("/portal/adherence/").content.decode()
+    assert "Ana Lopez" in page and "tallest day 2 doses" in page and "no closed doses yet" not in page
