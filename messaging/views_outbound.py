@@ -29,7 +29,7 @@ from messaging.serializers_outbound import (
     our_statuses,
     outbound_dhis2_representation,
 )
-from messaging.services.idempotency import HEADER, idempotency_key_validate, idempotent_call, request_fingerprint
+from messaging.services.idempotency import HEADER, idempotency_key_validate, idempotent_response
 from messaging.services.outbound import messages_queue
 from smsportal import dhis2
 from smsportal.exceptions import ApiError
@@ -81,7 +81,7 @@ class SmsSendApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
 
-        def produce() -> tuple[int, dict]:
+        def produce() -> Response:
             try:
                 result = messages_queue(
                     organization=organization,
@@ -93,16 +93,9 @@ class SmsSendApi(APIView):
                 )
             except MessageRejected as exc:
                 raise ApiError(exc.message, status_code=exc.status_code, field=exc.field, code=exc.code)
-            return 200, {"messageId": str(result.messages[0].id)}
+            return Response({"messageId": str(result.messages[0].id)})
 
-        if not key:
-            status, body = produce()
-            return Response(body, status=status)
-        fingerprint = request_fingerprint(path=request.path, payload=request.data)
-        status, body, replayed = idempotent_call(
-            organization=organization, key=key, fingerprint=fingerprint, produce=produce
-        )
-        return Response(body, status=status, headers={"Idempotent-Replayed": "true"} if replayed else None)
+        return idempotent_response(request, organization=organization, produce=produce)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +238,13 @@ class Dhis2OutboundApi(Dhis2View):
         parameters=[
             OpenApiParameter("recipient", str, description="query form: one recipient (not split on commas)"),
             OpenApiParameter("message", str, description="query form: the text"),
+            OpenApiParameter(
+                HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Same key + same request → the first answer replayed, nothing new sent; "
+                "same key + another request → 409.",
+            ),
         ],
         responses={
             200: OpenApiResponse(
@@ -255,13 +255,21 @@ class Dhis2OutboundApi(Dhis2View):
             409: OpenApiResponse(
                 WebMessageSerializer,
                 description="No default gateway configured / no recipient / Recipient must be specified / "
-                "Message must be specified / Sms text message is too long",
+                "Message must be specified / Sms text message is too long / Idempotency-Key reused",
             ),
         },
     )
     def post(self, request):
         organization = _organization(request)
+        key = idempotency_key_validate(request.headers.get(HEADER))
         message, recipients, subject = _send_request_parse(request)
+        return idempotent_response(
+            request,
+            organization=organization,
+            produce=lambda: self._send(organization, message, recipients, subject, key),
+        )
+
+    def _send(self, organization, message, recipients, subject, key) -> Response:
         try:
             result = messages_queue(
                 organization=organization,
@@ -269,6 +277,7 @@ class Dhis2OutboundApi(Dhis2View):
                 body=message,
                 source=Source.DHIS2_API,
                 subject=subject,
+                idempotency_key=key,
                 max_length_default=settings.SMSPORTAL_DHIS2_MAX_SMS_LENGTH,
                 require_one=True,
             )

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from rest_framework.response import Response
 
 from messaging.models import IdempotencyRecord
 from smsportal.exceptions import ApiError
@@ -20,6 +21,8 @@ IN_PROGRESS = "a request with this Idempotency-Key is in progress; retry"
 
 
 def request_fingerprint(*, path: str, payload) -> str:
+    if hasattr(payload, "lists"):  # a QueryDict (form body or query string): keep repeated values
+        payload = dict(payload.lists())
     canonical = json.dumps({"path": path, "payload": payload}, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -58,3 +61,25 @@ def idempotent_call(
         record.response_status, record.response_body = status, body
         record.save(update_fields=["response_status", "response_body"])
         return status, body, False
+
+
+def idempotent_response(request, *, organization, produce: Callable[[], Response]) -> Response:
+    """The one `Idempotency-Key` entry point for every send API (BioT and DHIS2).
+
+    Without a key `produce` simply runs. With a key, the first answer is stored and replayed
+    (`Idempotent-Replayed: true`); another body (JSON or query string) with the key is a 409.
+    """
+    key = idempotency_key_validate(request.headers.get(HEADER))
+    if not key:
+        return produce()
+    payload = {"query": request.query_params, "body": request.data}
+    fingerprint = request_fingerprint(
+        path=request.path, payload={k: dict(v.lists()) if hasattr(v, "lists") else v for k, v in payload.items()}
+    )
+
+    def call() -> tuple[int, dict]:
+        response = produce()
+        return response.status_code, response.data
+
+    status, body, replayed = idempotent_call(organization=organization, key=key, fingerprint=fingerprint, produce=call)
+    return Response(body, status=status, headers={"Idempotent-Replayed": "true"} if replayed else None)

@@ -296,3 +296,46 @@ def test_a_large_send_refuses_opted_out_recipients_among_thousands(api_client, g
     assert body["queued"] == 1499
     assert [r["recipient"] for r in body["refused"]] == ["+12025551234"]
     assert OutboundMessage.objects.get(recipient="+12025551234").status == "failed"
+
+
+def test_idempotency_key_replays_the_first_answer_and_sends_once(api_client, gateway):
+    payload = {"message": "Clinic closed Monday", "recipients": ["+4791234567", "+4791234568"]}
+    first = api_client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="abc-1")
+    again = api_client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="abc-1")
+
+    assert first.status_code == again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert OutboundMessage.objects.values("batch_id").distinct().count() == 1
+    assert OutboundMessage.objects.count() == 2 and len(SimulatorAdapter.outbox) == 2
+
+
+def test_idempotency_key_with_another_body_or_query_is_a_409(api_client, gateway):
+    first = api_client.post(
+        URL, {"message": "Hi", "recipients": ["+4791234567"]}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+    other = api_client.post(
+        URL, {"message": "Bye", "recipients": ["+4791234567"]}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+    query = api_client.post(f"{URL}?recipient=%2B4791234567&message=Hi", HTTP_IDEMPOTENCY_KEY="k")
+
+    assert first.status_code == 200
+    for response in (other, query):
+        assert response.status_code == 409, response.content
+        assert response.json()["response"]["field"] == "Idempotency-Key"
+    assert OutboundMessage.objects.count() == 1
+
+
+def test_idempotency_key_is_shared_with_the_biot_send(api_client, gateway):
+    biot = api_client.post(
+        "/notification/v1/sms/send",
+        {"message": "Hi", "phoneNumber": "+4791234567"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
+    dhis2 = api_client.post(
+        URL, {"message": "Hi", "recipients": ["+4791234567"]}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+
+    assert biot.status_code == 200 and dhis2.status_code == 409  # one key, one request
+    assert OutboundMessage.objects.count() == 1
