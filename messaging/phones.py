@@ -50,10 +50,28 @@ def _parse(raw: str, region: str | None, strict: bool) -> tuple[bool, str]:
     # region from the country code and match the same patterns); one call instead of two.
     number_type = _number_type(number)
     if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
-        return False, "not a valid phone number for its country"
+        return False, _invalid_reason(number)
     if number_type in _REFUSED_TYPES:
         return False, "premium-rate and shared-cost numbers are refused"
     return True, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _invalid_reason(number: phonenumbers.PhoneNumber) -> str:
+    """Why a parsed number is not valid, and what a valid one looks like for its country."""
+    code = number.country_code
+    region = phonenumbers.region_code_for_country_code(code)
+    if region in (None, "ZZ"):
+        return f"+{code} is not an assigned country calling code"
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    why = {
+        phonenumbers.ValidationResult.TOO_SHORT: "it is too short",
+        phonenumbers.ValidationResult.TOO_LONG: "it is too long",
+    }.get(possible, "no range of that numbering plan matches its digits")
+    reason = f"not a valid number in the numbering plan of {region} (+{code}): {why}"
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if example is not None:
+        reason += f"; expected e.g. {phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)}"
+    return reason
 
 
 def _number_type(number: phonenumbers.PhoneNumber) -> int:

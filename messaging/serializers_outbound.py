@@ -124,7 +124,7 @@ class Dhis2OutboundSmsSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     displayName = serializers.CharField()  # noqa: N815
-    created = serializers.CharField(help_text="UTC, 2024-05-01T10:00:00.000")
+    created = serializers.CharField(help_text="ISO 8601 UTC, 2024-05-01T10:00:00.000Z")
     lastUpdated = serializers.CharField()  # noqa: N815
     sender = serializers.CharField()
     recipients = serializers.ListField(child=serializers.CharField())

@@ -354,13 +354,18 @@ class Dhis2OutboundDetailApi(Dhis2View):
     @extend_schema(
         operation_id="dhis2_sms_outbound_retrieve",
         tags=["DHIS2"],
+        parameters=[OpenApiParameter("fields", str, description="`*` (default) or a comma list, e.g. `id,status`")],
         responses={200: Dhis2OutboundSmsSerializer, 404: WebMessageSerializer},
     )
     def get(self, request, uid):
         message = self._get(request, uid)
         if message is None:
             return dhis2.not_found(f"OutboundSms with id {uid} could not be found.")
-        return Response(outbound_dhis2_representation(message))
+        body = outbound_dhis2_representation(message)
+        if request.query_params.get("fields"):  # without `fields` an object is rendered whole, as in DHIS2
+            fields = _selected_fields(request)
+            body = {k: v for k, v in body.items() if k in fields}
+        return Response(body)
 
     @extend_schema(
         operation_id="dhis2_sms_outbound_delete",

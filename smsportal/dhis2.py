@@ -84,12 +84,13 @@ def page_params(request, *, max_page_size: int = 1000) -> tuple[bool, int, int]:
 
 
 def dhis2_time(value) -> str | None:
-    """DHIS2's timestamp format: UTC, milliseconds, no zone ("2024-05-01T10:00:00.000")."""
+    """ISO 8601 in UTC with its zone and milliseconds ("2024-05-01T10:00:00.000Z"): DHIS2's layout,
+    with the `Z` so clients never guess the zone; inbound and outbound objects use the same form."""
     if value is None:
         return None
     from datetime import UTC
 
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Dhis2ExceptionMixin:

@@ -176,11 +176,14 @@ def _messages_queue(
     encoding, segments = body_validate(body=body, max_length=max_length or gateway.max_sms_length or max_length_default)
     numbers: dict[str, str] = {}  # E.164 → as given; a set, like DHIS2
     result = QueueResult()
+    refused_given: set[str] = set()
     for raw in recipients:
         try:
             number = to_e164(raw, region=organization.default_region or None, strict=strict_numbers)
         except InvalidPhoneNumber as exc:
-            result.refused.append((raw, str(exc)))
+            if raw not in refused_given:  # recipients are a set: one entry per number given
+                refused_given.add(raw)
+                result.refused.append((raw, str(exc)))
             continue
         numbers.setdefault(number, raw)
     if require_one and not numbers:

@@ -339,3 +339,38 @@ def test_idempotency_key_is_shared_with_the_biot_send(api_client, gateway):
 
     assert biot.status_code == 200 and dhis2.status_code == 409  # one key, one request
     assert OutboundMessage.objects.count() == 1
+
+
+def test_detail_honours_fields_and_timestamps_carry_a_zone(api_client, gateway):
+    sent = api_client.post(URL, {"message": "Hi", "recipients": ["+4791234567"]}, format="json")
+    uid = sent.json()["response"]["messages"][0]["id"]
+
+    picked = api_client.get(f"{URL}/{uid}?fields=id,status")
+    whole = api_client.get(f"{URL}/{uid}")
+
+    assert picked.status_code == 200 and picked.json() == {"id": uid, "status": "SENT"}
+    from datetime import datetime
+
+    for key in ("created", "lastUpdated", "date"):
+        value = whole.json()[key]
+        assert value.endswith("Z"), value
+        assert datetime.fromisoformat(value).utcoffset().total_seconds() == 0
+
+
+def test_a_repeated_invalid_recipient_is_refused_once(api_client, gateway):
+    response = api_client.post(
+        URL, {"message": "Hi", "recipients": ["+4791234567", "+4712341234", "+4712341234"]}, format="json"
+    )
+
+    refused = response.json()["response"]["refused"]
+    assert [r["recipient"] for r in refused] == ["+4712341234"]
+
+
+def test_an_invalid_number_says_why_and_shows_the_expected_form(api_client, gateway):
+    response = api_client.post(URL, {"message": "Hi", "recipients": ["+4712341234"]}, format="json")
+
+    assert response.status_code == 409
+    reason = response.json()["response"]["refused"][0]["reason"]
+    assert "numbering plan of NO (+47)" in reason
+    assert "expected e.g. +47" in reason
+    assert OutboundMessage.objects.count() == 0
