@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
 from urllib.request import getproxies
@@ -292,8 +293,12 @@ def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvoca
     return invocations_save(invocations)
 
 
+RUN_CHUNK = 16  # invocations per task
+CALL_THREADS = 8  # concurrent HTTP calls within one task
+
+
 def invocations_save(invocations: list[PluginInvocation]) -> list[PluginInvocation]:
-    from plugins.tasks import plugin_invocation_run_task
+    from plugins.tasks import plugin_invocations_run_task
 
     if not invocations:
         return []
@@ -301,8 +306,11 @@ def invocations_save(invocations: list[PluginInvocation]) -> list[PluginInvocati
     # invocation for one event (callers route each event once, under a row lock). A row skipped as
     # a duplicate gets a task that finds nothing to claim.
     PluginInvocation.objects.bulk_create(invocations, ignore_conflicts=True)
-    for invocation in invocations:
-        plugin_invocation_run_task.delay_on_commit(str(invocation.id))
+    # Several invocations per task (their calls made concurrently): Celery's per-task cost and the
+    # per-task queries are paid once per chunk, not once per call.
+    ids = [str(invocation.id) for invocation in invocations]
+    for start in range(0, len(ids), RUN_CHUNK):
+        plugin_invocations_run_task.delay_on_commit(ids[start : start + RUN_CHUNK])
     return invocations
 
 
@@ -314,40 +322,75 @@ def _backoff(attempt: int) -> float:
 
 def plugin_invocation_run(*, invocation_id: str) -> float | None:
     """Run one attempt. Returns the countdown for the next attempt, or None when done (or not ours)."""
+    return plugin_invocations_run(invocation_ids=[invocation_id]).get(str(invocation_id))
+
+
+def plugin_invocations_run(*, invocation_ids: list) -> dict[str, float]:
+    """One attempt of each claimable invocation; webhook calls run concurrently (no DB access in
+    the threads), built-in handlers in this thread. Returns {id: countdown} for those to retry."""
     now = timezone.now()
-    claimed = (
-        PluginInvocation.objects.filter(pk=invocation_id, status__in=[Status.PENDING, Status.RETRYING])
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)))
-        .update(status=Status.RUNNING, attempts=F("attempts") + 1, claimed_at=now)
+    due = PluginInvocation.objects.filter(pk__in=invocation_ids, status__in=[Status.PENDING, Status.RETRYING]).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
     )
-    if not claimed:
-        return None
-    invocation = (
+    with transaction.atomic():
+        # Claim what is ours: rows another worker holds are skipped, a redelivered task claims nothing.
+        claimed = list(due.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
+        if not claimed:
+            return {}
+        PluginInvocation.objects.filter(pk__in=claimed).update(
+            status=Status.RUNNING, attempts=F("attempts") + 1, claimed_at=now
+        )
+    invocations = list(
         PluginInvocation.objects.select_related("registration")
         .annotate(
             inbound_org=F("inbound_message__organization_id"), outbound_org=F("outbound_message__organization_id")
         )
-        .get(pk=invocation_id)
+        .filter(pk__in=claimed)
     )
-    registration = invocation.registration
+    outcomes = {}
+    calls = []
+    for invocation in invocations:
+        registration = invocation.registration
+        if not _same_organization(invocation):
+            # Tenancy is re-checked at call time: a row pointing across organizations is never called.
+            outcomes[invocation.pk] = (False, None, "organization mismatch", None, 0)
+            invocation.attempts = invocation.max_attempts
+        elif not registration.enabled:
+            outcomes[invocation.pk] = (False, None, "plugin disabled", None, 0)
+            invocation.attempts = invocation.max_attempts  # no point retrying
+        elif registration.handler:
+            outcomes[invocation.pk] = _timed(_attempt, invocation, registration)
+        else:
+            calls.append((invocation, registration, _http_prepare(invocation, registration)))
+    if len(calls) == 1:
+        invocation, registration, prepared = calls[0]
+        outcomes[invocation.pk] = _timed(_http_send, registration, prepared)
+    elif calls:
+        with ThreadPoolExecutor(max_workers=min(CALL_THREADS, len(calls))) as pool:
+            futures = {inv.pk: pool.submit(_timed, _http_send, reg, prepared) for inv, reg, prepared in calls}
+        outcomes.update({pk: future.result() for pk, future in futures.items()})
+    countdowns = {}
+    for invocation in invocations:
+        ok, code, error, retry_after, duration_ms = outcomes[invocation.pk]
+        countdown = _finish(invocation, invocation.registration, ok, code, error, retry_after, duration_ms)
+        if countdown is not None:
+            countdowns[str(invocation.pk)] = countdown
+    return countdowns
+
+
+def _timed(func, *args):
     started = time.monotonic()
-    retry_after = None
-    if not _same_organization(invocation):
-        # Tenancy is re-checked at call time: a row pointing across organizations is never called.
-        ok, code, error = False, None, "organization mismatch"
-        invocation.attempts = invocation.max_attempts
-    elif not registration.enabled:
-        ok, code, error = False, None, "plugin disabled"
-        invocation.attempts = invocation.max_attempts  # no point retrying
-    else:
-        ok, code, error, retry_after = _attempt(invocation, registration)
+    ok, code, error, retry_after = func(*args)
+    return ok, code, error, retry_after, int((time.monotonic() - started) * 1000)
+
+
+def _finish(invocation, registration, ok, code, error, retry_after, duration_ms) -> float | None:
     if code == 410:
         # Standard Webhooks: 410 Gone means the endpoint is gone for good — stop calling it.
         PluginRegistration.objects.filter(pk=registration.pk).update(enabled=False)
         invocation.attempts = invocation.max_attempts
         error = "HTTP 410: plugin disabled"
         logger.warning("plugin answered 410 Gone; disabled", extra={"plugin": str(registration.pk)})
-    duration_ms = int((time.monotonic() - started) * 1000)
     return _record(invocation, ok=ok, code=code, error=error, duration_ms=duration_ms, retry_after=retry_after)
 
 
@@ -428,11 +471,23 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _http_call(invocation: PluginInvocation, registration: PluginRegistration):
+    return _http_send(registration, _http_prepare(invocation, registration))
+
+
+def _http_prepare(invocation: PluginInvocation, registration: PluginRegistration):
+    """The request of one attempt (reads the signing key: DB), or the refusal; sent by `_http_send`."""
     try:
         plugin_url_check(registration.url)
     except UnsafeUrlError as exc:
-        return False, None, f"url refused: {exc}", None
-    body, headers = request_build(invocation, registration)
+        return (False, None, f"url refused: {exc}", None)
+    return request_build(invocation, registration)
+
+
+def _http_send(registration: PluginRegistration, prepared):
+    """POST a prepared request; touches no database, so it may run in a thread."""
+    if len(prepared) == 4:
+        return prepared  # refused before sending
+    body, headers = prepared
     timeout = float(registration.timeout_seconds or settings.SMSPORTAL_HTTP_TIMEOUT)
     try:
         response = _http().post(

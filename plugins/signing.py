@@ -87,9 +87,25 @@ def _private_key(key: SigningKey):
     return cached
 
 
+_key_cache: dict[str, SigningKey] = {}
+
+
+def _signing_key_for_call() -> SigningKey:
+    """The current key, as signing_key_current(), but reading only its kid per call: the row (whose
+    private key is decrypted on load) and the parsed key are kept per process, by kid."""
+    kid = (
+        SigningKey.objects.filter(expires_at__isnull=True).order_by("-created_at").values_list("kid", flat=True).first()
+    )
+    key = _key_cache.get(kid) if kid else None
+    if key is None:
+        key = signing_key_current()
+        _key_cache[key.kid] = key
+    return key
+
+
 def plugin_token(*, registration, organization_id, payload_without_jwt: dict, jti: str) -> str:
     """The `jwt` field of a plugin call."""
-    key = signing_key_current()
+    key = _signing_key_for_call()
     now = int(time.time())
     claims = {
         "iss": issuer(),

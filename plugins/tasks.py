@@ -13,6 +13,15 @@ def plugin_invocation_run_task(invocation_id: str) -> None:
         plugin_invocation_run_task.apply_async((invocation_id,), countdown=countdown)
 
 
+@shared_task(acks_late=True)
+def plugin_invocations_run_task(invocation_ids: list[str]) -> None:
+    """A chunk of new invocations (one task, calls made concurrently); retries go one by one."""
+    from plugins.services import plugin_invocations_run
+
+    for invocation_id, countdown in plugin_invocations_run(invocation_ids=invocation_ids).items():
+        plugin_invocation_run_task.apply_async((invocation_id,), countdown=countdown)
+
+
 @shared_task
 def plugins_sweep_task() -> dict:
     from plugins.services import plugins_sweep

@@ -40,7 +40,7 @@ def test_an_invocation_whose_task_was_lost_is_run_by_the_sweep(organization, rec
     registration_create(
         organization=organization, name="p", url=receiver.url, entity_types=["patient"], actions=["_incomingSms"]
     )
-    monkeypatch.setattr("plugins.tasks.plugin_invocation_run_task.delay_on_commit", lambda *a: None)
+    monkeypatch.setattr("plugins.tasks.plugin_invocations_run_task.delay_on_commit", lambda *a: None)
     inbound_receive(
         organization=organization,
         gateway=None,
@@ -116,7 +116,7 @@ def test_a_batch_routes_every_kind_of_reply_with_lookups_done_once(
         organization=organization, name="p", url=receiver.url, entity_types=["patient"], actions=["_incomingSms"]
     )
     monkeypatch.setattr("messaging.services.inbound.inbound_route_request", lambda: None)
-    monkeypatch.setattr("plugins.tasks.plugin_invocation_run_task.delay_on_commit", lambda *a: None)
+    monkeypatch.setattr("plugins.tasks.plugin_invocations_run_task.delay_on_commit", lambda *a: None)
     for i, patient in enumerate(patients):
         sms = InboundSms(sender=str(patient.phone), recipient="", text="1", provider_message_id=f"m{i}")
         inbound_receive(organization=organization, gateway=gateway, sms=sms)
