@@ -35,4 +35,6 @@ def gateway_sender_for(*, gateway: Gateway, recipient: str) -> str:
 
 
 def gateway_get_for_webhook(*, gateway_id) -> Gateway | None:
-    return Gateway.objects.select_related("organization").filter(Q(pk=gateway_id), is_active=True).first()
+    # At most one row by primary key: no ORDER BY to compile (first() would add one).
+    found = list(Gateway.objects.select_related("organization").filter(Q(pk=gateway_id), is_active=True)[:1])
+    return found[0] if found else None
