@@ -6,6 +6,7 @@ stored value; nothing secret is ever rendered back into the page.
 """
 
 import json
+import re
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,6 +22,7 @@ from gateways.config import MASK, SPECS, ConfigError, config_representation, con
 from gateways.models import Gateway
 from gateways.services import (
     _inbound_numbers_set,
+    gateway_inbound_warnings,
     gateway_retire_webhook_token,
     gateway_rotate_webhook_token,
     gateway_send_test,
@@ -30,16 +32,84 @@ from gateways.services import (
 from messaging.phones import InvalidPhoneNumber, to_e164
 
 MODEL_FIELDS = ["organization", "name", "is_active", "fallback", "rate_limit_per_second", "max_sms_length"]
+# Human labels; the help text keeps the JSON (API) name, e.g. "API field: accountSid".
+LABELS = {
+    "urlTemplate": "URL template",
+    "username": "Username",
+    "from": "Sender (from)",
+    "sendUrlParameters": "Send the body as URL parameters",
+    "longMessageMaxParts": "Long message: max parts",
+    "repliable": "Repliable (collect replies without a sender number)",
+    "configurationTemplate": "Body template",
+    "useGet": "Use GET",
+    "method": "HTTP method",
+    "contentType": "Content type",
+    "parameters": "Parameters",
+    "messageParameter": "Message parameter name",
+    "recipientParameter": "Recipient parameter name",
+    "dhis2TextEncoding": "DHIS2 text encoding",
+    "successContains": "Success reply contains",
+    "responseIdField": "Provider id field in the reply",
+    "inboundFromField": "Reply callback: sender field",
+    "inboundToField": "Reply callback: recipient field",
+    "inboundTextField": "Reply callback: text field",
+    "inboundIdField": "Reply callback: id field",
+    "inboundDateField": "Reply callback: date field",
+    "statusIdField": "Status callback: message id field",
+    "statusField": "Status callback: status field",
+    "statusErrorField": "Status callback: error field",
+    "statusMap": "Status map",
+    "accountSid": "Account SID",
+    "messagingServiceSid": "Messaging Service SID",
+    "authToken": "Auth token",
+    "secondaryAuthToken": "Secondary auth token",
+    "password": "Password",
+    "service": "AWS service",
+    "region": "AWS region",
+    "accessKeyId": "Access key ID",
+    "secretAccessKey": "Secret access key",
+    "endpointUrl": "Endpoint URL",
+    "originationIdentity": "Origination identity",
+    "configurationSetName": "Configuration set name",
+    "senderId": "Sender ID",
+    "topicArns": "Topic ARNs",
+}
+# Fields shown as a dropdown: JSON name → choices ("" = the default).
+CHOICES = {
+    "method": [("", "POST (default)"), ("GET", "GET"), ("POST", "POST"), ("PUT", "PUT")],
+    "contentType": [
+        ("", "Form URL-encoded (default)"),
+        ("FORM_URL_ENCODED", "Form URL-encoded (FORM_URL_ENCODED)"),
+        ("APPLICATION_JSON", "JSON (APPLICATION_JSON)"),
+        ("APPLICATION_XML", "XML (APPLICATION_XML)"),
+        ("TEXT_PLAIN", "Plain text (TEXT_PLAIN)"),
+    ],
+    "service": [
+        ("", "SNS publish (default)"),
+        ("sns", "SNS publish (sns)"),
+        ("pinpoint-sms-voice-v2", "End User Messaging send_text_message (pinpoint-sms-voice-v2)"),
+    ],
+}
 HELP = {
     "urlTemplate": "Provider API URL; empty = the provider's real endpoint. Private addresses are refused.",
-    "configurationTemplate": "Body with ${text}, ${recipients}, ${id}, ${from} and ${<parameter key>} placeholders.",
+    "configurationTemplate": "Body with ${text}, ${recipients}, ${recipients_no_plus}, ${id}, ${from} and "
+    "${<parameter key>} placeholders; any other placeholder is refused.",
+    "from": "The sender shown to recipients. Twilio: an E.164 number (+12025550100) or an alphanumeric "
+    "sender id (≤ 11 letters, digits, spaces).",
     "parameters": 'JSON list: [{"key", "value", "header", "encode", "confidential"}]. Confidential values show as '
     f"{MASK}; leave {MASK} to keep them.",
-    "contentType": "FORM_URL_ENCODED, APPLICATION_JSON, APPLICATION_XML or TEXT_PLAIN.",
     "topicArns": "Comma-separated SNS topic ARNs allowed to call this gateway's webhooks.",
     "statusMap": 'JSON object: provider status value → ours, e.g. {"DLVRD": "delivered"}.',
-    "service": '"sns" (publish) or "pinpoint-sms-voice-v2" (End User Messaging send_text_message).',
+    "region": "An AWS region of the chosen service, e.g. us-east-1.",
 }
+
+
+def _label(name: str) -> str:
+    return LABELS.get(name) or re.sub(r"(?<!^)(?=[A-Z])", " ", name).capitalize()
+
+
+def _help(name: str, text: str = "") -> str:
+    return f"{text} (API field: {name})" if text else f"API field: {name}"
 
 
 GLOBAL = "global"
@@ -70,25 +140,23 @@ class GatewayForm(forms.ModelForm):
         spec = SPECS[type_]
         attrs: dict = {"gateway_type": type_}
         for name, kind in spec.fields.items():
-            help_text = HELP.get(name, "")
+            common = {"label": _label(name), "required": False, "help_text": _help(name, HELP.get(name, ""))}
             if kind == "bool":
-                attrs[f"cfg_{name}"] = forms.BooleanField(label=name, required=False, help_text=help_text)
+                attrs[f"cfg_{name}"] = forms.BooleanField(**common)
+            elif name in CHOICES:
+                attrs[f"cfg_{name}"] = forms.ChoiceField(choices=CHOICES[name], **common)
             elif kind in ("parameters", "dict"):
-                attrs[f"cfg_{name}"] = forms.CharField(
-                    label=name, required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text=help_text
-                )
+                attrs[f"cfg_{name}"] = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), **common)
             elif name == "configurationTemplate":
-                attrs[f"cfg_{name}"] = forms.CharField(
-                    label=name, required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text=help_text
-                )
+                attrs[f"cfg_{name}"] = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
             else:
-                attrs[f"cfg_{name}"] = forms.CharField(label=name, required=False, help_text=help_text)
+                attrs[f"cfg_{name}"] = forms.CharField(**common)
         for name in spec.secrets:
             attrs[f"secret_{name}"] = forms.CharField(
-                label=name,
+                label=_label(name),
                 required=False,
                 widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-                help_text="Stored encrypted and never shown. Leave blank to keep the current value.",
+                help_text=_help(name, "Stored encrypted and never shown. Leave blank to keep the current value."),
             )
         return type(f"{type_.title()}GatewayForm", (cls,), attrs)
 
@@ -241,7 +309,13 @@ class GatewayAdmin(admin.ModelAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self._type_for(request, None):
-            context = {**self.admin_site.each_context(request), "types": Gateway.Type.choices, "opts": self.model._meta}
+            context = {
+                **self.admin_site.each_context(request),
+                "types": Gateway.Type.choices,
+                "opts": self.model._meta,
+                "has_view_permission": self.has_view_permission(request),
+                "title": "Add gateway",
+            }
             return TemplateResponse(request, "admin/gateways/gateway/choose_type.html", context)
         return super().add_view(request, form_url, extra_context)
 
@@ -311,6 +385,8 @@ class GatewayAdmin(admin.ModelAdmin):
             _inbound_numbers_set(obj, form.inbound_numbers)
             if form.cleaned_data.get("make_default") or first:
                 gateway_set_default(gateway=obj)
+        for warning in gateway_inbound_warnings(gateway=obj):
+            messages.warning(request, warning)
 
     # -- display ---------------------------------------------------------------------------
 

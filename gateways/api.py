@@ -22,6 +22,7 @@ from gateways.services import (
     gateway_create,
     gateway_delete,
     gateway_global_representation,
+    gateway_inbound_warnings,
     gateway_representation,
     gateway_set_default,
     gateway_update,
@@ -136,11 +137,11 @@ def _create(request, type_):
     except ConfigError as exc:
         return _config_error(exc)
     location = request.build_absolute_uri(f"/api/gateways/{gateway.uid}")
-    return dhis2.web_message(
-        "Gateway configuration added",
-        response={"uid": gateway.uid, "inboundUrl": gateway_representation(gateway)["inboundUrl"]},
-        headers={"Location": location},
-    )
+    response = {"uid": gateway.uid, "inboundUrl": gateway_representation(gateway)["inboundUrl"]}
+    warnings = gateway_inbound_warnings(gateway=gateway)
+    if warnings:
+        response["warnings"] = warnings
+    return dhis2.web_message("Gateway configuration added", response=response, headers={"Location": location})
 
 
 def _update(request, uid, type_=None):
@@ -154,7 +155,10 @@ def _update(request, uid, type_=None):
         gateway_update(gateway=gateway, data=body, type_=type_)
     except ConfigError as exc:
         return _config_error(exc)
-    return dhis2.web_message(f"Gateway with uid: {gateway.uid} has been updated")
+    warnings = gateway_inbound_warnings(gateway=gateway) if "inboundNumbers" in body else []
+    return dhis2.web_message(
+        f"Gateway with uid: {gateway.uid} has been updated", response={"warnings": warnings} if warnings else None
+    )
 
 
 class GatewayTypedUpdateApi(APIView):

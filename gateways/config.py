@@ -282,6 +282,8 @@ def _http_method(config: dict, secrets: dict, failed: set) -> None:
     method = str(config.get("method") or "POST").upper()
     if method not in HTTP_METHODS:
         raise ConfigError("method must be " + ", ".join(HTTP_METHODS[:-1]) + " or " + HTTP_METHODS[-1], field="method")
+    if config.get("method"):
+        config["method"] = method
 
 
 def _http_placeholders(config: dict, secrets: dict, failed: set) -> None:

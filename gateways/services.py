@@ -142,6 +142,15 @@ def _inbound_numbers_set(gateway: Gateway, numbers: list[str]) -> None:
     )
 
 
+def gateway_inbound_warnings(*, gateway: Gateway) -> list[str]:
+    """One warning per inbound-number country where receiving SMS is not known to work (seed list)."""
+    from messaging.receive_countries import inbound_number_warning
+
+    # Queried, not gateway.inbound_numbers.all(): a prefetched list would predate the save.
+    countries = dict.fromkeys(InboundNumber.objects.filter(gateway=gateway).values_list("country", flat=True))
+    return [w for w in (inbound_number_warning(c) for c in countries) if w]
+
+
 @transaction.atomic
 def gateway_create(*, organization, data: dict, type_: str | None = None) -> Gateway:
     """Create a gateway from DHIS2-style JSON. The organization's first gateway becomes its default."""

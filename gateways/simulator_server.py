@@ -41,6 +41,16 @@ from requests.structures import CaseInsensitiveDict
 logger = logging.getLogger(__name__)
 
 PROVIDERS = ("clickatell", "bulksms", "twilio", "generic", "aws")
+
+
+class NoStatusUrl(ValueError):
+    """A delivery report for a provider whose status URL was never given (Twilio carries its own)."""
+
+    def __init__(self, provider: str):
+        super().__init__(f"no status URL known for {provider}: give --status-url {provider}=<statusUrl>")
+        self.provider = provider
+
+
 TWILIO_API_VERSION = "2010-04-01"
 
 # Our status → each provider's delivery-report vocabulary.
@@ -352,6 +362,13 @@ class ProviderSimulator:
                 return
             try:
                 self.deliver(*item)
+            except NoStatusUrl as exc:
+                logger.warning(
+                    "simulator could not post a delivery report: no status URL for %s; start it with "
+                    '--status-url %s=<the gateway\'s statusUrl> or POST /_sim/config {"statusUrls": {...}}',
+                    exc.provider,
+                    exc.provider,
+                )
             except Exception:  # noqa: BLE001 — a report that cannot be posted is only logged
                 logger.warning("simulator could not post a delivery report", exc_info=True)
 
@@ -366,7 +383,7 @@ class ProviderSimulator:
             or self.status_urls.get(message.provider, "")
         )
         if not target:
-            raise ValueError(f"no status URL known for {message.provider}")
+            raise NoStatusUrl(message.provider)
         headers: dict[str, str] = {}
         if message.provider == "twilio":
             form = {

@@ -221,3 +221,49 @@ def test_admin_refuses_what_the_api_refuses(admin_client, organization, settings
     assert response.status_code == 200
     assert set(response.context["adminform"].form.errors) == {field}
     assert not Gateway.objects.exists()
+
+
+def test_forms_use_human_labels_and_dropdowns_and_the_chooser_has_breadcrumbs(admin_client):
+    chooser = admin_client.get("/admin/gateways/gateway/add/").content.decode()
+    http = admin_client.get("/admin/gateways/gateway/add/?type=http").content.decode()
+    twilio = admin_client.get("/admin/gateways/gateway/add/?type=twilio").content.decode()
+
+    assert 'href="/admin/gateways/gateway/"' in chooser and 'href="/admin/gateways/"' in chooser
+    assert '<select name="cfg_method"' in http and '<select name="cfg_contentType"' in http
+    assert '<option value="APPLICATION_JSON">' in http
+    assert ">Account SID:</label>" in twilio and "API field: accountSid" in twilio
+    assert ">accountSid:</label>" not in twilio
+
+
+def test_saving_an_inbound_number_where_receiving_is_unlisted_warns(admin_client, organization):
+    from messaging.receive_countries import inbound_number_warning
+
+    response = admin_client.post(
+        "/admin/gateways/gateway/add/?type=twilio",
+        {
+            **TWILIO_FORM,
+            "organization": organization.pk,
+            "secret_authToken": "t",
+            "inbound_numbers_text": "+254711000111",
+        },
+        follow=True,
+    )
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert inbound_number_warning("KE") in shown
+    assert Gateway.objects.get(name="tw").inbound_numbers.get().country == "KE"
+
+
+def test_a_listed_country_gives_no_warning(admin_client, organization):
+    response = admin_client.post(
+        "/admin/gateways/gateway/add/?type=twilio",
+        {
+            **TWILIO_FORM,
+            "organization": organization.pk,
+            "secret_authToken": "t",
+            "inbound_numbers_text": "+12025550100",
+        },
+        follow=True,
+    )
+
+    assert not [m for m in response.context["messages"] if m.level_tag == "warning"]

@@ -364,3 +364,21 @@ def test_every_problem_is_reported_at_once(api_client):
     assert body["response"]["field"] == "from"
     assert {e["field"] for e in body["response"]["errors"]} == {"from", "accountSid", "authToken"}
     assert "accountSid" in body["message"] and "authToken" in body["message"]
+
+
+def test_inbound_number_in_an_unlisted_country_is_accepted_with_a_warning(api_client):
+    from messaging.receive_countries import inbound_number_warning
+
+    created = api_client.post(
+        "/api/gateways", {**CLICKATELL, "inboundNumbers": ["+254711000111", "+12025550100"]}, format="json"
+    )
+    plain = api_client.post(
+        "/api/gateways", {**CLICKATELL, "name": "us", "inboundNumbers": ["+12025550100"]}, format="json"
+    )
+
+    assert created.status_code == 200 and created.json()["response"]["warnings"] == [inbound_number_warning("KE")]
+    assert "warnings" not in plain.json()["response"]
+    updated = api_client.put(
+        f"/api/gateways/{plain.json()['response']['uid']}", {"inboundNumbers": ["+254711000112"]}, format="json"
+    )
+    assert updated.json()["response"]["warnings"] == [inbound_number_warning("KE")]

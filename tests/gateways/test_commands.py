@@ -58,3 +58,32 @@ def test_deploy_check_refuses_test_only_trust_settings(settings):
 
     assert {e.id for e in no_test_trust_in_production(None)} == {"gateways.E002", "gateways.E003"}
     assert adapters_cover_gateway_types(None) == []
+
+
+def test_provider_simulator_help_names_every_provider_and_shows_defaults():
+    from gateways.management.commands.provider_simulator import Command
+
+    text = " ".join(Command().create_parser("manage.py", "provider_simulator").format_help().split())
+
+    assert "AWS End User Messaging" in text
+    assert "Address to listen on (default: 127.0.0.1)" in text and "Port to listen on (default: 8025)" in text
+
+
+def test_provider_simulator_refuses_a_malformed_status_url():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="PROVIDER=URL"):
+        call_command("provider_simulator", "--status-url", "clickatel=http://127.0.0.1:1/x", "--port", "0")
+
+
+def test_auto_report_without_a_status_url_logs_how_to_give_one(provider_simulator, caplog):
+    from gateways.simulator_server import SentMessage
+    from tests.gateways.polling import wait_for
+
+    provider_simulator.auto_report = "delivered"
+    provider_simulator._accept(SentMessage("clickatell", "sim-1", "+12025550101", "hi"))
+
+    record = wait_for(
+        lambda: next((r for r in caplog.records if "could not post a delivery report" in r.getMessage()), None)
+    )
+    assert "--status-url clickatell=" in record.getMessage() and record.exc_info is None
