@@ -267,3 +267,11 @@ def test_a_listed_country_gives_no_warning(admin_client, organization):
     )
 
     assert not [m for m in response.context["messages"] if m.level_tag == "warning"]
+
+
+@pytest.mark.parametrize("type_", [t.value for t in Gateway.Type])
+def test_every_type_add_form_renders_with_the_organization_choice(admin_client, organization, type_):
+    page = admin_client.get(f"/admin/gateways/gateway/add/?type={type_}")
+
+    assert page.status_code == 200
+    assert f'<option value="{organization.pk}">Demo Org</option>' in page.content.decode()
