@@ -129,7 +129,12 @@ class GatewayForm(forms.ModelForm):
     inbound_numbers_text = forms.CharField(
         label="Inbound numbers", required=False, help_text="Comma-separated E.164 numbers this gateway receives on."
     )
-    make_default = forms.BooleanField(label="Default gateway of the organization", required=False)
+    make_default = forms.BooleanField(
+        label="Default gateway of the organization",
+        required=False,
+        help_text="Sends use it unless another gateway is chosen. For a global gateway: the global default. "
+        "An organization's first gateway becomes its default.",
+    )
 
     class Meta:
         model = Gateway
