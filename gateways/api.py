@@ -32,8 +32,9 @@ from smsportal import dhis2
 TAGS = ["DHIS2 gateways"]
 GATEWAY_SCHEMA = OpenApiResponse(
     OpenApiTypes.OBJECT,
-    description="A gateway: type, uid, id, name, isDefault, inboundUrl, statusUrl, inboundNumbers and the "
-    "type's DHIS2 fields; secrets shown as ******** when set, never in clear.",
+    description="A gateway: type, uid, id, name, isDefault, isActive, global (false for the organization's own), "
+    "inboundUrl, statusUrl, inboundNumbers and the type's DHIS2 fields; secrets shown as ******** when set, never "
+    "in clear.",
 )
 WEB_MESSAGE = OpenApiResponse(OpenApiTypes.OBJECT, description="DHIS2 WebMessage envelope")
 
