@@ -49,6 +49,13 @@ def flatten_errors(errors, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def api_exception_handler(exc, context):
+    request = context.get("request")
+    if getattr(request, "axes_locked_out", False):
+        # django-axes flags a lockout on the DRF request; Django's authenticate() only returns None.
+        from smsportal.security import lockout_message
+
+        message, retry_after = lockout_message()
+        return Response({"error": message}, status=429, headers={"Retry-After": retry_after})
     if isinstance(exc, RequestDataTooBig):
         return Response({"error": "request body is too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DjangoValidationError):

@@ -6,6 +6,7 @@ SMSPORTAL_ENCRYPTION_KEY, ALLOWED_HOSTS and DEBUG=0. See README "Configuration".
 """
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "import_export",
+    "axes",
     "smsportal",
     "entities",
     "gateways",
@@ -58,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a lockout flagged during authentication into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -161,6 +165,19 @@ SPECTACULAR_SETTINGS = {
         "EntityTypeEnum": "plugins.models.ENTITY_TYPES",
     },
 }
+
+# LOGIN THROTTLING (django-axes): HTTP Basic on the API, admin and portal logins.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "smsportal.security.lockout_response"
+AXES_VERBOSE = False
 
 # SECURITY (production values come from the environment; `check --deploy` verifies them)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from entities.models import Caregiver, Organization, OrganizationUser, Patient
@@ -27,7 +28,7 @@ def test_seed_demo_is_idempotent_and_prints_a_working_login_and_key(capsys):
     assert Organization.objects.count() == 1 and Patient.objects.filter(organization=org).count() == 3
     caregiver = Caregiver.objects.get(organization=org)
     assert caregiver.patients.count() == 1
-    user = authenticate(username="admin", password=first["password"])
+    user = authenticate(RequestFactory().post("/admin/login/"), username="admin", password=first["password"])
     assert user is not None and user.is_staff
     assert OrganizationUser.objects.get(user=user).organization == org
     assert Gateway.objects.get(organization=org, is_default=True).type == "simulator"
