@@ -135,114 +135,81 @@ def messages_queue(
     # COMMIT round trips. Several recipients are written in one transaction (all or nothing).
     context = transaction.atomic() if len(recipients) > 1 else contextlib.nullcontext()
     with context:
-        return _messages_queue(
+        gateway = gateway or gateway_for_send(organization=organization)
+        if gateway is None:
+            raise NoGatewayConfigured()
+        encoding, segments = body_validate(
+            body=body, max_length=max_length or gateway.max_sms_length or max_length_default
+        )
+        numbers: dict[str, str] = {}  # E.164 → as given; a set, like DHIS2
+        result = QueueResult()
+        refused_given: set[str] = set()
+        for raw in recipients:
+            try:
+                number = to_e164(raw, region=organization.default_region or None, strict=strict_numbers)
+            except InvalidPhoneNumber as exc:
+                if raw not in refused_given:  # recipients are a set: one entry per number given
+                    refused_given.add(raw)
+                    result.refused.append((raw, str(exc)))
+                continue
+            numbers.setdefault(number, raw)
+        if require_one and not numbers:
+            exc = MessageRejected("no recipient", field="recipients", code="no_recipient", status_code=409)
+            exc.refused = [{"recipient": given, "reason": reason} for given, reason in result.refused]
+            raise exc
+        opted_out = set() if ignore_opt_out else opted_out_numbers(organization=organization, numbers=list(numbers))
+        if refuse_opted_out and opted_out:
+            raise MessageRejected(
+                "the recipient has opted out of messages from this organization",
+                field="phoneNumber",
+                code="opted_out",
+                status_code=409,
+            )
+        now = timezone.now()
+        batch_id = uuid.uuid4()
+        # One query for the gateway's local numbers, not one per recipient; without local numbers
+        # every recipient gets the gateway's configured sender (skips a second parse per number).
+        prefetch_related_objects([gateway], "inbound_numbers")
+        local_numbers = bool(gateway.inbound_numbers.all())
+        default_sender = gateway_sender_for(gateway=gateway, recipient="") if not local_numbers else ""
+        # A prototype row carries every default; each recipient's row differs in a few columns only.
+        prototype = OutboundMessage(
             organization=organization,
-            recipients=recipients,
-            body=body,
-            source=source,
-            gateway=gateway,
+            batch_id=batch_id,
             subject=subject,
+            body=body,
+            encoding=encoding,
+            segments=segments,
+            gateway=gateway,
+            source=source,
             idempotency_key=idempotency_key,
-            refuse_opted_out=refuse_opted_out,
-            strict_numbers=strict_numbers,
-            max_length=max_length,
-            max_length_default=max_length_default,
-            require_one=require_one,
-            ignore_opt_out=ignore_opt_out,
-            not_before=not_before,
+            next_attempt_at=not_before,
+            created_at=now,
+            updated_at=now,
         )
-
-
-def _messages_queue(
-    *,
-    organization,
-    recipients: list[str],
-    body: str,
-    source: str,
-    gateway=None,
-    subject: str = "",
-    idempotency_key: str = "",
-    refuse_opted_out: bool = False,
-    strict_numbers: bool = True,
-    max_length: int | None = None,
-    max_length_default: int | None = None,
-    require_one: bool = False,
-    ignore_opt_out: bool = False,
-    not_before=None,
-) -> QueueResult:
-    gateway = gateway or gateway_for_send(organization=organization)
-    if gateway is None:
-        raise NoGatewayConfigured()
-    encoding, segments = body_validate(body=body, max_length=max_length or gateway.max_sms_length or max_length_default)
-    numbers: dict[str, str] = {}  # E.164 → as given; a set, like DHIS2
-    result = QueueResult()
-    refused_given: set[str] = set()
-    for raw in recipients:
-        try:
-            number = to_e164(raw, region=organization.default_region or None, strict=strict_numbers)
-        except InvalidPhoneNumber as exc:
-            if raw not in refused_given:  # recipients are a set: one entry per number given
-                refused_given.add(raw)
-                result.refused.append((raw, str(exc)))
-            continue
-        numbers.setdefault(number, raw)
-    if require_one and not numbers:
-        exc = MessageRejected("no recipient", field="recipients", code="no_recipient", status_code=409)
-        exc.refused = [{"recipient": given, "reason": reason} for given, reason in result.refused]
-        raise exc
-    opted_out = set() if ignore_opt_out else opted_out_numbers(organization=organization, numbers=list(numbers))
-    if refuse_opted_out and opted_out:
-        raise MessageRejected(
-            "the recipient has opted out of messages from this organization",
-            field="phoneNumber",
-            code="opted_out",
-            status_code=409,
-        )
-    now = timezone.now()
-    batch_id = uuid.uuid4()
-    # One query for the gateway's local numbers, not one per recipient; without local numbers
-    # every recipient gets the gateway's configured sender (skips a second parse per number).
-    prefetch_related_objects([gateway], "inbound_numbers")
-    local_numbers = bool(gateway.inbound_numbers.all())
-    default_sender = gateway_sender_for(gateway=gateway, recipient="") if not local_numbers else ""
-    # A prototype row carries every default; each recipient's row differs in a few columns only.
-    prototype = OutboundMessage(
-        organization=organization,
-        batch_id=batch_id,
-        subject=subject,
-        body=body,
-        encoding=encoding,
-        segments=segments,
-        gateway=gateway,
-        source=source,
-        idempotency_key=idempotency_key,
-        next_attempt_at=not_before,
-        created_at=now,
-        updated_at=now,
-    )
-    columns = [f.attname for f in OutboundMessage._meta.concrete_fields]
-    base = [getattr(prototype, name) for name in columns]
-    index = {name: i for i, name in enumerate(columns)}
-    i_id, i_recipient, i_sender = index["id"], index["recipient"], index["sender"]
-    failed_columns = [(index["status"], Status.FAILED), (index["error_reason"], OPTED_OUT)]
-    failed_columns += [(index["failed_at"], now), (index["result_code"], "FAILED")]
-    rows: list[list] = []
-    for number in numbers:
-        row = base.copy()
-        row[i_id] = uuid.uuid4()
-        row[i_recipient] = number
-        row[i_sender] = gateway_sender_for(gateway=gateway, recipient=number) if local_numbers else default_sender
-        if number in opted_out:
-            for i, value in failed_columns:
-                row[i] = value
-            result.refused.append((numbers[number], OPTED_OUT))
-        rows.append(row)
-    _rows_insert(columns, rows)
-    # Model instances for the caller, built the way a query builds them (no defaults recomputed).
-    result.messages = [OutboundMessage.from_db("default", columns, row) for row in rows]
-    if any(m.status == Status.QUEUED for m in result.messages):
-        transaction.on_commit(dispatch_request)
-    return result
+        columns = [f.attname for f in OutboundMessage._meta.concrete_fields]
+        base = [getattr(prototype, name) for name in columns]
+        index = {name: i for i, name in enumerate(columns)}
+        i_id, i_recipient, i_sender = index["id"], index["recipient"], index["sender"]
+        failed_columns = [(index["status"], Status.FAILED), (index["error_reason"], OPTED_OUT)]
+        failed_columns += [(index["failed_at"], now), (index["result_code"], "FAILED")]
+        rows: list[list] = []
+        for number in numbers:
+            row = base.copy()
+            row[i_id] = uuid.uuid4()
+            row[i_recipient] = number
+            row[i_sender] = gateway_sender_for(gateway=gateway, recipient=number) if local_numbers else default_sender
+            if number in opted_out:
+                for i, value in failed_columns:
+                    row[i] = value
+                result.refused.append((numbers[number], OPTED_OUT))
+            rows.append(row)
+        _rows_insert(columns, rows)
+        # Model instances for the caller, built the way a query builds them (no defaults recomputed).
+        result.messages = [OutboundMessage.from_db("default", columns, row) for row in rows]
+        if any(m.status == Status.QUEUED for m in result.messages):
+            transaction.on_commit(dispatch_request)
+        return result
 
 
 COPY_THRESHOLD = 50  # rows; below this a plain INSERT is as fast
