@@ -7,3 +7,6 @@ class SmsportalConfig(AppConfig):
 
     def ready(self):
         from smsportal import checks  # noqa: F401 — registers the system checks
+        from smsportal.localcache import connect_invalidation
+
+        connect_invalidation()

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from entities.services import api_key_create
 from gateways.providers.simulator import SimulatorAdapter
+from smsportal.localcache import local_caches_clear
 from tests.factories import GatewayFactory, OrganizationFactory
 
 REQUIRE_SERVICES = os.environ.get("SMSPORTAL_REQUIRE_SERVICES") == "1"
@@ -55,6 +56,14 @@ def provider_simulator(settings):
     settings.SMSPORTAL_ALLOW_PRIVATE_URLS = True
     with ProviderSimulator() as simulator:
         yield simulator
+
+
+@pytest.fixture(autouse=True)
+def _clear_local_caches():
+    # Tests roll back rows the caches may hold (and SQLite reuses ids): every test starts empty.
+    local_caches_clear()
+    yield
+    local_caches_clear()
 
 
 @pytest.fixture(autouse=True)
