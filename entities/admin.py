@@ -165,5 +165,8 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
     def revoke(self, request, queryset):
         from django.utils import timezone
 
+        from smsportal.localcache import local_caches_clear
+
         count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        local_caches_clear()  # at once in this process; others within SMSPORTAL_LOCAL_CACHE_SECONDS
         self.message_user(request, f"{count} key(s) revoked.")

@@ -1,9 +1,16 @@
 """`Authorization: Bearer <api key>` for organization-scoped API clients."""
 
+import hmac
+
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from entities.models import ApiKey
+from smsportal.localcache import LocalCache
+
+# Every API call authenticates: a process reuses a key it has looked up for a few seconds
+# (SMSPORTAL_LOCAL_CACHE_SECONDS), so a revocation reaches other processes within that time.
+_live_keys = LocalCache("api-keys")
 
 
 class ApiKeyPrincipal:
@@ -48,11 +55,20 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     parts = raw.split("_", 2)  # the secret part is urlsafe base64 and may itself contain "_"
     if len(parts) != 3 or parts[0] != "sp":
         return None
-    api_key = ApiKey.objects.select_related("organization").filter(prefix=parts[1], revoked_at=None).first()
-    if api_key is None or api_key.key_hash != ApiKey.hash(raw):
+    digest = ApiKey.hash(raw)
+    api_key = _live_keys.get_or_load(digest, lambda: _live_key(prefix=parts[1], digest=digest))
+    if api_key is None:
         return None
     now = timezone.now()
     # Throttle the last-used write so the hot send path is not an UPDATE per request.
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+def _live_key(*, prefix: str, digest: str) -> ApiKey | None:
+    api_key = ApiKey.objects.select_related("organization").filter(prefix=prefix, revoked_at=None).first()
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
+        return None
     return api_key

@@ -22,6 +22,7 @@ from django.utils import timezone
 from gateways.exceptions import GatewayAmbiguousError, GatewayRejectedError, GatewayTemporaryError
 from gateways.models import Gateway
 from gateways.providers.base import OutboundSms, ProviderAdapter, SendResult
+from smsportal.localcache import local_caches_clear
 from smsportal.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def gateway_failure_note(gateway: Gateway) -> bool:
     if failures >= down_after() and not gateway_is_down(gateway):
         gateway.down_until = timezone.now() + timedelta(seconds=down_seconds())
         Gateway.objects.filter(pk=gateway.pk).update(down_until=gateway.down_until)
+        local_caches_clear()  # new sends in this process start on the fallback at once
         logger.warning("gateway marked down", extra={"gateway": gateway.uid, "failures": failures})
         return True
     return False
@@ -79,6 +81,8 @@ def gateway_failure_note(gateway: Gateway) -> bool:
 def gateway_success_note(gateway: Gateway) -> None:
     if gateway.consecutive_failures or gateway.down_until:
         Gateway.objects.filter(pk=gateway.pk).update(consecutive_failures=0, down_until=None)
+        if gateway.down_until:
+            local_caches_clear()
         gateway.consecutive_failures, gateway.down_until = 0, None
 
 

@@ -5,13 +5,23 @@ from django.utils import timezone
 
 from gateways.models import Gateway
 from messaging.phones import country_of
+from smsportal.localcache import LocalCache
+
+_send_gateways = LocalCache("send-gateways")
 
 
 def gateway_for_send(*, organization, gateway_id=None) -> Gateway | None:
-    """The explicit gateway (of this organization), else the organization's default, else the global default."""
+    """The explicit gateway (of this organization), else the organization's default, else the global default.
+
+    The default is read on every send, so a process reuses it (with its local numbers) for a few
+    seconds (smsportal/localcache.py); treat the instance as read-only.
+    """
     if gateway_id is not None:
         return Gateway.objects.filter(is_active=True, organization=organization, pk=gateway_id).first()
-    gateway = gateway_default_for(organization=organization)
+    gateway = _send_gateways.get_or_load(
+        organization.pk if organization is not None else None,
+        lambda: gateway_default_for(organization=organization, prefetch=("inbound_numbers",)),
+    )
     if gateway is not None and gateway.down_until and gateway.down_until > timezone.now():
         from gateways.routing import gateway_usable_fallback
 
@@ -20,9 +30,9 @@ def gateway_for_send(*, organization, gateway_id=None) -> Gateway | None:
     return gateway
 
 
-def gateway_default_for(*, organization) -> Gateway | None:
+def gateway_default_for(*, organization, prefetch: tuple[str, ...] = ()) -> Gateway | None:
     """The gateway an organization's sends use by default: its own active default, else the global one."""
-    active = Gateway.objects.filter(is_active=True, is_default=True)
+    active = Gateway.objects.filter(is_active=True, is_default=True).prefetch_related(*prefetch)
     gateway = active.filter(organization=organization).first() if organization is not None else None
     return gateway or active.filter(organization__isnull=True).first()
 

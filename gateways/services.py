@@ -12,6 +12,7 @@ from django.urls import reverse
 from gateways.config import ConfigError, as_bool, as_str, config_representation, config_validate, type_from_name
 from gateways.models import Gateway, InboundNumber
 from messaging.phones import InvalidPhoneNumber, country_of, to_e164
+from smsportal.localcache import local_caches_clear
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +207,8 @@ def gateway_set_default(*, gateway: Gateway) -> Gateway:
     )
     Gateway.objects.filter(pk=gateway.pk).update(is_default=True)
     gateway.is_default = True
+    local_caches_clear()
+    transaction.on_commit(local_caches_clear)  # and once committed, in case a send reloaded the old one
     return gateway
 
 

@@ -93,7 +93,7 @@ class SmsSendApi(APIView):
                 )
             except MessageRejected as exc:
                 raise ApiError(exc.message, status_code=exc.status_code, field=exc.field, code=exc.code)
-            return Response({"messageId": str(result.messages[0].id)})
+            return Response({"messageId": str(result.stored[0][0])})
 
         return idempotent_response(request, organization=organization, produce=produce)
 
@@ -284,23 +284,24 @@ class Dhis2OutboundApi(Dhis2View):
         except MessageRejected as exc:
             field = {"phoneNumber": "recipients"}.get(exc.field, exc.field)
             raise _conflict(exc.message, field=field, refused=exc.refused or None)
-        ids_by_number = {m.recipient: m for m in result.messages}
+        stored = result.stored
+        ids_by_number = {recipient: message_id for message_id, recipient, _ in stored}
         refused = []
         for given, reason in result.refused:
             entry = {"recipient": given, "reason": reason}
-            row = ids_by_number.get(given)
-            if row is not None:
-                entry["id"] = str(row.id)
+            message_id = ids_by_number.get(given)
+            if message_id is not None:
+                entry["id"] = str(message_id)
             refused.append(entry)
-        queued = [m for m in result.messages if m.status == OutboundMessage.Status.QUEUED]
+        queued = sum(1 for _, _, status in stored if status == OutboundMessage.Status.QUEUED)
         body = {
-            "batchId": str(result.messages[0].batch_id) if result.messages else None,
-            "total": len(result.messages) + sum(1 for r in refused if "id" not in r),
-            "queued": len(queued),
-            "messages": [{"id": str(m.id), "recipient": m.recipient, "status": m.status} for m in result.messages],
+            "batchId": str(result.batch_id) if stored else None,
+            "total": len(stored) + sum(1 for r in refused if "id" not in r),
+            "queued": queued,
+            "messages": [{"id": str(i), "recipient": recipient, "status": status} for i, recipient, status in stored],
             "refused": refused,
         }
-        text = f"SMS accepted for sending: {len(queued)} queued"
+        text = f"SMS accepted for sending: {queued} queued"
         if refused:
             text += f", {len(refused)} refused"
         return dhis2.web_message(text, status="WARNING" if refused else "OK", response=body)

@@ -62,15 +62,57 @@ def test_validity_matches_phonenumbers_is_valid_number():
             assert valid, raw
 
 
-def test_one_pass_number_type_equals_phonenumbers_number_type():
-    from messaging.phones import _number_type
+def test_one_pass_verdict_equals_phonenumbers_number_type():
+    from messaging.phones import _number_verdict
 
+    refused = {phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST}
     rng = random.Random(11)
     samples = [f"+1{rng.randint(200, 999)}{rng.randint(2000000, 9999999)}" for _ in range(4000)]
     samples += [f"+{cc}{rng.randint(10**6, 10**10)}" for cc in (7, 44, 47, 61, 262, 590, 599) for _ in range(300)]
+    samples += _canonical_samples(rng)
     for raw in samples:
         try:
             parsed = phonenumbers.parse(raw, None)
         except phonenumbers.NumberParseException:
             continue
-        assert _number_type(parsed) == phonenumbers.number_type(parsed), raw
+        kind = phonenumbers.number_type(parsed)
+        expected = (
+            "invalid" if kind == phonenumbers.PhoneNumberType.UNKNOWN else "refused" if kind in refused else "valid"
+        )
+        assert _number_verdict(parsed) == expected, raw
+
+
+def _canonical_samples(rng: random.Random) -> list[str]:
+    """E.164 strings of every region: example numbers of each type, the same with the national
+    prefix typed after the country code (a common mistake), and random digits."""
+    samples = []
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            samples.append(e164)
+            cc = str(example.country_code)
+            if metadata.national_prefix:
+                samples.append(f"+{cc}{metadata.national_prefix}{e164[1 + len(cc) :]}")
+            samples.append(e164[:-1])  # too short for many plans
+    samples += [f"+{rng.randint(1, 999)}{rng.randint(0, 10 ** rng.randint(1, 12))}" for _ in range(4000)]
+    return samples
+
+
+def test_canonical_fast_path_parses_exactly_like_phonenumbers():
+    from messaging.phones import _CANONICAL, _parse_canonical
+
+    for raw in _canonical_samples(random.Random(5)):
+        if not _CANONICAL.fullmatch(raw):
+            continue
+        try:
+            expected = phonenumbers.parse(raw, None)
+        except phonenumbers.NumberParseException:
+            expected = None
+        fast = _parse_canonical(raw)
+        # None means "ask parse()": allowed only where parse() itself fails or the fast path is unsure.
+        if fast is not None:
+            assert fast == expected, raw
