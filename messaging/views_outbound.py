@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -51,6 +52,8 @@ def _organization(request):
 
 class SmsSendApi(APIView):
     """Send one SMS (BioT): `{"message", "phoneNumber"}` → `{"messageId"}`."""
+
+    renderer_classes = [JSONRenderer]  # JSON only: the hot path skips browsable-API negotiation
 
     @extend_schema(
         operation_id="notification_sms_send",

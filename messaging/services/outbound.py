@@ -8,16 +8,17 @@ message twice. See docs/architecture.md for the state machine and failure handli
 import contextlib
 import logging
 import random
+import threading
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
@@ -164,20 +165,20 @@ def messages_queue(
         result = QueueResult(batch_id=uuid.uuid4())
         now = timezone.now()
         # A prototype row carries every default; each recipient's row differs in a few columns only.
-        prototype = OutboundMessage(
-            organization=organization,
-            batch_id=result.batch_id,
-            subject=subject,
-            body=body,
-            encoding=encoding,
-            segments=segments,
-            gateway=gateway,
-            source=source,
-            idempotency_key=idempotency_key,
-            next_attempt_at=not_before,
-            created_at=now,
-            updated_at=now,
-        )
+        prototype = {
+            "organization_id": organization.pk,
+            "batch_id": result.batch_id,
+            "subject": subject,
+            "body": body,
+            "encoding": encoding,
+            "segments": segments,
+            "gateway_id": gateway.pk,
+            "source": source,
+            "idempotency_key": idempotency_key,
+            "next_attempt_at": not_before,
+            "created_at": now,
+            "updated_at": now,
+        }
         rows = _Rows(prototype, gateway=gateway, now=now)
         region = organization.default_region or None
         valid = _numbers_valid(recipients, region=region, strict=strict_numbers, result=result)
@@ -186,6 +187,16 @@ def messages_queue(
             # stream into COPY, so the database inserts one chunk while the next is validated.
             opted_out = set() if ignore_opt_out else opted_out_all(organization=organization)
             rows.copy_streaming(valid, opted_out, result)
+        elif connection.vendor == "postgresql" and refuse_opted_out and len(recipients) == 1 and not ignore_opt_out:
+            for number, given in valid:
+                rows.add(number, given, set(), result)
+            if rows.values and not rows.insert_unless_opted_out(organization):
+                raise MessageRejected(
+                    "the recipient has opted out of messages from this organization",
+                    field="phoneNumber",
+                    code="opted_out",
+                    status_code=409,
+                )
         else:
             numbers = dict(valid)  # E.164 → as given
             opted_out = set()
@@ -237,13 +248,38 @@ def opted_out_all(*, organization) -> set[str]:
     return set(OptOut.objects.filter(organization=organization).values_list("phone_number", flat=True))
 
 
+# Field types whose Python values (as messages_queue builds them: aware datetimes, UUIDs, str,
+# int, bool, None) psycopg adapts as they are; get_db_prep_save() would return them unchanged.
+_PLAIN_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.UUIDField,
+    models.DateTimeField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+)
+
+
+@lru_cache(maxsize=1)
+def _layout() -> tuple[list, list[str], list[bool], list, str, str]:
+    """The outbox table's fields, column names, which need preparing, the constant defaults, and
+    quoted SQL names: the same for every send."""
+    fields = list(OutboundMessage._meta.concrete_fields)
+    plain = [isinstance(f, _PLAIN_FIELDS) for f in fields]
+    # Callable defaults (the id) are set per row; every other default is a constant.
+    defaults = [None if callable(f.default) else f.get_default() for f in fields]
+    table = connection.ops.quote_name(OutboundMessage._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    return fields, [f.attname for f in fields], plain, defaults, table, names
+
+
 class _Rows:
     """The outbox rows of one send, as column values in model field order."""
 
-    def __init__(self, prototype: OutboundMessage, *, gateway, now):
-        self.fields = list(OutboundMessage._meta.concrete_fields)
-        self.columns = [f.attname for f in self.fields]
-        self.base = [getattr(prototype, name) for name in self.columns]
+    def __init__(self, prototype: dict, *, gateway, now):
+        self.fields, self.columns, self.plain, defaults, self.table, self.names = _layout()
+        self.base = [prototype.get(name, default) for name, default in zip(self.columns, defaults, strict=True)]
         index = {name: i for i, name in enumerate(self.columns)}
         self.i_id, self.i_recipient, self.i_sender = index["id"], index["recipient"], index["sender"]
         self.failed = [(index["status"], Status.FAILED), (index["error_reason"], OPTED_OUT)]
@@ -251,9 +287,10 @@ class _Rows:
         self.gateway = gateway
         # One query for the gateway's local numbers, not one per recipient; without local numbers
         # every recipient gets the gateway's configured sender (skips a second parse per number).
-        prefetch_related_objects([gateway], "inbound_numbers")
+        if "inbound_numbers" not in getattr(gateway, "_prefetched_objects_cache", {}):
+            prefetch_related_objects([gateway], "inbound_numbers")
         self.local_numbers = bool(gateway.inbound_numbers.all())
-        self.default_sender = gateway_sender_for(gateway=gateway, recipient="") if not self.local_numbers else ""
+        self.default_sender = gateway.config.get("from", "") or ""
         self.values: list[list] = []
         self.queued = 0
         self._templates: dict[bool, list[str]] = {}  # COPY text of a queued row and of an opted-out one
@@ -275,9 +312,26 @@ class _Rows:
         self.values.append(row)
         return row
 
-    def _sql_names(self) -> tuple[str, str]:
-        table = connection.ops.quote_name(OutboundMessage._meta.db_table)
-        return table, ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
+    def _params(self, row: list) -> list:
+        prepared = zip(self.fields, self.plain, row, strict=True)
+        return [v if plain else f.get_db_prep_save(v, connection) for f, plain, v in prepared]
+
+    def insert_unless_opted_out(self, organization) -> bool:
+        """PostgreSQL, one row: INSERT it only if its number has not opted out, in one statement
+        (the single-send APIs' check and insert in one round trip). False when opted out."""
+        (row,) = self.values
+        placeholders = ", ".join(["%s"] * len(self.fields))
+        sql = (
+            f"INSERT INTO {self.table} ({self.names}) SELECT {placeholders} "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM {OptOut._meta.db_table} WHERE organization_id = %s AND phone_number = %s)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*self._params(row), organization.pk, row[self.i_recipient]])
+            inserted = cursor.rowcount == 1
+        if not inserted:
+            self.values.clear()
+            self.queued = 0
+        return inserted
 
     def insert(self) -> None:
         """PostgreSQL: COPY from COPY_THRESHOLD rows, else one raw INSERT (the ORM's INSERT compiler
@@ -285,15 +339,13 @@ class _Rows:
         if not self.values:
             return
         if connection.vendor == "postgresql":
-            table, names = self._sql_names()
+            table, names = self.table, self.names
             if len(self.values) >= COPY_THRESHOLD:
                 with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # noqa: S608
                     copy.write(self._copy_lines(self.values))
                 return
             values = ", ".join(["(" + ", ".join(["%s"] * len(self.fields)) + ")"] * len(self.values))
-            params = [
-                f.get_db_prep_save(v, connection) for row in self.values for f, v in zip(self.fields, row, strict=True)
-            ]
+            params = [p for row in self.values for p in self._params(row)]
             with connection.cursor() as cursor:
                 cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values}", params)  # noqa: S608
             return
@@ -308,7 +360,7 @@ class _Rows:
     def copy_streaming(self, numbers, opted_out: set[str], result: QueueResult) -> None:
         """Build rows from `numbers` as they are validated and COPY them in chunks: the database
         (the other core) inserts one chunk while this process validates the next."""
-        table, names = self._sql_names()
+        table, names = self.table, self.names
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # noqa: S608
             chunk: list[list] = []
             for number, given in numbers:
@@ -359,12 +411,24 @@ def _copy_text(value) -> str:
     raise TypeError(f"no COPY text form for {type(value).__name__}")
 
 
-def dispatch_request() -> None:
-    """Make sure a dispatch run will pick up what was just committed.
+# SET the pending flag to our run's start time unless a run is pending; else return that run's
+# start time. One round trip, atomic (works on every Redis version with Lua).
+_FLAG_OR_ETA = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return false end
+return redis.call('GET', KEYS[1])
+"""
+ETA_MARGIN_SECONDS = 0.05  # clock differences between web and worker hosts
+_known_read_after = threading.local()
 
-    One broker publish per pending run, not per request: a Redis SET NX guards the publish,
-    and the dispatcher clears the flag before it reads the queue, so a row committed after
-    that read publishes a new run. Without Redis (embedded mode) the task runs inline.
+
+def dispatch_request() -> None:
+    """Make sure a dispatch run will read the queue after what was just committed.
+
+    One broker publish per pending run, not per request: the pending flag in Redis holds the start
+    time (ETA) of the run that will next read the queue, and the dispatcher clears it before it
+    reads. Setting it publishes a run; finding it set means a run will read at or after that ETA,
+    so until shortly before it, rows committed in this thread need no Redis call at all (the
+    single-send path would otherwise pay one per request). Without Redis the task runs inline.
     """
     from messaging.tasks import outbound_dispatch_task
 
@@ -372,9 +436,18 @@ def dispatch_request() -> None:
     if client is None or settings.CELERY_TASK_ALWAYS_EAGER:
         outbound_dispatch_task.delay()
         return
+    now = time.time()
+    if now < getattr(_known_read_after, "eta", 0.0) - ETA_MARGIN_SECONDS:
+        return
+    delay = settings.SMSPORTAL_DISPATCH_DELAY
+    eta = now + delay
     try:
-        if client.set(DISPATCH_PENDING_KEY, "1", nx=True, ex=5):
-            outbound_dispatch_task.apply_async(countdown=settings.SMSPORTAL_DISPATCH_DELAY or None)
+        pending = client.eval(_FLAG_OR_ETA, 1, DISPATCH_PENDING_KEY, repr(eta), 5)
+        if pending is None:
+            outbound_dispatch_task.apply_async(countdown=delay or None)
+        else:
+            eta = float(pending)
+        _known_read_after.eta = eta
     except Exception:
         # Redis or the broker is down: the rows are committed; the sweeper dispatches them later.
         logger.warning("dispatch request not published; the sweeper will pick the messages up", exc_info=True)
