@@ -4,14 +4,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from smsportal.health import healthz
 
+# The hot paths first (sends, webhooks): Django tries the patterns in order on every request.
 urlpatterns = [
-    path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("", include("messaging.urls")),
+    path("webhooks/", include("gateways.urls")),
+    path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("webhooks/", include("gateways.urls")),
     path("", include("gateways.api_urls")),
-    path("", include("messaging.urls")),
     path("", include("entities.urls")),
     path("", include("plugins.urls")),
     path("", include("adherence.urls")),

@@ -102,17 +102,28 @@ def _canonical_samples(rng: random.Random) -> list[str]:
     return samples
 
 
-def test_canonical_fast_path_parses_exactly_like_phonenumbers():
-    from messaging.phones import _CANONICAL, _parse_canonical
+def test_canonical_fast_path_answers_exactly_like_phonenumbers():
+    from messaging.phones import _CANONICAL, _canonical_verdict, _number_verdict
 
+    refused = "premium-rate and shared-cost numbers are refused"
+    valid, decided = 0, 0
     for raw in _canonical_samples(random.Random(5)):
         if not _CANONICAL.fullmatch(raw):
             continue
+        fast = _canonical_verdict(raw)
         try:
-            expected = phonenumbers.parse(raw, None)
+            valid += phonenumbers.is_valid_number(phonenumbers.parse(raw, None))
         except phonenumbers.NumberParseException:
-            expected = None
-        fast = _parse_canonical(raw)
-        # None means "ask parse()": allowed only where parse() itself fails or the fast path is unsure.
-        if fast is not None:
-            assert fast == expected, raw
+            pass
+        if fast is None:  # "ask parse()": the fast path may only defer, never decide differently
+            continue
+        decided += 1
+        parsed = phonenumbers.parse(raw, None)
+        verdict = _number_verdict(parsed)
+        if verdict == "refused":
+            assert fast == (False, refused), raw
+        else:
+            assert verdict == "valid", raw
+            assert fast == (True, phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)), raw
+    # It is a fast path only if it decides (nearly) every valid number, national prefix typed or not.
+    assert decided >= 0.98 * valid
