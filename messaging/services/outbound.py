@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property, lru_cache
 
+import psycopg
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import F, Q, prefetch_related_objects
@@ -318,15 +319,21 @@ class _Rows:
 
     def insert_unless_opted_out(self, organization) -> bool:
         """PostgreSQL, one row: INSERT it only if its number has not opted out, in one statement
-        (the single-send APIs' check and insert in one round trip). False when opted out."""
+        (the single-send APIs' check and insert in one round trip). False when opted out.
+
+        The busiest statement of the API: sent as a prepared statement with server-side binding
+        (psycopg's C dumpers), which costs a third of the CPU of Django's client-side quoting of
+        ~30 parameters, and the server plans it once per connection.
+        """
         (row,) = self.values
         placeholders = ", ".join(["%s"] * len(self.fields))
         sql = (
             f"INSERT INTO {self.table} ({self.names}) SELECT {placeholders} "  # noqa: S608
             f"WHERE NOT EXISTS (SELECT 1 FROM {OptOut._meta.db_table} WHERE organization_id = %s AND phone_number = %s)"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*self._params(row), organization.pk, row[self.i_recipient]])
+        connection.ensure_connection()
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, [*self._params(row), organization.pk, row[self.i_recipient]], prepare=True)
             inserted = cursor.rowcount == 1
         if not inserted:
             self.values.clear()
