@@ -9,6 +9,7 @@ cache. Values must be treated as read-only by callers (they are shared between r
 """
 
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -24,6 +25,7 @@ INVALIDATING_MODELS = [
 ]
 
 _caches: list["LocalCache"] = []
+_clock = time.monotonic  # what expiry is measured with (tests move it forward)
 
 
 class LocalCache:
@@ -42,7 +44,7 @@ class LocalCache:
             return load()
         with self._lock:
             if self._store is None:
-                self._store = TTLCache(self.maxsize, ttl)
+                self._store = TTLCache(self.maxsize, ttl, timer=lambda: _clock())
             generation = self._generation
             try:
                 return self._store[key]

@@ -33,6 +33,28 @@ def test_a_revoked_or_altered_key_does_not_authenticate(organization):
     assert api_key_authenticate(raw) is None
 
 
+def test_revoking_a_key_in_the_admin_refuses_it_at_once(admin_client, organization):
+    api_key, raw = api_key_create(organization=organization)
+    assert api_key_authenticate(raw) == api_key  # now held by this process's cache
+
+    admin_client.post("/admin/entities/apikey/", {"action": "revoke", "_selected_action": [str(api_key.pk)]})
+
+    assert api_key_authenticate(raw) is None
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_the_cache_time(organization, monkeypatch, settings):
+    now = [1000.0]
+    monkeypatch.setattr("smsportal.localcache._clock", lambda: now[0])
+    api_key, raw = api_key_create(organization=organization)
+    assert api_key_authenticate(raw) == api_key
+
+    # Another process revokes it: no signal reaches this one.
+    ApiKey.objects.filter(pk=api_key.pk).update(revoked_at="2026-01-01T00:00:00Z")
+    now[0] += settings.SMSPORTAL_LOCAL_CACHE_SECONDS + 0.1
+
+    assert api_key_authenticate(raw) is None
+
+
 def test_create_api_key_command_creates_the_org_and_prints_the_key_last(capsys):
     from django.core.management import call_command
 
