@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gateways.models import Gateway
+from gateways.providers.base import ProviderAdapter
 from messaging.phones import country_of
 from smsportal.localcache import LocalCache
 
@@ -44,7 +45,32 @@ def gateway_sender_for(*, gateway: Gateway, recipient: str) -> str:
     return numbers.get(country) or gateway.config.get("from", "") or ""
 
 
-def gateway_get_for_webhook(*, gateway_id) -> Gateway | None:
+_webhook_gateways = LocalCache("webhook-gateway")
+
+
+def gateway_get_for_webhook(*, gateway_id) -> tuple[Gateway, ProviderAdapter] | None:
+    """The active gateway a webhook URL names, with its organization and adapter; None when unknown.
+
+    Kept per process for SMSPORTAL_LOCAL_CACHE_SECONDS (smsportal/localcache.py): the lookup, its
+    query compilation and the decryption of the gateway's secrets were over half the CPU of an
+    inbound webhook (docs/performance.md). Adapters hold no per-request state, so one is shared.
+    An unknown id is not cached (a gateway created meanwhile answers at once).
+    """
+    try:
+        return _webhook_gateways.get_or_load(str(gateway_id), lambda: _gateway_with_adapter(gateway_id))
+    except _UnknownGateway:
+        return None
+
+
+class _UnknownGateway(Exception):
+    """Raised out of the cache loader, so that nothing is stored for an unknown id."""
+
+
+def _gateway_with_adapter(gateway_id) -> tuple[Gateway, ProviderAdapter]:
+    from gateways.providers import get_adapter
+
     # At most one row by primary key: no ORDER BY to compile (first() would add one).
     found = list(Gateway.objects.select_related("organization").filter(Q(pk=gateway_id), is_active=True)[:1])
-    return found[0] if found else None
+    if not found:
+        raise _UnknownGateway
+    return found[0], get_adapter(found[0])

@@ -10,17 +10,16 @@ from django.views.decorators.http import require_http_methods
 
 from gateways.exceptions import WebhookValidationError
 from gateways.parking import status_park
-from gateways.providers import get_adapter
 from gateways.selectors import gateway_get_for_webhook
 
 logger = logging.getLogger(__name__)
 
 
 def _gateway_and_adapter(gateway_uid):
-    gateway = gateway_get_for_webhook(gateway_id=gateway_uid)
-    if gateway is None:
+    found = gateway_get_for_webhook(gateway_id=gateway_uid)
+    if found is None:
         raise Http404("unknown gateway")
-    return gateway, get_adapter(gateway)
+    return found
 
 
 @csrf_exempt

@@ -22,7 +22,7 @@ from urllib.request import getproxies
 
 import requests
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -305,13 +305,38 @@ def invocations_save(invocations: list[PluginInvocation]) -> list[PluginInvocati
     # One INSERT; the unique (registration, event) constraint is the backstop against a second
     # invocation for one event (callers route each event once, under a row lock). A row skipped as
     # a duplicate gets a task that finds nothing to claim.
-    PluginInvocation.objects.bulk_create(invocations, ignore_conflicts=True)
+    _insert_ignoring_conflicts(invocations)
     # Several invocations per task (their calls made concurrently): Celery's per-task cost and the
     # per-task queries are paid once per chunk, not once per call.
     ids = [str(invocation.id) for invocation in invocations]
     for start in range(0, len(ids), RUN_CHUNK):
         plugin_invocations_run_task.delay_on_commit(ids[start : start + RUN_CHUNK])
     return invocations
+
+
+def _insert_ignoring_conflicts(invocations: list[PluginInvocation]) -> None:
+    """bulk_create(ignore_conflicts=True), as one plain multi-row INSERT on PostgreSQL.
+
+    Django 5.2's bulk_create sends one array per column there (INSERT … SELECT * FROM UNNEST), and
+    psycopg quotes array elements in Python, character by character for the payload JSON: a fifth
+    of routing's CPU. Row values go as ordinary parameters instead (quoted by libpq).
+    """
+    if connection.vendor != "postgresql":
+        PluginInvocation.objects.bulk_create(invocations, ignore_conflicts=True)
+        return
+    fields = PluginInvocation._meta.concrete_fields
+    params = []
+    for invocation in invocations:
+        params += [f.get_db_prep_save(f.pre_save(invocation, True), connection) for f in fields]
+    table = connection.ops.quote_name(PluginInvocation._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(invocations))} "  # noqa: S608
+            "ON CONFLICT DO NOTHING",
+            params,
+        )
 
 
 def _backoff(attempt: int) -> float:

@@ -13,6 +13,7 @@
    `received` and the sweeper routes it again.
 """
 
+import functools
 import logging
 import re
 import unicodedata
@@ -22,7 +23,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Window
+from django.db.models import CharField, ExpressionWrapper, F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -105,21 +106,27 @@ def _insert_once(message: InboundMessage) -> bool:
     savepoint round trips on the hot webhook path.
     """
     fields = InboundMessage._meta.concrete_fields
+    params = [f.get_db_prep_save(f.pre_save(message, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_once_sql(connection.vendor), params)
+        return cursor.fetchone() is not None
+
+
+@functools.cache
+def _insert_once_sql(vendor: str) -> str:
+    """The statement of `_insert_once`, built once per process (it only depends on the model)."""
+    fields = InboundMessage._meta.concrete_fields
     table = connection.ops.quote_name(InboundMessage._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    params = [f.get_db_prep_save(f.pre_save(message, True), connection) for f in fields]
     placeholders = ", ".join(["%s"] * len(fields))
     conflict = ", ".join(
         connection.ops.quote_name(InboundMessage._meta.get_field(name).column)
         for name in ("organization", "gateway_label", "provider_message_id")
     )
-    sql = (
+    return (
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 — identifiers from the model
         f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {connection.ops.quote_name('id')}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
 
 
 def sender_e164(raw: str, *, region: str | None = None) -> str:
@@ -132,8 +139,13 @@ def sender_e164(raw: str, *, region: str | None = None) -> str:
         text = "+" + text[2:]
     elif text and text[0].isdigit() and not region:
         text = "+" + text  # providers often drop the "+" of international numbers
+    strict = False
+    if text.startswith("+"):
+        # A "+" number parses the same whatever the region and strictness; asked exactly as the
+        # webhook adapters ask (normalise_number), to_e164's cache answers: one parse per webhook.
+        region, strict = None, True
     try:
-        return to_e164(text, region=region, strict=False)
+        return to_e164(text, region=region, strict=strict)
     except InvalidPhoneNumber:
         pass
     try:
@@ -281,13 +293,18 @@ class RoutingContext:
         self.commands = {c.keyword: c for c in KeywordCommand.objects.filter(organization=organization, is_active=True)}
         self.people: dict[str, list] = defaultdict(list)
         related = {"patient": "caregivers", "caregiver": "patients"}
+        # Compared as text: `phone__in` would parse and validate every number again
+        # (PhoneNumberField.get_prep_value), a third of the batch's lookups; the stored value is E.164.
+        phones = [n for n in numbers if n.startswith("+")]
+        as_text = ExpressionWrapper(F("phone"), output_field=CharField())
         for entity_type, model in ENTITY_MODELS.items():
-            qs = model.objects.filter(organization=organization, phone__in=[n for n in numbers if n.startswith("+")])
+            qs = model.objects.filter(organization=organization).annotate(phone_text=as_text)
+            qs = qs.filter(phone_text__in=phones)
             if entity_type in related:
                 qs = qs.prefetch_related(related[entity_type])  # BioT `_referencers` / `patients` in the payload
             for person in qs:
                 person.organization = organization  # filtered by it; saves a query per payload
-                self.people[str(person.phone)].append(person)
+                self.people[person.phone_text].append(person)
         self._registrations = None
         self.updated: list[InboundMessage] = []
         self.invocations: list = []
@@ -316,8 +333,7 @@ class RoutingContext:
     def flush(self) -> None:
         from plugins.services import invocations_save
 
-        if self.updated:
-            InboundMessage.objects.bulk_update(self.updated, ROUTED_FIELDS)
+        _routed_save(self.updated)
         invocations_save(self.invocations)
         self.updated, self.invocations = [], []
 
@@ -333,6 +349,57 @@ ROUTED_FIELDS = [
     "previous_published_message_id",
     "updated_at",
 ]
+
+
+def _routed_save(messages: list[InboundMessage]) -> None:
+    """Write the routing outcome of a batch in one statement.
+
+    Django's bulk_update builds a CASE per field and row: over half of routing's CPU at 50 rows.
+    On PostgreSQL one UPDATE … FROM (VALUES …) does the same (as outbound's `_sent_record`).
+    """
+    if not messages:
+        return
+    if connection.vendor != "postgresql":
+        InboundMessage.objects.bulk_update(messages, ROUTED_FIELDS)
+        return
+    table = connection.ops.quote_name(InboundMessage._meta.db_table)
+    types = (
+        "uuid",
+        "varchar",
+        "varchar",
+        "timestamptz",
+        "varchar",
+        "varchar",
+        "uuid",
+        "uuid",
+        "varchar",
+        "timestamptz",
+    )
+    row = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+    params = []
+    for m in messages:
+        params += [
+            str(m.id),
+            m.status,
+            m.failure_reason,
+            m.processed_at,
+            m.command,
+            m.entity_type,
+            str(m.entity_id) if m.entity_id else None,
+            str(m.in_reply_to_id) if m.in_reply_to_id else None,
+            m.previous_published_message_id,
+            m.updated_at,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS m SET status = v.status, failure_reason = v.failure_reason, "  # noqa: S608
+            "processed_at = v.processed_at, command = v.command, entity_type = v.entity_type, "
+            "entity_id = v.entity_id, in_reply_to_id = v.in_reply_to_id, "
+            "previous_published_message_id = v.ppmid, updated_at = v.updated_at "
+            f"FROM (VALUES {', '.join([row] * len(messages))}) AS v(id, status, failure_reason, processed_at, "
+            "command, entity_type, entity_id, in_reply_to_id, ppmid, updated_at) WHERE m.id = v.id",
+            params,
+        )
 
 
 def _route(message: InboundMessage, context: RoutingContext) -> None:

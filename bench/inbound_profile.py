@@ -1,0 +1,157 @@
+"""In-process CPU profile of the inbound path, against PostgreSQL (no gunicorn, no Celery).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsportal_inbound_prof REDIS_URL=redis://127.0.0.1:6379/7 \
+    .venv/bin/python bench/inbound_profile.py [--n 500] [--cprofile webhook|route|plugins]
+
+Prints CPU ms (time.process_time of this process: Django, psycopg, our code; PostgreSQL's own
+CPU is not included) per webhook through the full WSGI handler (middleware included), per reply
+routed (`inbound_route_pending`) and per plugin call (`plugin_invocations_run`, chunks of 16,
+plugin stand-in in another process). The database named in DATABASE_URL is dropped and recreated.
+"""
+
+import argparse
+import cProfile
+import io
+import multiprocessing as mp
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import inbound as bench  # noqa: E402
+
+
+def wsgi_call(application, request) -> int:
+    path, body, headers = request
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": urlsplit(os.environ["SMSPORTAL_PUBLIC_BASE_URL"]).port,
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": headers["Content-Type"],
+        "HTTP_X_TWILIO_SIGNATURE": headers["X-Twilio-Signature"],
+        "HTTP_HOST": "127.0.0.1",
+    }
+    status = []
+    chunks = application(environ, lambda s, h, exc_info=None: status.append(s))
+    b"".join(chunks)
+    if hasattr(chunks, "close"):
+        chunks.close()
+    return int(status[0].split()[0])
+
+
+def timed(label: str, n: int, func, profile: bool):
+    profiler = cProfile.Profile(time.process_time) if profile else None
+    started = time.process_time()
+    wall = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    result = func()
+    if profiler:
+        profiler.disable()
+    cpu = (time.process_time() - started) * 1000 / max(1, n)
+    wall_ms = (time.perf_counter() - wall) * 1000 / max(1, n)
+    print(f"{label}: {cpu:.2f} ms CPU per item ({n} items, {wall_ms:.2f} ms wall)")
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        print(out.getvalue())
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        print(out.getvalue())
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--cprofile", choices=["webhook", "route", "plugins", ""], default="")
+    args = parser.parse_args()
+    port = bench.free_port()
+    env = {
+        "DJANGO_SETTINGS_MODULE": "smsportal.settings",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsportal_inbound_prof"),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7"),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "SMSPORTAL_ALLOW_PRIVATE_URLS": "1",
+        "SMSPORTAL_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    }
+    os.environ.update(env)
+    import redis
+
+    bench.recreate_database(env["DATABASE_URL"])
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    bench.run([str(bench.BIN / "python"), "manage.py", "migrate", "--noinput"], {**os.environ, **env})
+
+    arrivals_q: mp.Queue = mp.Queue()
+    ready = mp.Event()
+    receiver = mp.Process(target=bench._receiver_main, args=(port, arrivals_q, ready), daemon=True)
+    receiver.start()
+    ready.wait(10)
+    gateway_id = bench.seed(5000, f"http://127.0.0.1:{port}/plugin")
+
+    from unittest import mock
+
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+    public = env["SMSPORTAL_PUBLIC_BASE_URL"]
+    # Routing is driven below, not by a broker.
+    patcher = mock.patch("messaging.tasks.inbound_route_task.delay")
+    patcher.start()
+    run_patch = mock.patch("plugins.tasks.plugin_invocations_run_task.delay")
+    run_delay = run_patch.start()
+
+    warm = [bench.signed_request(public, gateway_id, f"SMw{i}", bench.phone(i), f"1 w{i}") for i in range(50)]
+    for r in warm:
+        assert wsgi_call(application, r) == 200
+    from messaging.services.inbound import inbound_route_pending
+    from plugins.models import PluginInvocation
+    from plugins.services import plugin_invocations_run
+
+    inbound_route_pending(max_batches=100)
+    for call in run_delay.call_args_list:
+        plugin_invocations_run(invocation_ids=call.args[0])
+    run_delay.reset_mock()
+
+    n = args.n
+    reqs = [bench.signed_request(public, gateway_id, f"SMp{i}", bench.phone(i + 50), f"1 p{i}") for i in range(n)]
+    statuses = timed(
+        "webhook (WSGI, middleware included)",
+        n,
+        lambda: [wsgi_call(application, r) for r in reqs],
+        args.cprofile == "webhook",
+    )
+    assert set(statuses) == {200}, set(statuses)
+    routed = timed("routing", n, lambda: inbound_route_pending(max_batches=1000), args.cprofile == "route")
+    assert routed == n, routed
+    chunks = [call.args[0] for call in run_delay.call_args_list]
+    timed(
+        "plugin calls",
+        n,
+        lambda: [plugin_invocations_run(invocation_ids=c) for c in chunks],
+        args.cprofile == "plugins",
+    )
+    done = PluginInvocation.objects.filter(status="succeeded").count()
+    print(f"invocations succeeded: {done}")
+    patcher.stop()
+    run_patch.stop()
+    receiver.terminate()
+
+
+if __name__ == "__main__":
+    main()
