@@ -13,6 +13,7 @@ import importlib
 import ipaddress
 import json
 import logging
+import os
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from gateways.urlsafety import SafeHTTPAdapter, UnsafeUrlError, address_is_publi
 from plugins.models import ENTITY_TYPES, PluginAction, PluginInvocation, PluginRegistration
 from plugins.payload import incoming_sms_payload, new_trace_id, sms_status_payload, traceparent
 from plugins.signing import plugin_token
+from smsportal.localcache import local_caches_clear
 
 logger = logging.getLogger(__name__)
 Status = PluginInvocation.Status
@@ -391,32 +393,31 @@ def plugin_invocations_run(*, invocation_ids: list) -> dict[str, float]:
         invocation, registration, prepared = calls[0]
         outcomes[invocation.pk] = _timed(_http_send, registration, prepared)
     elif calls:
-        with ThreadPoolExecutor(max_workers=min(CALL_THREADS, len(calls))) as pool:
-            futures = {inv.pk: pool.submit(_timed, _http_send, reg, prepared) for inv, reg, prepared in calls}
+        pool = _call_pool()
+        futures = {inv.pk: pool.submit(_timed, _http_send, reg, prepared) for inv, reg, prepared in calls}
         outcomes.update({pk: future.result() for pk, future in futures.items()})
-    countdowns = {}
-    for invocation in invocations:
-        ok, code, error, retry_after, duration_ms = outcomes[invocation.pk]
-        countdown = _finish(invocation, invocation.registration, ok, code, error, retry_after, duration_ms)
-        if countdown is not None:
-            countdowns[str(invocation.pk)] = countdown
-    return countdowns
+    return _outcomes_record(
+        [(invocation, *outcomes[invocation.pk]) for invocation in invocations],
+    )
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _call_pool() -> ThreadPoolExecutor:
+    """The threads that make a chunk's HTTP calls: one pool per process, not one per chunk (starting
+    threads for every chunk cost more than the calls' own request building)."""
+    pid = os.getpid()  # a forked worker does not inherit its parent's threads
+    pool = _pools.get(pid)
+    if pool is None:
+        pool = _pools[pid] = ThreadPoolExecutor(max_workers=CALL_THREADS, thread_name_prefix="plugin-call")
+    return pool
 
 
 def _timed(func, *args):
     started = time.monotonic()
     ok, code, error, retry_after = func(*args)
     return ok, code, error, retry_after, int((time.monotonic() - started) * 1000)
-
-
-def _finish(invocation, registration, ok, code, error, retry_after, duration_ms) -> float | None:
-    if code == 410:
-        # Standard Webhooks: 410 Gone means the endpoint is gone for good — stop calling it.
-        PluginRegistration.objects.filter(pk=registration.pk).update(enabled=False)
-        invocation.attempts = invocation.max_attempts
-        error = "HTTP 410: plugin disabled"
-        logger.warning("plugin answered 410 Gone; disabled", extra={"plugin": str(registration.pk)})
-    return _record(invocation, ok=ok, code=code, error=error, duration_ms=duration_ms, retry_after=retry_after)
 
 
 def _same_organization(invocation: PluginInvocation) -> bool:
@@ -542,41 +543,80 @@ def _http_send(registration: PluginRegistration, prepared):
     return False, response.status_code, f"HTTP {response.status_code}", retry_after
 
 
-def _record(
-    invocation: PluginInvocation,
-    *,
-    ok: bool,
-    code: int | None,
-    error: str,
-    duration_ms: int,
-    retry_after: float | None = None,
-) -> float | None:
+def _outcomes_record(results: list[tuple]) -> dict[str, float]:
+    """Record the attempts of a chunk: (invocation, ok, status code, error, Retry-After, ms) each.
+
+    Succeeded → `succeeded`; failed with attempts left → `retrying` (backoff + jitter, at least
+    Retry-After); else `failed`. Written in one statement, each row only while still `running`
+    (ours). Returns {id: countdown} for those to retry.
+    """
     now = timezone.now()
-    log = (invocation.attempt_log or [])[-19:] + [
-        {"at": now.isoformat(), "attempt": invocation.attempts, "statusCode": code, "error": error, "ms": duration_ms}
-    ]
-    fields = {
-        "last_status_code": code,
-        "last_error": error[:300],
-        "last_duration_ms": duration_ms,
-        "attempt_log": log,
-    }
-    countdown = None
-    if ok:
-        fields.update(status=Status.SUCCEEDED, finished_at=now, next_attempt_at=None)
-    elif invocation.attempts < invocation.max_attempts:
-        countdown = max(_backoff(invocation.attempts), retry_after or 0.0)
-        fields.update(status=Status.RETRYING, next_attempt_at=now + timedelta(seconds=countdown))
-    else:
-        fields.update(status=Status.FAILED, finished_at=now, next_attempt_at=None)
-    PluginInvocation.objects.filter(pk=invocation.pk, status=Status.RUNNING).update(updated_at=now, **fields)
-    if countdown is None:
+    rows, countdowns, finished = [], {}, []
+    for invocation, ok, code, error, retry_after, duration_ms in results:
+        if code == 410:
+            # Standard Webhooks: 410 Gone means the endpoint is gone for good — stop calling it.
+            PluginRegistration.objects.filter(pk=invocation.registration_id).update(enabled=False)
+            local_caches_clear()
+            invocation.attempts = invocation.max_attempts
+            error = "HTTP 410: plugin disabled"
+            logger.warning("plugin answered 410 Gone; disabled", extra={"plugin": str(invocation.registration_id)})
+        attempt = {"at": now.isoformat(), "attempt": invocation.attempts, "statusCode": code, "error": error}
+        log = (invocation.attempt_log or [])[-19:] + [{**attempt, "ms": duration_ms}]
+        next_attempt_at = finished_at = None
+        if ok:
+            status, finished_at = Status.SUCCEEDED, now
+        elif invocation.attempts < invocation.max_attempts:
+            countdown = max(_backoff(invocation.attempts), retry_after or 0.0)
+            status, next_attempt_at = Status.RETRYING, now + timedelta(seconds=countdown)
+            countdowns[str(invocation.pk)] = countdown
+        else:
+            status, finished_at = Status.FAILED, now
+        rows.append((invocation, status, code, error[:300], duration_ms, log, next_attempt_at, finished_at))
+        if status != Status.RETRYING:
+            finished.append((invocation, status, code, error))
+    _outcome_rows_save(rows, now)
+    for invocation, status, code, error in finished:
         logger.info(
             "plugin invocation finished",
-            extra={"invocation": str(invocation.id), "status": fields["status"], "attempts": invocation.attempts},
+            extra={"invocation": str(invocation.id), "status": status, "attempts": invocation.attempts},
         )
-        _publish_outcome(invocation, status=fields["status"], code=code, error=error)
-    return countdown
+        _publish_outcome(invocation, status=status, code=code, error=error)
+    return countdowns
+
+
+def _outcome_rows_save(rows: list[tuple], now) -> None:
+    """One UPDATE … FROM (VALUES …) on PostgreSQL (one UPDATE per row compiled through the ORM was
+    a fifth of a plugin call's CPU); row by row elsewhere."""
+    if connection.vendor != "postgresql":
+        for invocation, status, code, error, duration_ms, log, next_attempt_at, finished_at in rows:
+            PluginInvocation.objects.filter(pk=invocation.pk, status=Status.RUNNING).update(
+                status=status,
+                last_status_code=code,
+                last_error=error,
+                last_duration_ms=duration_ms,
+                attempt_log=log,
+                next_attempt_at=next_attempt_at,
+                finished_at=finished_at,
+                updated_at=now,
+            )
+        return
+    table = connection.ops.quote_name(PluginInvocation._meta.db_table)
+    types = ("uuid", "varchar", "integer", "varchar", "integer", "jsonb", "timestamptz", "timestamptz")
+    row = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+    params: list = [now]
+    for invocation, status, code, error, duration_ms, log, next_attempt_at, finished_at in rows:
+        params += [str(invocation.pk), status, code, error, duration_ms, json.dumps(log), next_attempt_at, finished_at]
+    params.append(Status.RUNNING)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS i SET updated_at = %s, status = v.status, last_status_code = v.code, "  # noqa: S608
+            "last_error = v.error, last_duration_ms = v.ms, attempt_log = v.log, "
+            "next_attempt_at = v.next_at, finished_at = v.finished_at "
+            f"FROM (VALUES {', '.join([row] * len(rows))}) "
+            "AS v(id, status, code, error, ms, log, next_at, finished_at) "
+            "WHERE i.id = v.id AND i.status = %s",
+            params,
+        )
 
 
 def _publish_outcome(invocation: PluginInvocation, *, status: str, code, error: str) -> None:
