@@ -24,18 +24,33 @@ def channel_name(organization_id) -> str:
 
 def publish(*, organization_id, event: str, data: dict) -> None:
     """Publish one event to the organization's channel. Never raises into the pipeline."""
-    payload = json.dumps({"event": event, "data": data}, default=str)
+    publish_many([(organization_id, event, data)])
+
+
+def publish_many(events: list[tuple]) -> None:
+    """Publish (organization id, event, data) triples, in one Redis round trip (a pipeline:
+    a routed batch or a chunk of plugin outcomes is one call, not one per event)."""
+    if not events:
+        return
+    payloads = [(str(org), json.dumps({"event": event, "data": data}, default=str)) for org, event, data in events]
     client = get_redis()
     if client is not None:
         try:
-            client.publish(channel_name(organization_id), payload)
+            if len(payloads) == 1:
+                client.publish(channel_name(payloads[0][0]), payloads[0][1])
+            else:
+                pipe = client.pipeline(transaction=False)
+                for org, payload in payloads:
+                    pipe.publish(channel_name(org), payload)
+                pipe.execute()
         except Exception:  # live updates are best effort; the database is the record
-            logger.warning("live event not published", extra={"event": event})
+            logger.warning("live events not published", extra={"events": len(payloads)})
         return
-    with _lock:
-        subscribers = list(_local_subscribers.get(str(organization_id), ()))
-    for q in subscribers:
-        q.put_nowait(payload)
+    for org, payload in payloads:
+        with _lock:
+            subscribers = list(_local_subscribers.get(org, ()))
+        for q in subscribers:
+            q.put_nowait(payload)
 
 
 def subscribe(*, organization_id, timeout: float = 15.0) -> Iterator[str | None]:

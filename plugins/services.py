@@ -575,12 +575,14 @@ def _outcomes_record(results: list[tuple]) -> dict[str, float]:
         if status != Status.RETRYING:
             finished.append((invocation, status, code, error))
     _outcome_rows_save(rows, now)
-    for invocation, status, code, error in finished:
+    for invocation, status, _code, _error in finished:
         logger.info(
             "plugin invocation finished",
             extra={"invocation": str(invocation.id), "status": status, "attempts": invocation.attempts},
         )
-        _publish_outcome(invocation, status=status, code=code, error=error)
+    from messaging.live import publish_many
+
+    publish_many([_outcome_event(inv, status=status, code=code, error=error) for inv, status, code, error in finished])
     return countdowns
 
 
@@ -619,13 +621,12 @@ def _outcome_rows_save(rows: list[tuple], now) -> None:
         )
 
 
-def _publish_outcome(invocation: PluginInvocation, *, status: str, code, error: str) -> None:
-    from messaging.live import publish
-
-    publish(
-        organization_id=invocation.organization_id,
-        event="plugin.invocation",
-        data={
+def _outcome_event(invocation: PluginInvocation, *, status: str, code, error: str) -> tuple:
+    """The `plugin.invocation` live event of a finished invocation."""
+    return (
+        invocation.organization_id,
+        "plugin.invocation",
+        {
             "id": str(invocation.id),
             "plugin": invocation.registration.name,
             "action": invocation.action,

@@ -217,7 +217,7 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
                 for message in group:
                     _route(message, context)
                 context.flush()
-            transaction.on_commit(lambda: [_publish(m) for m in messages])
+            transaction.on_commit(lambda: _publish(*messages))
             return len(messages)
     except Exception:
         logger.exception("batch routing failed; routing one by one")
@@ -253,22 +253,28 @@ def inbound_route(*, message_id) -> InboundMessage | None:
     return message
 
 
-def _publish(message: InboundMessage) -> None:
-    from messaging.live import publish
+def _publish(*messages: InboundMessage) -> None:
+    """One `inbound.message` live event per routed message (a batch in one Redis round trip)."""
+    from messaging.live import publish_many
 
-    publish(
-        organization_id=message.organization_id,
-        event="inbound.message",
-        data={
-            "id": str(message.id),
-            "status": message.status,
-            "failureReason": message.failure_reason or None,
-            "command": message.command or None,
-            "entityType": message.entity_type or None,
-            "entityId": str(message.entity_id) if message.entity_id else None,
-            "inReplyTo": str(message.in_reply_to_id) if message.in_reply_to_id else None,
-            "receivedAt": message.received_at.isoformat(),
-        },
+    publish_many(
+        [
+            (
+                message.organization_id,
+                "inbound.message",
+                {
+                    "id": str(message.id),
+                    "status": message.status,
+                    "failureReason": message.failure_reason or None,
+                    "command": message.command or None,
+                    "entityType": message.entity_type or None,
+                    "entityId": str(message.entity_id) if message.entity_id else None,
+                    "inReplyTo": str(message.in_reply_to_id) if message.in_reply_to_id else None,
+                    "receivedAt": message.received_at.isoformat(),
+                },
+            )
+            for message in messages
+        ]
     )
 
 

@@ -79,7 +79,10 @@ def test_delivery_status_change_is_published_and_sent_to_sms_status_plugins(
         organization=organization, name="status", url=receiver.url, entity_types=["patient"], actions=["_smsStatus"]
     )
     events = []
-    monkeypatch.setattr("messaging.live.publish", lambda **kw: events.append(kw))
+    monkeypatch.setattr(
+        "messaging.live.publish_many",
+        lambda triples: events.extend({"organization_id": o, "event": e, "data": d} for o, e, d in triples),
+    )
     sent = messages_queue(organization=organization, recipients=[PHONE], body="Dose", source="portal").messages[0]
     sent.refresh_from_db()
 
