@@ -412,6 +412,7 @@ def main() -> None:
             for i in range(count)
         ]
         pool = ThreadPoolExecutor(16)
+        before = cpu_snapshot(roots, env["DATABASE_URL"])
         t0 = time.perf_counter()
         wall0 = time.time()
         futures = []
@@ -425,6 +426,7 @@ def main() -> None:
             f.result(timeout=60)
         pool.shutdown()
         arrivals.wait_for(set(sent_at), timeout=120)
+        used = cpu_used(before, cpu_snapshot(roots, env["DATABASE_URL"]))
         latencies = sorted((arrivals.times[t] - sent_at[t]) * 1000 for t in sent_at if t in arrivals.times)
         p50 = statistics.median(latencies)
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
@@ -435,6 +437,13 @@ def main() -> None:
         print(
             f"latency webhook → plugin call at {args.rate:.0f}/s ({len(latencies)}/{count} calls, offered "
             f"{achieved:.0f}/s): p50 {p50:.0f} ms, p99 {p99:.0f} ms"
+        )
+        steady_ms = {k: round(v * 1000 / max(1, len(latencies)), 2) for k, v in used.items()}
+        results["steady_cpu_ms_per_reply"] = steady_ms
+        print(
+            f"  CPU per reply at {args.rate:.0f}/s: {sum(steady_ms.values()):.1f} ms "
+            f"({', '.join(f'{k} {v:.1f}' for k, v in steady_ms.items())}); load average "
+            f"{os.getloadavg()[0]:.1f}"
         )
     finally:
         for p in children:

@@ -202,8 +202,10 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
     try:
         with transaction.atomic():
             messages = list(
+                # Not the gateway: only an automatic reply needs it (loaded then), and joining it
+                # decrypted its secrets once per message.
                 InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("organization", "gateway")
+                .select_related("organization")
                 .filter(status=Status.RECEIVED)
                 .order_by("created_at")[:limit]
             )
@@ -331,9 +333,9 @@ class RoutingContext:
 
     def registrations(self):
         if self._registrations is None:
-            from plugins.models import PluginRegistration
+            from plugins.services import registrations_enabled
 
-            self._registrations = list(PluginRegistration.objects.filter(organization=self.organization, enabled=True))
+            self._registrations = registrations_enabled(organization_id=self.organization.id)
         return self._registrations
 
     def flush(self) -> None:
