@@ -54,7 +54,7 @@ def wsgi_call(application, request) -> int:
 
 
 def timed(label: str, n: int, func, profile: bool):
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile(time.process_time) if profile else None
     started = time.process_time()
     wall = time.perf_counter()
     if profiler:
@@ -79,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--cprofile", choices=["webhook", "route", "plugins", ""], default="")
+    parser.add_argument("--batch", type=int, default=50, help="replies per routing run / invocations per task")
     args = parser.parse_args()
     port = bench.free_port()
     env = {
@@ -137,11 +138,17 @@ def main() -> None:
         args.cprofile == "webhook",
     )
     assert set(statuses) == {200}, set(statuses)
-    routed = timed("routing", n, lambda: inbound_route_pending(max_batches=1000), args.cprofile == "route")
+    routed = timed(
+        f"routing (runs of {args.batch})",
+        n,
+        lambda: sum(inbound_route_pending(batch=args.batch, max_batches=1) for _ in range(-(-n // args.batch))),
+        args.cprofile == "route",
+    )
     assert routed == n, routed
-    chunks = [call.args[0] for call in run_delay.call_args_list]
+    ids = [i for call in run_delay.call_args_list for i in call.args[0]]
+    chunks = [ids[i : i + min(args.batch, 16)] for i in range(0, len(ids), min(args.batch, 16))]
     timed(
-        "plugin calls",
+        f"plugin calls (chunks of {min(args.batch, 16)})",
         n,
         lambda: [plugin_invocations_run(invocation_ids=c) for c in chunks],
         args.cprofile == "plugins",

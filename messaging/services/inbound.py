@@ -23,13 +23,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import CharField, ExpressionWrapper, F, Window
+from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from gateways.providers.base import InboundSms
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
 from messaging.phones import InvalidPhoneNumber, to_e164
+from smsportal.localcache import LocalCache
 from smsportal.logging import phone_ref
 from smsportal.redis import get_redis
 
@@ -205,12 +206,13 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
                 # Not the gateway: only an automatic reply needs it (loaded then), and joining it
                 # decrypted its secrets once per message.
                 InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("organization")
                 .filter(status=Status.RECEIVED)
                 .order_by("created_at")[:limit]
             )
             if not messages:
                 return 0
+            for message in messages:
+                message.organization = organization_get(organization_id=message.organization_id)
             by_org: dict = defaultdict(list)
             for message in messages:
                 by_org[message.organization_id].append(message)
@@ -225,6 +227,17 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
         logger.exception("batch routing failed; routing one by one")
         ids = [m.id for m in messages]
         return sum(inbound_route(message_id=i) is not None for i in ids)
+
+
+_organizations = LocalCache("routing-organization")
+
+
+def organization_get(*, organization_id):
+    """An organization by id, kept per process for SMSPORTAL_LOCAL_CACHE_SECONDS (saving one clears
+    it): joining it to every claimed batch compiled its many columns each time. Read-only."""
+    from entities.models import Organization
+
+    return _organizations.get_or_load(str(organization_id), lambda: Organization.objects.get(pk=organization_id))
 
 
 def inbound_route(*, message_id) -> InboundMessage | None:
@@ -287,6 +300,28 @@ def normalize_words(text: str) -> list[str]:
     return [w for w in (re.sub(r"[^\w]", "", part) for part in text.split()) if w]
 
 
+_LAST_SENT_COLUMNS = ["id", "recipient", "provider_message_id", "created_at"]
+
+
+def _last_sent_postgresql(organization_id, numbers: list[str]) -> dict[str, OutboundMessage]:
+    """The newest message the organization sent to each number (not its automatic replies).
+
+    DISTINCT ON over the (organization, recipient, -created_at) index, written out: compiling the
+    ORM's window-function form was the costliest step of a routing run of one reply.
+    """
+    table = connection.ops.quote_name(OutboundMessage._meta.db_table)
+    sql = (
+        f"SELECT DISTINCT ON (recipient) {', '.join(_LAST_SENT_COLUMNS)} FROM {table} "  # noqa: S608
+        f"WHERE organization_id = %s AND recipient IN ({', '.join(['%s'] * len(numbers))}) "
+        f"AND status IN ({', '.join(['%s'] * len(_SENT_STATUSES))}) AND source <> %s "
+        "ORDER BY recipient, created_at DESC"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization_id, *numbers, *_SENT_STATUSES, OutboundMessage.Source.SYSTEM])
+        rows = cursor.fetchall()
+    return {row[1]: OutboundMessage.from_db(connection.alias, _LAST_SENT_COLUMNS, row) for row in rows}
+
+
 class RoutingContext:
     """What routing needs about one organization and a set of senders, read once per batch:
     the last message sent to each number, keyword commands, matching people, plugin registrations.
@@ -301,13 +336,19 @@ class RoutingContext:
         self.commands = {c.keyword: c for c in KeywordCommand.objects.filter(organization=organization, is_active=True)}
         self.people: dict[str, list] = defaultdict(list)
         related = {"patient": "caregivers", "caregiver": "patients"}
-        # Compared as text: `phone__in` would parse and validate every number again
-        # (PhoneNumberField.get_prep_value), a third of the batch's lookups; the stored value is E.164.
         phones = [n for n in numbers if n.startswith("+")]
-        as_text = ExpressionWrapper(F("phone"), output_field=CharField())
         for entity_type, model in ENTITY_MODELS.items():
-            qs = model.objects.filter(organization=organization).annotate(phone_text=as_text)
-            qs = qs.filter(phone_text__in=phones)
+            if not phones:
+                break
+            # Written out: compiling these three wide SELECTs through the ORM was most of the CPU of
+            # a routing run of one reply. The phone is compared as text (stored in E.164): the ORM's
+            # `phone__in` would parse and validate every number again.
+            table = connection.ops.quote_name(model._meta.db_table)
+            qs = model.objects.raw(
+                f"SELECT *, phone AS phone_text FROM {table} "  # noqa: S608 — identifiers from the model
+                f"WHERE organization_id = %s AND phone IN ({', '.join(['%s'] * len(phones))})",
+                [organization.id, *phones],
+            )
             if entity_type in related:
                 qs = qs.prefetch_related(related[entity_type])  # BioT `_referencers` / `patients` in the payload
             for person in qs:
@@ -318,6 +359,10 @@ class RoutingContext:
         self.invocations: list = []
 
     def _last_sent(self, numbers: list[str]) -> dict[str, OutboundMessage]:
+        if not numbers:
+            return {}
+        if connection.vendor == "postgresql":
+            return _last_sent_postgresql(self.organization.id, numbers)
         qs = (
             OutboundMessage.objects.filter(
                 organization=self.organization, recipient__in=numbers, status__in=_SENT_STATUSES

@@ -46,6 +46,23 @@ def test_unknown_gateway_is_404(client):
     assert client.post(f"/webhooks/{uuid.uuid4()}/inbound?token=x").status_code == 404
 
 
+def test_a_gateway_answers_as_soon_as_it_exists_and_stops_as_soon_as_it_is_deactivated(client, organization):
+    # Webhook gateways are kept per process (smsportal/localcache.py): an unknown id is not
+    # remembered, and saving a gateway drops what the process kept.
+    gateway_id = uuid.uuid4()
+    body = '{"messageId": "af75", "statusCode": 4}'
+    assert _status(client, f"/webhooks/{gateway_id}/status?token=t", body).status_code == 404
+
+    gateway = GatewayFactory(
+        id=gateway_id, organization=organization, type="clickatell", secrets={"webhookTokens": ["t"]}
+    )
+    assert _status(client, f"/webhooks/{gateway_id}/status?token=t", body).status_code == 200
+
+    gateway.is_active = False
+    gateway.save()
+    assert _status(client, f"/webhooks/{gateway_id}/status?token=t", body).status_code == 404
+
+
 @pytest.mark.parametrize("query", ["", "?token=wrong", "?token=n%C3%A9w"])
 def test_wrong_or_missing_token_is_403_and_changes_nothing(client, organization, clickatell, query, caplog):
     message = _message(organization, clickatell)

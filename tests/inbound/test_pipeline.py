@@ -314,6 +314,51 @@ def test_another_organizations_number_never_reaches_its_plugins(organization, ot
     assert receiver.calls == [] and PluginInvocation.objects.count() == 0
 
 
+def test_a_routing_batch_of_two_organizations_calls_each_ones_plugins_only(
+    organization, other_organization, gateway, receiver, monkeypatch
+):
+    from messaging.services.inbound import inbound_route_batch
+    from tests.plugins.receiver import PluginReceiver
+
+    other_receiver = PluginReceiver()
+    try:
+        PatientFactory(organization=organization, phone=PHONE)
+        PatientFactory(organization=other_organization, phone=PHONE)
+        plugin(organization, receiver.url)
+        plugin(other_organization, other_receiver.url)
+        other_gateway = GatewayFactory(organization=other_organization)
+        # Both stored first, then routed together: one batch, registrations read per organization.
+        monkeypatch.setattr("messaging.services.inbound.inbound_route_request", lambda: None)
+        mine, _ = reply(organization, gateway, text="mine", provider_id="SMa")
+        theirs, _ = reply(other_organization, other_gateway, text="theirs", provider_id="SMb")
+
+        assert inbound_route_batch() == 2
+
+        assert [c.json["data"]["additionalData"]["metadata"]["messageBody"] for c in receiver.wait_for(1)] == ["mine"]
+        other_calls = other_receiver.wait_for(1)
+        assert [c.json["data"]["additionalData"]["metadata"]["messageBody"] for c in other_calls] == ["theirs"]
+        assert receiver.calls[0].json["data"]["entity"]["_ownerOrganization"]["id"] == str(organization.id)
+        assert other_calls[0].json["data"]["entity"]["_ownerOrganization"]["id"] == str(other_organization.id)
+    finally:
+        other_receiver.close()
+
+
+def test_a_disabled_plugin_is_not_called_for_the_next_reply(organization, gateway, receiver):
+    from plugins.services import registration_update
+
+    PatientFactory(organization=organization, phone=PHONE)
+    registration, _ = plugin(organization, receiver.url)
+    reply(organization, gateway, provider_id="SM1")
+    assert len(receiver.wait_for(1)) == 1
+
+    registration_update(registration=registration, enabled=False)
+    message, _ = reply(organization, gateway, provider_id="SM2")
+
+    message.refresh_from_db()
+    assert message.status == "processed"
+    assert PluginInvocation.objects.filter(inbound_message=message).count() == 0 and len(receiver.calls) == 1
+
+
 def test_plugins_only_for_their_entity_types(organization, gateway, receiver):
     CaregiverFactory(organization=organization, phone=PHONE)
     plugin(organization, receiver.url, entity_types=["patient"])
