@@ -54,7 +54,7 @@ def wsgi_call(application, request) -> int:
 
 
 def timed(label: str, n: int, func, profile: bool):
-    profiler = cProfile.Profile(time.process_time) if profile else None
+    profiler = cProfile.Profile() if profile else None
     started = time.process_time()
     wall = time.perf_counter()
     if profiler:
