@@ -30,6 +30,7 @@ from django.utils import timezone
 from gateways.providers.base import InboundSms
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
 from messaging.phones import InvalidPhoneNumber, to_e164
+from smsportal.db import execute_hot
 from smsportal.localcache import LocalCache
 from smsportal.logging import phone_ref
 from smsportal.redis import get_redis
@@ -108,9 +109,8 @@ def _insert_once(message: InboundMessage) -> bool:
     """
     fields = InboundMessage._meta.concrete_fields
     params = [f.get_db_prep_save(f.pre_save(message, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_once_sql(connection.vendor), params)
-        return cursor.fetchone() is not None
+    _, returned = execute_hot(_insert_once_sql(connection.vendor), params)
+    return returned is not None
 
 
 @functools.cache
