@@ -16,6 +16,7 @@ import logging
 import os
 import random
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -460,7 +461,7 @@ def _claimed_load(ids: list) -> list[PluginInvocation]:
             f"FROM {table} i LEFT JOIN {inbound} m ON m.id = i.inbound_message_id "
             f"LEFT JOIN {outbound} o ON o.id = i.outbound_message_id "
             f"WHERE i.id IN ({', '.join(['%s'] * len(ids))})",
-            [str(i) for i in ids],
+            [PluginInvocation._meta.pk.get_db_prep_value(i, connection) for i in ids],  # SQLite: hex
         )
     )
 
@@ -498,9 +499,14 @@ def _same_organization(invocation: PluginInvocation) -> bool:
     org = invocation.organization_id
     if invocation.registration.organization_id != org:
         return False
-    if invocation.inbound_message_id is not None and invocation.inbound_org != org:
+    # The raw query's extra columns come unconverted (SQLite: hex text): compare as UUIDs.
+    if invocation.inbound_message_id is not None and _as_uuid(invocation.inbound_org) != org:
         return False
-    return invocation.outbound_message_id is None or invocation.outbound_org == org
+    return invocation.outbound_message_id is None or _as_uuid(invocation.outbound_org) == org
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def _attempt(invocation: PluginInvocation, registration: PluginRegistration):

@@ -347,7 +347,7 @@ class RoutingContext:
             qs = model.objects.raw(
                 f"SELECT *, phone AS phone_text FROM {table} "  # noqa: S608 — identifiers from the model
                 f"WHERE organization_id = %s AND phone IN ({', '.join(['%s'] * len(phones))})",
-                [organization.id, *phones],
+                [model._meta.get_field("organization").get_db_prep_value(organization.id, connection), *phones],
             )
             if entity_type in related:
                 qs = qs.prefetch_related(related[entity_type])  # BioT `_referencers` / `patients` in the payload
