@@ -5,7 +5,7 @@ from import_export.admin import ImportExportModelAdmin
 
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
 from adherence.resources import MedicationScheduleResource, PatientResource
-from adherence.services import reminder_send, slots_resync
+from adherence.services import reminder_send, schedule_set_active, slots_resync
 
 
 class OrgScopedAdmin(admin.ModelAdmin):
@@ -99,19 +99,16 @@ class MedicationScheduleAdmin(OrgScopedAdmin, ImportExportModelAdmin):
 
     @admin.action(description="Pause the selected schedules (no more reminders)")
     def pause(self, request, queryset):
-        for schedule in queryset:
-            schedule.active = False
-            schedule.save(update_fields=["active", "updated_at"])
-            slots_resync(schedule=schedule)
-        self.message_user(request, f"{queryset.count()} schedule(s) paused.", messages.SUCCESS)
+        self._set_active(request, queryset, active=False, done="paused")
 
     @admin.action(description="Resume the selected schedules")
     def resume(self, request, queryset):
+        self._set_active(request, queryset, active=True, done="resumed")
+
+    def _set_active(self, request, queryset, *, active: bool, done: str):
         for schedule in queryset:
-            schedule.active = True
-            schedule.save(update_fields=["active", "updated_at"])
-            slots_resync(schedule=schedule)
-        self.message_user(request, f"{queryset.count()} schedule(s) resumed.", messages.SUCCESS)
+            schedule_set_active(schedule=schedule, active=active)
+        self.message_user(request, f"{queryset.count()} schedule(s) {done}.", messages.SUCCESS)
 
 
 @admin.register(DoseSlot)

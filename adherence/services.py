@@ -35,6 +35,14 @@ def schedule_save(*, schedule: MedicationSchedule, now: datetime | None = None) 
     return schedule
 
 
+@transaction.atomic
+def schedule_set_active(*, schedule: MedicationSchedule, active: bool) -> None:
+    """Pause (no more reminders) or resume a schedule."""
+    schedule.active = active
+    schedule.save(update_fields=["active", "updated_at"])
+    slots_resync(schedule=schedule)
+
+
 def slots_resync(*, schedule: MedicationSchedule, now: datetime | None = None) -> None:
     """Drop future slots that no longer match (nothing was sent for them) and create the new ones."""
     now = now or timezone.now()

@@ -13,7 +13,6 @@ import importlib
 import ipaddress
 import json
 import logging
-import os
 import random
 import time
 import uuid
@@ -37,7 +36,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from gateways.providers.httpbase import http_pool
+from gateways.providers.httpbase import http_pool, per_process
 from gateways.urlsafety import SafeHTTPAdapter, UnsafeUrlError, address_is_public, url_check
 from plugins.models import ENTITY_TYPES, PluginAction, PluginInvocation, PluginRegistration
 from plugins.payload import incoming_sms_payload, new_trace_id, sms_status_payload, traceparent
@@ -475,17 +474,12 @@ def _registration_of(invocation: PluginInvocation) -> PluginRegistration:
     return PluginRegistration.objects.get(pk=invocation.registration_id)
 
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-
-
 def _call_pool() -> ThreadPoolExecutor:
     """The threads that make a chunk's HTTP calls: one pool per process, not one per chunk (starting
     threads for every chunk cost more than the calls' own request building)."""
-    pid = os.getpid()  # a forked worker does not inherit its parent's threads
-    pool = _pools.get(pid)
-    if pool is None:
-        pool = _pools[pid] = ThreadPoolExecutor(max_workers=CALL_THREADS, thread_name_prefix="plugin-call")
-    return pool
+    return per_process(
+        "plugin-call-threads", lambda: ThreadPoolExecutor(max_workers=CALL_THREADS, thread_name_prefix="plugin-call")
+    )
 
 
 def _timed(func, *args):

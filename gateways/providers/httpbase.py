@@ -11,6 +11,7 @@ Error classes decide what the pipeline does next (gateways/exceptions.py):
 import base64
 import json as _json
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -54,33 +55,44 @@ def result_code_for_status(status: int) -> str:
     return "FAILED"
 
 
-_session_lock = threading.Lock()
-_sessions: dict[int, requests.Session] = {}
+_per_process_lock = threading.Lock()
+_per_process: dict[str, tuple[int, Any]] = {}
+
+
+def per_process(name: str, factory: Callable[[], Any]) -> Any:
+    """One `factory()` result per process under `name`, made on first use: a forked worker must
+    not share its parent's sockets or threads, and building one per call or batch costs more than
+    the work it serves."""
+    pid = os.getpid()
+    found = _per_process.get(name)
+    if found is None or found[0] != pid:
+        with _per_process_lock:
+            found = _per_process.get(name)
+            if found is None or found[0] != pid:
+                found = _per_process[name] = (pid, factory())
+    return found[1]
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # Proxies from the environment would make the address check meaningless.
+    session.trust_env = False
+    adapter = SafeHTTPAdapter(pool_connections=32, pool_maxsize=64, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
 
 
 def http_session() -> requests.Session:
     """One pooled session per process (connections are reused across tasks and gateways)."""
-    import os
-
-    pid = os.getpid()  # a forked worker must not share its parent's sockets
-    session = _sessions.get(pid)
-    if session is None:
-        with _session_lock:
-            session = _sessions.get(pid)
-            if session is None:
-                session = requests.Session()
-                # Proxies from the environment would make the address check meaningless.
-                session.trust_env = False
-                adapter = SafeHTTPAdapter(pool_connections=32, pool_maxsize=64, max_retries=0)
-                session.mount("http://", adapter)
-                session.mount("https://", adapter)
-                session.headers["User-Agent"] = USER_AGENT
-                _sessions.clear()
-                _sessions[pid] = session
-    return session
+    return per_process("requests-session", _new_session)
 
 
-_pools: dict[int, urllib3.PoolManager] = {}
+def _new_pool() -> urllib3.PoolManager:
+    pool = urllib3.PoolManager(num_pools=32, maxsize=64, block=False, headers={"User-Agent": USER_AGENT})
+    pool.pool_classes_by_scheme = SAFE_POOL_CLASSES
+    return pool
 
 
 def http_pool() -> urllib3.PoolManager:
@@ -89,19 +101,7 @@ def http_pool() -> urllib3.PoolManager:
     requests (used for the rest) costs ~1.2 ms of CPU per call against ~0.6 ms for urllib3, which
     halves one-per-request throughput (docs/performance.md).
     """
-    import os
-
-    pid = os.getpid()
-    pool = _pools.get(pid)
-    if pool is None:
-        with _session_lock:
-            pool = _pools.get(pid)
-            if pool is None:
-                pool = urllib3.PoolManager(num_pools=32, maxsize=64, block=False, headers={"User-Agent": USER_AGENT})
-                pool.pool_classes_by_scheme = SAFE_POOL_CLASSES
-                _pools.clear()
-                _pools[pid] = pool
-    return pool
+    return per_process("urllib3-pool", _new_pool)
 
 
 class HttpResponse:
@@ -120,23 +120,9 @@ class HttpResponse:
         return _json.loads(self.content)
 
 
-_executors: dict[int, ThreadPoolExecutor] = {}
-
-
 def _executor() -> ThreadPoolExecutor:
     """One thread pool per process for one-per-request providers (threads are not started per batch)."""
-    import os
-
-    pid = os.getpid()
-    pool = _executors.get(pid)
-    if pool is None:
-        with _session_lock:
-            pool = _executors.get(pid)
-            if pool is None:
-                pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="sms-send")
-                _executors.clear()
-                _executors[pid] = pool
-    return pool
+    return per_process("send-threads", lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="sms-send"))
 
 
 def _retry_after(response: HttpResponse) -> float | None:
