@@ -192,24 +192,14 @@ def messages_queue(
             for number, given in valid:
                 rows.add(number, given, set(), result)
             if rows.values and not rows.insert_unless_opted_out(organization):
-                raise MessageRejected(
-                    "the recipient has opted out of messages from this organization",
-                    field="phoneNumber",
-                    code="opted_out",
-                    status_code=409,
-                )
+                raise _opted_out_refusal()
         else:
             numbers = dict(valid)  # E.164 → as given
             opted_out = set()
             if numbers and not ignore_opt_out:
                 opted_out = opted_out_numbers(organization=organization, numbers=list(numbers))
             if refuse_opted_out and opted_out:
-                raise MessageRejected(
-                    "the recipient has opted out of messages from this organization",
-                    field="phoneNumber",
-                    code="opted_out",
-                    status_code=409,
-                )
+                raise _opted_out_refusal()
             for number, given in numbers.items():
                 rows.add(number, given, opted_out, result)
             rows.insert()
@@ -226,6 +216,15 @@ def messages_queue(
 COPY_THRESHOLD = 50  # rows; below this a plain INSERT is as fast
 STREAM_THRESHOLD = 1000  # recipients; from here the org's whole opt-out list is cheaper than a lookup
 COPY_CHUNK = 1000  # rows per write while streaming
+
+
+def _opted_out_refusal() -> MessageRejected:
+    return MessageRejected(
+        "the recipient has opted out of messages from this organization",
+        field="phoneNumber",
+        code="opted_out",
+        status_code=409,
+    )
 
 
 def _numbers_valid(recipients: list[str], *, region: str | None, strict: bool, result: QueueResult):
@@ -342,15 +341,13 @@ class _Rows:
         if not self.values:
             return
         if connection.vendor == "postgresql":
-            table, names = self.table, self.names
             if len(self.values) >= COPY_THRESHOLD:
-                with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # noqa: S608
-                    copy.write(self._copy_lines(self.values))
+                self._copy([self.values])
                 return
             values = ", ".join(["(" + ", ".join(["%s"] * len(self.fields)) + ")"] * len(self.values))
             params = [p for row in self.values for p in self._params(row)]
             with connection.cursor() as cursor:
-                cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values}", params)  # noqa: S608
+                cursor.execute(f"INSERT INTO {self.table} ({self.names}) VALUES {values}", params)  # noqa: S608
             return
         instances = [OutboundMessage.from_db("default", self.columns, row) for row in self.values]
         if len(instances) == 1:
@@ -363,15 +360,23 @@ class _Rows:
     def copy_streaming(self, numbers, opted_out: set[str], result: QueueResult) -> None:
         """Build rows from `numbers` as they are validated and COPY them in chunks: the database
         (the other core) inserts one chunk while this process validates the next."""
-        table, names = self.table, self.names
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # noqa: S608
+
+        def chunks():
             chunk: list[list] = []
             for number, given in numbers:
                 chunk.append(self.add(number, given, opted_out, result))
                 if len(chunk) == COPY_CHUNK:
-                    copy.write(self._copy_lines(chunk))
+                    yield chunk
                     chunk = []
             if chunk:
+                yield chunk
+
+        self._copy(chunks())
+
+    def _copy(self, chunks) -> None:
+        sql = f"COPY {self.table} ({self.names}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for chunk in chunks:
                 copy.write(self._copy_lines(chunk))
 
     def _copy_lines(self, rows: list[list]) -> str:
