@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -212,7 +213,7 @@ end
 """
 
 
-def wrk_run(port: int, key: str, area: str | None, seconds: int, clients: int = 16) -> float:
+def wrk_run(port: int, key: str, area: str | None, seconds: int, clients: int = 16) -> tuple[float, int]:
     """Requests/s measured by wrk (a C load generator: a Python client would take a third of the
     two cores from the server it measures). Non-2xx answers are excluded from the rate."""
     script = ROOT / "bench" / "results" / "single.lua"
@@ -225,14 +226,39 @@ def wrk_run(port: int, key: str, area: str | None, seconds: int, clients: int = 
     errors = int(out.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in out else 0
     if errors:
         print(f"  warning: {errors} of {requests} requests were not 2xx")
-    return (requests - errors) / elapsed
+    return (requests - errors) / elapsed, requests
 
 
-def single_run(port: int, key: str, total: int, area: str | None, clients: int = 16) -> float:
+def single_run(port: int, key: str, total: int, area: str | None, clients: int = 16, cpu_of=None) -> float:
     """Requests/s of single sends (or GET /healthz when `area` is None): wrk when installed
-    (`apt-get install wrk`), else `total` requests from an asyncio client over `clients` connections."""
+    (`apt-get install wrk`), else `total` requests from an asyncio client over `clients` connections.
+    With `cpu_of` (name → root pid), also prints the CPU each request cost each process tree."""
+    before = _cpu_snapshot(cpu_of) if cpu_of else None
     if CLIENT == "wrk":
-        return wrk_run(port, key, area, seconds=10, clients=clients)
+        rate, count = wrk_run(port, key, area, seconds=10, clients=clients)
+    else:
+        rate, count = _asyncio_run(port, key, total, area, clients)
+    if cpu_of:
+        from inbound import cpu_used
+
+        parts = {name: s * 1000 / max(1, count) for name, s in cpu_used(before, _cpu_snapshot(cpu_of)).items()}
+        shown = ", ".join(f"{name} {ms:.2f}" for name, ms in parts.items())
+        print(f"  {'single send' if area else 'GET /healthz'}: CPU ms per request {sum(parts.values()):.2f} ({shown})")
+    return rate
+
+
+def _cpu_snapshot(roots: dict[str, int]) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each process tree, of PostgreSQL's backends of the bench database and
+    of the load generator (wrk: this process's waited-for children), per process."""
+    from inbound import cpu_snapshot  # bench/inbound.py, the same /proc accounting
+
+    snapshot = cpu_snapshot(roots, DATABASE_URL)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    snapshot["client"] = {0: usage.ru_utime + usage.ru_stime if CLIENT == "wrk" else time.process_time()}
+    return snapshot
+
+
+def _asyncio_run(port: int, key: str, total: int, area: str | None, clients: int) -> tuple[float, int]:
     numbers = [f"+1{area}556{i:04d}" for i in range(total)] if area else [None] * total
     statuses: list[int] = []
 
@@ -247,7 +273,7 @@ def single_run(port: int, key: str, total: int, area: str | None, clients: int =
     ok = sum(1 for s in statuses if s == 200)
     if ok != len(statuses):
         print(f"  warning: {len(statuses) - ok} of {len(statuses)} single sends were not 200")
-    return ok / elapsed
+    return ok / elapsed, len(statuses)
 
 
 def main() -> None:
@@ -311,12 +337,16 @@ def main() -> None:
         bulk_run(base, key, 200, "201")
         single_run(web_port, key, 400, "203")
 
+        cpu_of = {"web": processes[1].pid, "worker": processes[2].pid, "simulator": processes[0].pid}
+        redis_pid = subprocess.run(["pgrep", "-o", "redis-server"], capture_output=True, text=True).stdout.strip()
+        if redis_pid:
+            cpu_of["redis"] = int(redis_pid)
         accept, dispatch, single, reference = [], [], [], []
         for run in range(args.runs):
             a, d = bulk_run(base, key, args.recipients, AREA_CODES[run % len(AREA_CODES)])
-            s = single_run(web_port, key, args.single, AREA_CODES[run % len(AREA_CODES)])
+            s = single_run(web_port, key, args.single, AREA_CODES[run % len(AREA_CODES)], cpu_of=cpu_of)
             # The same client against the cheapest DB-touching endpoint: how loaded is this machine now?
-            r = single_run(web_port, key, args.single, None)
+            r = single_run(web_port, key, args.single, None, cpu_of=cpu_of)
             accept.append(a)
             dispatch.append(d)
             single.append(s)

@@ -139,6 +139,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["entities.permissions.HasOrganization"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "smsportal.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "smsportal.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "smsportal.pagination.BoundedLimitOffsetPagination",
