@@ -138,3 +138,20 @@ def test_unicode_text_is_ucs2_and_counted_in_70s(api_client, gateway):
 
     message = OutboundMessage.objects.get(pk=response.json()["messageId"])
     assert message.encoding == "UCS-2" and message.segments == 2
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/*;q=0.9, text/html;q=0.1"])
+def test_any_accept_that_admits_json_gets_json(api_client, gateway, accept):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = api_client.post(URL, BODY, format="json", **headers)
+
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
+    assert "messageId" in response.json()
+
+
+def test_an_accept_without_json_is_refused_and_sends_nothing(api_client, gateway):
+    response = api_client.post(URL, BODY, format="json", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 406
+    assert OutboundMessage.objects.count() == 0
