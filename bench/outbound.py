@@ -6,6 +6,9 @@ Prints:
   dispatch  messages/s from that POST until all 10,000 are `sent` through the gateway over HTTP
   single    sends/s through POST /notification/v1/sms/send (concurrent keep-alive clients)
 
+Then, with wrk, the issue's yardstick on this machine (bench/bare_drf.py: a bare DRF endpoint
+inserting one row) and single sends as a share of it.
+
 Usage: .venv/bin/python bench/outbound.py [--runs 3] [--recipients 10000] [--single 6000]
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379. Uses its own
 database (smsportal_bench_outbound) and Redis DB (BENCH_REDIS_DB, default 4). Loopback only;
@@ -365,6 +368,17 @@ def main() -> None:
     finally:
         for process in reversed(processes):
             stop(process)
+    if CLIENT == "wrk":
+        # The yardstick on this machine (bench/bare_drf.py): 800 single sends/s where a bare
+        # DRF endpoint inserting one row serves about 1,250/s, i.e. 64 % of it.
+        from bare_drf import measure
+
+        bare = measure()
+        share = statistics.median(single) / bare
+        print(
+            f"bare DRF endpoint inserting one row: {bare:,.0f} req/s on this machine; single sends are "
+            f"{share:.0%} of it (target 800 / 1,250 = 64 %, i.e. {0.64 * bare:,.0f}/s here)"
+        )
     if args.providers:
         # Provider modes live in bench/providers.py (gateways); same shape, its own database.
         subprocess.run([PYTHON, str(ROOT / "bench" / "providers.py"), "--mode", "all"], cwd=ROOT, check=False)
