@@ -4,7 +4,8 @@ Prints
   1. inbound webhooks accepted per second (gunicorn sync ×4, no worker running: the accept path alone);
   2. replies/s from webhook to plugin call received, with a Celery worker of concurrency 2;
   3. p50/p99 latency webhook → plugin call at a steady 50 replies/s.
-Targets (issue #4): ≥ 500 webhooks/s, ≥ 300 replies/s end to end, p99 ≤ 150 ms at 50/s.
+Targets (issue #4): ≥ 500 webhooks/s, ≥ 300 replies/s end to end, p99 ≤ 150 ms at 50/s. With wrk
+installed, wrk posts the webhooks, and the issues' yardstick (bench/bare_drf.py) is printed last.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsportal_bench \
     REDIS_URL=redis://127.0.0.1:6379/2 .venv/bin/python bench/inbound.py [--accept 3000 --e2e 2000 --steady 10]
@@ -520,6 +521,12 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
         receiver.terminate()
+    if shutil.which("wrk"):
+        # How fast is this machine? The issues' yardstick (bench/bare_drf.py): about 1,250 req/s.
+        from bare_drf import measure
+
+        results["bare_drf_insert_per_s"] = round(measure())
+        print(f"bare DRF endpoint inserting one row: {results['bare_drf_insert_per_s']:,} req/s on this machine")
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "inbound.json").write_text(json.dumps(results, indent=2))
