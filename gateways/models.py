@@ -61,6 +61,12 @@ class Gateway(models.Model):
             models.UniqueConstraint(
                 fields=["organization"], condition=Q(is_default=True), name="uniq_default_gateway_per_org"
             ),
+            # NULLs are distinct in the constraint above: one global default needs its own.
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True, organization__isnull=True),
+                name="uniq_default_global_gateway",
+            ),
         ]
 
     def __str__(self) -> str:

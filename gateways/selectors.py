@@ -40,9 +40,13 @@ def gateway_default_for(*, organization, prefetch: tuple[str, ...] = ()) -> Gate
 
 def gateway_sender_for(*, gateway: Gateway, recipient: str) -> str:
     """Our number in the recipient's country when the gateway has one, so replies come back locally."""
-    country = country_of(recipient)
-    numbers = {n.country: str(n.number) for n in gateway.inbound_numbers.all()} if gateway.pk else {}
-    return numbers.get(country) or gateway.config.get("from", "") or ""
+    return gateway_senders(gateway).get(country_of(recipient)) or gateway.config.get("from", "") or ""
+
+
+def gateway_senders(gateway: Gateway) -> dict[str, str]:
+    """The gateway's local numbers by country (ISO code → E.164): pick one per recipient with
+    `country_of()`, as gateway_sender_for() does, without rebuilding this for every recipient."""
+    return {n.country: str(n.number) for n in gateway.inbound_numbers.all()} if gateway.pk else {}
 
 
 _webhook_gateways = LocalCache("webhook-gateway")

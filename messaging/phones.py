@@ -104,23 +104,29 @@ def _number_verdict(number: phonenumbers.PhoneNumber) -> str:
 
 
 def _national_verdict(country_code: int, national: str) -> str:
-    """For a country code shared by several regions (+1: 25 NANP regions) the region is the first
-    whose leading digits match, or without leading digits the first where the number is valid —
-    as phonenumbers.region_code_for_number() finds it."""
+    """Valid, refused or invalid in the number's region (see _region_metadata)."""
     main, regions = _country(country_code)
     if main is None:
         return _INVALID
     if not regions:
         return _region_verdict(national, main)
+    found = _region_metadata(regions, national)
+    return _INVALID if found is None else found[1]
+
+
+def _region_metadata(regions: list, national: str):
+    """(metadata, verdict) of the region a number belongs to when several regions share its country
+    code (+1: 25 NANP regions), or None: the first region whose leading digits match, or without
+    leading digits the first where the number is valid — as phonenumbers.region_code_for_number()."""
     for metadata in regions:
         if metadata.leading_digits is not None:
             if re.match(metadata.leading_digits, national):
-                return _region_verdict(national, metadata)
+                return metadata, _region_verdict(national, metadata)
             continue
         verdict = _region_verdict(national, metadata)
         if verdict is not _INVALID:
-            return verdict
-    return _INVALID
+            return metadata, verdict
+    return None
 
 
 @lru_cache(maxsize=512)
@@ -213,6 +219,26 @@ def normalize_sender(raw: str, *, region: str | None = None) -> str:
 
 
 def country_of(e164: str) -> str:
+    """The region (ISO country) of an E.164 number, "" when none. Answered from the digits, as
+    phonenumbers would (tested against it), so choosing a sender per recipient of a large send
+    costs no parse(); anything unusual goes through phonenumbers."""
+    if _CANONICAL.fullmatch(e164):
+        digits = e164[1:]
+        for length in (1, 2, 3):
+            country_code = int(digits[:length])
+            if country_code in COUNTRY_CODE_TO_REGION_CODE:
+                national = digits[length:]
+                main, regions = _country(country_code)
+                prefix = _prefix_pattern(country_code)
+                # Not E.164 after all (too short, or a national prefix typed): parse() decides.
+                if main is None or len(national) < 2 or (prefix is not None and prefix.match(national)):
+                    break
+                if not regions:
+                    return main.id
+                found = _region_metadata(regions, national)
+                if found is not None:
+                    return found[0].id
+                break
     try:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
     except phonenumbers.NumberParseException:

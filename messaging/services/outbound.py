@@ -33,10 +33,10 @@ from gateways.routing import (
     gateway_usable_fallback,
     send_batch_paced,
 )
-from gateways.selectors import gateway_for_send, gateway_sender_for
+from gateways.selectors import gateway_for_send, gateway_sender_for, gateway_senders
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.models import OptOut, OutboundMessage
-from messaging.phones import InvalidPhoneNumber, to_e164
+from messaging.phones import InvalidPhoneNumber, country_of, to_e164
 from messaging.text import text_info
 from smsportal.db import execute_hot
 from smsportal.redis import get_redis
@@ -286,10 +286,10 @@ class _Rows:
         self.failed += [(index["failed_at"], now), (index["result_code"], "FAILED")]
         self.gateway = gateway
         # One query for the gateway's local numbers, not one per recipient; without local numbers
-        # every recipient gets the gateway's configured sender (skips a second parse per number).
+        # every recipient gets the gateway's configured sender (no country lookup per number).
         if "inbound_numbers" not in getattr(gateway, "_prefetched_objects_cache", {}):
             prefetch_related_objects([gateway], "inbound_numbers")
-        self.local_numbers = bool(gateway.inbound_numbers.all())
+        self.local_senders = gateway_senders(gateway)
         self.default_sender = gateway.config.get("from", "") or ""
         self.values: list[list] = []
         self.queued = 0
@@ -299,8 +299,8 @@ class _Rows:
         row = self.base.copy()
         row[self.i_id] = uuid.uuid4()
         row[self.i_recipient] = number
-        if self.local_numbers:
-            row[self.i_sender] = gateway_sender_for(gateway=self.gateway, recipient=number)
+        if self.local_senders:  # as gateway_sender_for(), with the map built once per send
+            row[self.i_sender] = self.local_senders.get(country_of(number)) or self.default_sender
         else:
             row[self.i_sender] = self.default_sender
         if number in opted_out:

@@ -80,6 +80,22 @@ def test_make_default_action(admin_client, organization):
     assert second.is_default and not first.is_default
 
 
+def test_global_gateways_have_one_default_too(admin_client):
+    """Organizations without a gateway of their own send through the global default: one only."""
+    from django.db import IntegrityError, transaction
+
+    first = GatewayFactory(organization=None, is_default=True)
+    second = GatewayFactory(organization=None, is_default=False)
+
+    admin_client.post("/admin/gateways/gateway/", {"action": "make_default", "_selected_action": [second.pk]})
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.is_default and not first.is_default
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GatewayFactory(organization=None, is_default=True)
+
+
 def test_send_test_sms_action_asks_for_a_number_then_sends_through_that_gateway(admin_client, organization):
     gateway = GatewayFactory(organization=organization)
 

@@ -127,3 +127,16 @@ def test_canonical_fast_path_answers_exactly_like_phonenumbers():
             assert fast == (True, phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)), raw
     # It is a fast path only if it decides (nearly) every valid number, national prefix typed or not.
     assert decided >= 0.98 * valid
+
+
+def test_country_of_answers_exactly_like_phonenumbers():
+    """The sender of each recipient of a large send is chosen by country_of() (a gateway's local
+    number per country); its digits-only answer must be phonenumbers' region_code_for_number()."""
+    from messaging.phones import country_of
+
+    for raw in _canonical_samples(random.Random(7)):
+        try:
+            expected = phonenumbers.region_code_for_number(phonenumbers.parse(raw, None)) or ""
+        except phonenumbers.NumberParseException:
+            expected = ""
+        assert country_of(raw) == expected, raw

@@ -72,3 +72,23 @@ def test_a_large_send_without_one_valid_recipient_stores_nothing(organization, g
 
     assert refused.value.code == "no_recipient" and len(refused.value.refused) == len(invalid)
     assert not OutboundMessage.objects.exists()
+
+
+@pytest.mark.parametrize("count", [1, 3, COPY_THRESHOLD + 10, STREAM_THRESHOLD + 5])
+def test_each_recipient_gets_the_gateways_number_in_its_country(organization, gateway, count):
+    """BioT's static local number per country: the reply comes back to a local number."""
+    from gateways.models import InboundNumber
+
+    gateway.config = {**gateway.config, "from": "Clinic"}
+    gateway.save()
+    InboundNumber.objects.create(gateway=gateway, number="+12025550100", country="US")
+    InboundNumber.objects.create(gateway=gateway, number="+447700900100", country="GB")
+    countries = {"US": "+1202555{:04d}", "CA": "+1416555{:04d}", "GB": "+4474001{:05d}"}
+    recipients = [countries[list(countries)[n % 3]].format(1000 + n) for n in range(count)]
+
+    result = _queue(organization, gateway, recipients)
+
+    expected = {"+1202": "+12025550100", "+1416": "Clinic", "+4474": "+447700900100"}
+    stored = OutboundMessage.objects.filter(batch_id=result.batch_id)
+    assert stored.count() == count
+    assert {m.recipient: m.sender for m in stored} == {r: expected[r[:5]] for r in recipients}
