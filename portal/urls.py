@@ -12,6 +12,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="portal:login"), name="logout"),
     path("portal/", views.today, name="today"),
+    path("portal/organizations/", views.organizations, name="organizations"),
     path("portal/doses/<int:pk>/remind", views.dose_remind, name="dose-remind"),
     path("portal/plugin/install", views.plugin_install, name="plugin-install"),
     path("portal/adherence/", views.adherence, name="adherence"),

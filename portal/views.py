@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import date, timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -40,6 +41,11 @@ def staff_view(view):
     def wrapper(request, *args, **kwargs):
         org_user = getattr(request.user, "organization_user", None)
         organization = org_user.organization if org_user is not None else organization_for_user(request.user)
+        if organization is None and request.user.is_superuser:
+            organization = _organization_chosen(request)
+            if organization is None:
+                return redirect(f"{reverse('portal:organizations')}?{urlencode({'next': request.get_full_path()})}")
+            request.organization_switchable = True
         if organization is None:
             return render(request, "portal/no_organization.html", status=403)
         request.organization = organization
@@ -48,6 +54,44 @@ def staff_view(view):
             return view(request, *args, **kwargs)
 
     return wrapper
+
+
+CHOSEN_ORGANIZATION = "portal_organization_id"
+
+
+def _organization_chosen(request):
+    from entities.models import Organization
+
+    chosen = request.session.get(CHOSEN_ORGANIZATION)
+    return Organization.objects.filter(pk=chosen).first() if chosen else None
+
+
+@login_required
+def organizations(request):
+    """A superuser belongs to no organization: the portal shows the one they choose here."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    from entities.models import Organization
+
+    if not request.user.is_superuser:
+        return redirect("portal:today")
+    following = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(following, allowed_hosts={request.get_host()}):
+        following = ""
+    if request.method == "POST":
+        try:
+            chosen_id = uuid.UUID(request.POST.get("organization", ""))
+        except ValueError:
+            raise Http404("no such organization") from None
+        organization = get_object_or_404(Organization, pk=chosen_id)
+        request.session[CHOSEN_ORGANIZATION] = str(organization.pk)
+        return redirect(following or "portal:today")
+    chosen = _organization_chosen(request)
+    return render(
+        request,
+        "portal/organizations.html",
+        {"organizations": Organization.objects.order_by("name"), "chosen": chosen, "next": following},
+    )
 
 
 def _tzinfo(organization):

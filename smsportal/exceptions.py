@@ -72,10 +72,15 @@ def api_exception_handler(exc, context):
         if exc.field:
             body["field"] = exc.field
         return Response(body, status=exc.status_code)
+    if isinstance(exc, exceptions.ParseError):
+        # Malformed JSON or form data: the field at fault is the body itself.
+        return Response({"error": str(exc.detail), "code": "parse_error", "field": "body"}, status=400)
     if isinstance(exc, exceptions.ValidationError):
         errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
         pairs = flatten_errors(errors) or [("", "invalid input")]
         field, text = pairs[0]
+        if not field and request is not None and not isinstance(getattr(request, "data", None), dict):
+            field = "body"  # a JSON array or scalar where an object belongs
         summary = f"{field}: {text}" if field else text
         body = {"error": summary, "fields": errors}
         if field:

@@ -129,7 +129,7 @@ def test_bad_input_is_a_400_naming_the_field_and_nothing_is_saved(api_client, or
 def test_malformed_json_is_a_400(api_client, organization):
     response = api_client.post("/api/v1/patients/", '{"_name": ', content_type="application/json")
 
-    assert response.status_code == 400 and "error" in response.json()
+    assert response.status_code == 400 and response.json()["field"] == "body"
     assert Patient.objects.count() == 0
 
 

@@ -90,14 +90,14 @@ def test_malformed_json_is_a_400(api_client, gateway):
     response = api_client.post(URL, '{"message": "Hi", ', content_type="application/json")
 
     assert response.status_code == 400
-    assert "error" in response.json()
+    assert response.json()["field"] == "body" and "JSON" in response.json()["error"]
     assert OutboundMessage.objects.count() == 0
 
 
 def test_json_array_body_is_a_400(api_client, gateway):
     response = api_client.post(URL, "[1, 2]", content_type="application/json")
 
-    assert response.status_code == 400
+    assert response.status_code == 400 and response.json()["field"] == "body"
     assert OutboundMessage.objects.count() == 0
 
 

@@ -123,6 +123,7 @@ def test_malformed_json_is_a_400_web_message(api_client, gateway):
 
     assert response.status_code == 400
     assert response.json()["httpStatusCode"] == 400 and response.json()["status"] == "ERROR"
+    assert response.json()["response"]["field"] == "body"
     assert OutboundMessage.objects.count() == 0
 
 

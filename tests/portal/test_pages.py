@@ -92,6 +92,35 @@ def test_user_without_organization_sees_an_explanation(client, db):
     assert client.get("/portal/").status_code == 403
 
 
+def test_a_superuser_chooses_which_organization_the_portal_shows(client, organization, other_organization, patient):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+
+    asked = client.get("/portal/conversations/")
+    assert asked.status_code == 302 and asked["Location"].startswith("/portal/organizations/?next=")
+    choice = client.get(asked["Location"])
+    assert organization.name in choice.content.decode() and other_organization.name in choice.content.decode()
+
+    chosen = client.post(
+        "/portal/organizations/", {"organization": str(organization.pk), "next": "/portal/conversations/"}
+    )
+    assert chosen.status_code == 302 and chosen["Location"] == "/portal/conversations/"
+    page = client.get(f"/portal/patients/{patient.pk}/")  # the chosen organization's patient
+    assert page.status_code == 200 and organization.name in page.content.decode()
+
+    client.post("/portal/organizations/", {"organization": str(other_organization.pk)})
+    assert client.get(f"/portal/patients/{patient.pk}/").status_code == 404
+    assert client.post("/portal/organizations/", {"organization": "not-an-id"}).status_code == 404
+
+
+def test_organization_choice_is_for_superusers_only(staff, other_organization):
+    staff.post("/portal/organizations/", {"organization": str(other_organization.pk)})
+
+    page = staff.get("/portal/")
+    assert page.status_code == 200 and other_organization.name not in page.content.decode()
+
+
 def test_thread_shows_messages_both_ways_and_sends(staff, patient, organization):
     response = staff.post(
         f"/portal/conversations/patient/{patient.pk}/send", {"body": "How are you?"}, HTTP_ACCEPT="application/json"
