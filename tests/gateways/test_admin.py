@@ -69,23 +69,14 @@ def test_invalid_config_shows_the_error_on_the_field(admin_client, organization,
     assert not Gateway.objects.filter(name="g").exists()
 
 
-def test_make_default_action(admin_client, organization):
-    first = GatewayFactory(organization=organization, is_default=True)
-    second = GatewayFactory(organization=organization, is_default=False)
-
-    admin_client.post("/admin/gateways/gateway/", {"action": "make_default", "_selected_action": [second.pk]})
-
-    first.refresh_from_db()
-    second.refresh_from_db()
-    assert second.is_default and not first.is_default
-
-
-def test_global_gateways_have_one_default_too(admin_client):
-    """Organizations without a gateway of their own send through the global default: one only."""
+@pytest.mark.parametrize("global_gateways", [False, True], ids=["organization", "global"])
+def test_make_default_action_leaves_one_default(admin_client, organization, global_gateways):
+    """Global gateways (no organization) serve organizations without their own: one default too."""
     from django.db import IntegrityError, transaction
 
-    first = GatewayFactory(organization=None, is_default=True)
-    second = GatewayFactory(organization=None, is_default=False)
+    owner = None if global_gateways else organization
+    first = GatewayFactory(organization=owner, is_default=True)
+    second = GatewayFactory(organization=owner, is_default=False)
 
     admin_client.post("/admin/gateways/gateway/", {"action": "make_default", "_selected_action": [second.pk]})
 
@@ -93,7 +84,7 @@ def test_global_gateways_have_one_default_too(admin_client):
     second.refresh_from_db()
     assert second.is_default and not first.is_default
     with pytest.raises(IntegrityError), transaction.atomic():
-        GatewayFactory(organization=None, is_default=True)
+        GatewayFactory(organization=owner, is_default=True)
 
 
 def test_send_test_sms_action_asks_for_a_number_then_sends_through_that_gateway(admin_client, organization):
