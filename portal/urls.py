@@ -22,6 +22,7 @@ urlpatterns = [
     path("portal/patients/<uuid:patient_pk>/schedules/<uuid:pk>/", views.schedule_edit, name="schedule-edit"),
     path("portal/conversations/", views.conversations, name="conversations"),
     path("portal/conversations/number/<uuid:message_id>/", views.number_thread, name="number-thread"),
+    path("portal/conversations/number/<uuid:message_id>/send", views.number_thread_send, name="number-thread-send"),
     path("portal/conversations/<str:entity_type>/<uuid:pk>/", views.thread, name="thread"),
     path("portal/conversations/<str:entity_type>/<uuid:pk>/send", views.thread_send, name="thread-send"),
     path("portal/send/", views.send, name="send"),

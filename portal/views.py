@@ -368,14 +368,27 @@ def number_thread(request, message_id):
     entity = selectors.entity_by_phone(organization=request.organization, phone=phone)
     if entity is not None:
         return redirect("portal:thread", entity.entity_type, entity.pk)
+    from adherence.services import quiet_hours_release
+
     context = {
-        "number": phone,
+        "message_id": message_id,
         "masked": selectors.phone_masked(phone),
         "items": selectors.thread_messages(organization=request.organization, phone=phone),
+        "quiet_until": quiet_hours_release(organization=request.organization),
     }
     if _fragment(request):
         return render(request, "portal/_thread_messages.html", context)
     return render(request, "portal/number_thread.html", context)
+
+
+@staff_view
+@require_POST
+def number_thread_send(request, message_id):
+    """Answer a number nobody is registered with ("Who is this? Please call the clinic")."""
+    phone = selectors.number_of_message(organization=request.organization, message_id=message_id)
+    if phone is None:
+        raise Http404("no such message in your organization")
+    return _thread_reply(request, phone=phone, entity_ids=(), back=redirect("portal:number-thread", message_id))
 
 
 def _queue(request, *, recipients: list[str], body: str, entity_ids=()):
@@ -401,31 +414,38 @@ def _queue(request, *, recipients: list[str], body: str, entity_ids=()):
 @staff_view
 @require_POST
 def thread_send(request, entity_type, pk):
+    entity = _entity_or_404(request, entity_type, pk)
+    back = redirect("portal:thread", entity_type=entity_type, pk=entity.pk)
+    if not entity.phone:
+        return _thread_reply_answer(request, ("body", "this person has no phone number"), back)
+    return _thread_reply(request, phone=str(entity.phone), entity_ids=[entity.pk], back=back)
+
+
+def _thread_reply(request, *, phone: str, entity_ids, back):
+    """Queue the composer's message to `phone`; answer JSON (the page's script) or redirect `back`."""
     from messaging.exceptions import MessageRejected, NoGatewayConfigured
 
-    entity = _entity_or_404(request, entity_type, pk)
-    body = request.POST.get("body", "")
-    wants_json = request.headers.get("Accept", "").startswith("application/json")
     error = None
-    if not entity.phone:
-        error = ("body", "this person has no phone number")
-    else:
-        try:
-            with transaction.atomic():
-                result = _queue(request, recipients=[str(entity.phone)], body=body, entity_ids=[entity.pk])
-            if result.refused:
-                error = ("body", f"not sent: {result.refused[0][1]}")
-        except MessageRejected as exc:
-            error = (exc.field or "body", str(exc))
-        except NoGatewayConfigured:
-            error = ("body", "no gateway is configured for your organization")
-    if wants_json:
+    try:
+        with transaction.atomic():
+            result = _queue(request, recipients=[phone], body=request.POST.get("body", ""), entity_ids=entity_ids)
+        if result.refused:
+            error = ("body", f"not sent: {result.refused[0][1]}")
+    except MessageRejected as exc:
+        error = (exc.field or "body", str(exc))
+    except NoGatewayConfigured:
+        error = ("body", "no gateway is configured for your organization")
+    return _thread_reply_answer(request, error, back)
+
+
+def _thread_reply_answer(request, error, back):
+    if request.headers.get("Accept", "").startswith("application/json"):
         if error:
             return JsonResponse({"error": error[1], "field": error[0]}, status=400)
         return JsonResponse({"ok": True})
     if error:
         messages.error(request, error[1])
-    return redirect("portal:thread", entity_type=entity_type, pk=entity.pk)
+    return back
 
 
 # --- Send ------------------------------------------------------------------------------------

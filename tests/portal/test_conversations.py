@@ -58,3 +58,22 @@ def test_a_registered_numbers_message_link_opens_the_persons_thread(staff, organ
     response = staff.get(f"/portal/conversations/number/{message.pk}/")
 
     assert response.status_code == 302 and response.url == f"/portal/conversations/patient/{patient.pk}/"
+
+
+def test_staff_can_answer_an_unregistered_number_from_its_thread(staff, other_staff, organization, gateway):
+    from messaging.models import OutboundMessage
+
+    message = receive(organization, "+12025550177", "who is this?", "d")
+    url = f"/portal/conversations/number/{message.pk}/"
+    assert 'action="' + url + 'send"' in staff.get(url).content.decode()
+
+    sent = staff.post(f"{url}send", {"body": "This is Demo Clinic. Please call us."}, HTTP_ACCEPT="application/json")
+    empty = staff.post(f"{url}send", {"body": ""}, HTTP_ACCEPT="application/json")
+    intruder = other_staff.post(f"{url}send", {"body": "hi"}, HTTP_ACCEPT="application/json")
+
+    assert sent.status_code == 200
+    reply = OutboundMessage.objects.get(recipient="+12025550177")
+    assert reply.body == "This is Demo Clinic. Please call us." and reply.source == "portal"
+    assert empty.status_code == 400 and empty.json()["field"] == "message"
+    assert intruder.status_code == 404
+    assert "This is Demo Clinic" in staff.get(url).content.decode()
