@@ -77,3 +77,30 @@ def test_delivery_reports_only_move_forward(organization, gateway):
 
     message.refresh_from_db()
     assert message.status == "delivered" and message.delivered_at is not None
+
+
+def test_a_lower_report_racing_a_higher_one_never_overwrites_it(organization, gateway, monkeypatch):
+    """Two reports for one message at the same moment: "sent" reads the row, then "delivered" is
+    written by another worker before "sent" writes. The message must stay delivered."""
+    from django.db.models import QuerySet
+
+    message = messages_queue(
+        organization=organization, recipients=["+12025550101"], body="Hi", source="portal"
+    ).messages[0]
+    OutboundMessage.objects.filter(pk=message.pk).update(status="unknown")  # awaiting reports
+    pid = OutboundMessage.objects.get(pk=message.pk).provider_message_id
+    read = QuerySet.first
+    raced = []
+
+    def read_then_lose_the_race(queryset):
+        row = read(queryset)
+        if not raced and row is not None and row.pk == message.pk:
+            raced.append(True)  # the other worker's report commits between our read and our write
+            outbound_status_apply(gateway=gateway, update=StatusUpdate(provider_message_id=pid, status="delivered"))
+        return row
+
+    monkeypatch.setattr(QuerySet, "first", read_then_lose_the_race)
+    outbound_status_apply(gateway=gateway, update=StatusUpdate(provider_message_id=pid, status="sent"))
+
+    message.refresh_from_db()
+    assert raced and message.status == "delivered" and message.delivered_at is not None

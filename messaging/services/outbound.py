@@ -794,31 +794,39 @@ def outbound_sweep() -> dict[str, int]:
 
 
 def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage | None:
-    """Apply a delivery report: forward-only, so late or repeated reports change nothing wrongly."""
-    message = OutboundMessage.objects.filter(gateway=gateway, provider_message_id=update.provider_message_id).first()
-    if message is None:
-        return None
-    rank = OutboundMessage.RANK
-    if rank.get(update.status, -1) <= rank[message.status] or message.status in OutboundMessage.FINAL:
-        return message
-    now = update.occurred_at or timezone.now()
-    previous_status = message.status
-    message.status = update.status
-    changed = ["status", "updated_at"]
-    if update.status == Status.SENT and not message.sent_at:
-        message.sent_at, changed = now, changed + ["sent_at"]
-    if update.status == Status.DELIVERED:
-        message.delivered_at, changed = now, changed + ["delivered_at"]
-    if update.status in (Status.FAILED, Status.UNDELIVERED):
-        message.failed_at = now
-        message.provider_error_code = update.error_code[:64]
-        message.error_reason = (update.error_text or update.error_code or update.status)[:300]
-        changed += ["failed_at", "provider_error_code", "error_reason"]
-    message.save(update_fields=changed)
-    from messaging.services.inbound import delivery_status_changed  # live event + `_smsStatus` plugins
+    """Apply a delivery report: forward-only, so late or repeated reports change nothing wrongly.
 
-    delivery_status_changed(message=message, previous_status=previous_status)
-    return message
+    The write is conditional on the status it was decided from (compare-and-set): two reports
+    for one message arriving together cannot let the lower one overwrite the higher.
+    """
+    rank = OutboundMessage.RANK
+    lookup = OutboundMessage.objects.filter(gateway=gateway, provider_message_id=update.provider_message_id)
+    for _ in range(5):  # bounded: each retry follows another report's committed write
+        message = lookup.first()
+        if message is None:
+            return None
+        if rank.get(update.status, -1) <= rank[message.status] or message.status in OutboundMessage.FINAL:
+            return message
+        now = update.occurred_at or timezone.now()
+        previous_status = message.status
+        changed = {"status": update.status, "updated_at": timezone.now()}
+        if update.status == Status.SENT and not message.sent_at:
+            changed["sent_at"] = now
+        if update.status == Status.DELIVERED:
+            changed["delivered_at"] = now
+        if update.status in (Status.FAILED, Status.UNDELIVERED):
+            changed["failed_at"] = now
+            changed["provider_error_code"] = update.error_code[:64]
+            changed["error_reason"] = (update.error_text or update.error_code or update.status)[:300]
+        if not OutboundMessage.objects.filter(pk=message.pk, status=previous_status).update(**changed):
+            continue  # another report moved it meanwhile: decide again from what it wrote
+        for field, value in changed.items():
+            setattr(message, field, value)
+        from messaging.services.inbound import delivery_status_changed  # live event + `_smsStatus` plugins
+
+        delivery_status_changed(message=message, previous_status=previous_status)
+        return message
+    return lookup.first()
 
 
 def outbound_requeue_failed(*, message_ids: list) -> int:
