@@ -23,8 +23,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from gateways.providers.base import InboundSms
@@ -217,7 +215,7 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
             for message in messages:
                 by_org[message.organization_id].append(message)
             for group in by_org.values():
-                context = RoutingContext(group[0].organization, [m.originator for m in group])
+                context = RoutingContext(group[0].organization, group)
                 for message in group:
                     _route(message, context)
                 context.flush()
@@ -252,7 +250,7 @@ def inbound_route(*, message_id) -> InboundMessage | None:
             )
             if message is None:
                 return None
-            context = RoutingContext(message.organization, [message.originator])
+            context = RoutingContext(message.organization, [message])
             _route(message, context)
             context.flush()
     except Exception:
@@ -303,23 +301,27 @@ def normalize_words(text: str) -> list[str]:
 _LAST_SENT_COLUMNS = ["id", "recipient", "provider_message_id", "created_at"]
 
 
-def _last_sent_postgresql(organization_id, numbers: list[str]) -> dict[str, OutboundMessage]:
-    """The newest message the organization sent to each number (not its automatic replies).
+def _last_sent_postgresql(organization_id, replies: list[tuple[str, object]]) -> dict[int, OutboundMessage]:
+    """For each (number, arrival time), the newest message the organization had sent to that number
+    by then (not its automatic replies), keyed by the pair's position.
 
-    DISTINCT ON over the (organization, recipient, -created_at) index, written out: compiling the
-    ORM's window-function form was the costliest step of a routing run of one reply.
+    One LATERAL lookup per reply over the (organization, recipient, -created_at) index, written out:
+    compiling the ORM's form was the costliest step of a routing run of one reply.
     """
     table = connection.ops.quote_name(OutboundMessage._meta.db_table)
     sql = (
-        f"SELECT DISTINCT ON (recipient) {', '.join(_LAST_SENT_COLUMNS)} FROM {table} "  # noqa: S608
-        f"WHERE organization_id = %s AND recipient IN ({', '.join(['%s'] * len(numbers))}) "
+        f"SELECT v.position, {', '.join(f'm.{c}' for c in _LAST_SENT_COLUMNS)} "  # noqa: S608
+        f"FROM (VALUES {', '.join(['(%s, %s, %s::timestamptz)'] * len(replies))}) AS v(position, number, arrived) "
+        f"CROSS JOIN LATERAL (SELECT {', '.join(_LAST_SENT_COLUMNS)} FROM {table} "
+        "WHERE organization_id = %s AND recipient = v.number AND created_at <= v.arrived "
         f"AND status IN ({', '.join(['%s'] * len(_SENT_STATUSES))}) AND source <> %s "
-        "ORDER BY recipient, created_at DESC"
+        "ORDER BY created_at DESC LIMIT 1) AS m"
     )
+    params = [value for position, (number, arrived) in enumerate(replies) for value in (position, number, arrived)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [organization_id, *numbers, *_SENT_STATUSES, OutboundMessage.Source.SYSTEM])
+        cursor.execute(sql, [*params, organization_id, *_SENT_STATUSES, OutboundMessage.Source.SYSTEM])
         rows = cursor.fetchall()
-    return {row[1]: OutboundMessage.from_db(connection.alias, _LAST_SENT_COLUMNS, row) for row in rows}
+    return {row[0]: OutboundMessage.from_db(connection.alias, _LAST_SENT_COLUMNS, row[1:]) for row in rows}
 
 
 class RoutingContext:
@@ -327,12 +329,12 @@ class RoutingContext:
     the last message sent to each number, keyword commands, matching people, plugin registrations.
     Collects the row updates and plugin invocations, written by `flush()` in two statements."""
 
-    def __init__(self, organization, numbers: list[str]):
+    def __init__(self, organization, messages: list[InboundMessage]):
         from entities.models import ENTITY_MODELS
 
         self.organization = organization
-        numbers = sorted({n for n in numbers if n})
-        self.last_sent = self._last_sent(numbers)
+        numbers = sorted({m.originator for m in messages if m.originator})
+        self.last_sent = self._last_sent(messages)
         self.commands = {c.keyword: c for c in KeywordCommand.objects.filter(organization=organization, is_active=True)}
         self.people: dict[str, list] = defaultdict(list)
         related = {"patient": "caregivers", "caregiver": "patients"}
@@ -358,23 +360,27 @@ class RoutingContext:
         self.updated: list[InboundMessage] = []
         self.invocations: list = []
 
-    def _last_sent(self, numbers: list[str]) -> dict[str, OutboundMessage]:
-        if not numbers:
+    def _last_sent(self, messages: list[InboundMessage]) -> dict:
+        """The message each reply answers: the newest one sent to its number by the time the reply
+        was stored (a reply routed late, after a later send, still answers the earlier one).
+        Keyed by the reply's id."""
+        replies = [m for m in messages if m.originator]
+        if not replies:
             return {}
         if connection.vendor == "postgresql":
-            return _last_sent_postgresql(self.organization.id, numbers)
-        qs = (
-            OutboundMessage.objects.filter(
-                organization=self.organization, recipient__in=numbers, status__in=_SENT_STATUSES
-            )
+            found = _last_sent_postgresql(self.organization.id, [(m.originator, m.created_at) for m in replies])
+            return {replies[position].pk: sent for position, sent in found.items()}
+        sent = (
+            OutboundMessage.objects.filter(organization=self.organization, status__in=_SENT_STATUSES)
             .exclude(source=OutboundMessage.Source.SYSTEM)
-            .only("id", "recipient", "provider_message_id", "created_at")
+            .only(*_LAST_SENT_COLUMNS)
+            .order_by("-created_at")
         )
-        # The newest per number in one query (a window function: PostgreSQL and SQLite alike).
-        newest = qs.annotate(
-            rank=Window(RowNumber(), partition_by=[F("recipient")], order_by=F("created_at").desc())
-        ).filter(rank=1)
-        return {m.recipient: m for m in newest}
+        return {
+            m.pk: last
+            for m in replies
+            if (last := sent.filter(recipient=m.originator, created_at__lte=m.created_at).first()) is not None
+        }
 
     def registrations(self):
         if self._registrations is None:
@@ -462,7 +468,7 @@ def _route(message: InboundMessage, context: RoutingContext) -> None:
     now = timezone.now()
     message.updated_at = now
     context.updated.append(message)
-    _correlate(message, context.last_sent.get(message.originator))
+    _correlate(message, context.last_sent.get(message.pk))
     words = normalize_words(message.text)
     whole = " ".join(words)
     message.status, message.processed_at = Status.PROCESSED, now

@@ -820,8 +820,8 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
             changed["error_reason"] = (update.error_text or update.error_code or update.status)[:300]
         if not OutboundMessage.objects.filter(pk=message.pk, status=previous_status).update(**changed):
             continue  # another report moved it meanwhile: decide again from what it wrote
-        for field, value in changed.items():
-            setattr(message, field, value)
+        for name, value in changed.items():
+            setattr(message, name, value)
         from messaging.services.inbound import delivery_status_changed  # live event + `_smsStatus` plugins
 
         delivery_status_changed(message=message, previous_status=previous_status)

@@ -141,6 +141,27 @@ def test_repeated_replies_keep_the_inbound_message_id_until_a_new_send(organizat
     assert ids == [str(first.id), str(first.id), str(second.id)]
 
 
+def test_a_reply_routed_late_answers_the_message_sent_before_it_arrived(organization, gateway, receiver, monkeypatch):
+    """Routing can lag (a broker outage; the sweep picks the reply up later): a message sent
+    meanwhile must not become the one the reply answers."""
+    from messaging.services.inbound import inbound_route_pending
+
+    PatientFactory(organization=organization, phone=PHONE)
+    plugin(organization, receiver.url)
+    first = messages_queue(organization=organization, recipients=[PHONE], body="Dose 1", source="portal").messages[0]
+    monkeypatch.setattr("messaging.services.inbound.inbound_route_request", lambda: None)  # routing held
+    reply(organization, gateway, provider_id="SM-late")
+    messages_queue(organization=organization, recipients=[PHONE], body="Dose 2", source="portal")
+    monkeypatch.undo()
+
+    inbound_route_pending()
+
+    meta = receiver.wait_for(1)[0].json["data"]["additionalData"]["metadata"]
+    first.refresh_from_db()
+    assert meta["inboundMessageId"] == str(first.id)
+    assert meta["previousPublishedMessageId"] == first.provider_message_id
+
+
 def test_provider_previous_published_id_wins_over_ours(organization, gateway, receiver):
     PatientFactory(organization=organization, phone=PHONE)
     plugin(organization, receiver.url)
