@@ -128,7 +128,8 @@ def registration_create(*, organization, **fields) -> tuple[PluginRegistration, 
         entity_types=fields.get("entity_types"),
         actions=fields.get("actions"),
     )
-    secret = PluginRegistration.new_webhook_secret() if fields.get("url") else ""
+    given = fields.pop("webhook_secret", None)  # BioT: an endpoint's subscriptions share one secret
+    secret = (given or PluginRegistration.new_webhook_secret()) if fields.get("url") else ""
     try:
         with transaction.atomic():
             registration = PluginRegistration.objects.create(organization=organization, webhook_secret=secret, **fields)
@@ -159,59 +160,59 @@ def registration_update(*, registration: PluginRegistration, **fields) -> Plugin
     return registration
 
 
-def _biot_name(endpoint: str) -> str:
-    return "biot-" + hashlib.sha256(endpoint.encode()).hexdigest()[:12]
+def biot_subscription_name(endpoint: str, entity_type: str, action: str) -> str:
+    """The registration of one BioT subscription: (endpoint, entity type, action)."""
+    return f"biot-{hashlib.sha256(endpoint.encode()).hexdigest()[:12]}-{entity_type}-{action}"
 
 
 @transaction.atomic
 def biot_subscribe(*, organization, entity_type: str, action: str, endpoint: str) -> tuple[PluginRegistration, str]:
-    """BioT's subscribe call: one registration per endpoint, gaining the entity type and action."""
-    registration = (
-        PluginRegistration.objects.select_for_update()
-        .filter(organization=organization, name=_biot_name(endpoint))
+    """BioT's subscribe call: one registration per (endpoint, entity type, action), as in BioT where
+    each subscription is its own, so an endpoint gets exactly the pairs it subscribed to. A repeated
+    call changes nothing. The endpoint's webhook secret is shared by its subscriptions and returned
+    only with the first (empty afterwards)."""
+    name = biot_subscription_name(endpoint, entity_type, action)
+    existing = PluginRegistration.objects.select_for_update().filter(organization=organization, name=name).first()
+    if existing is not None:
+        if not existing.enabled:  # subscribed again after an unsubscribe
+            existing.enabled = True
+            existing.save(update_fields=["enabled", "updated_at"])  # saving clears the per-process caches
+        return existing, ""
+    sibling = (
+        PluginRegistration.objects.filter(
+            organization=organization, source=PluginRegistration.Source.BIOT, url=endpoint
+        )
+        .order_by("created_at")
         .first()
     )
-    if registration is None:
-        return registration_create(
-            organization=organization,
-            name=_biot_name(endpoint),
-            url=endpoint,
-            entity_types=[entity_type],
-            actions=[action],
-            source=PluginRegistration.Source.BIOT,
-        )
-    registration_validate(url=endpoint, handler="", entity_types=[entity_type], actions=[action])
-    registration.entity_types = sorted({*registration.entity_types, entity_type})
-    registration.actions = sorted({*registration.actions, action})
-    registration.save(update_fields=["entity_types", "actions", "updated_at"])
-    return registration, ""
+    registration, secret = registration_create(
+        organization=organization,
+        name=name,
+        url=endpoint,
+        entity_types=[entity_type],
+        actions=[action],
+        source=PluginRegistration.Source.BIOT,
+        webhook_secret=sibling.webhook_secret if sibling is not None else None,
+    )
+    return registration, "" if sibling is not None else secret
 
 
 @transaction.atomic
 def biot_unsubscribe(*, organization, entity_type: str, action: str, endpoint: str) -> bool:
-    """Drop one (entity type, action) from the endpoint's subscription; removed entirely when none is left.
+    """End that one subscription; the endpoint's others stay. False when there is no such subscription.
 
-    Other subscriptions of the endpoint stay, as in BioT where each subscribe call is its own.
-    Returns False when no such subscription exists.
-    """
+    The registration is disabled, not deleted: its invocations stay on record (what was sent to
+    whom, and when), and calls still pending are recorded as not made."""
+    name = biot_subscription_name(endpoint, entity_type, action)
     registration = (
         PluginRegistration.objects.select_for_update()
-        .filter(organization=organization, name=_biot_name(endpoint))
+        .filter(organization=organization, name=name, enabled=True)
         .first()
     )
-    if registration is None or entity_type not in registration.entity_types or action not in registration.actions:
+    if registration is None:
         return False
-    entity_types = [t for t in registration.entity_types if t != entity_type]
-    if not entity_types:
-        actions = [a for a in registration.actions if a != action]
-        entity_types = list(registration.entity_types) if actions else []
-    else:
-        actions = list(registration.actions)
-    if not entity_types or not actions:
-        registration.delete()
-    else:
-        registration.entity_types, registration.actions = entity_types, actions
-        registration.save(update_fields=["entity_types", "actions", "updated_at"])
+    registration.enabled = False
+    registration.save(update_fields=["enabled", "updated_at"])  # saving clears the per-process caches
     return True
 
 

@@ -134,26 +134,44 @@ def test_another_organizations_plugin_is_404(api_client, other_api_client):
     assert other_api_client.get("/api/v1/plugins/").json()["results"] == []
 
 
-def test_biot_subscribe_and_unsubscribe(api_client, organization):
-    sub = {"entityTypeName": "patient", "actionName": "_incomingSms", "endpoint": "https://biot.example.org/hook"}
+def test_biot_subscriptions_are_each_their_own(api_client, organization):
+    """An endpoint gets exactly the (entity type, action) pairs it subscribed to, never their mix."""
+    from plugins.services import registrations_enabled
 
-    first = api_client.post("/dispatcher/v1/hooks/notifications/subscribe", sub, format="json")
-    api_client.post(
-        "/dispatcher/v1/hooks/notifications/subscribe", {**sub, "entityTypeName": "caregiver"}, format="json"
+    hook = "https://biot.example.org/hook"
+    replies = {"entityTypeName": "patient", "actionName": "_incomingSms", "endpoint": hook}
+    statuses = {"entityTypeName": "caregiver", "actionName": "_smsStatus", "endpoint": hook}
+    subscribe, unsubscribe = (
+        "/dispatcher/v1/hooks/notifications/subscribe",
+        "/dispatcher/v1/hooks/notifications/unsubscribe",
     )
 
-    assert first.status_code == 200 and first.json()["webhookSecret"].startswith("whsec_")
-    registration = PluginRegistration.objects.get()
-    assert registration.url == sub["endpoint"] and sorted(registration.entity_types) == ["caregiver", "patient"]
-    assert api_client.post("/dispatcher/v1/hooks/notifications/unsubscribe", sub, format="json").status_code == 204
-    registration.refresh_from_db()
-    assert registration.entity_types == ["caregiver"]
-    api_client.post(
-        "/dispatcher/v1/hooks/notifications/unsubscribe", {**sub, "entityTypeName": "caregiver"}, format="json"
-    )
-    assert not PluginRegistration.objects.exists()
-    again = api_client.post("/dispatcher/v1/hooks/notifications/unsubscribe", sub, format="json")
-    assert again.status_code == 404
+    first = api_client.post(subscribe, replies, format="json")
+    second = api_client.post(subscribe, statuses, format="json")
+    repeated = api_client.post(subscribe, replies, format="json")
+
+    assert first.status_code == second.status_code == repeated.status_code == 200
+    assert first.json()["webhookSecret"].startswith("whsec_") and "webhookSecret" not in second.json()
+    assert repeated.json()["id"] == first.json()["id"]
+
+    def served() -> set:
+        return {
+            (t, a)
+            for r in registrations_enabled(organization_id=organization.pk)
+            for t in r.entity_types
+            for a in r.actions
+            if r.url == hook
+        }
+
+    assert served() == {("patient", "_incomingSms"), ("caregiver", "_smsStatus")}
+    secrets = {r.webhook_secret for r in PluginRegistration.objects.filter(url=hook)}
+    assert secrets == {first.json()["webhookSecret"]}  # one secret for the endpoint's calls
+
+    assert api_client.post(unsubscribe, replies, format="json").status_code == 204
+    assert served() == {("caregiver", "_smsStatus")}
+    assert api_client.post(unsubscribe, replies, format="json").status_code == 404
+    assert api_client.post(subscribe, replies, format="json").status_code == 200
+    assert served() == {("patient", "_incomingSms"), ("caregiver", "_smsStatus")}
 
 
 def test_invocations_are_listed_filtered_and_can_be_retried(api_client, organization, settings):
