@@ -3,8 +3,9 @@
 import contextlib
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.http import Http404, HttpResponseForbidden
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -15,11 +16,49 @@ from gateways.selectors import gateway_get_for_webhook
 logger = logging.getLogger(__name__)
 
 
+MAX_BODY_BYTES = 64 * 1024  # an SMS webhook is a few hundred bytes; as /api/sms/inbound
+
+
 def _gateway_and_adapter(gateway_uid):
     found = gateway_get_for_webhook(gateway_id=gateway_uid)
     if found is None:
         raise Http404("unknown gateway")
     return found
+
+
+def _too_large(request) -> HttpResponse | None:
+    """413 for a body over 64 KiB, by its declared length or, without one, by what was sent."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    too_large = declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    if not too_large and not declared.isdigit() and request.method == "POST":
+        try:
+            too_large = len(request.body) > MAX_BODY_BYTES
+        except RequestDataTooBig:
+            too_large = True
+    return HttpResponse("request body is larger than 64 KiB", status=413) if too_large else None
+
+
+def _organization_of_global_reply(gateway, sms):
+    """A global gateway serves organizations without their own: a reply on it belongs to the one
+    that last sent to that number through it (the message it answers), if any."""
+    from messaging.models import OutboundMessage
+    from messaging.phones import InvalidPhoneNumber, to_e164
+
+    try:
+        number = to_e164(sms.sender, strict=False)
+    except InvalidPhoneNumber:
+        return None
+    last = (
+        OutboundMessage.objects.filter(gateway=gateway, recipient=number)
+        .order_by("-created_at")
+        .values_list("organization_id", flat=True)
+        .first()
+    )
+    if last is None:
+        return None
+    from messaging.services.inbound import organization_get
+
+    return organization_get(organization_id=last)
 
 
 @csrf_exempt
@@ -29,6 +68,8 @@ def inbound_webhook(request, gateway_uid, token=None):
     from messaging.services.inbound import inbound_receive
 
     gateway, adapter = _gateway_and_adapter(gateway_uid)
+    if (refused := _too_large(request)) is not None:
+        return refused
     request.webhook_path_token = token
     try:
         adapter.verify_request(request, kind="inbound")
@@ -36,15 +77,17 @@ def inbound_webhook(request, gateway_uid, token=None):
         logger.warning("inbound webhook refused", extra={"gateway": gateway.uid, "reason": str(exc)})
         return HttpResponseForbidden("signature check failed")
     replies = adapter.parse_inbound(request)  # may call the provider (SNS confirmation): outside the transaction
-    if replies and gateway.organization is None:
-        # A global gateway belongs to no organization, so its replies cannot be attributed.
-        logger.warning("inbound SMS on a gateway without organization dropped", extra={"gateway": gateway.uid})
-        return adapter.webhook_response("inbound")
     # One reply is one statement (INSERT … ON CONFLICT): autocommit spares BEGIN/COMMIT round trips.
     with transaction.atomic() if len(replies) > 1 else contextlib.nullcontext():
         for sms in replies:
+            organization = gateway.organization or _organization_of_global_reply(gateway, sms)
+            if organization is None:
+                # Nobody sent to this number through this global gateway: no organization to give it to.
+                logger.warning("inbound SMS on a global gateway from a number it never sent to; not stored",
+                               extra={"gateway": gateway.uid})  # fmt: skip
+                continue
             inbound_receive(
-                organization=gateway.organization, gateway=gateway, sms=sms, source_ip=request.META.get("REMOTE_ADDR")
+                organization=organization, gateway=gateway, sms=sms, source_ip=request.META.get("REMOTE_ADDR")
             )
     return adapter.webhook_response("inbound")
 
@@ -56,6 +99,8 @@ def status_webhook(request, gateway_uid, token=None):
     from messaging.services.outbound import outbound_status_apply
 
     gateway, adapter = _gateway_and_adapter(gateway_uid)
+    if (refused := _too_large(request)) is not None:
+        return refused
     request.webhook_path_token = token
     try:
         adapter.verify_request(request, kind="status")

@@ -209,16 +209,40 @@ def test_parked_report_marker_in_redis(
     assert message.status == "delivered"
 
 
-def test_reply_to_a_global_gateway_is_acknowledged_not_stored(client, caplog):
+def test_reply_to_a_global_gateway_goes_to_the_organization_that_sent_to_that_number(
+    client, organization, other_organization, caplog
+):
+    """A global gateway serves organizations without their own: a reply belongs to the one whose
+    message it answers; a number the gateway never sent to cannot be attributed, and is logged."""
     gateway = GatewayFactory(organization=None, type="clickatell", secrets={"webhookTokens": ["t"]})
-    body = '{"messageId": "m1", "fromNumber": "27820000001", "text": "1", "timestamp": 1715068992000}'
+    OutboundMessage.objects.create(
+        organization=other_organization, recipient="+27820000001", body="x", gateway=gateway, source="portal"
+    )
+    OutboundMessage.objects.create(
+        organization=organization, recipient="+27820000001", body="later", gateway=gateway, source="portal"
+    )
+    url = f"/webhooks/{gateway.pk}/inbound?token=t"
+    answer = '{"messageId": "m1", "fromNumber": "27820000001", "text": "1", "timestamp": 1715068992000}'
+    stranger = '{"messageId": "m2", "fromNumber": "27820000002", "text": "hi", "timestamp": 1715068992000}'
 
     with caplog.at_level(logging.WARNING):
-        response = client.post(f"/webhooks/{gateway.pk}/inbound?token=t", data=body, content_type="application/json")
+        answered = client.post(url, data=answer, content_type="application/json")
+        unknown = client.post(url, data=stranger, content_type="application/json")
 
-    assert response.status_code == 200
-    assert InboundMessage.objects.count() == 0
-    assert "without organization" in caplog.text
+    assert answered.status_code == unknown.status_code == 200
+    stored = InboundMessage.objects.get()
+    assert stored.organization_id == organization.id and stored.originator == "+27820000001"
+    assert "never sent to" in caplog.text and "27820000002" not in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["inbound", "status"])
+def test_a_body_over_64_kib_is_413_and_stores_nothing(client, organization, clickatell, kind):
+    body = '{"messageId": "m1", "fromNumber": "27820000001", "text": "' + "x" * 70_000 + '"}'
+
+    response = client.post(f"/webhooks/{clickatell.pk}/{kind}?token=new", data=body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert not InboundMessage.objects.exists()
 
 
 def test_clickatell_reply_is_stored_with_the_source_address(client, organization, clickatell):
