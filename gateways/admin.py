@@ -21,13 +21,13 @@ from entities.selectors import organization_for_user
 from gateways.config import MASK, SPECS, ConfigError, config_representation, config_validate
 from gateways.models import Gateway
 from gateways.services import (
-    _inbound_numbers_set,
     gateway_inbound_warnings,
     gateway_retire_webhook_token,
     gateway_rotate_webhook_token,
     gateway_send_test,
     gateway_set_default,
     gateway_webhook_url,
+    inbound_numbers_set,
 )
 from messaging.phones import InvalidPhoneNumber, to_e164
 
@@ -127,7 +127,9 @@ class GatewayForm(forms.ModelForm):
     gateway_type: str = Gateway.Type.SIMULATOR
     request_organization = None
     inbound_numbers_text = forms.CharField(
-        label="Inbound numbers", required=False, help_text="Comma-separated E.164 numbers this gateway receives on."
+        label="Inbound numbers",
+        required=False,
+        help_text="Comma-separated E.164 numbers this gateway receives on (a Twilio From number is one by itself).",
     )
     make_default = forms.BooleanField(
         label="Default gateway of the organization",
@@ -387,7 +389,7 @@ class GatewayAdmin(admin.ModelAdmin):
             if not form.cleaned_data.get("make_default") and obj.is_default and change:
                 obj.is_default = False
             obj.save()
-            _inbound_numbers_set(obj, form.inbound_numbers)
+            inbound_numbers_set(obj, form.inbound_numbers)
             if form.cleaned_data.get("make_default") or first:
                 gateway_set_default(gateway=obj)
         for warning in gateway_inbound_warnings(gateway=obj):

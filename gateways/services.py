@@ -43,7 +43,7 @@ def gateway_representation(gateway: Gateway) -> dict[str, Any]:
         "maxSmsLength": str(gateway.max_sms_length) if gateway.max_sms_length else None,
         "rateLimitPerSecond": gateway.rate_limit_per_second,
         "fallback": str(gateway.fallback_id) if gateway.fallback_id else None,
-        "inboundNumbers": [str(n.number) for n in gateway.inbound_numbers.all()],
+        "inboundNumbers": _inbound_numbers_shown(gateway),
         "inboundUrl": gateway_webhook_url(gateway=gateway, kind="inbound"),
         "statusUrl": gateway_webhook_url(gateway=gateway, kind="status"),
         "downUntil": gateway.down_until.isoformat() if gateway.down_until else None,
@@ -66,7 +66,7 @@ def gateway_global_representation(gateway: Gateway) -> dict[str, Any]:
         "isActive": gateway.is_active,
         "global": True,
         "readOnly": True,
-        "inboundNumbers": [str(n.number) for n in gateway.inbound_numbers.all()],
+        "inboundNumbers": _inbound_numbers_shown(gateway),
     }
 
 
@@ -124,14 +124,37 @@ def _common_fields(*, data: dict, gateway: Gateway, organization) -> tuple[bool 
             raise ConfigError("inboundNumbers must be a list of E.164 numbers", field="inboundNumbers")
         numbers = []
         for n, item in enumerate(raw):
+            # A number, or an object as this API shows them ({"number", "country"}: the country is
+            # derived from the number, never taken as given).
+            value = item.get("number") if isinstance(item, dict) else item
             try:
-                numbers.append(to_e164(str(item)))
+                numbers.append(to_e164(str(value or "")))
             except InvalidPhoneNumber as exc:
                 raise ConfigError(f"inboundNumbers[{n}]: {exc}", field=f"inboundNumbers[{n}]")
     return is_default, numbers
 
 
-def _inbound_numbers_set(gateway: Gateway, numbers: list[str]) -> None:
+def _inbound_numbers_shown(gateway: Gateway) -> list[dict]:
+    return [{"number": str(n.number), "country": n.country} for n in gateway.inbound_numbers.all()]
+
+
+def gateway_own_numbers(gateway: Gateway) -> list[str]:
+    """Numbers a gateway receives on by its configuration alone: a Twilio `from` that is a phone
+    number (not a Messaging Service SID) is where replies to its messages come back."""
+    sender = str(gateway.config.get("from") or "") if gateway.type == Gateway.Type.TWILIO else ""
+    try:
+        return [to_e164(sender)] if sender.startswith("+") else []
+    except InvalidPhoneNumber:
+        return []
+
+
+def inbound_numbers_set(gateway: Gateway, numbers: list[str] | None) -> None:
+    """Set the gateway's inbound numbers (None: keep the listed ones), always with its own
+    (gateway_own_numbers), each with its country."""
+    own = gateway_own_numbers(gateway)
+    if numbers is None:
+        numbers = [str(n) for n in gateway.inbound_numbers.values_list("number", flat=True)]
+    numbers = [*numbers, *own]
     gateway.inbound_numbers.exclude(number__in=numbers).delete()
     existing = {str(n) for n in gateway.inbound_numbers.values_list("number", flat=True)}
     InboundNumber.objects.bulk_create(
@@ -167,8 +190,7 @@ def gateway_create(*, organization, data: dict, type_: str | None = None) -> Gat
     has_default = Gateway.objects.filter(organization=organization, is_default=True).exists()
     gateway.is_default = False
     gateway.save()
-    if numbers:
-        _inbound_numbers_set(gateway, numbers)
+    inbound_numbers_set(gateway, numbers or [])
     if is_default or not has_default:
         gateway_set_default(gateway=gateway)
     logger.info("gateway created", extra={"gateway": gateway.uid, "type": type_})
@@ -187,8 +209,7 @@ def gateway_update(*, gateway: Gateway, data: dict, type_: str | None = None) ->
     is_default, numbers = _common_fields(data=data, gateway=gateway, organization=gateway.organization)
     gateway.config, gateway.secrets = config_validate(type_=gateway.type, data=data, gateway=gateway)
     gateway.save()
-    if numbers is not None:
-        _inbound_numbers_set(gateway, numbers)
+    inbound_numbers_set(gateway, numbers)
     if is_default:
         gateway_set_default(gateway=gateway)
     logger.info("gateway updated", extra={"gateway": gateway.uid})

@@ -258,7 +258,8 @@ def test_saving_an_inbound_number_where_receiving_is_unlisted_warns(admin_client
 
     shown = [str(m) for m in response.context["messages"]]
     assert inbound_number_warning("KE") in shown
-    assert Gateway.objects.get(name="tw").inbound_numbers.get().country == "KE"
+    numbers = Gateway.objects.get(name="tw").inbound_numbers.all()
+    assert {(str(n.number), n.country) for n in numbers} == {("+254711000111", "KE"), ("+12025550100", "US")}
 
 
 def test_a_listed_country_gives_no_warning(admin_client, organization):

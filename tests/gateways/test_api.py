@@ -160,9 +160,34 @@ def test_twilio_and_sns_in_the_same_style(api_client):
     )
 
     shown = api_client.get(f"/api/gateways/{twilio.uid}").json()
-    assert shown["inboundNumbers"] == ["+12025550100"] and shown["authToken"] == MASK
+    assert shown["inboundNumbers"] == [{"number": "+12025550100", "country": "US"}] and shown["authToken"] == MASK
     assert "?token=" not in shown["statusUrl"]  # Twilio signs its callbacks
     assert api_client.get(f"/api/gateways/{sns.uid}").json()["secretAccessKey"] == MASK
+
+
+def test_a_twilio_from_number_is_an_inbound_number_and_numbers_carry_their_country(api_client, organization):
+    from messaging.services.outbound import messages_queue
+
+    twilio = create(
+        api_client,
+        {"name": "tw", "accountSid": "AC1", "authToken": "tok", "from": "+12025550100",
+         "inboundNumbers": [{"number": "+447400123456", "country": "FR"}]},
+        "/api/gateways/twilio",
+    )  # fmt: skip
+
+    shown = api_client.get(f"/api/gateways/{twilio.uid}").json()["inboundNumbers"]
+    assert sorted(shown, key=lambda n: n["number"]) == [
+        {"number": "+12025550100", "country": "US"},  # the `from`, added by itself
+        {"number": "+447400123456", "country": "GB"},  # the country comes from the number
+    ]
+    api_client.put(f"/api/gateways/{twilio.uid}", {"inboundNumbers": []}, format="json")
+    assert api_client.get(f"/api/gateways/{twilio.uid}").json()["inboundNumbers"] == [
+        {"number": "+12025550100", "country": "US"}
+    ]
+    sent = messages_queue(
+        organization=organization, recipients=["+12025550111"], body="Hi", source="portal", gateway=twilio
+    )
+    assert sent.messages[0].sender == "+12025550100"
 
 
 def test_first_gateway_is_default_and_default_endpoints(api_client):
