@@ -78,6 +78,12 @@ def test_matched_reply_calls_the_plugin_once_with_seed_001_payload_and_a_verifia
     assert {k for k in keys_of(body) if not k.startswith("data.entity.")} == outside_entity
     seed_system_keys = {k for k in seed["data"]["entity"] if k.startswith("_")}
     assert seed_system_keys <= set(body["data"]["entity"])
+    # ...and inside them, key for key (`_name.firstName`, `_address.city`, `_ownerOrganization.id`…);
+    # `_referencers` lists whoever refers to this patient, which differs from the seed's patient.
+    nested = {
+        k for k in keys_of(seed) if k.startswith("data.entity._") and not k.startswith("data.entity._referencers.")
+    }
+    assert nested <= set(keys_of(body)), nested - set(keys_of(body))
     meta = body["data"]["additionalData"]["metadata"]
     assert meta == {
         "originationNumber": PHONE,
