@@ -95,7 +95,7 @@ class SmsSendApi(APIView):
                     refuse_opted_out=True,
                 )
             except MessageRejected as exc:
-                raise ApiError(exc.message, status_code=exc.status_code, field=exc.field, code=exc.code)
+                raise ApiError(str(exc), status_code=exc.status_code, field=exc.field, code=exc.code)
             return Response({"messageId": str(result.stored[0][0])})
 
         return idempotent_response(request, organization=organization, produce=produce)
@@ -113,6 +113,7 @@ class Dhis2Error(Exception):
 
 
 def _conflict(message: str, field: str | None = None, **extra) -> Dhis2Error:
+    extra = {key: value for key, value in extra.items() if value is not None}  # DHIS2 omits null keys
     response = {"field": field, **extra} if field else (extra or None)
     return Dhis2Error(dhis2.conflict(message, response=response))
 
@@ -286,7 +287,8 @@ class Dhis2OutboundApi(Dhis2View):
             )
         except MessageRejected as exc:
             field = {"phoneNumber": "recipients"}.get(exc.field, exc.field)
-            raise _conflict(exc.message, field=field, refused=exc.refused or None)
+            # DHIS2's own text as `message`; what made it fail here in `response.reason`.
+            raise _conflict(exc.message, field=field, reason=exc.detail or None, refused=exc.refused or None)
         stored = result.stored
         ids_by_number = {recipient: message_id for message_id, recipient, _ in stored}
         refused = []
@@ -307,7 +309,9 @@ class Dhis2OutboundApi(Dhis2View):
         text = f"SMS accepted for sending: {queued} queued"
         if refused:
             text += f", {len(refused)} refused"
-        return dhis2.web_message(text, status="WARNING" if refused else "OK", response=body)
+        # "OK" even with refusals, as shared/reference/dhis2-sms-api.md has it: the request was
+        # accepted; each refused recipient is listed with the reason.
+        return dhis2.web_message(text, status="OK", response=body)
 
     @extend_schema(
         operation_id="dhis2_sms_outbound_list",

@@ -72,6 +72,10 @@ def api_exception_handler(exc, context):
         if exc.field:
             body["field"] = exc.field
         return Response(body, status=exc.status_code)
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # Missing or wrong credentials: the header at fault (the response keeps WWW-Authenticate).
+        response.data = {"error": str(exc.detail), "field": "Authorization"}
+        return response
     if isinstance(exc, exceptions.ParseError):
         # Malformed JSON or form data: the field at fault is the body itself.
         return Response({"error": str(exc.detail), "code": "parse_error", "field": "body"}, status=400)

@@ -81,9 +81,10 @@ def body_validate(*, body: str, max_length: int | None = None, field_name: str =
         raise MessageRejected("message contains a NUL character", field=field_name)
     if max_length and len(body) > max_length:
         raise MessageRejected(
-            f"Sms text message is too long ({len(body)} characters, the limit is {max_length})",
+            "Sms text message is too long",
             field=field_name,
             code="too_long",
+            detail=f"{len(body)} characters, the limit is {max_length}",
         )
     info = text_info(body)
     if info.segments > settings.SMSPORTAL_MAX_SEGMENTS:

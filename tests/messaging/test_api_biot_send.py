@@ -129,7 +129,8 @@ def test_missing_or_wrong_key_is_a_401(gateway, header):
     response = client.post(URL, BODY, format="json")
 
     assert response.status_code == 401, response.content
-    assert "error" in response.json()
+    assert response.json()["field"] == "Authorization" and response.json()["error"]
+    assert response.has_header("WWW-Authenticate")
     assert OutboundMessage.objects.count() == 0
 
 
