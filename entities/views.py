@@ -6,7 +6,13 @@ Every queryset is scoped to the caller's organization; another organization's id
 import uuid
 
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -15,6 +21,7 @@ from entities.selectors import organization_for_user, scope_to_user
 from entities.serializers import EntityInputSerializer, entity_biot_representation
 from entities.services import entity_save
 from messaging.phones import InvalidPhoneNumber, to_e164
+from messaging.serializers_outbound import ApiErrorSerializer
 from smsportal.exceptions import ApiError
 from smsportal.pagination import BoundedLimitOffsetPagination
 
@@ -49,6 +56,7 @@ class EntityOutputSerializer(serializers.Serializer):
         return entity_biot_representation(instance)
 
 
+@extend_schema_serializer(many=False)  # the list answer is one page object, not an array
 class EntityListSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
@@ -57,8 +65,8 @@ class EntityListSerializer(serializers.Serializer):
 
 
 def _schema(label: str):
-    errors = {400: OpenApiResponse(description="a field is invalid; `field`/`fields` name it")}
-    not_found = {404: OpenApiResponse(description=f"no such {label} in your organization")}
+    errors = {400: OpenApiResponse(ApiErrorSerializer, description="a field is invalid; `field`/`fields` name it")}
+    not_found = {404: OpenApiResponse(ApiErrorSerializer, description=f"no such {label} in your organization")}
     return extend_schema_view(
         list=extend_schema(
             tags=["Entities"],

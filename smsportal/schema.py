@@ -9,3 +9,85 @@ def dhis2_paths_without_slash(result, generator, request, public):
         for path, item in paths.items()
     }
     return result
+
+
+def _json(description: str, schema: dict) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_HEALTH = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "unhealthy"]},
+        "database": {"type": "string", "enum": ["ok", "down"]},
+        "broker": {"type": "string", "description": '"ok", "down" or "eager (no broker)"'},
+    },
+}
+_WEBHOOK = {
+    "tags": ["Webhooks"],
+    "parameters": [
+        {"name": "gateway_uid", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}},
+        {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "The gateway's webhook token, for providers that do not sign (docs/gateways.md)."},
+    ],
+    "requestBody": {
+        "description": "The provider's own format (Twilio form fields, Clickatell, BulkSMS or generic HTTP "
+        "JSON or form, an AWS SNS notification); docs/gateways.md lists them.",
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    },
+    "responses": {
+        "200": {"description": "accepted; the provider's expected answer (an empty TwiML `<Response/>` for Twilio)"},
+        "403": {"description": "signature or token check failed; nothing stored"},
+        "404": {"description": "no active gateway with this uid"},
+        "413": {"description": "body over 64 KiB"},
+    },
+}  # fmt: skip
+
+
+_JWKS = {"type": "object", "properties": {"keys": {"type": "array", "items": {"type": "object"}}}}
+
+
+def _operation(operation_id: str, tag: str, description: str, responses: dict, **extra) -> dict:
+    return {
+        "operationId": operation_id,
+        "tags": [tag],
+        "description": description,
+        "security": [],
+        "responses": responses,
+        **extra,
+    }
+
+
+def plain_django_endpoints(result, generator, request, public):
+    """Endpoints served by plain Django views (not DRF), documented here so the schema covers all."""
+    webhook = {k: v for k, v in _WEBHOOK.items() if k != "tags"}
+    result.setdefault("paths", {}).update(
+        {
+            "/healthz": {
+                "get": _operation(
+                    "healthz",
+                    "Operations",
+                    "For load balancers: the database and the broker answer.",
+                    {"200": _json("healthy", _HEALTH), "503": _json("a dependency is down", _HEALTH)},
+                )
+            },
+            "/.well-known/jwks.json": {
+                "get": _operation(
+                    "jwks",
+                    "Plugins",
+                    "The public keys that verify the `jwt` of plugin calls (RS512); old keys until they expire.",
+                    {"200": _json("a JSON Web Key Set", _JWKS)},
+                )
+            },
+            "/webhooks/{gateway_uid}/inbound": {
+                "post": _operation("webhook_inbound", "Webhooks", "A reply from a phone, from the provider.", **webhook)
+            },
+            "/webhooks/{gateway_uid}/status": {
+                "post": _operation("webhook_status", "Webhooks", "A delivery report, from the provider.", **webhook)
+            },
+        }
+    )
+    return result
