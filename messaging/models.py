@@ -96,6 +96,10 @@ class OutboundMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    undelivered_at = models.DateTimeField(null=True, blank=True, help_text="When the network reported it undelivered.")
+    unknown_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its provider outcome became unknown (reconciled from delivery reports)."
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -596,7 +596,9 @@ def _deliver_for_gateway(messages: list[OutboundMessage]) -> RetryPlan | None:
         )
         _gateway_note(gateway, error=f"ambiguous: {type(exc).__name__}")
         OutboundMessage.objects.filter(id__in=[m.id for m in messages]).update(
-            status=Status.UNKNOWN, error_reason=f"provider outcome unknown ({type(exc).__name__}); reconciling"[:300]
+            status=Status.UNKNOWN,
+            unknown_at=timezone.now(),
+            error_reason=f"provider outcome unknown ({type(exc).__name__}); reconciling"[:300],
         )
         return None
     return _results_record(messages, results, gateway)
@@ -611,6 +613,7 @@ def _results_record(messages: list[OutboundMessage], results: list[SendResult], 
         if r is None:
             # The provider answered without this message: it may or may not have it.
             m.status, m.error_reason = Status.UNKNOWN, "provider response did not include this message"
+            m.unknown_at = now
             failed.append(m)
         elif r.accepted:
             m.status, m.provider_message_id, m.result_code, m.sent_at = (
@@ -641,6 +644,7 @@ def _results_record(messages: list[OutboundMessage], results: list[SendResult], 
         "error_reason",
         "provider_error_code",
         "failed_at",
+        "unknown_at",
     ]
     _sent_record(sent, now)
     OutboundMessage.objects.bulk_update(failed, fields, batch_size=500)
@@ -786,7 +790,9 @@ def outbound_sweep() -> dict[str, int]:
         (safe_ids if dedupes else unknown_ids).append(message.id)
     OutboundMessage.objects.filter(id__in=safe_ids).update(status=Status.QUEUED, dispatched_at=None, claim_token=None)
     OutboundMessage.objects.filter(id__in=unknown_ids).update(
-        status=Status.UNKNOWN, error_reason="worker stopped during the provider call; reconciling from delivery reports"
+        status=Status.UNKNOWN,
+        unknown_at=timezone.now(),
+        error_reason="worker stopped during the provider call; reconciling from delivery reports",
     )
     counts = {"requeued": requeued + never_started + len(safe_ids), "unknown": len(unknown_ids)}
     if counts["requeued"] or OutboundMessage.objects.filter(status=Status.QUEUED, dispatched_at__isnull=True).exists():
@@ -816,7 +822,7 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
         if update.status == Status.DELIVERED:
             changed["delivered_at"] = now
         if update.status in (Status.FAILED, Status.UNDELIVERED):
-            changed["failed_at"] = now
+            changed["failed_at" if update.status == Status.FAILED else "undelivered_at"] = now
             changed["provider_error_code"] = update.error_code[:64]
             changed["error_reason"] = (update.error_text or update.error_code or update.status)[:300]
         if not OutboundMessage.objects.filter(pk=message.pk, status=previous_status).update(**changed):

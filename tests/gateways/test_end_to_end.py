@@ -107,6 +107,7 @@ def test_twilio_undelivered_report_records_the_error_code(organization, sim, liv
 
     message.refresh_from_db()
     assert (message.status, message.provider_error_code) == ("undelivered", "30003")
+    assert message.undelivered_at is not None and message.failed_at is None
 
 
 def test_aws_end_user_messaging_message_is_delivered_via_a_signed_sns_event(organization, sim, live_server, settings):

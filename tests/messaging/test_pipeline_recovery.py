@@ -41,7 +41,7 @@ def test_sending_row_mid_call_is_unknown_unless_the_provider_dedupes(organizatio
     outbound_sweep()
 
     message.refresh_from_db()
-    assert message.status == "unknown"
+    assert message.status == "unknown" and message.unknown_at is not None
     assert "reconciling" in message.error_reason
 
 
