@@ -23,6 +23,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from gateways.providers.base import InboundSms
@@ -299,6 +301,7 @@ def normalize_words(text: str) -> list[str]:
 
 
 _LAST_SENT_COLUMNS = ["id", "recipient", "provider_message_id", "created_at"]
+_RECENT_PER_NUMBER = 20  # messages per number a batch reads at once (other databases than PostgreSQL)
 
 
 def _last_sent_postgresql(organization_id, replies: list[tuple[str, object]]) -> dict[int, OutboundMessage]:
@@ -374,13 +377,33 @@ class RoutingContext:
             OutboundMessage.objects.filter(organization=self.organization, status__in=_SENT_STATUSES)
             .exclude(source=OutboundMessage.Source.SYSTEM)
             .only(*_LAST_SENT_COLUMNS)
-            .order_by("-created_at")
         )
-        return {
-            m.pk: last
-            for m in replies
-            if (last := sent.filter(recipient=m.originator, created_at__lte=m.created_at).first()) is not None
-        }
+        # One query for the batch: each number's newest messages up to the latest arrival (a window
+        # function, PostgreSQL and SQLite alike); each reply then takes the newest before its own.
+        recent = (
+            sent.filter(
+                recipient__in={m.originator for m in replies}, created_at__lte=max(m.created_at for m in replies)
+            )
+            .annotate(rank=Window(RowNumber(), partition_by=[F("recipient")], order_by=F("created_at").desc()))
+            .filter(rank__lte=_RECENT_PER_NUMBER)
+            .order_by("recipient", "-created_at")
+        )
+        candidates: dict[str, list[OutboundMessage]] = defaultdict(list)
+        for message in recent:
+            candidates[message.recipient].append(message)
+        found = {}
+        for reply in replies:
+            mine = candidates[reply.originator]
+            last = next((c for c in mine if c.created_at <= reply.created_at), None)
+            if last is None and len(mine) == _RECENT_PER_NUMBER:  # sent many times since: ask exactly
+                last = (
+                    sent.filter(recipient=reply.originator, created_at__lte=reply.created_at)
+                    .order_by("-created_at")
+                    .first()
+                )
+            if last is not None:
+                found[reply.pk] = last
+        return found
 
     def registrations(self):
         if self._registrations is None:
