@@ -45,8 +45,13 @@ def gateway_sender_for(*, gateway: Gateway, recipient: str) -> str:
 
 def gateway_senders(gateway: Gateway) -> dict[str, str]:
     """The gateway's local numbers by country (ISO code → E.164): pick one per recipient with
-    `country_of()`, as gateway_sender_for() does, without rebuilding this for every recipient."""
-    return {n.country: str(n.number) for n in gateway.inbound_numbers.all()} if gateway.pk else {}
+    `country_of()`, as gateway_sender_for() does, without rebuilding this for every recipient.
+    A number listed for a country wins over the gateway's own `from` there (listed first, so overridden)."""
+    if not gateway.pk:
+        return {}
+    own = str(gateway.config.get("from") or "")
+    numbers = sorted(gateway.inbound_numbers.all(), key=lambda n: (str(n.number) != own, n.pk))
+    return {n.country: str(n.number) for n in numbers}
 
 
 _webhook_gateways = LocalCache("webhook-gateway")

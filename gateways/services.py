@@ -148,12 +148,14 @@ def gateway_own_numbers(gateway: Gateway) -> list[str]:
         return []
 
 
-def inbound_numbers_set(gateway: Gateway, numbers: list[str] | None) -> None:
-    """Set the gateway's inbound numbers (None: keep the listed ones), always with its own
-    (gateway_own_numbers), each with its country."""
+def inbound_numbers_set(gateway: Gateway, numbers: list[str] | None, *, own_before: list[str] = ()) -> None:
+    """Set the gateway's inbound numbers (None: keep the listed ones, less an own number the
+    configuration no longer has, `own_before`), always with its own (gateway_own_numbers), each
+    with its country."""
     own = gateway_own_numbers(gateway)
     if numbers is None:
-        numbers = [str(n) for n in gateway.inbound_numbers.values_list("number", flat=True)]
+        listed = [str(n) for n in gateway.inbound_numbers.values_list("number", flat=True)]
+        numbers = [n for n in listed if n not in own_before or n in own]
     numbers = [*numbers, *own]
     gateway.inbound_numbers.exclude(number__in=numbers).delete()
     existing = {str(n) for n in gateway.inbound_numbers.values_list("number", flat=True)}
@@ -207,9 +209,10 @@ def gateway_update(*, gateway: Gateway, data: dict, type_: str | None = None) ->
     if type_ and type_ != gateway.type:
         raise TypeChangeError()
     is_default, numbers = _common_fields(data=data, gateway=gateway, organization=gateway.organization)
+    own_before = gateway_own_numbers(gateway)
     gateway.config, gateway.secrets = config_validate(type_=gateway.type, data=data, gateway=gateway)
     gateway.save()
-    inbound_numbers_set(gateway, numbers)
+    inbound_numbers_set(gateway, numbers, own_before=own_before)
     if is_default:
         gateway_set_default(gateway=gateway)
     logger.info("gateway updated", extra={"gateway": gateway.uid})

@@ -48,8 +48,12 @@ def _organization_of_global_reply(gateway, sms):
         number = to_e164(sms.sender, strict=False)
     except InvalidPhoneNumber:
         return None
+    from messaging.services.inbound import SENT_STATUSES
+
+    # As reply correlation does: messages that went out (not refused, not queued), not automatic replies.
     last = (
-        OutboundMessage.objects.filter(gateway=gateway, recipient=number)
+        OutboundMessage.objects.filter(gateway=gateway, recipient=number, status__in=SENT_STATUSES)
+        .exclude(source=OutboundMessage.Source.SYSTEM)
         .order_by("-created_at")
         .values_list("organization_id", flat=True)
         .first()

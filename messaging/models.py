@@ -113,7 +113,9 @@ class OutboundMessage(models.Model):
         indexes = [
             models.Index(fields=["created_at"], condition=Q(status="queued"), name="outbound_queued"),
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbound_sending"),
-            models.Index(fields=["organization", "recipient", "-created_at"], name="outbound_org_recipient"),
+            # Recipient first: reply correlation asks by (organization, recipient), a reply on a
+            # global gateway by recipient alone (gateways/views.py).
+            models.Index(fields=["recipient", "organization", "-created_at"], name="outbound_recipient_org"),
             models.Index(fields=["organization", "-created_at"], name="outbound_org_created"),
         ]
 

@@ -2,10 +2,10 @@ from django.db import migrations, models
 
 
 def keep_the_global_default_in_use(apps, schema_editor):
-    """Sends used the oldest global default (gateway_default_for orders by creation); the others
-    stop being defaults, so the constraint can be added and nothing changes for senders."""
+    """Sends used the oldest active global default (gateway_default_for); it stays the default and
+    the others stop being defaults, so the constraint can be added and nothing changes for senders."""
     gateway = apps.get_model("gateways", "Gateway")
-    defaults = gateway.objects.filter(organization__isnull=True, is_default=True).order_by("created_at")
+    defaults = gateway.objects.filter(organization__isnull=True, is_default=True).order_by("-is_active", "created_at")
     kept = defaults.values_list("pk", flat=True).first()
     if kept is not None:
         defaults.exclude(pk=kept).update(is_default=False)

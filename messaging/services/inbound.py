@@ -42,7 +42,7 @@ Reason = InboundMessage.FailureReason
 ROUTE_PENDING_KEY = "smsportal:inbound:route-pending"
 ROUTE_BATCH = 50
 # Outbound statuses that mean "sent to the phone" for reply correlation.
-_SENT_STATUSES = [
+SENT_STATUSES = [
     OutboundMessage.Status.SENT,
     OutboundMessage.Status.DELIVERED,
     OutboundMessage.Status.UNDELIVERED,
@@ -317,12 +317,12 @@ def _last_sent_postgresql(organization_id, replies: list[tuple[str, object]]) ->
         f"FROM (VALUES {', '.join(['(%s, %s, %s::timestamptz)'] * len(replies))}) AS v(position, number, arrived) "
         f"CROSS JOIN LATERAL (SELECT {', '.join(_LAST_SENT_COLUMNS)} FROM {table} "
         "WHERE organization_id = %s AND recipient = v.number AND created_at <= v.arrived "
-        f"AND status IN ({', '.join(['%s'] * len(_SENT_STATUSES))}) AND source <> %s "
+        f"AND status IN ({', '.join(['%s'] * len(SENT_STATUSES))}) AND source <> %s "
         "ORDER BY created_at DESC LIMIT 1) AS m"
     )
     params = [value for position, (number, arrived) in enumerate(replies) for value in (position, number, arrived)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, organization_id, *_SENT_STATUSES, OutboundMessage.Source.SYSTEM])
+        cursor.execute(sql, [*params, organization_id, *SENT_STATUSES, OutboundMessage.Source.SYSTEM])
         rows = cursor.fetchall()
     return {row[0]: OutboundMessage.from_db(connection.alias, _LAST_SENT_COLUMNS, row[1:]) for row in rows}
 
@@ -374,7 +374,7 @@ class RoutingContext:
             found = _last_sent_postgresql(self.organization.id, [(m.originator, m.created_at) for m in replies])
             return {replies[position].pk: sent for position, sent in found.items()}
         sent = (
-            OutboundMessage.objects.filter(organization=self.organization, status__in=_SENT_STATUSES)
+            OutboundMessage.objects.filter(organization=self.organization, status__in=SENT_STATUSES)
             .exclude(source=OutboundMessage.Source.SYSTEM)
             .only(*_LAST_SENT_COLUMNS)
         )

@@ -188,6 +188,16 @@ def test_a_twilio_from_number_is_an_inbound_number_and_numbers_carry_their_count
         organization=organization, recipients=["+12025550111"], body="Hi", source="portal", gateway=twilio
     )
     assert sent.messages[0].sender == "+12025550100"
+    # A number listed for the same country wins over the From; a replaced From is no longer listed.
+    api_client.put(f"/api/gateways/{twilio.uid}", {"inboundNumbers": ["+13125550100"]}, format="json")
+    twilio = Gateway.objects.get(pk=twilio.pk)
+    sent = messages_queue(
+        organization=organization, recipients=["+12025550112"], body="Hi", source="portal", gateway=twilio
+    )
+    assert sent.messages[0].sender == "+13125550100"
+    api_client.put(f"/api/gateways/{twilio.uid}", {"from": "+12025550199"}, format="json")
+    numbers = {n["number"] for n in api_client.get(f"/api/gateways/{twilio.uid}").json()["inboundNumbers"]}
+    assert numbers == {"+13125550100", "+12025550199"}
 
 
 def test_first_gateway_is_default_and_default_endpoints(api_client):

@@ -215,12 +215,17 @@ def test_reply_to_a_global_gateway_goes_to_the_organization_that_sent_to_that_nu
     """A global gateway serves organizations without their own: a reply belongs to the one whose
     message it answers; a number the gateway never sent to cannot be attributed, and is logged."""
     gateway = GatewayFactory(organization=None, type="clickatell", secrets={"webhookTokens": ["t"]})
-    OutboundMessage.objects.create(
-        organization=other_organization, recipient="+27820000001", body="x", gateway=gateway, source="portal"
-    )
-    OutboundMessage.objects.create(
-        organization=organization, recipient="+27820000001", body="later", gateway=gateway, source="portal"
-    )
+
+    def sent(org, status="sent", **kw):
+        fields = {"recipient": "+27820000001", "body": "x", "gateway": gateway, "source": "portal", **kw}
+        return OutboundMessage.objects.create(organization=org, status=status, **fields)
+
+    sent(other_organization)
+    sent(organization)  # the message the reply answers
+    # Later rows of the other organization that never reached the phone, or were automatic replies:
+    sent(other_organization, status="failed", error_reason="opted out")
+    sent(other_organization, status="queued")
+    sent(other_organization, source="system")
     url = f"/webhooks/{gateway.pk}/inbound?token=t"
     answer = '{"messageId": "m1", "fromNumber": "27820000001", "text": "1", "timestamp": 1715068992000}'
     stranger = '{"messageId": "m2", "fromNumber": "27820000002", "text": "hi", "timestamp": 1715068992000}'
