@@ -17,6 +17,22 @@ from tests.factories import GatewayFactory, OrganizationFactory
 REQUIRE_SERVICES = os.environ.get("SMSPORTAL_REQUIRE_SERVICES") == "1"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """SQLite tests use a file, as `make run` does, not Django's shared in-memory database: with
+    the in-memory one the live server's thread and the test's thread share one connection, and a
+    provider's callback arriving while the test thread writes fails at random ("cannot start a
+    transaction within a transaction")."""
+    import tempfile
+
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = os.path.join(tempfile.gettempdir(), f"smsportal-test-{os.getpid()}.sqlite3")
+        database.setdefault("TEST", {})["NAME"] = name
+
+
 def service_unavailable(reason: str):
     """Skip, or fail when services are required."""
     if REQUIRE_SERVICES:
