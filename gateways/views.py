@@ -3,7 +3,6 @@
 import contextlib
 import logging
 
-from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
@@ -12,11 +11,9 @@ from django.views.decorators.http import require_http_methods
 from gateways.exceptions import WebhookValidationError
 from gateways.parking import status_park
 from gateways.selectors import gateway_get_for_webhook
+from smsportal.http import body_too_large
 
 logger = logging.getLogger(__name__)
-
-
-MAX_BODY_BYTES = 64 * 1024  # an SMS webhook is a few hundred bytes; as /api/sms/inbound
 
 
 def _gateway_and_adapter(gateway_uid):
@@ -27,49 +24,14 @@ def _gateway_and_adapter(gateway_uid):
 
 
 def _too_large(request) -> HttpResponse | None:
-    """413 for a body over 64 KiB, by its declared length or, without one, by what was sent."""
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    too_large = declared.isdigit() and int(declared) > MAX_BODY_BYTES
-    if not too_large and not declared.isdigit() and request.method == "POST":
-        try:
-            too_large = len(request.body) > MAX_BODY_BYTES
-        except RequestDataTooBig:
-            too_large = True
-    return HttpResponse("request body is larger than 64 KiB", status=413) if too_large else None
-
-
-def _organization_of_global_reply(gateway, sms):
-    """A global gateway serves organizations without their own: a reply on it belongs to the one
-    that last sent to that number through it (the message it answers), if any."""
-    from messaging.models import OutboundMessage
-    from messaging.phones import InvalidPhoneNumber, to_e164
-
-    try:
-        number = to_e164(sms.sender, strict=False)
-    except InvalidPhoneNumber:
-        return None
-    from messaging.services.inbound import SENT_STATUSES
-
-    # As reply correlation does: messages that went out (not refused, not queued), not automatic replies.
-    last = (
-        OutboundMessage.objects.filter(gateway=gateway, recipient=number, status__in=SENT_STATUSES)
-        .exclude(source=OutboundMessage.Source.SYSTEM)
-        .order_by("-created_at")
-        .values_list("organization_id", flat=True)
-        .first()
-    )
-    if last is None:
-        return None
-    from messaging.services.inbound import organization_get
-
-    return organization_get(organization_id=last)
+    return HttpResponse("request body is larger than 64 KiB", status=413) if body_too_large(request) else None
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def inbound_webhook(request, gateway_uid, token=None):
     """A reply from a phone: verify, store (deduplicated), route asynchronously."""
-    from messaging.services.inbound import inbound_receive
+    from messaging.services.inbound import inbound_receive, organization_of_global_reply
 
     gateway, adapter = _gateway_and_adapter(gateway_uid)
     if (refused := _too_large(request)) is not None:
@@ -84,7 +46,7 @@ def inbound_webhook(request, gateway_uid, token=None):
     # One reply is one statement (INSERT … ON CONFLICT): autocommit spares BEGIN/COMMIT round trips.
     with transaction.atomic() if len(replies) > 1 else contextlib.nullcontext():
         for sms in replies:
-            organization = gateway.organization or _organization_of_global_reply(gateway, sms)
+            organization = gateway.organization or organization_of_global_reply(gateway=gateway, sender=sms.sender)
             if organization is None:
                 # Nobody sent to this number through this global gateway: no organization to give it to.
                 logger.warning("inbound SMS on a global gateway from a number it never sent to; not stored",

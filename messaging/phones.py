@@ -150,6 +150,16 @@ def _prefix_pattern(country_code: int) -> re.Pattern | None:
     return re.compile(pattern) if pattern else None
 
 
+def _country_code_split(text: str) -> tuple[int, str] | None:
+    """(country code, the digits after it) of a "+digits" string; None when no code matches."""
+    digits = text[1:]
+    for length in (1, 2, 3):
+        country_code = int(digits[:length])
+        if country_code in COUNTRY_CODE_TO_REGION_CODE:
+            return country_code, digits[length:]
+    return None
+
+
 def _canonical_verdict(text: str) -> tuple[bool, str] | None:
     """The answer for a plain "+digits" string, or None to let phonenumbers.parse() decide (and,
     for an invalid number, explain why).
@@ -159,14 +169,10 @@ def _canonical_verdict(text: str) -> tuple[bool, str] | None:
     parse() applies to it — the country code, then the national-prefix rule — on the digits
     themselves (tested against parse() + format_number() on generated numbers of every region).
     """
-    digits = text[1:]
-    for length in (1, 2, 3):
-        country_code = int(digits[:length])
-        if country_code in COUNTRY_CODE_TO_REGION_CODE:
-            break
-    else:
+    split = _country_code_split(text)
+    if split is None:
         return None
-    national = digits[length:]
+    country_code, national = split
     main, _ = _country(country_code)
     if main is None or not 2 <= len(national) <= 17:
         return None
@@ -222,23 +228,18 @@ def country_of(e164: str) -> str:
     """The region (ISO country) of an E.164 number, "" when none. Answered from the digits, as
     phonenumbers would (tested against it), so choosing a sender per recipient of a large send
     costs no parse(); anything unusual goes through phonenumbers."""
-    if _CANONICAL.fullmatch(e164):
-        digits = e164[1:]
-        for length in (1, 2, 3):
-            country_code = int(digits[:length])
-            if country_code in COUNTRY_CODE_TO_REGION_CODE:
-                national = digits[length:]
-                main, regions = _country(country_code)
-                prefix = _prefix_pattern(country_code)
-                # Not E.164 after all (too short, or a national prefix typed): parse() decides.
-                if main is None or len(national) < 2 or (prefix is not None and prefix.match(national)):
-                    break
-                if not regions:
-                    return main.id
-                found = _region_metadata(regions, national)
-                if found is not None:
-                    return found[0].id
-                break
+    split = _country_code_split(e164) if _CANONICAL.fullmatch(e164) else None
+    if split is not None:
+        country_code, national = split
+        main, regions = _country(country_code)
+        prefix = _prefix_pattern(country_code)
+        # E.164 indeed (not too short, no national prefix typed): answered here; else parse() decides.
+        if main is not None and len(national) >= 2 and not (prefix is not None and prefix.match(national)):
+            if not regions:
+                return main.id
+            found = _region_metadata(regions, national)
+            if found is not None:
+                return found[0].id
     try:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
     except phonenumbers.NumberParseException:

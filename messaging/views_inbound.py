@@ -9,7 +9,6 @@ import json
 import uuid
 from datetime import UTC, datetime, time
 
-from django.core.exceptions import RequestDataTooBig
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.parsers import JSONParser
@@ -21,8 +20,8 @@ from gateways.providers.base import InboundSms
 from messaging.models import InboundMessage
 from messaging.services.inbound import inbound_delete, inbound_receive
 from smsportal import dhis2
+from smsportal.http import body_too_large
 
-MAX_BODY_BYTES = 64 * 1024
 ENCODINGS = ["ENC7BIT", "ENC8BIT", "ENCUCS2", "ENCCUSTOM"]  # DHIS2 SmsMessageEncoding, in enum order
 # Ours → DHIS2 SmsMessageStatus; the finer status and reason are listed beside it.
 DHIS2_STATUS = {
@@ -116,18 +115,11 @@ def _parse_encoding(value) -> str:
 
 def _read_submission(request) -> dict:
     """The fields of a POST, from the JSON body or the query string (DHIS2 accepts both)."""
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+    if body_too_large(request):
         raise Dhis2Reply(dhis2.web_message("Request body is larger than 64 KiB", http_status=413))
     if (request.content_type or "").startswith("application/json"):
         try:
-            raw = request.body
-        except RequestDataTooBig:
-            raise Dhis2Reply(dhis2.web_message("Request body is larger than 64 KiB", http_status=413))
-        if len(raw) > MAX_BODY_BYTES:
-            raise Dhis2Reply(dhis2.web_message("Request body is larger than 64 KiB", http_status=413))
-        try:
-            data = json.loads(raw or b"{}")
+            data = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
             raise Dhis2Reply(dhis2.bad_request("Request body is not valid JSON", field="body"))
         if not isinstance(data, dict):

@@ -229,6 +229,24 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
         return sum(inbound_route(message_id=i) is not None for i in ids)
 
 
+def organization_of_global_reply(*, gateway, sender: str):
+    """A global gateway serves organizations without their own: a reply on it belongs to the one
+    whose message it answers — the last that went out to that number through it (not refused,
+    not queued, not an automatic reply, as reply correlation counts them). None when there is none."""
+    try:
+        number = to_e164(sender, strict=False)
+    except InvalidPhoneNumber:
+        return None
+    last = (
+        OutboundMessage.objects.filter(gateway=gateway, recipient=number, status__in=SENT_STATUSES)
+        .exclude(source=OutboundMessage.Source.SYSTEM)
+        .order_by("-created_at")
+        .values_list("organization_id", flat=True)
+        .first()
+    )
+    return organization_get(organization_id=last) if last is not None else None
+
+
 _organizations = LocalCache("routing-organization")
 
 
