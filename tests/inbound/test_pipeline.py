@@ -23,13 +23,11 @@ from tests.factories import CaregiverFactory, GatewayFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = "+12025550111"
-SEED = Path("/work/shared/seeds/001_138709f113e322a4.txt")
+SEED = Path(__file__).resolve().parent.parent / "payloads" / "biot" / "incoming_sms_plugin_payload.json"
 
 
 def seed_payload() -> dict:
-    text = SEED.read_text()
-    start = text.index("For example:") + len("For example:")
-    return json.loads(text[start : text.index("Important parameters")])
+    return json.loads(SEED.read_text())
 
 
 def reply(organization, gateway, text="1", provider_id="SM1", sender=PHONE, **kw):
