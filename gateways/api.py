@@ -229,7 +229,7 @@ class GatewayDefaultApi(APIView):
         if gateway is None:
             return dhis2.not_found("No default gateway found")
         if gateway.organization_id is None and organization is not None:
-            return Response(gateway_global_representation(gateway))
+            return Response(gateway_global_representation(gateway, organization=organization))
         return Response(gateway_representation(gateway))
 
 

@@ -128,9 +128,12 @@ class InboundMessage(models.Model):
 
     received ─routing─> processed (entity matched, commands run, plugins invoked)
                       └> failed (failure_reason: NO_ENTITY, MULTIPLE_ENTITIES, ...)
+    unattributed (no organization: a reply on a global gateway that no rule gives to exactly one
+    organization) ─a superuser assigns it─> received
     """
 
     class Status(models.TextChoices):
+        UNATTRIBUTED = "unattributed"
         RECEIVED = "received"
         PROCESSING = "processing"
         PROCESSED = "processed"
@@ -143,7 +146,10 @@ class InboundMessage(models.Model):
         ROUTING_ERROR = "ROUTING_ERROR"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organization = models.ForeignKey("entities.Organization", on_delete=models.CASCADE, related_name="+")
+    # Empty only while unattributed (messaging/services/attribution.py).
+    organization = models.ForeignKey(
+        "entities.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     gateway = models.ForeignKey("gateways.Gateway", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     gateway_label = models.CharField(max_length=100, blank=True, default="", help_text="DHIS2 gatewayid")
     originator = models.CharField(max_length=32, help_text="E.164 where parseable")
@@ -177,6 +183,12 @@ class InboundMessage(models.Model):
             models.UniqueConstraint(
                 fields=["organization", "gateway_label", "provider_message_id"], name="uniq_inbound_provider_message"
             ),
+            # NULLs are distinct above: unattributed copies of one provider message need their own.
+            models.UniqueConstraint(
+                fields=["gateway_label", "provider_message_id"],
+                condition=Q(organization__isnull=True),
+                name="uniq_unattributed_provider_message",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "originator", "-received_at"], name="inbound_org_originator"),
@@ -186,6 +198,15 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"
+
+
+class UnattributedInboundMessage(InboundMessage):
+    """Replies held without an organization, for a superuser to assign (admin only)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "unattributed reply"
+        verbose_name_plural = "unattributed replies"
 
 
 class OptOut(models.Model):

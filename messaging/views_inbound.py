@@ -286,7 +286,9 @@ class Dhis2InboundApi(Dhis2View):
     )
     def get(self, request):
         paging, page, page_size = dhis2.page_params(request)
-        queryset = scope_to_user(InboundMessage.objects.all(), request.user).order_by("-received_at")
+        # Never an unattributed reply (no organization), not even for a superuser's session.
+        queryset = scope_to_user(InboundMessage.objects.filter(organization__isnull=False), request.user)
+        queryset = queryset.order_by("-received_at")
         queryset = _apply_filters(queryset, request.query_params.getlist("filter"))
         fields = _selected_fields(request)
         body = {}
@@ -310,7 +312,7 @@ class Dhis2InboundApi(Dhis2View):
         if organization is not None:
             inbound_delete(organization=organization, ids=ids)
         elif getattr(request.user, "is_superuser", False):
-            InboundMessage.objects.filter(pk__in=_uuids(ids)).delete()
+            InboundMessage.objects.filter(pk__in=_uuids(ids), organization__isnull=False).delete()
         return dhis2.web_message("Objects deleted")
 
 
@@ -320,7 +322,8 @@ class Dhis2InboundDetailApi(Dhis2View):
     def _get(self, request, uid):
         message = None
         if _uuids([uid]):
-            message = scope_to_user(InboundMessage.objects.filter(pk=uid), request.user).first()
+            found = InboundMessage.objects.filter(pk=uid, organization__isnull=False)
+            message = scope_to_user(found, request.user).first()
         if message is None:
             raise Dhis2Reply(dhis2.not_found(f"No IncomingSms with id '{uid}' was found."))
         return message
