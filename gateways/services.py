@@ -136,11 +136,45 @@ def _common_fields(*, data: dict, gateway: Gateway, organization) -> tuple[bool 
 
 
 def _inbound_numbers_shown(gateway: Gateway, *, organization_id=None) -> list[dict]:
-    """The gateway's numbers; of a global gateway seen by an organization, those it may send from."""
+    """The gateway's numbers; of a global gateway seen by an organization, those it may send from;
+    of a global gateway seen by a superuser, with the organization each is assigned to."""
     numbers = gateway.inbound_numbers.all()
     if organization_id is not None:
         numbers = [n for n in numbers if n.organization_id in (None, organization_id)]
-    return [{"number": str(n.number), "country": n.country} for n in numbers]
+    with_organization = organization_id is None and gateway.organization_id is None
+    return [_number_shown(n, with_organization) for n in numbers]
+
+
+def _number_shown(number: InboundNumber, with_organization: bool) -> dict:
+    shown = {"number": str(number.number), "country": number.country}
+    if with_organization:
+        shown["organization"] = str(number.organization_id) if number.organization_id else None
+    return shown
+
+
+def _numbers_assign(gateway: Gateway, data: dict) -> None:
+    """`inboundNumbers` objects carrying `organization` (a global gateway's, superusers only: nobody
+    else reaches one through the API) assign or share that number, as the admin does."""
+    from entities.models import Organization
+
+    raw = data.get("inboundNumbers")
+    for n, item in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(item, dict) or "organization" not in item:
+            continue
+        field = f"inboundNumbers[{n}].organization"
+        organization = None
+        if item["organization"] not in (None, ""):
+            try:
+                organization = Organization.objects.filter(pk=uuid.UUID(str(item["organization"]))).first()
+            except ValueError:
+                organization = None
+            if organization is None:
+                raise ConfigError(f"{field} must be the id of an organization", field=field)
+        number = gateway.inbound_numbers.get(number=to_e164(str(item.get("number") or "")))
+        try:
+            inbound_number_assign(number=number, organization=organization)
+        except ConfigError as exc:
+            raise ConfigError(f"{field}: {exc}", field=field) from exc
 
 
 def gateway_own_numbers(gateway: Gateway) -> list[str]:
@@ -243,6 +277,7 @@ def gateway_create(*, organization, data: dict, type_: str | None = None) -> Gat
     gateway.is_default = False
     gateway.save()
     inbound_numbers_set(gateway, numbers or [])
+    _numbers_assign(gateway, data)
     if is_default or not has_default:
         gateway_set_default(gateway=gateway)
     logger.info("gateway created", extra={"gateway": gateway.uid, "type": type_})
@@ -263,6 +298,7 @@ def gateway_update(*, gateway: Gateway, data: dict, type_: str | None = None) ->
     gateway.config, gateway.secrets = config_validate(type_=gateway.type, data=data, gateway=gateway)
     gateway.save()
     inbound_numbers_set(gateway, numbers, own_before=own_before)
+    _numbers_assign(gateway, data)
     if is_default:
         gateway_set_default(gateway=gateway)
     logger.info("gateway updated", extra={"gateway": gateway.uid})

@@ -113,8 +113,8 @@ class OutboundMessage(models.Model):
         indexes = [
             models.Index(fields=["created_at"], condition=Q(status="queued"), name="outbound_queued"),
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbound_sending"),
-            # Recipient first: reply correlation asks by (organization, recipient), a reply on a
-            # global gateway by recipient alone (gateways/views.py).
+            # Reply correlation asks by (organization, recipient); recipient first keeps lookups by
+            # number alone cheap too.
             models.Index(fields=["recipient", "organization", "-created_at"], name="outbound_recipient_org"),
             models.Index(fields=["organization", "-created_at"], name="outbound_org_created"),
         ]

@@ -225,3 +225,34 @@ def test_the_gateways_default_sender_stays_shared(shared_gateway, organization):
     assert response.status_code == 200 and "stays shared" in response.content.decode()
     number.refresh_from_db()
     assert number.organization_id is None
+
+
+@pytest.mark.django_db
+def test_a_superuser_assigns_a_global_gateways_numbers_through_the_gateway_api(
+    shared_gateway, organization, other_organization, api_client
+):
+    from rest_framework.test import APIClient
+
+    root = APIClient()
+    root.force_authenticate(User.objects.create_superuser("root", "root@example.org", "pw"))
+    url = f"/api/gateways/{shared_gateway.pk}"
+    numbers = [
+        {"number": SHARED},
+        {"number": C_NUMBER, "organization": None},  # shared again
+        {"number": D_NUMBER, "organization": str(organization.pk)},  # moved from D to C
+        D_GB_NUMBER,  # absent "organization": unchanged
+    ]
+
+    refused = root.put(url, {"inboundNumbers": [{"number": SHARED, "organization": str(organization.pk)}]}, "json")
+    assert refused.status_code == 400 and refused.json()["response"]["field"] == "inboundNumbers[0].organization"
+    assert root.put(url, {"inboundNumbers": numbers}, format="json").status_code == 200
+
+    shown = {n["number"]: n["organization"] for n in root.get(url).json()["inboundNumbers"]}
+    assert shown == {
+        SHARED: None,
+        C_NUMBER: None,
+        D_NUMBER: str(organization.pk),
+        D_GB_NUMBER: str(other_organization.pk),
+    }
+    # An organization's own gateway has no assignments, and its API callers cannot reach a global one.
+    assert api_client.put(url, {"inboundNumbers": numbers}, format="json").status_code == 404
