@@ -173,6 +173,8 @@ class InboundMessage(models.Model):
     trace_id = models.CharField(max_length=32, blank=True, default="")
     command = models.CharField(max_length=40, blank=True, default="", help_text="opt_out, opt_in, help, keyword:<WORD>")
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Stored unattributed on arrival (kept once assigned): a provider's retry is still a duplicate.
+    arrived_unattributed = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -183,10 +185,11 @@ class InboundMessage(models.Model):
             models.UniqueConstraint(
                 fields=["organization", "gateway_label", "provider_message_id"], name="uniq_inbound_provider_message"
             ),
-            # NULLs are distinct above: unattributed copies of one provider message need their own.
+            # NULLs are distinct above: unattributed copies of one provider message need their own,
+            # which still holds once a superuser has assigned the stored one.
             models.UniqueConstraint(
                 fields=["gateway_label", "provider_message_id"],
-                condition=Q(organization__isnull=True),
+                condition=Q(arrived_unattributed=True),
                 name="uniq_unattributed_provider_message",
             ),
         ]

@@ -53,11 +53,6 @@ def _destination_owner(*, gateway, destination: str):
     )
 
 
-def unattributed_seen(*, gateway_label: str, provider_message_id: str) -> bool:
-    """A provider's retry of a reply already stored (held, or assigned since): store nothing."""
-    return InboundMessage.objects.filter(gateway_label=gateway_label, provider_message_id=provider_message_id).exists()
-
-
 def inbound_assign(*, message_id, organization) -> bool:
     """A superuser gives an unattributed reply to `organization`: it is routed for it as if it had
     arrived for it (reply correlation, commands, plugins). False when it was no longer unattributed."""

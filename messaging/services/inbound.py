@@ -65,7 +65,7 @@ def inbound_receive(
     `organization` None (a global gateway's webhook): attributed by the number the reply was sent
     to (messaging/services/attribution.py); a reply no rule attributes is stored unattributed.
     """
-    from messaging.services.attribution import reply_organization, unattributed_seen
+    from messaging.services.attribution import reply_organization
     from plugins.payload import new_trace_id
 
     label = gateway_label or (gateway.uid if gateway is not None else "default")
@@ -74,10 +74,12 @@ def inbound_receive(
         organization = reply_organization(
             gateway=gateway, sender=sender_e164(sms.sender), destination=sms.recipient or ""
         )
-    region = (organization.default_region or None) if organization is not None else None
+    unattributed = organization is None
+    region = None if unattributed else (organization.default_region or None)
     candidate = InboundMessage(
         organization=organization,
-        status=Status.RECEIVED if organization is not None else Status.UNATTRIBUTED,
+        status=Status.UNATTRIBUTED if unattributed else Status.RECEIVED,
+        arrived_unattributed=unattributed,
         gateway_label=label[:100],
         provider_message_id=provider_id[:128],
         gateway=gateway,
@@ -92,15 +94,9 @@ def inbound_receive(
         source_ip=source_ip,
         trace_id=new_trace_id(),
     )
-    unattributed = organization is None
-    if unattributed and unattributed_seen(
-        gateway_label=candidate.gateway_label, provider_message_id=candidate.provider_message_id
-    ):
-        created = False
-    else:
-        # No savepoint of our own: one statement, inside the caller's transaction when there is one
-        # (the webhook view's), so routing is requested only once the row is committed.
-        created = _insert_once(candidate, unattributed=unattributed)
+    # No savepoint of our own: one statement, inside the caller's transaction when there is one
+    # (the webhook view's), so routing is requested only once the row is committed.
+    created = _insert_once(candidate, unattributed=unattributed)
     if created:
         message = candidate
         message._state.adding, message._state.db = False, connection.alias
@@ -109,10 +105,10 @@ def inbound_receive(
         else:
             transaction.on_commit(inbound_route_request)
     else:
+        same = {"arrived_unattributed": True} if unattributed else {"organization": organization}
         message = InboundMessage.objects.filter(
-            gateway_label=candidate.gateway_label, provider_message_id=candidate.provider_message_id
-        )
-        message = (message.filter(organization=organization) if organization is not None else message).first()
+            gateway_label=candidate.gateway_label, provider_message_id=candidate.provider_message_id, **same
+        ).first()
     if not created:
         logger.info("duplicate inbound message ignored", extra={"inbound": str(message.id)})
     return message, created
@@ -134,7 +130,8 @@ def _insert_once(message: InboundMessage, *, unattributed: bool = False) -> bool
 @functools.cache
 def _insert_once_sql(vendor: str, unattributed: bool = False) -> str:
     """The statement of `_insert_once`, built once per process (it only depends on the model).
-    An unattributed row (no organization) conflicts on its own partial unique index instead."""
+    An unattributed row (no organization) conflicts on its own partial unique index instead, which
+    also holds the rows superusers have assigned since."""
     fields = InboundMessage._meta.concrete_fields
     table = connection.ops.quote_name(InboundMessage._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -143,7 +140,7 @@ def _insert_once_sql(vendor: str, unattributed: bool = False) -> str:
         connection.ops.quote_name(InboundMessage._meta.get_field(name).column)
         for name in (() if unattributed else ("organization",)) + ("gateway_label", "provider_message_id")
     )
-    partial = f" WHERE {connection.ops.quote_name('organization_id')} IS NULL" if unattributed else ""
+    partial = f" WHERE {connection.ops.quote_name('arrived_unattributed')}" if unattributed else ""
     return (
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 — identifiers from the model
         f"ON CONFLICT ({conflict}){partial} DO NOTHING RETURNING {connection.ops.quote_name('id')}"

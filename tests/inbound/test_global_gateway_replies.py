@@ -211,6 +211,8 @@ def test_a_sender_known_to_two_organizations_is_not_guessed(
     assert _assign(superuser, stored, organization).status_code == 302
     stored.refresh_from_db()
     assert stored.organization_id == organization.id and stored.entity_id == caregiver.id
+    # The provider retries after the assignment: still unattributable, and still a duplicate.
+    assert reply(client, shared_gateway, to=SHARED).pk == stored.pk and InboundMessage.objects.count() == 1
     assert plugin_paths(plugins, 1) == ["/plugin/c"]
 
 
