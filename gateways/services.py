@@ -163,6 +163,8 @@ def _numbers_assign(gateway: Gateway, data: dict) -> None:
             continue
         field = f"inboundNumbers[{n}].organization"
         organization = None
+        if item["organization"] not in (None, "") and gateway.organization_id is not None:
+            raise ConfigError(f"{field}: only a global gateway's numbers are assigned to organizations", field=field)
         if item["organization"] not in (None, ""):
             try:
                 organization = Organization.objects.filter(pk=uuid.UUID(str(item["organization"]))).first()

@@ -258,3 +258,8 @@ def test_a_superuser_assigns_a_global_gateways_numbers_through_the_gateway_api(
     }
     # An organization's own gateway has no assignments, and its API callers cannot reach a global one.
     assert api_client.put(url, {"inboundNumbers": numbers}, format="json").status_code == 404
+    own = GatewayFactory(organization=organization, name="own")
+    mine = [{"number": "+12025550199", "organization": str(organization.pk)}]
+    refused = api_client.put(f"/api/gateways/{own.pk}", {"inboundNumbers": mine}, format="json")
+    assert refused.status_code == 400 and refused.json()["response"]["field"] == "inboundNumbers[0].organization"
+    assert not own.inbound_numbers.exists()
