@@ -135,7 +135,8 @@ class OrganizationFormMixin:
                 continue
             value = cleaned.get(name)
             values = list(value) if isinstance(field, forms.ModelMultipleChoiceField) and value else [value]
-            if any(v is not None and organization_id_of(v) != expected for v in values):
+            # A row of no organization (a global gateway, a login not linked yet) is no other organization's.
+            if any(v is not None and organization_id_of(v) not in (expected, None) for v in values):
                 self.add_error(name, "belongs to another organization than this object's")
 
 
@@ -162,7 +163,11 @@ class TenancyMixin:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return owned_by(queryset, organization_for_user(request.user))
+        return self.scope_queryset(queryset, organization_for_user(request.user))
+
+    def scope_queryset(self, queryset, organization):
+        """The rows of `organization`; override for a model whose organization is not a foreign-key path."""
+        return owned_by(queryset, organization)
 
     def _tenant_allowed(self, request) -> bool:
         return request.user.is_superuser or organization_for_user(request.user) is not None

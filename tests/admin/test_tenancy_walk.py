@@ -134,6 +134,19 @@ def post_with_b_ids(client, page_url, response, b_rows, b_org):
     return answer
 
 
+def post_wrong_types(client, page_url, response, model):
+    """Every field of the form set to text no field accepts whole: form errors, never a 500, nothing saved."""
+    form = form_of(response)
+    if not form.fields:
+        return  # every field read-only: nothing to post
+    data = {**posted(response.content.decode()), **dict.fromkeys(form.fields, "{not valid")}
+    count = model._default_manager.count()
+    answer = client.post(page_url, data)
+    assert answer.status_code == 200, f"POST {page_url} with wrong types answered {answer.status_code}"
+    assert form_of(answer).errors, f"POST {page_url} with wrong types shows no error"
+    assert model._default_manager.count() == count
+
+
 def assert_a_rows_point_nowhere_in_b(model, org_a, b_rows):
     b_pks = {(m._meta.concrete_model, pk) for m, rows in b_rows.items() for pk in rows}
     path_model = model._meta.concrete_model
@@ -195,6 +208,7 @@ def test_organization_admin_sees_chooses_and_changes_nothing_of_another_organiza
         assert_no_choice_of_b(form_of(response), b_rows, org_b, f"{label} add form")
         assert_nothing_of_b(response.content.decode(), markers, f"{label} add form")
         post_with_b_ids(client, add_url, response, b_rows, org_b)
+        post_wrong_types(client, add_url, response, model)
 
     # A's change form likewise; posting it with B's ids leaves A's row pointing at nothing of B.
     change_url = url(model, "change", mine.pk)
@@ -204,6 +218,7 @@ def test_organization_admin_sees_chooses_and_changes_nothing_of_another_organiza
     if form_of(response) is not None and model_admin.has_change_permission(_request(org_a_admin), mine):
         assert_no_choice_of_b(form_of(response), b_rows, org_b, f"{label} change form")
         post_with_b_ids(client, change_url, response, b_rows, org_b)
+        post_wrong_types(client, change_url, response, model)
         mine.refresh_from_db()
         assert organization_id_of(mine) == org_a.pk
 
