@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, OrganizationUser, Patient
 from entities.selectors import phone_number_shared
 from entities.services import api_key_create
-from entities.tenancy import OrganizationScopedAdmin, acting_organization, platform_only
+from entities.tenancy import OrganizationScopedAdmin, acting_organization
 
 SHARED_PHONE_WARNING = (
     "Another patient, caregiver or organization user of this organization has the phone number {phone}. "
@@ -170,10 +170,3 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
         count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
         local_caches_clear()  # at once in this process; others within SMSPORTAL_LOCAL_CACHE_SECONDS
         self.message_user(request, f"{count} key(s) revoked.")
-
-
-# Logins, groups and lockouts are platform-wide: superusers only (`create_org_admin` links logins).
-for _model, _model_admin in list(admin.site._registry.items()):
-    if _model._meta.app_label in ("auth", "axes"):
-        admin.site.unregister(_model)
-        admin.site.register(_model, platform_only(type(_model_admin)))

@@ -17,3 +17,7 @@ class EntitiesConfig(AppConfig):
 
         # After every app's migrate (permissions are created per app): the roles' groups stay in sync.
         post_migrate.connect(_roles_sync, dispatch_uid="entities.roles_sync")
+        # The admin autodiscovered every app's admin module in its own ready() (it is listed first).
+        from entities.tenancy import third_party_admins_platform_only
+
+        third_party_admins_platform_only()

@@ -297,3 +297,22 @@ class PlatformAdmin(PlatformMixin, BaseModelAdmin):
 def platform_only(model_admin_class: type) -> type:
     """A third-party ModelAdmin class made superuser-only (for re-registering auth's and axes's)."""
     return type(model_admin_class.__name__, (PlatformMixin, model_admin_class), {})
+
+
+def third_party_admins_platform_only(site=admin.site) -> None:
+    """Admins registered by installed libraries (logins, groups, lockouts, ...) become superuser-only.
+
+    The project's own admins are left alone: the registry walk (tests/admin) fails for one that is
+    neither organization-scoped nor platform-wide.
+    """
+    from django.conf import settings
+
+    for model, model_admin in list(site._registry.items()):
+        admin_class = type(model_admin)
+        module = __import__(admin_class.__module__.split(".")[0])
+        path = str(getattr(module, "__file__", "") or "")
+        own = path.startswith(str(settings.BASE_DIR)) and "site-packages" not in path
+        if own or isinstance(model_admin, TenancyMixin | PlatformMixin):
+            continue
+        site.unregister(model)
+        site.register(model, platform_only(admin_class))
