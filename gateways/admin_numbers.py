@@ -8,6 +8,7 @@ gateway (its *inbound numbers*); here a superuser only assigns them.
 from django import forms
 from django.contrib import admin
 
+from entities.tenancy import PlatformAdmin
 from gateways.config import ConfigError
 from gateways.models import InboundNumber
 from gateways.services import inbound_number_assign, inbound_number_assign_check
@@ -27,27 +28,8 @@ class InboundNumberForm(forms.ModelForm):
         return cleaned
 
 
-class SuperuserOnlyAdmin(admin.ModelAdmin):
-    """Visible and usable by superusers only, whatever permissions staff were granted; no adding."""
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(InboundNumber)
-class InboundNumberAdmin(SuperuserOnlyAdmin):
+class InboundNumberAdmin(PlatformAdmin):
     form = InboundNumberForm
     list_display = ["number", "country", "gateway", "organization"]
     list_filter = ["country", "gateway"]
@@ -59,6 +41,12 @@ class InboundNumberAdmin(SuperuserOnlyAdmin):
     def get_queryset(self, request):
         # Numbers are listed (added, removed) on their gateway; only a global gateway's are assigned.
         return super().get_queryset(request).filter(gateway__organization__isnull=True)
+
+    def has_add_permission(self, request, *args):
+        return False  # numbers are listed on their gateway
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def save_model(self, request, obj, form, change):
         inbound_number_assign(number=obj, organization=form.cleaned_data.get("organization"))

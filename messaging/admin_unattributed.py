@@ -10,7 +10,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 
 from entities.models import Organization
-from gateways.admin_numbers import SuperuserOnlyAdmin
+from entities.tenancy import PlatformAdmin
 from messaging.models import UnattributedInboundMessage
 from messaging.services.attribution import inbound_assign, unattributed_list
 
@@ -20,7 +20,7 @@ class AssignForm(forms.Form):
 
 
 @admin.register(UnattributedInboundMessage)
-class UnattributedInboundMessageAdmin(SuperuserOnlyAdmin):
+class UnattributedInboundMessageAdmin(PlatformAdmin):
     list_display = ["received_at", "originator", "recipient", "gateway", "text"]
     list_select_related = ["gateway"]
     search_fields = ["originator", "recipient", "provider_message_id"]
@@ -29,8 +29,8 @@ class UnattributedInboundMessageAdmin(SuperuserOnlyAdmin):
     readonly_fields = fields
     actions = ["assign_to_organization"]
 
-    def has_delete_permission(self, request, obj=None):
-        return self.has_module_permission(request)  # spam on a shared number may simply be dropped
+    def has_add_permission(self, request, *args):
+        return False  # replies come in through webhooks only
 
     def get_queryset(self, request):
         return unattributed_list().select_related("gateway")
