@@ -4,12 +4,13 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from entities.selectors import organization_for_user, scope_to_user
+from messaging.serializers_outbound import ApiErrorSerializer
 from plugins.models import ENTITY_TYPES, PluginAction, PluginInvocation, PluginRegistration
 from plugins.services import (
     biot_subscribe,
@@ -97,6 +98,8 @@ def _paginate(request, view, queryset, serializer_class):
 
 class PluginListCreateApi(APIView):
     """GET: the organization's plugins. POST: register one (answers with it, its id and its webhook secret)."""
+
+    pagination_class = BoundedLimitOffsetPagination  # for the schema: GET answers a page (`_paginate`)
 
     @extend_schema(responses=PluginOutputSerializer(many=True))
     def get(self, request):
@@ -198,7 +201,17 @@ class InvocationOutputSerializer(serializers.ModelSerializer):
 class InvocationListApi(APIView):
     """Plugin calls, newest first; filter by status, plugin, action, inboundMessageId."""
 
-    @extend_schema(responses=InvocationOutputSerializer(many=True))
+    pagination_class = BoundedLimitOffsetPagination  # for the schema: GET answers a page (`_paginate`)
+
+    @extend_schema(
+        responses=InvocationOutputSerializer(many=True),
+        parameters=[
+            OpenApiParameter("status", enum=PluginInvocation.Status.values),
+            OpenApiParameter("plugin", description="A plugin's name or id."),
+            OpenApiParameter("action", enum=PluginAction.values),
+            OpenApiParameter("inboundMessageId", description="Inbound message ids, comma-separated."),
+        ],
+    )
     def get(self, request):
         qs = scope_to_user(PluginInvocation.objects.select_related("registration"), request.user)
         params = request.query_params
@@ -296,7 +309,10 @@ class BiotSubscribeApi(APIView):
 class BiotUnsubscribeApi(APIView):
     """BioT's `POST /dispatcher/v1/hooks/notifications/unsubscribe`."""
 
-    @extend_schema(request=BiotSubscriptionSerializer, responses={204: None})
+    @extend_schema(
+        request=BiotSubscriptionSerializer,
+        responses={204: None, 404: OpenApiResponse(ApiErrorSerializer, description="no such subscription")},
+    )
     def post(self, request):
         serializer = BiotSubscriptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
