@@ -161,18 +161,18 @@ class PluginDetailApi(APIView):
 class InvocationOutputSerializer(serializers.ModelSerializer):
     pluginId = serializers.UUIDField(source="registration_id")  # noqa: N815
     pluginName = serializers.CharField(source="registration.name")  # noqa: N815
-    inboundMessageId = serializers.UUIDField(source="inbound_message_id")  # noqa: N815
-    outboundMessageId = serializers.UUIDField(source="outbound_message_id")  # noqa: N815
+    inboundMessageId = serializers.UUIDField(source="inbound_message_id", allow_null=True)  # noqa: N815
+    outboundMessageId = serializers.UUIDField(source="outbound_message_id", allow_null=True)  # noqa: N815
     entityType = serializers.CharField(source="entity_type")  # noqa: N815
     maxAttempts = serializers.IntegerField(source="max_attempts")  # noqa: N815
-    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at")  # noqa: N815
-    lastStatusCode = serializers.IntegerField(source="last_status_code")  # noqa: N815
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)  # noqa: N815
+    lastStatusCode = serializers.IntegerField(source="last_status_code", allow_null=True)  # noqa: N815
     lastError = serializers.CharField(source="last_error")  # noqa: N815
-    lastDurationMs = serializers.IntegerField(source="last_duration_ms")  # noqa: N815
+    lastDurationMs = serializers.IntegerField(source="last_duration_ms", allow_null=True)  # noqa: N815
     attemptLog = serializers.JSONField(source="attempt_log")  # noqa: N815
     idempotencyKey = serializers.CharField(source="idempotency_key")  # noqa: N815
     createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
-    finishedAt = serializers.DateTimeField(source="finished_at")  # noqa: N815
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815
 
     class Meta:
         model = PluginInvocation
