@@ -5,6 +5,7 @@ conforms to the schema. Bounded and derandomized, so CI runs it in about two min
 
 import base64
 import json
+import socket
 
 import pytest
 import schemathesis
@@ -66,6 +67,20 @@ def _requests_keep_the_test_connection():
     yield
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Generated URLs (gateways, plugins) name hosts anywhere: none resolves, so none is ever called and
+    the answers do not depend on this machine's DNS."""
+    real = socket.getaddrinfo
+
+    def loopback_only(host, *args, **kwargs):
+        if host in ("127.0.0.1", "localhost", "::1"):
+            return real(host, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, "tests resolve loopback names only")
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
 
 
 @pytest.fixture
