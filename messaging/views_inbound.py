@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from entities.selectors import organization_for_user, scope_to_user
 from gateways.providers.base import InboundSms
 from messaging.models import InboundMessage
+from messaging.serializers_outbound import WebMessageSerializer
 from messaging.services.inbound import inbound_delete, inbound_receive
 from smsportal import dhis2
 from smsportal.http import body_too_large
@@ -235,7 +236,7 @@ class Dhis2InboundApi(Dhis2View):
             OpenApiParameter("receivedTime", str, description="query form (the seed's `receiveTime` too)"),
         ],
         request={"application/json": dict},
-        responses={200: dict, 400: dict, 409: dict, 413: dict},
+        responses={200: dict, 400: dict, 403: dict, 409: dict, 413: dict},
         operation_id="dhis2_inbound_create",
     )
     def post(self, request):
@@ -303,7 +304,7 @@ class Dhis2InboundApi(Dhis2View):
 
     @extend_schema(
         parameters=[OpenApiParameter("ids", str, description="comma-separated")],
-        responses=dict,
+        responses={200: WebMessageSerializer},
         operation_id="dhis2_inbound_delete_many",
     )
     def delete(self, request):
@@ -333,7 +334,7 @@ class Dhis2InboundDetailApi(Dhis2View):
         message = self._get(request, uid)
         return Response(inbound_dhis2_representation(message))
 
-    @extend_schema(responses=dict, operation_id="dhis2_inbound_delete")
+    @extend_schema(responses={200: WebMessageSerializer}, operation_id="dhis2_inbound_delete")
     def delete(self, request, uid):
         message = self._get(request, uid)
         message.delete()
