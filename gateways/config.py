@@ -86,6 +86,7 @@ SPECS: dict[str, TypeSpec] = {
             "statusErrorField": "str",
             "statusMap": "dict",
         },
+        secrets=("webhookSigningSecret",),  # optional HMAC of inbound/status webhooks
         required=("urlTemplate",),
         urls=("urlTemplate",),
     ),
