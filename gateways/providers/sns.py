@@ -40,7 +40,7 @@ from gateways.exceptions import (
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, http_session
 from gateways.providers.webhooks import fresh_check, normalise_number, parse_timestamp, request_json
-from gateways.urlsafety import UnsafeUrlError, url_check
+from gateways.urlsafety import UnsafeUrlError, aws_endpoint_check
 from smsportal.input_safety import HostileInput, json_loads
 
 logger = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ class SnsAdapter(RequestsAdapter):
         if endpoint:
             try:
                 # boto3 opens its own connections, so the check is at resolution time here.
-                url_check(endpoint)
+                aws_endpoint_check(endpoint)
             except UnsafeUrlError as exc:
                 raise GatewayRejectedError(f"gateway URL refused: {exc}")
         client = self.client()
