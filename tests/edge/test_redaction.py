@@ -2,7 +2,6 @@
 
 import base64
 import json
-import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -10,8 +9,8 @@ import pytest
 
 from messaging.models import OutboundMessage
 from messaging.services.outbound import messages_queue
-from smsportal.logging import JsonFormatter
 from smsportal.redact import redact
+from tests.core.test_logging_no_phi import log_lines  # noqa: F401, F811 — the shared fixture
 from tests.factories import GatewayFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,23 +20,7 @@ TEXT = "Your HIV test result is ready"
 PASSWORD = "s3cret-pa55word"
 
 
-@pytest.fixture
-def log_lines():
-    lines: list[str] = []
-    formatter = JsonFormatter()
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            lines.append(formatter.format(record))
-
-    handler = Collect(level=logging.DEBUG)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield lines
-    root.removeHandler(handler)
-
-
-def test_a_webhook_token_in_the_path_is_not_logged_on_a_4xx(client, organization, log_lines):
+def test_a_webhook_token_in_the_path_is_not_logged_on_a_4xx(client, organization, log_lines):  # noqa: F811
     token = "tok-Path-Segment-9f8e7d"
     gateway = GatewayFactory(organization=organization, type="clickatell", secrets={"webhookTokens": [token]})
 
