@@ -12,10 +12,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from smsportal.middleware import current_exception_is_outage, database_unavailable, is_database_outage
-
-# Paths whose clients expect JSON, even for a 404 or a 500.
-API_PREFIXES = ("/api/", "/notification/", "/dispatcher/", "/webhooks/", "/.well-known/")
+from smsportal.http import API_PREFIXES
+from smsportal.middleware import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    current_exception_is_outage,
+    database_unavailable,
+    is_database_outage,
+)
 
 
 class ApiError(exceptions.APIException):
@@ -59,9 +63,7 @@ def api_exception_handler(exc, context):
         message, retry_after = lockout_message()
         return Response({"error": message}, status=429, headers={"Retry-After": retry_after})
     if is_database_outage(exc):
-        outage = database_unavailable(request)
-        return Response({"error": "the database is unavailable; retry later"}, status=503,
-                        headers={"Retry-After": outage["Retry-After"]})  # fmt: skip
+        return Response({"error": DATABASE_UNAVAILABLE}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, RequestDataTooBig):
         return Response({"error": "request body is too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DjangoValidationError):

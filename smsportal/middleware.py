@@ -13,12 +13,13 @@ import sys
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
 
+from smsportal.http import API_PREFIXES
 from smsportal.input_safety import HostileInput, check_pairs
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 10
-API_PREFIXES = ("/api/", "/notification/", "/dispatcher/", "/webhooks/", "/.well-known/")
+DATABASE_UNAVAILABLE = "the database is unavailable; retry later"
 
 
 def is_database_outage(exc: BaseException | None) -> bool:
@@ -31,11 +32,10 @@ def is_database_outage(exc: BaseException | None) -> bool:
 
 
 def database_unavailable(request) -> HttpResponse:
-    message = "the database is unavailable; retry later"
     if request.path.startswith(API_PREFIXES):
-        response = JsonResponse({"error": message}, status=503)
+        response = JsonResponse({"error": DATABASE_UNAVAILABLE}, status=503)
     else:
-        response = HttpResponse(message, status=503, content_type="text/plain")
+        response = HttpResponse(DATABASE_UNAVAILABLE, status=503, content_type="text/plain")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

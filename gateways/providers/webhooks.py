@@ -40,6 +40,7 @@ def webhook_input_check(request: HttpRequest) -> None:
     check_pairs(request.GET.lists(), kind="query")
     if request.method != "POST":
         return
+    request.body  # noqa: B018 — read (≤ 64 KiB, checked before) so that a signature can cover the raw bytes
     if (request.content_type or "") in FORM_TYPES:
         try:
             check_pairs(request.POST.lists())
