@@ -44,6 +44,12 @@ def current_exception_is_outage() -> bool:
     return is_database_outage(sys.exc_info()[1])
 
 
+def _readable(fd: int) -> bool:
+    poller = select.poll()  # poll(), not select(): no limit on the descriptor's number
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
 def _drop_dead_connections() -> None:
     """Close pooled PostgreSQL connections the server has closed: an idle connection has nothing
     to read unless the server sent its goodbye (a restart's "terminating connection") or EOF.
@@ -53,8 +59,8 @@ def _drop_dead_connections() -> None:
         if raw is None or conn.vendor != "postgresql" or conn.in_atomic_block:
             continue
         try:
-            dead = raw.closed or raw.broken or bool(select.select([raw.pgconn.socket], [], [], 0)[0])
-        except (OSError, ValueError, Exception):  # noqa: BLE001 — a socket we cannot poll is dead too
+            dead = raw.closed or raw.broken or _readable(raw.pgconn.socket)
+        except Exception:  # noqa: BLE001 — a socket we cannot poll is dead too
             dead = True
         if dead:
             logger.warning("pooled database connection closed by the server; reconnecting")
