@@ -31,7 +31,7 @@ def fault_settings(require_postgres, settings, live_server, provider_simulator):
     """Short lease and timeouts, as in production but scaled down; reports reach the live server."""
     settings.SMSPORTAL_PUBLIC_BASE_URL = live_server.url
     settings.SMSPORTAL_HTTP_TIMEOUT = 1.0
-    settings.SMSPORTAL_SEND_LEASE_SECONDS = 1
+    settings.SMSPORTAL_SEND_LEASE_SECONDS = 4  # above every provider call here (timeouts 1–3 s)
     settings.SMSPORTAL_QUEUED_TIMEOUT_SECONDS = 1
     provider_simulator.auto_report = "delivered"
     return settings
@@ -73,18 +73,18 @@ def numbers(count: int) -> list[str]:
     return [f"+1202555{n:04d}" for n in range(count)]
 
 
-def settle(ids, *, timeout: float = 90.0) -> None:
-    """Run the sweeper and the reconciler (beat's job) until every message is delivered."""
+def settle(ids, *, timeout: float = 90.0, done=("delivered",)) -> None:
+    """Run the sweeper and the reconciler (beat's job) until every message is delivered (`done`)."""
 
-    def all_delivered() -> bool:
+    def all_done() -> bool:
         outbound_sweep()
         outbound_reconcile()
-        return OutboundMessage.objects.filter(id__in=ids).exclude(status="delivered").count() == 0
+        return not OutboundMessage.objects.filter(id__in=ids).exclude(status__in=done).exists()
 
     try:
-        wait_for(all_delivered, timeout=timeout, interval=0.5)
+        wait_for(all_done, timeout=timeout, interval=0.5)
     except AssertionError:
-        left = OutboundMessage.objects.filter(id__in=ids).exclude(status="delivered")
+        left = OutboundMessage.objects.filter(id__in=ids).exclude(status__in=done)
         summary = sorted({(m.status, m.error_reason) for m in left[:50]})
         raise AssertionError(f"{left.count()} messages not delivered: {summary}") from None
 
