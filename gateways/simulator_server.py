@@ -97,6 +97,7 @@ class SentMessage:
     status_url: str = ""
     account_sid: str = ""
     auth_token: str = ""
+    created: str = field(default_factory=lambda: time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()))
 
 
 @dataclass
@@ -896,15 +897,22 @@ class _Handler:
         )
 
     def _twilio_list(self, path, query) -> None:
-        """List Messages filtered by `To` (and `DateSent>`, ignored: everything here is recent)."""
+        """List Messages filtered by `To`, newest first."""
         account_sid = path.split("/")[3]
         user, token = _basic_auth(self.headers)
         if user != account_sid or not token:
             return self._send(401, _error_body("twilio", 401, "20003"))
         to = (query.get("To") or [""])[0]
         listed = [
-            {"sid": m.provider_message_id, "to": m.to, "from": m.sender, "body": m.text, "status": "delivered"}
-            for m in list(self.sim.messages.values())
+            {
+                "sid": m.provider_message_id,
+                "to": m.to,
+                "from": m.sender,
+                "body": m.text,
+                "status": "delivered",
+                "date_created": m.created,
+            }
+            for m in reversed(list(self.sim.messages.values()))
             if m.provider == "twilio" and m.account_sid == account_sid and (not to or m.to == to)
         ]
         self._send(200, {"messages": listed, "next_page_uri": None, "page": 0, "page_size": len(listed)})

@@ -4,17 +4,18 @@ Send: one form-encoded `POST {urlTemplate}/2010-04-01/Accounts/{accountSid}/Mess
 message, HTTP Basic accountSid:authToken, `To`, `Body`, `From` or `MessagingServiceSid`, and
 `StatusCallback` set to this gateway's public status URL with our message id as `ref`, so a
 report also resolves a message whose sid we never recorded. Messages of a batch go out in
-parallel over the pooled session. Status lookup: list messages by `To` and `DateSent>`, matched
-on the body (messaging/services/reconcile.py). Callbacks are authenticated by `X-Twilio-Signature`, checked with the
-`twilio` package's RequestValidator against the *public* URL (SMSPORTAL_PUBLIC_BASE_URL + path),
-since behind a proxy the URL Django sees differs from the one Twilio signed. A secondary auth
-token (`secondaryAuthToken`) is accepted too, for rotation.
+parallel over the pooled session. Status lookup: list messages by `To`, created since the send,
+matched on the body (messaging/services/reconcile.py). Callbacks are authenticated by
+`X-Twilio-Signature`, checked with the `twilio` package's RequestValidator against the *public*
+URL (SMSPORTAL_PUBLIC_BASE_URL + path), since behind a proxy the URL Django sees differs from the
+one Twilio signed. A secondary auth token (`secondaryAuthToken`) is accepted too, for rotation.
 """
 
 import hmac
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -52,6 +53,13 @@ _STATUS = {
 }
 # Twilio API errors that are about one recipient, not the account: the message fails, the batch goes on.
 # 20429: too many requests → temporary (handled by HTTP 429).
+
+
+def _created(item: dict) -> datetime | None:
+    try:
+        return parsedate_to_datetime(str(item.get("date_created") or ""))
+    except (TypeError, ValueError):
+        return None
 
 
 def _signed_as_is(tokens: list[str], url: str, params, signature: str) -> bool:
@@ -150,13 +158,20 @@ class TwilioAdapter(RequestsAdapter):
         return answers
 
     def _listed(self, number: str, since: datetime, auth) -> list[dict] | None:
-        """Twilio's messages to `number` since `since` (None when the list is too long to be sure)."""
-        params = {"To": number, "DateSent>": since.strftime("%Y-%m-%d"), "PageSize": "1000"}
-        url = f"{self.messages_url()}?{urlencode(params)}"
+        """Twilio's messages to `number` created since `since`, newest first (None when the list is
+        too long to be sure). Filtered on `date_created`, not `DateSent`: a message Twilio still
+        queues has no send date yet, and must not be taken for one it never received."""
+        url = f"{self.messages_url()}?{urlencode({'To': number, 'PageSize': '1000'})}"
         listed: list[dict] = []
         for _ in range(LOOKUP_PAGES):
             data = self.request("GET", url, auth=auth, headers={"Accept": "application/json"}).json()
-            listed += [x for x in data.get("messages") or [] if isinstance(x, dict) and x.get("sid")]
+            for item in data.get("messages") or []:
+                if not isinstance(item, dict) or not item.get("sid"):
+                    continue
+                created = _created(item)
+                if created is not None and created < since:
+                    return listed  # older than what we ask about: the list is complete
+                listed.append(item)
             if not data.get("next_page_uri"):
                 return listed
             url = f"{self.base_url.rstrip('/')}{data['next_page_uri']}"

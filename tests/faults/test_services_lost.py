@@ -58,7 +58,7 @@ def _redis_server(port: int):
 def test_redis_restarted_with_queued_work_loses_no_message(
     organization, bulksms, provider_simulator, settings, redis_url
 ):
-    count = 500
+    count = 200
     port = _free_port()
     url = f"redis://127.0.0.1:{port}/0"
     with _redis_server(port):
@@ -89,7 +89,7 @@ def _terminate_other_connections() -> int:
 def test_database_connections_killed_mid_send_lose_nothing_and_send_nothing_twice(
     organization, twilio, provider_simulator, settings, redis_url, live_server
 ):
-    count = 600
+    count = 300
     provider_simulator.behave(provider="twilio", delay=0.02)
     env = {"SMSPORTAL_PUBLIC_BASE_URL": live_server.url, "SMSPORTAL_HTTP_TIMEOUT": "3"}
     with broker_mode(settings, redis_url), celery_worker(redis_url=redis_url, extra_env=env):

@@ -56,7 +56,7 @@ def test_messages_in_flight_at_the_kill_are_resolved_by_the_provider_lookup_when
     organization, twilio, provider_simulator, redis_url, settings, worker_env
 ):
     provider_simulator.auto_report = None  # no delivery report ever comes
-    count, before = 200, 40
+    count, before = 100, 20
     # After `before` requests, two groups hang: they are surely in flight when the worker dies,
     # and the provider still accepts them afterwards.
     provider_simulator.behave(provider="twilio", delay=2.0, after=before, times=32)
