@@ -33,7 +33,7 @@ from gateways.routing import (
 from gateways.selectors import gateway_sender_for
 from messaging.models import OutboundMessage
 from messaging.services.dispatch import dispatch_request
-from messaging.services.status import parked_apply
+from messaging.services.status import in_doubt_settle, parked_apply
 
 logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -171,10 +171,9 @@ def _deliver_group(adapter, messages: list[OutboundMessage]) -> tuple[RetryPlan 
             "ambiguous send; messages marked unknown", extra={"gateway": gateway.uid, "count": len(messages)}
         )
         _gateway_note(gateway, error=f"ambiguous: {type(exc).__name__}")
-        OutboundMessage.objects.filter(id__in=[m.id for m in messages], status=Status.SENDING).update(
-            status=Status.UNKNOWN,
-            unknown_at=timezone.now(),
-            error_reason=f"provider outcome unknown ({type(exc).__name__}); reconciling"[:300],
+        # `unknown`, unless a report already named one by our id (then it is `sent`).
+        in_doubt_settle(
+            [m.id for m in messages], reason=f"provider outcome unknown ({type(exc).__name__}); reconciling"
         )
         return None, f"ambiguous provider answer ({type(exc).__name__})"
     return _results_record(messages, results, gateway), ""
