@@ -26,7 +26,7 @@ def outbound_sweep_task() -> dict:
     """Beat, every 30 s: recover abandoned rows, then ask providers about `unknown` ones."""
     from messaging.services.reconcile import outbound_reconcile, outbound_sweep
 
-    return {**outbound_sweep(), **outbound_reconcile()}
+    return {"sweep": outbound_sweep(), "reconcile": outbound_reconcile()}
 
 
 @shared_task(acks_late=True)
