@@ -19,13 +19,6 @@ SID = "AC" + "f" * 32
 AUTH_TOKEN = "fault-auth-token"
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "/tests/faults/" in str(item.fspath):
-            item.add_marker(pytest.mark.faults)
-            item.add_marker(pytest.mark.services)
-
-
 @pytest.fixture
 def fault_settings(require_postgres, settings, live_server, provider_simulator):
     """Short lease and timeouts, as in production but scaled down; reports reach the live server."""

@@ -8,7 +8,7 @@ from messaging.models import OutboundMessage
 from messaging.services.outbound import messages_queue
 from tests.faults.conftest import assert_each_received_once, numbers, settle
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.faults, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 COUNT = 40
 
 

@@ -19,7 +19,7 @@ from tests.faults.conftest import assert_each_received_once, numbers, settle
 from tests.gateways.polling import wait_for
 from tests.messaging.workers import broker_mode, celery_worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.faults, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def _free_port() -> int:
