@@ -37,6 +37,10 @@ def outbound_sweep() -> dict[str, int]:
     - sending past the lease: re-queued when its group's provider call provably never started or
       the provider deduplicates on our reference; `sent` when a report already gave its provider
       id; otherwise `unknown`, resolved by its report or the reconciler, never resent blindly.
+
+    The lease of a started message runs from its group's start: a worker still sending the later
+    groups of a long batch keeps its group in flight, and its not-yet-started rows, taken back
+    here, are skipped by its conditional mark (delivery._send_started_mark).
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.SMSPORTAL_QUEUED_TIMEOUT_SECONDS)
@@ -51,7 +55,7 @@ def outbound_sweep() -> dict[str, int]:
         status=Status.QUEUED, dispatched_at=None, claim_token=None
     )
     safe_ids, doubt_ids = [], []
-    for message in abandoned.select_related("gateway"):
+    for message in abandoned.filter(send_started_at__lt=lease).select_related("gateway"):
         dedupes = message.gateway is not None and get_adapter(message.gateway).capabilities.dedupes_on_reference
         (safe_ids if dedupes and not message.provider_message_id else doubt_ids).append(message.id)
     OutboundMessage.objects.filter(id__in=safe_ids).update(status=Status.QUEUED, dispatched_at=None, claim_token=None)

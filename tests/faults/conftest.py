@@ -66,12 +66,18 @@ def numbers(count: int) -> list[str]:
     return [f"+1202555{n:04d}" for n in range(count)]
 
 
+def beat() -> bool:
+    """What beat runs every 30 s: the sweeper, then the reconciler."""
+    outbound_sweep()
+    outbound_reconcile()
+    return True
+
+
 def settle(ids, *, timeout: float = 90.0, done=("delivered",)) -> None:
     """Run the sweeper and the reconciler (beat's job) until every message is delivered (`done`)."""
 
     def all_done() -> bool:
-        outbound_sweep()
-        outbound_reconcile()
+        beat()
         return not OutboundMessage.objects.filter(id__in=ids).exclude(status__in=done).exists()
 
     try:

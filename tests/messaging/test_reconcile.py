@@ -68,7 +68,9 @@ def test_a_worker_killed_mid_batch_leaves_only_the_group_in_flight_in_doubt(
         outbound_deliver(message_ids=[str(m.id) for m in rows])
 
     assert calls == [16, 16]  # in-flight groups of Twilio's parallel requests, not the whole batch
-    OutboundMessage.objects.filter(id__in=[m.id for m in rows]).update(claimed_at=_long_ago(settings))
+    abandoned = OutboundMessage.objects.filter(id__in=[m.id for m in rows])
+    abandoned.update(claimed_at=_long_ago(settings))
+    abandoned.filter(send_started_at__isnull=False).update(send_started_at=_long_ago(settings))
     monkeypatch.setattr(delivery, "send_batch_paced", real)
     outbound_sweep()  # re-queues the never-started rows; eager tasks send them at once
 
@@ -109,7 +111,7 @@ def test_a_report_for_another_organizations_gateway_changes_nothing(organization
 
 def test_a_report_arriving_while_the_worker_is_gone_is_applied_by_the_sweeper(organization, gateway, settings):
     [message] = _rows(
-        organization, gateway, status="sending", claimed_at=_long_ago(settings), send_started_at=timezone.now()
+        organization, gateway, status="sending", claimed_at=_long_ago(settings), send_started_at=_long_ago(settings)
     )
     update = StatusUpdate(provider_message_id="p-2", status="delivered", reference=str(message.id))
     assert outbound_status_apply(gateway=gateway, update=update) is None  # its sender has not recorded it yet
@@ -162,3 +164,14 @@ def test_what_stays_unknown_past_the_deadline_is_resent_once_on_request(
     assert (
         b"May not have been sent" not in client.get(f"/portal/conversations/number/{message.id}/", follow=True).content
     )
+
+
+def test_a_long_batch_keeps_its_group_in_flight_while_the_sweeper_takes_back_the_rest(organization, gateway, settings):
+    old = _long_ago(settings)
+    in_flight, waiting = _rows(organization, gateway, count=2, status="sending", claimed_at=old)
+    OutboundMessage.objects.filter(pk=in_flight.pk).update(send_started_at=timezone.now())
+
+    outbound_sweep()
+
+    assert OutboundMessage.objects.get(pk=in_flight.pk).status == "sending"  # its worker is still on it
+    assert OutboundMessage.objects.get(pk=waiting.pk).status == "sent"  # taken back, sent once (eager)
