@@ -316,7 +316,8 @@ def _reroute_to_fallback(messages: list[OutboundMessage], fallback, *, reason: s
     """
     by_sender: dict[str, list] = defaultdict(list)
     for m in messages:
-        by_sender[gateway_sender_for(gateway=fallback, recipient=m.recipient)].append(m.id)
+        sender = gateway_sender_for(gateway=fallback, recipient=m.recipient, organization_id=m.organization_id)
+        by_sender[sender].append(m.id)
     for sender, ids in by_sender.items():
         OutboundMessage.objects.filter(id__in=ids, provider_message_id__isnull=True).exclude(
             status__in=[Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.UNKNOWN]

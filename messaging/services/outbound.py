@@ -281,7 +281,7 @@ class _Rows:
         # every recipient gets the gateway's configured sender (no country lookup per number).
         if "inbound_numbers" not in getattr(gateway, "_prefetched_objects_cache", {}):
             prefetch_related_objects([gateway], "inbound_numbers")
-        self.local_senders = gateway_senders(gateway)
+        self.local_senders = gateway_senders(gateway, organization_id=prototype["organization_id"])
         self.default_sender = gateway.config.get("from", "") or ""
         self.values: list[list] = []
         self.queued = 0
