@@ -31,9 +31,9 @@ def mfa_required(user) -> bool:
     return bool(organization is not None and organization.require_two_factor)
 
 
-def mfa_enabled(user) -> bool:
+def mfa_enabled(*, user_id) -> bool:
     """Whether the user has a confirmed authenticator (BioT's `_mfa.enabled`)."""
-    return user is not None and TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return TOTPDevice.objects.filter(user_id=user_id, confirmed=True).exists()
 
 
 def totp_pending(user) -> TOTPDevice:
