@@ -109,7 +109,7 @@ def test_secrets_are_masked(organization):
         gateway = GatewayFactory(organization=organization, secrets={"authToken": "tok-very-secret-1"})
         gateway.secrets = {"authToken": "tok-very-secret-2"}
         gateway.save()
-        plugin = PluginRegistration.objects.create(
+        PluginRegistration.objects.create(
             organization=organization, name="p", url="https://example.org/hook", webhook_secret="whsec_very-secret"
         )
 
