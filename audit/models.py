@@ -16,10 +16,14 @@ def mask(value: str) -> str:
 
 
 def organization_id_of(instance):
-    """The organization a tracked row belongs to: its own id for an organization."""
+    """The organization a tracked row belongs to: its own id for an organization, its gateway's
+    for an inbound number (a global gateway's rows belong to none: superusers only)."""
     if isinstance(instance, Organization):
         return instance.pk
-    return getattr(instance, "organization_id", None)
+    if hasattr(instance, "organization_id"):
+        return instance.organization_id
+    gateway = getattr(instance, "gateway", None)
+    return getattr(gateway, "organization_id", None)
 
 
 class AuditEntryManager(LogEntryManager):
@@ -33,8 +37,10 @@ class AuditEntryManager(LogEntryManager):
 
 
 class AuditEntry(AbstractLogEntry):
-    # No foreign key to the organization: the trail outlives a deleted organization or key.
-    organization_id = models.UUIDField(null=True, blank=True, db_index=True)
+    # No database constraint and no cascade: the trail outlives a deleted organization.
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     api_key_prefix = models.CharField("API key", max_length=16, blank=True, default="")
 
     objects = AuditEntryManager()
@@ -42,7 +48,7 @@ class AuditEntry(AbstractLogEntry):
     class Meta(AbstractLogEntry.Meta):
         verbose_name = "audit entry"
         verbose_name_plural = "audit trail"
-        indexes = [models.Index(fields=["organization_id", "-timestamp"], name="audit_org_time")]
+        indexes = [models.Index(fields=["organization", "-timestamp"], name="audit_org_time")]
 
     @property
     def acted_by(self) -> str:

@@ -139,3 +139,15 @@ def test_an_organizations_admins_see_only_its_entries(organization, other_organi
     assert client_for(staff_user(organization, "clerk")).get("/admin/audit/auditentry/").status_code in (302, 403)
     assert root.post(f"/admin/audit/auditentry/{theirs.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AuditEntry.objects.filter(pk=theirs.pk).exists()
+
+
+def test_the_trail_outlives_a_deleted_organization(other_organization):
+    with set_actor(None):
+        PatientFactory(organization=other_organization, first_name="Gone")
+    gone = other_organization.pk
+
+    other_organization.delete()
+
+    recorded = AuditEntry.objects.filter(organization_id=gone)
+    assert recorded.filter(action=AuditEntry.Action.CREATE, object_repr__startswith="Gone").exists()
+    assert recorded.filter(action=AuditEntry.Action.DELETE, object_repr__startswith="Gone").exists()
