@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, OrganizationUser, Patient
 from entities.selectors import organization_for_user, phone_number_shared, scope_to_user
-from entities.services import api_key_create
+from entities.services import api_key_create, api_keys_revoke
 
 SHARED_PHONE_WARNING = (
     "Another patient, caregiver or organization user of this organization has the phone number {phone}. "
@@ -163,10 +163,5 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
-        from django.utils import timezone
-
-        from smsportal.localcache import local_caches_clear
-
-        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
-        local_caches_clear()  # at once in this process; others within SMSPORTAL_LOCAL_CACHE_SECONDS
+        count = api_keys_revoke(queryset=queryset)
         self.message_user(request, f"{count} key(s) revoked.")

@@ -10,7 +10,7 @@ from django.test import Client
 
 from adherence.models import MedicationSchedule
 from audit.models import MASK, AuditEntry
-from entities.models import Patient
+from entities.models import ApiKey, Patient
 from gateways.models import Gateway
 from messaging.models import KeywordCommand
 from plugins.models import PluginRegistration
@@ -151,3 +151,14 @@ def test_the_trail_outlives_a_deleted_organization(other_organization):
     recorded = AuditEntry.objects.filter(organization_id=gone)
     assert recorded.filter(action=AuditEntry.Action.CREATE, object_repr__startswith="Gone").exists()
     assert recorded.filter(action=AuditEntry.Action.DELETE, object_repr__startswith="Gone").exists()
+
+
+def test_revoking_api_keys_in_the_admin_is_recorded(organization, api_key):
+    root = User.objects.create_superuser("root", "root@example.org", "pw")
+    key = ApiKey.objects.get()
+    client_for(root).post("/admin/entities/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+
+    entry = entries_for(ApiKey)[-1]
+    assert entry.action == AuditEntry.Action.UPDATE and entry.actor == root
+    assert entry.changes["revoked_at"][0] is None and entry.changes["revoked_at"][1]
+    assert entry.organization_id == organization.pk
