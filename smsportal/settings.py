@@ -59,10 +59,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # TRACE answered 405, Cache-Control: no-store on every dynamic answer (static files are served
-    # by WhiteNoise below and keep their caching).
-    "smsportal.security.SecurityHeadersMiddleware",
+    # Static files are answered here, with their own caching (and 405 to anything but GET/HEAD).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Everything else: TRACE answered 405, Cache-Control: no-store on every answer.
+    "smsportal.security.SecurityHeadersMiddleware",
     "smsportal.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
