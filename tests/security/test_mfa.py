@@ -7,6 +7,7 @@ from base64 import b32encode
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django_otp import devices_for_user
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -25,6 +26,12 @@ def signed_in(username, password="pw") -> Client:
 def current_code(user) -> str:
     device = TOTPDevice.objects.get(user=user)
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift):06d}"
+
+
+def throttle_waited(user) -> None:
+    """The growing wait after a wrong code (django-otp throttling), elapsed."""
+    for device in devices_for_user(user, confirmed=None):
+        device.throttle_reset()
 
 
 def set_up(client, user, following="/admin/") -> list[str]:
@@ -60,7 +67,7 @@ def test_a_superuser_sets_up_an_authenticator_before_reaching_the_admin(root):
     assert b32encode(secret).decode().rstrip("=")[:4] in setup  # the key, for typing in by hand
     wrong = client.post("/accounts/two-factor/", {"token": "000000", "next": "/admin/"})
     assert wrong.status_code == 400 and client.get("/admin/").status_code == 302
-    TOTPDevice.objects.get(user=root).throttle_reset()  # the wait after a wrong code, elapsed
+    throttle_waited(root)
 
     codes = set_up(client, root)
 
@@ -93,7 +100,15 @@ def test_new_recovery_codes_replace_the_old_ones(root):
 
     assert len(new) == 10
     assert signed_in("root").post("/accounts/two-factor/", {"token": old[1]}).status_code == 400
+    throttle_waited(root)
     assert signed_in("root").post("/accounts/two-factor/", {"token": new[0]}).status_code == 302
+
+
+def test_a_code_is_accepted_once(root):
+    set_up(signed_in("root"), root)
+
+    # The code that confirmed the setup cannot sign in a second session (a replayed code).
+    assert signed_in("root").post("/accounts/two-factor/", {"token": current_code(root)}).status_code == 400
 
 
 def test_repeated_wrong_codes_are_throttled(root):
@@ -157,3 +172,18 @@ def test_the_biot_representation_shows_the_real_two_factor_state(organization, a
     assert api_client.get(path).json()["_mfa"]["enabled"] is False
     set_up(signed_in("nurse"), nurse, "/portal/")
     assert api_client.get(path).json()["_mfa"]["enabled"] is True
+
+
+def test_after_the_code_only_a_local_address_is_followed(root):
+    codes = set_up(signed_in("root"), root)
+    client = signed_in("root")
+
+    answer = client.post("/accounts/two-factor/", {"token": codes[0], "next": "https://evil.example/"})
+
+    assert answer.status_code == 302 and answer["Location"] == "/portal/"
+
+
+def test_the_portal_links_to_the_two_factor_page(organization):
+    staff_of(organization, "nurse")
+
+    assert "/accounts/two-factor/?next=" in signed_in("nurse").get("/portal/").content.decode()
