@@ -244,6 +244,7 @@ CONTENT_SECURITY_POLICY = {
 SMSPORTAL_MFA_ENFORCE = env.bool("SMSPORTAL_MFA_ENFORCE", default=not DEBUG)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="smsportal")
 SMSPORTAL_MFA_RECOVERY_CODES = 10
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows an authenticator's key
 
 # AUDIT TRAIL (django-auditlog): entries carry their organization (audit.AuditEntry); secrets are
 # masked: a change to one records only that it changed (audit.models.mask).
@@ -265,6 +266,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = tuple(
         ("plugins.PluginRegistration", {"mask_fields": ["webhook_secret"]}),
         ("messaging.KeywordCommand", {}),
         ("adherence.MedicationSchedule", {}),
+        # Logins (who made whom a superuser or staff); sign-ins themselves are not changes.
+        ("auth.User", {"mask_fields": ["password"], "exclude_fields": ["last_login"]}),
     ]
 )
 

@@ -162,3 +162,17 @@ def test_revoking_api_keys_in_the_admin_is_recorded(organization, api_key):
     assert entry.action == AuditEntry.Action.UPDATE and entry.actor == root
     assert entry.changes["revoked_at"][0] is None and entry.changes["revoked_at"][1]
     assert entry.organization_id == organization.pk
+
+
+def test_changes_to_logins_are_recorded_with_the_password_masked():
+    root = User.objects.create_superuser("root", "root@example.org", "pw")
+    with set_actor(root):
+        clerk = User.objects.create_user("clerk", password="first-password")
+        clerk.is_superuser = True
+        clerk.set_password("second-password")
+        clerk.save()
+
+    entry = entries_for(User)[-1]
+    assert entry.actor == root and entry.changes["is_superuser"] == [False, True]
+    assert entry.changes["password"] == [MASK, MASK]
+    assert "pbkdf2" not in str(entry.changes) and "last_login" not in entry.changes
