@@ -1,10 +1,10 @@
-"""The audit trail in the admin: read-only; an organization's admins see their organization's entries,
-superusers every entry (global gateways' too)."""
+"""The audit trail in the admin, through the tenancy layer: read-only; an organization's admins
+(the role's view permission) see their organization's entries, superusers every entry."""
 
 from django.contrib import admin
 
 from audit.models import AuditEntry
-from entities.selectors import organization_for_user
+from entities.tenancy import OrganizationScopedAdmin
 
 # auditlog registers its own (unscoped) admin for the entry model: ours replaces it.
 if admin.site.is_registered(AuditEntry):
@@ -12,11 +12,11 @@ if admin.site.is_registered(AuditEntry):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["timestamp", "acted_by", "action", "content_type", "object_repr", "remote_addr"]
+class AuditEntryAdmin(OrganizationScopedAdmin):
+    list_display = ["timestamp", "acted_by", "action", "content_type", "object_repr", "remote_addr", "organization"]
     list_filter = ["action", "content_type", "timestamp"]
     search_fields = ["object_repr", "actor__username", "api_key_prefix"]
-    list_select_related = ["actor", "content_type"]
+    list_select_related = ["actor", "content_type", "organization"]
     date_hierarchy = "timestamp"
     fields = [
         "timestamp",
@@ -27,7 +27,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "object_repr",
         "changes",
         "remote_addr",
-        "organization_id",
+        "organization_id",  # the id: the organization may be gone
     ]
     readonly_fields = fields
 
@@ -35,20 +35,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     def acted_by(self, entry):
         return entry.acted_by
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        organization = organization_for_user(request.user)
-        return queryset.filter(organization_id=organization.pk) if organization else queryset.none()
-
-    def has_view_permission(self, request, obj=None):
-        # An organization's admin: staff of an organization with the view permission (the admin role).
-        return request.user.is_superuser or (
-            organization_for_user(request.user) is not None and super().has_view_permission(request, obj)
-        )
-
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, *args):
         return False
 
     def has_change_permission(self, request, obj=None):

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from entities.models import Organization
-from entities.selectors import organization_for_user
+from entities.tenancy import OrganizationScopedAdmin, acting_organization
 from gateways.config import MASK, SPECS, ConfigError, config_representation, config_validate
 from gateways.models import Gateway
 from gateways.services import (
@@ -272,7 +272,7 @@ class SendTestForm(forms.Form):
 
 
 @admin.register(Gateway)
-class GatewayAdmin(admin.ModelAdmin):
+class GatewayAdmin(OrganizationScopedAdmin):
     list_display = [
         "name",
         "type",
@@ -299,15 +299,6 @@ class GatewayAdmin(admin.ModelAdmin):
     ]
     actions = ["make_default", "send_test_sms", "rotate_webhook_token", "retire_previous_webhook_token"]
 
-    # -- scoping: staff see their organization's gateways only -----------------------------
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        organization = organization_for_user(request.user)
-        return queryset.filter(organization=organization) if organization else queryset.none()
-
     def _type_for(self, request, obj) -> str:
         if obj is not None:
             return obj.type
@@ -327,13 +318,7 @@ class GatewayAdmin(admin.ModelAdmin):
         return super().add_view(request, form_url, extra_context)
 
     def _request_organization(self, request):
-        return None if request.user.is_superuser else organization_for_user(request.user)
-
-    def has_add_permission(self, request):
-        # Staff without an organization would create a global gateway: only superusers may.
-        return super().has_add_permission(request) and (
-            request.user.is_superuser or self._request_organization(request) is not None
-        )
+        return acting_organization(request)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = GatewayForm.for_type(self._type_for(request, obj))

@@ -2,14 +2,9 @@
 
 from django.contrib import admin, messages
 
-from entities.selectors import scope_to_user
+from entities.tenancy import OrganizationScopedAdmin, PlatformAdmin
 from plugins.models import PluginInvocation, PluginRegistration, SigningKey
 from plugins.services import invocation_retry_now
-
-
-class OrganizationScopedAdmin(admin.ModelAdmin):
-    def get_queryset(self, request):
-        return scope_to_user(super().get_queryset(request), request.user)
 
 
 @admin.register(PluginRegistration)
@@ -68,13 +63,10 @@ class PluginInvocationAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(PlatformAdmin):
     list_display = ["kid", "created_at", "expires_at"]
     readonly_fields = ["kid", "public_jwk", "created_at", "expires_at"]
     exclude = ["private_key_pem"]
 
     def has_add_permission(self, request):
         return False  # `manage.py rotate_signing_key`
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser

@@ -4,7 +4,7 @@ import base64
 import secrets
 import uuid
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -75,7 +75,9 @@ class PluginRegistration(models.Model):
             )
         except ValueError as exc:
             field, _, text = str(exc).partition(": ")
-            raise ValidationError({field if field in {"url", "handler", "entity_types", "actions"} else None: text})
+            field = {"entityTypes": "entity_types"}.get(field, field)  # the API's name → the model's
+            known = field in {"url", "handler", "entity_types", "actions"}
+            raise ValidationError({field if known else NON_FIELD_ERRORS: text if known else str(exc)})
 
 
 class PluginInvocation(models.Model):
