@@ -43,6 +43,7 @@ class OrganizationAdmin(OrganizationScopedAdmin):
         "opt_out_confirmation",
         "opt_in_confirmation",
         "help_text",
+        "require_two_factor",
     ]
 
     def get_fields(self, request, obj=None):

@@ -5,12 +5,13 @@ import base64
 
 import pytest
 from auditlog.context import set_actor
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.test import Client
 
 from adherence.models import MedicationSchedule
 from audit.models import MASK, AuditEntry
 from entities.models import ApiKey, Patient
+from entities.roles import organization_login_create
 from gateways.models import Gateway
 from messaging.models import KeywordCommand
 from plugins.models import PluginRegistration
@@ -22,10 +23,12 @@ PATIENT = {"_name": {"firstName": "Ada", "lastName": "Lovelace"}, "_phone": "+12
 
 
 def staff_user(organization, username, *, admin=False) -> User:
-    user = User.objects.create_user(username, password="pw", is_staff=admin)
+    if admin:  # the Organization admin role
+        return organization_login_create(organization=organization, email=f"{username}@example.org", username=username)[
+            0
+        ]
+    user = User.objects.create_user(username, password="pw")
     OrganizationUserFactory(organization=organization, user=user)
-    if admin:
-        user.user_permissions.add(Permission.objects.get(codename="view_auditentry"))
     return user
 
 

@@ -11,6 +11,7 @@ from django_otp import devices_for_user
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from entities.roles import organization_login_create
 from tests.factories import OrganizationUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +188,12 @@ def test_the_portal_links_to_the_two_factor_page(organization):
     staff_of(organization, "nurse")
 
     assert "/accounts/two-factor/?next=" in signed_in("nurse").get("/portal/").content.decode()
+
+
+def test_an_organization_admin_can_require_two_factor_for_its_staff(organization):
+    boss = Client()
+    login, _ = organization_login_create(organization=organization, email="boss@example.org", username="boss")
+    boss.force_login(login)
+    form = boss.get(f"/admin/entities/organization/{organization.pk}/change/").content.decode()
+
+    assert 'name="require_two_factor"' in form
