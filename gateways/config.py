@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from gateways.models import Gateway
-from gateways.urlsafety import UnsafeUrlError, url_check
+from gateways.urlsafety import UnsafeUrlError, aws_endpoint_check, url_check
 
 MASK = "********"
 T = Gateway.Type
@@ -86,6 +86,7 @@ SPECS: dict[str, TypeSpec] = {
             "statusErrorField": "str",
             "statusMap": "dict",
         },
+        secrets=("webhookSigningSecret",),  # optional HMAC of inbound/status webhooks
         required=("urlTemplate",),
         urls=("urlTemplate",),
     ),
@@ -339,6 +340,14 @@ def _sns_region(config: dict, secrets: dict, failed: set) -> None:
         )
 
 
+def _sns_endpoint(config: dict, secrets: dict, failed: set) -> None:
+    if config.get("endpointUrl") and "endpointUrl" not in failed:
+        try:
+            aws_endpoint_check(str(config["endpointUrl"]))
+        except UnsafeUrlError as exc:
+            raise ConfigError(f"endpointUrl: {exc}", field="endpointUrl")
+
+
 # Twilio: "from" is an E.164 number or an alphanumeric sender id (1-11 letters, digits, spaces; a letter).
 E164 = re.compile(r"\+[1-9]\d{1,14}")
 ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
@@ -365,7 +374,7 @@ def _clickatell_key(config: dict, secrets: dict, failed: set) -> None:
 
 TYPE_RULES = {
     T.HTTP: (_http_content_type, _http_placeholders, _http_method),
-    T.SNS: (_sns_service, _sns_region),
+    T.SNS: (_sns_service, _sns_region, _sns_endpoint),
     T.TWILIO: (_twilio_from,),
     T.CLICKATELL: (_clickatell_key,),
 }
