@@ -12,7 +12,7 @@ from import_export import fields, resources, widgets
 
 from adherence.models import MedicationSchedule
 from entities.models import Caregiver, Organization, Patient
-from messaging.phones import InvalidPhoneNumber, to_e164
+from smsportal.phones import InvalidPhoneNumber, to_e164
 from smsportal.spreadsheet import spreadsheet_cell, spreadsheet_value
 
 CAREGIVER_RE = re.compile(r"^(?P<name>.*?)\s*<?(?P<phone>\+?[\d][\d\s().-]{5,})>?$")

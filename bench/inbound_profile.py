@@ -120,7 +120,7 @@ def main() -> None:
     warm = [bench.signed_request(public, gateway_id, f"SMw{i}", bench.phone(i), f"1 w{i}") for i in range(50)]
     for r in warm:
         assert wsgi_call(application, r) == 200
-    from messaging.services.inbound import inbound_route_pending
+    from messaging.services.routing import inbound_route_pending
     from plugins.models import PluginInvocation
     from plugins.services import plugin_invocations_run
 

@@ -14,13 +14,6 @@ def organization_for_user(user) -> Organization | None:
     return org_user.organization if org_user is not None else None
 
 
-def organizations_visible_to(user) -> QuerySet[Organization]:
-    if getattr(user, "is_superuser", False):
-        return Organization.objects.all()
-    org = organization_for_user(user)
-    return Organization.objects.filter(pk=org.pk) if org else Organization.objects.none()
-
-
 def scope_to_user(queryset: QuerySet, user, *, field: str = "organization") -> QuerySet:
     """Restrict a queryset to the caller's organization; superusers see everything."""
     if getattr(user, "is_superuser", False):

@@ -1,4 +1,4 @@
-"""BioT's entity representation (seed 001, `data.entity`), read and written.
+"""BioT's entity representation (`data.entity`), read and written.
 
 `entity_biot_representation` renders a patient, caregiver or organization user exactly as BioT's
 `_incomingSms` plugin payload carries it; the entity APIs (/api/v1/...) and the plugin payload
@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from rest_framework import serializers
 
 from entities.models import Caregiver, EntityType, Organization, Patient, Person
-from messaging.phones import InvalidPhoneNumber, to_e164
 from mfa.services import mfa_enabled
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 # Stable template ids per entity type (BioT templates are per deployment; ours are fixed).
 _TEMPLATE_NAMESPACE = uuid.UUID("6f1d7c3e-2b4a-4c55-9a8e-5d0e1b7f9c21")
@@ -75,7 +75,7 @@ def _referencers(entity: Person) -> dict:
 
 
 def entity_biot_representation(entity: Person) -> dict:
-    """A patient, caregiver or organization user in BioT's `data.entity` shape (seed 001).
+    """A patient, caregiver or organization user in BioT's `data.entity` shape.
 
     Custom attributes appear as top-level keys beside the `_`-prefixed system attributes,
     as in BioT (the seed's `sex` and `group`).

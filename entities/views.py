@@ -20,10 +20,10 @@ from entities.models import Caregiver, EntityType, Organization, OrganizationUse
 from entities.selectors import organization_for_user, scope_to_user
 from entities.serializers import EntityInputSerializer, entity_biot_representation
 from entities.services import entity_save
-from messaging.phones import InvalidPhoneNumber, to_e164
 from messaging.serializers_outbound import ApiErrorSerializer
 from smsportal.exceptions import ApiError
 from smsportal.pagination import BoundedLimitOffsetPagination
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 
 class EntityOutputSerializer(serializers.Serializer):

@@ -24,12 +24,12 @@ from gateways.services import (
     gateway_inbound_warnings,
     gateway_retire_webhook_token,
     gateway_rotate_webhook_token,
-    gateway_send_test,
     gateway_set_default,
-    gateway_webhook_url,
     inbound_numbers_set,
 )
-from messaging.phones import InvalidPhoneNumber, to_e164
+from gateways.webhook_url import gateway_webhook_url
+from messaging.services.gateway_test import gateway_send_test
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 MODEL_FIELDS = ["organization", "name", "is_active", "fallback", "rate_limit_per_second", "max_sms_length"]
 # Human labels; the help text keeps the JSON (API) name, e.g. "API field: accountSid".

@@ -2,7 +2,7 @@
 
 Thin: find the gateway (another organization's is a 404), call gateways.services, answer with
 DHIS2's WebMessage envelope. Secrets are never returned (docs/gateways.md). We differ from DHIS2
-where the brief says so: malformed input (missing or unknown `type`, a missing required field, a
+on purpose: malformed input (missing or unknown `type`, a missing required field, a
 malformed or private URL) is a 400 naming the field; several gateways of one type are allowed.
 """
 

@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from gateways.models import Gateway
 from gateways.providers.base import ProviderAdapter
-from messaging.phones import country_of
 from smsportal.localcache import LocalCache
+from smsportal.phones import country_of
 
 _send_gateways = LocalCache("send-gateways")
 

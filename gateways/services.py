@@ -5,29 +5,15 @@ import secrets as pysecrets
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 
 from gateways.config import ConfigError, as_bool, as_str, config_representation, config_validate, type_from_name
 from gateways.models import Gateway, InboundNumber
-from messaging.phones import InvalidPhoneNumber, country_of, to_e164
+from gateways.webhook_url import gateway_webhook_url
 from smsportal.localcache import local_caches_clear
+from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
 
 logger = logging.getLogger(__name__)
-
-# Providers that sign their callbacks; their URLs carry no token (the signature authenticates).
-TOKENLESS_TYPES = {Gateway.Type.TWILIO, Gateway.Type.SNS}
-
-
-def gateway_webhook_url(*, gateway: Gateway, kind: str, with_token: bool = True, base_url: str | None = None) -> str:
-    """The public URL a provider calls for `kind` ("inbound" or "status"), with the current token."""
-    base = (base_url or settings.SMSPORTAL_PUBLIC_BASE_URL).rstrip("/")
-    url = f"{base}{reverse(f'gateways:{kind}', kwargs={'gateway_uid': gateway.pk})}"
-    tokens = gateway.webhook_tokens()
-    if with_token and tokens and gateway.type not in TOKENLESS_TYPES:
-        url = f"{url}?token={tokens[0]}"
-    return url
 
 
 def gateway_representation(gateway: Gateway) -> dict[str, Any]:
@@ -352,22 +338,3 @@ def gateway_retire_webhook_token(*, gateway: Gateway) -> None:
     gateway.secrets = {**gateway.secrets, "webhookTokens": tokens[:1]}
     gateway.save(update_fields=["secrets", "updated_at"])
     logger.info("gateway previous webhook token retired", extra={"gateway": gateway.uid})
-
-
-def gateway_send_test(*, gateway: Gateway, recipient: str, body: str = "smsportal test message"):
-    """Queue one test SMS through exactly this gateway (admin action). Returns the OutboundMessage."""
-    from messaging.models import OutboundMessage
-    from messaging.services.outbound import messages_queue
-
-    if gateway.organization is None:
-        raise ConfigError("a test SMS needs an organization's gateway", field="organization")
-    result = messages_queue(
-        organization=gateway.organization,
-        recipients=[recipient],
-        body=body,
-        source=OutboundMessage.Source.SYSTEM,
-        gateway=gateway,
-    )
-    if result.refused:
-        raise ConfigError(f"recipient refused: {result.refused[0][1]}", field="recipient")
-    return result.messages[0]

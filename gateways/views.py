@@ -49,7 +49,7 @@ def _hostile(gateway, kind: str, exc: HostileInput) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def inbound_webhook(request, gateway_uid, token=None):
     """A reply from a phone: verify, store (deduplicated), route asynchronously."""
-    from messaging.services.inbound import inbound_receive
+    from messaging.services.receive import inbound_receive
 
     gateway, adapter = _gateway_and_adapter(gateway_uid)
     request.webhook_path_token = token
@@ -73,7 +73,7 @@ def inbound_webhook(request, gateway_uid, token=None):
 @require_http_methods(["GET", "POST"])
 def status_webhook(request, gateway_uid, token=None):
     """A delivery report: verify, then move each message forward only."""
-    from messaging.services.outbound import outbound_status_apply
+    from messaging.services.status import outbound_status_apply
 
     gateway, adapter = _gateway_and_adapter(gateway_uid)
     request.webhook_path_token = token

@@ -26,7 +26,7 @@ class OutboundMessageAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Send selected failed messages again")
     def retry_failed(self, request, queryset):
-        from messaging.services.outbound import outbound_requeue_failed
+        from messaging.services.reconcile import outbound_requeue_failed
 
         count = outbound_requeue_failed(message_ids=list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{count} failed message(s) queued again; opted-out numbers are skipped.")

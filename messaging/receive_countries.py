@@ -1,4 +1,4 @@
-"""Countries where receiving SMS works, as BioT lists them (seed 001, "Receiving SMS Messages").
+"""Countries where receiving SMS works, as BioT's documentation lists them ("Receiving SMS Messages").
 
 Sending works worldwide; replies only come back to a local number in these countries. The admin
 warns when a gateway's inbound number is in a country outside this list (`inbound_number_warning`).

@@ -5,8 +5,8 @@ import copy
 from rest_framework import serializers
 
 from messaging.models import OutboundMessage
-from messaging.phones import InvalidPhoneNumber, to_e164
 from smsportal.dhis2 import dhis2_time
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 Status = OutboundMessage.Status
 

@@ -1,19 +1,23 @@
-"""Thin Celery tasks: ids in, one service call, retry policy here and nothing else."""
+"""Thin Celery tasks: ids in, one service call, retry policy here and nothing else.
+
+Tasks import the services; a service enqueues a task by importing it inside the function (the one
+back-edge, never at module level)."""
 
 from celery import shared_task
+
+from messaging.services.delivery import outbound_deliver
+from messaging.services.dispatch import outbound_dispatch
+from messaging.services.reconcile import outbound_reconcile, outbound_sweep
+from messaging.services.routing import inbound_route, inbound_route_pending, inbound_sweep
 
 
 @shared_task(acks_late=True)
 def outbound_dispatch_task() -> int:
-    from messaging.services.dispatch import outbound_dispatch
-
     return outbound_dispatch()
 
 
 @shared_task(acks_late=True)
 def outbound_deliver_task(message_ids: list[str]) -> None:
-    from messaging.services.delivery import outbound_deliver
-
     plan = outbound_deliver(message_ids=message_ids)
     if plan is not None:
         # A retry is a new task with a countdown; the rows say when they are due, so a lost
@@ -24,16 +28,12 @@ def outbound_deliver_task(message_ids: list[str]) -> None:
 @shared_task
 def outbound_sweep_task() -> dict:
     """Beat, every 30 s: recover abandoned rows, then ask providers about `unknown` ones."""
-    from messaging.services.reconcile import outbound_reconcile, outbound_sweep
-
     return {"sweep": outbound_sweep(), "reconcile": outbound_reconcile()}
 
 
 @shared_task(acks_late=True)
 def inbound_route_task(message_id: str | None = None) -> int:
     """Route one inbound message, or every one still waiting (the debounced run)."""
-    from messaging.services.inbound import inbound_route, inbound_route_pending
-
     if message_id is not None:
         return int(inbound_route(message_id=message_id) is not None)
     return inbound_route_pending()
@@ -41,6 +41,4 @@ def inbound_route_task(message_id: str | None = None) -> int:
 
 @shared_task
 def inbound_sweep_task() -> dict:
-    from messaging.services.inbound import inbound_sweep
-
     return inbound_sweep()

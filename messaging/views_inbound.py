@@ -17,7 +17,7 @@ from entities.selectors import organization_for_user, scope_to_user
 from gateways.providers.base import InboundSms
 from messaging.models import InboundMessage
 from messaging.serializers_outbound import WebMessageSerializer
-from messaging.services.inbound import inbound_delete, inbound_receive
+from messaging.services.receive import inbound_delete, inbound_receive
 from smsportal import dhis2
 from smsportal.http import body_too_large
 from smsportal.input_safety import HostileInput, json_loads

@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from mfa.services import mfa_required
-from smsportal.exceptions import API_PREFIXES
+from smsportal.http import API_PREFIXES
 
 # Sign-in, sign-out and the two-factor pages themselves; the admin's own logout.
 EXEMPT_PREFIXES = ("/accounts/", "/admin/logout/", "/static/")

@@ -563,7 +563,7 @@ def simulator_reply(request):
     """Reply as the phone: an InboundSms through the real inbound path (inbound_receive)."""
     from gateways.providers.base import InboundSms
     from gateways.selectors import gateway_sender_for
-    from messaging.services.inbound import inbound_receive
+    from messaging.services.receive import inbound_receive
 
     org = request.organization
     number = _number(request.POST.get("number", ""))

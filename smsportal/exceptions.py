@@ -20,6 +20,7 @@ from smsportal.middleware import (
     database_unavailable,
     is_database_outage,
 )
+from smsportal.security import lockout_message
 
 
 class ApiError(exceptions.APIException):
@@ -58,8 +59,6 @@ def api_exception_handler(exc, context):
     request = context.get("request")
     if getattr(request, "axes_locked_out", False):
         # django-axes flags a lockout on the DRF request; Django's authenticate() only returns None.
-        from smsportal.security import lockout_message
-
         message, retry_after = lockout_message()
         return Response({"error": message}, status=429, headers={"Retry-After": retry_after})
     if is_database_outage(exc):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.utils.cache import patch_cache_control
 
-from smsportal.exceptions import API_PREFIXES
+from smsportal.http import API_PREFIXES
 
 
 def lockout_message() -> tuple[str, str]:

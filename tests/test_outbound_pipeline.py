@@ -6,7 +6,9 @@ from gateways.exceptions import GatewayTemporaryError
 from gateways.providers.base import StatusUpdate
 from gateways.providers.simulator import SimulatorAdapter
 from messaging.models import OptOut, OutboundMessage
-from messaging.services.outbound import messages_queue, outbound_deliver, outbound_status_apply
+from messaging.services.delivery import outbound_deliver
+from messaging.services.outbound import messages_queue
+from messaging.services.status import outbound_status_apply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

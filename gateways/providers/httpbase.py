@@ -36,6 +36,7 @@ from gateways.exceptions import GatewayAmbiguousError, GatewayRejectedError, Gat
 from gateways.providers.base import OutboundSms, ProviderAdapter, SendResult
 from gateways.urlsafety import SAFE_POOL_CLASSES, SafeHTTPAdapter, UnsafeUrlError, url_check
 from smsportal.redact import redact, strings_in
+from smsportal.retry import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -126,14 +127,6 @@ def _executor() -> ThreadPoolExecutor:
     return per_process("send-threads", lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="sms-send"))
 
 
-def _retry_after(response: HttpResponse) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
 class RequestsAdapter(ProviderAdapter):
     """An adapter calling a provider's HTTP API through the shared, address-checked session."""
 
@@ -186,13 +179,13 @@ class RequestsAdapter(ProviderAdapter):
             raise GatewayTemporaryError(
                 f"provider rate limit (HTTP 429){detail}",
                 result_code="RESULT_CODE_429",
-                retry_after=_retry_after(response),
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
         if status >= 500:
             raise GatewayTemporaryError(
                 f"provider error HTTP {status}{detail}",
                 result_code=result_code_for_status(status),
-                retry_after=_retry_after(response),
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
         if 300 <= status < 400:
             raise GatewayRejectedError(f"provider redirected (HTTP {status}); redirects are not followed")

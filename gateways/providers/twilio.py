@@ -33,6 +33,7 @@ from gateways.providers.base import (
 )
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.webhooks import normalise_number
+from gateways.webhook_url import gateway_webhook_url
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +91,6 @@ class TwilioAdapter(RequestsAdapter):
         return f"{self.base_url.rstrip('/')}/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
 
     def status_callback_url(self) -> str:
-        from gateways.services import gateway_webhook_url
-
         return gateway_webhook_url(gateway=self.gateway, kind="status")
 
     def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:

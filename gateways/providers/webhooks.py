@@ -8,8 +8,8 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.dateparse import parse_datetime
 
 from gateways.exceptions import WebhookValidationError
-from messaging.phones import normalize_sender
 from smsportal.input_safety import HostileInput, check_pairs, json_loads
+from smsportal.phones import sender_e164
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _UNREAD = object()
@@ -84,7 +84,7 @@ def normalise_number(value: Any) -> str:
     text = str(value or "").strip()
     if not text or not text.lstrip("+").isdigit():
         return text  # an alphanumeric sender id
-    normalised = normalize_sender(text)
+    normalised = sender_e164(text)
     digits = text.lstrip("+")
     if not normalised.startswith("+") and len(digits) >= 8:
         # Providers send full international numbers; keep it comparable even if metadata says invalid.

@@ -19,15 +19,14 @@ from django.db import IntegrityError, transaction
 from entities.selectors import organizations_with_contact
 from gateways.models import InboundNumber
 from messaging.models import InboundMessage
-from messaging.phones import InvalidPhoneNumber, to_e164
+from messaging.services.routing import inbound_route_request, organization_get
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 logger = logging.getLogger(__name__)
 
 
 def reply_organization(*, gateway, sender: str, destination: str):
     """The organization a reply on `gateway` belongs to (rules above); None = unattributed."""
-    from messaging.services.inbound import organization_get
-
     if gateway.organization_id is not None:
         return gateway.organization
     owner = _destination_owner(gateway=gateway, destination=destination)
@@ -56,8 +55,6 @@ def _destination_owner(*, gateway, destination: str):
 def inbound_assign(*, message_id, organization) -> bool:
     """A superuser gives an unattributed reply to `organization`: it is routed for it as if it had
     arrived for it (reply correlation, commands, plugins). False when it was no longer unattributed."""
-    from messaging.services.inbound import inbound_route_request
-
     try:
         with transaction.atomic():
             assigned = InboundMessage.objects.filter(

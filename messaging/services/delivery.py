@@ -9,7 +9,6 @@ the provider's status lookup, messaging/services/reconcile.py).
 
 import contextlib
 import logging
-import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -34,7 +33,9 @@ from gateways.selectors import gateway_sender_for
 from messaging.models import OutboundMessage
 from messaging.services.dispatch import dispatch_request
 from messaging.services.status import in_doubt_settle, parked_apply
+from smsportal.db import update_from_values_sql
 from smsportal.redact import stored_error
+from smsportal.retry import backoff
 
 logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -256,20 +257,17 @@ def _sent_record(sent: list[OutboundMessage], now) -> None:
         by_code[m.result_code].append(m)
     with connection.cursor() as cursor:
         for code, rows in by_code.items():
-            values = ", ".join(["(%s::uuid, %s::varchar)"] * len(rows))
             params = [Status.SENT, code, now, *[p for m in rows for p in (str(m.id), m.provider_message_id)]]
-            cursor.execute(
-                f"UPDATE {table} AS m SET status = %s, result_code = %s, sent_at = %s, error_reason = '', "  # noqa: S608
-                f"provider_message_id = v.pid FROM (VALUES {values}) AS v(id, pid) WHERE m.id = v.id "
+            sql = update_from_values_sql(
+                table,
+                assignments="status = %s, result_code = %s, sent_at = %s, error_reason = '', "
+                "provider_message_id = v.pid",
+                columns=[("id", "uuid"), ("pid", "varchar")],
+                rows=len(rows),
                 # A report matched by our reference may have moved it further meanwhile.
-                "AND m.status IN ('sending', 'unknown')",
-                params,
+                where=" AND m.status IN ('sending', 'unknown')",
             )
-
-
-def _backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter: ~2s, 4s, 8s ... capped at 10 minutes."""
-    return random.uniform(0.5, 1.0) * min(600.0, 2.0**attempt)
+            cursor.execute(sql, params)
 
 
 def _retry_or_fail(
@@ -296,7 +294,7 @@ def _retry_or_fail(
             _messages_fail(exhausted, reason=f"retries exhausted: {reason}", result_code=result_code)
     if not retry:
         return None
-    delay = max(retry_after or 0.0, _backoff(max(m.attempts for m in retry)))
+    delay = max(retry_after or 0.0, backoff(max(m.attempts for m in retry), base=1.0, cap=600.0))
     OutboundMessage.objects.filter(id__in=[m.id for m in retry]).update(
         status=Status.QUEUED,
         **({} if count_attempt else {"attempts": F("attempts") - 1}),

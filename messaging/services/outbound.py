@@ -22,18 +22,10 @@ from django.utils import timezone
 from gateways.selectors import gateway_for_send, gateway_senders
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.models import OptOut, OutboundMessage
-from messaging.phones import InvalidPhoneNumber, country_of, to_e164
-from messaging.services.delivery import RetryPlan, outbound_deliver  # noqa: F401 — the pipeline's entry points
-from messaging.services.dispatch import dispatch_request, outbound_dispatch  # noqa: F401
-from messaging.services.reconcile import (  # noqa: F401
-    outbound_reconcile,
-    outbound_requeue_failed,
-    outbound_resend,
-    outbound_status_apply,
-    outbound_sweep,
-)
+from messaging.services.dispatch import dispatch_request
 from messaging.text import text_info
 from smsportal.db import execute_hot
+from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
 
 logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from gateways.parking import status_unpark
 from gateways.providers.base import StatusUpdate
+from messaging.live import publish
 from messaging.models import OutboundMessage
 from smsportal.redact import stored_error
 
@@ -98,11 +99,22 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
             continue  # another report moved it meanwhile: decide again from what it wrote
         for name, value in changed.items():
             setattr(message, name, value)
-        from messaging.services.inbound import delivery_status_changed  # live event + `_smsStatus` plugins
-
         delivery_status_changed(message=message, previous_status=previous_status)
         return message
     return lookup.first()
+
+
+def delivery_status_changed(*, message: OutboundMessage, previous_status: str) -> None:
+    """A delivery report moved an outbound message: tell open portal pages and `_smsStatus` plugins."""
+    from plugins.services import plugins_invoke_status
+
+    publish(
+        organization_id=message.organization_id,
+        event="outbound.status",
+        data={"id": str(message.id), "status": message.status, "previousStatus": previous_status},
+    )
+    # No transaction of our own: with no `_smsStatus` plugin this is one read (no write lock).
+    plugins_invoke_status(message=message, previous_status=previous_status)
 
 
 def parked_apply(gateway, provider_message_ids: list) -> None:

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from adherence.embedded import EmbeddedBeat
 from gateways.providers.base import InboundSms
-from messaging.services.inbound import inbound_receive
+from messaging.services.receive import inbound_receive
 from plugins.models import PluginInvocation
 from plugins.services import registration_create
 from tests.factories import PatientFactory

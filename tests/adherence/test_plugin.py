@@ -11,7 +11,7 @@ from adherence.models import DoseConfirmation, DoseSlot
 from adherence.plugin import HANDLER, parse_biot_time, plugin_install
 from adherence.services import demo_seed, reminder_send
 from gateways.providers.base import InboundSms
-from messaging.services.inbound import inbound_receive
+from messaging.services.receive import inbound_receive
 from plugins.models import PluginInvocation, PluginRegistration
 
 pytestmark = pytest.mark.django_db(transaction=True)

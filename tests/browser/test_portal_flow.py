@@ -186,7 +186,7 @@ def test_reminder_reply_confirmation_live_and_other_org_sees_nothing(browser, li
     # The provider's delivery report arrives: the open thread shows "delivered" without reloading.
     from gateways.providers.base import StatusUpdate
     from messaging.models import OutboundMessage
-    from messaging.services.outbound import outbound_status_apply
+    from messaging.services.status import outbound_status_apply
 
     message = OutboundMessage.objects.select_related("gateway").get(body="Thank you Ana! See you on Monday.")
     outbound_status_apply(

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from messaging.phones import InvalidPhoneNumber, to_e164
 from plugins.models import PluginInvocation
 from plugins.services import plugins_sweep, registration_create
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 
 @pytest.mark.parametrize("grace, expected_reset", [(30, 1), (600, 0)])

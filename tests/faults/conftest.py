@@ -9,7 +9,7 @@ and PostgreSQL or Redis is missing.
 
 import pytest
 
-from gateways.services import gateway_webhook_url
+from gateways.webhook_url import gateway_webhook_url
 from messaging.models import OutboundMessage
 from messaging.services.reconcile import outbound_reconcile, outbound_sweep
 from tests.factories import GatewayFactory

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateways.services import gateway_webhook_url
+from gateways.webhook_url import gateway_webhook_url
 from messaging.models import OutboundMessage
 from messaging.services.outbound import messages_queue
 from tests.factories import GatewayFactory

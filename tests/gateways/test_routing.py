@@ -6,7 +6,8 @@ from gateways.providers.base import OutboundSms
 from gateways.providers.bulksms import BulkSmsAdapter
 from gateways.routing import RATE_KEY, rate_limit_reserve, send_batch_paced
 from messaging.models import OutboundMessage
-from messaging.services.outbound import messages_queue, outbound_deliver
+from messaging.services.delivery import outbound_deliver
+from messaging.services.outbound import messages_queue
 from tests.factories import GatewayFactory
 from tests.gateways.conftest import build_gateway
 

@@ -14,8 +14,8 @@ from jwt import PyJWKSet
 
 from gateways.providers.base import InboundSms
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
-from messaging.services.inbound import inbound_receive
 from messaging.services.outbound import messages_queue
+from messaging.services.receive import inbound_receive
 from plugins.models import PluginInvocation
 from plugins.services import registration_create
 from plugins.signing import body_sha256
@@ -148,12 +148,12 @@ def test_repeated_replies_keep_the_inbound_message_id_until_a_new_send(organizat
 def test_a_reply_routed_late_answers_the_message_sent_before_it_arrived(organization, gateway, receiver, monkeypatch):
     """Routing can lag (a broker outage; the sweep picks the reply up later): a message sent
     meanwhile must not become the one the reply answers."""
-    from messaging.services.inbound import inbound_route_pending
+    from messaging.services.routing import inbound_route_pending
 
     PatientFactory(organization=organization, phone=PHONE)
     plugin(organization, receiver.url)
     first = messages_queue(organization=organization, recipients=[PHONE], body="Dose 1", source="portal").messages[0]
-    monkeypatch.setattr("messaging.services.inbound.inbound_route_request", lambda: None)  # routing held
+    monkeypatch.setattr("messaging.services.receive.inbound_route_request", lambda: None)  # routing held
     reply(organization, gateway, provider_id="SM-late")
     messages_queue(organization=organization, recipients=[PHONE], body="Dose 2", source="portal")
     monkeypatch.undo()
@@ -342,7 +342,7 @@ def test_another_organizations_number_never_reaches_its_plugins(organization, ot
 def test_a_routing_batch_of_two_organizations_calls_each_ones_plugins_only(
     organization, other_organization, gateway, receiver, monkeypatch
 ):
-    from messaging.services.inbound import inbound_route_batch
+    from messaging.services.routing import inbound_route_batch
     from tests.plugins.receiver import PluginReceiver
 
     other_receiver = PluginReceiver()
@@ -353,7 +353,7 @@ def test_a_routing_batch_of_two_organizations_calls_each_ones_plugins_only(
         plugin(other_organization, other_receiver.url)
         other_gateway = GatewayFactory(organization=other_organization)
         # Both stored first, then routed together: one batch, registrations read per organization.
-        monkeypatch.setattr("messaging.services.inbound.inbound_route_request", lambda: None)
+        monkeypatch.setattr("messaging.services.receive.inbound_route_request", lambda: None)
         mine, _ = reply(organization, gateway, text="mine", provider_id="SMa")
         theirs, _ = reply(other_organization, other_gateway, text="theirs", provider_id="SMb")
 

@@ -8,8 +8,10 @@ from django.utils import timezone
 from gateways.providers.base import InboundSms, StatusUpdate
 from messaging.models import InboundMessage
 from messaging.receive_countries import inbound_number_warning, receive_supported
-from messaging.services.inbound import inbound_receive, inbound_sweep
-from messaging.services.outbound import messages_queue, outbound_status_apply
+from messaging.services.outbound import messages_queue
+from messaging.services.receive import inbound_receive
+from messaging.services.routing import inbound_sweep
+from messaging.services.status import outbound_status_apply
 from plugins.models import PluginInvocation
 from plugins.services import plugins_sweep, registration_create
 from tests.factories import PatientFactory
@@ -19,7 +21,7 @@ PHONE = "+12025550111"
 
 
 def test_a_message_whose_routing_request_was_lost_is_routed_by_the_sweep(organization, monkeypatch, settings):
-    monkeypatch.setattr("messaging.services.inbound.inbound_route_request", lambda: None)  # the lost publish
+    monkeypatch.setattr("messaging.services.receive.inbound_route_request", lambda: None)  # the lost publish
     message, _ = inbound_receive(
         organization=organization,
         gateway=None,
@@ -59,7 +61,7 @@ def test_a_routing_bug_fails_the_message_visibly(organization, monkeypatch):
     def broken(message):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("messaging.services.inbound._route", broken)
+    monkeypatch.setattr("messaging.services.routing._route", broken)
 
     message, _ = inbound_receive(
         organization=organization,
@@ -112,13 +114,13 @@ def test_a_batch_routes_every_kind_of_reply_with_lookups_done_once(
     organization, gateway, receiver, monkeypatch, django_assert_max_num_queries
 ):
     from messaging.models import OptOut
-    from messaging.services.inbound import inbound_route_batch
+    from messaging.services.routing import inbound_route_batch
 
     patients = [PatientFactory(organization=organization, phone=f"+1202555{i:04d}") for i in range(10, 30)]
     registration_create(
         organization=organization, name="p", url=receiver.url, entity_types=["patient"], actions=["_incomingSms"]
     )
-    monkeypatch.setattr("messaging.services.inbound.inbound_route_request", lambda: None)
+    monkeypatch.setattr("messaging.services.receive.inbound_route_request", lambda: None)
     monkeypatch.setattr("plugins.tasks.plugin_invocations_run_task.delay_on_commit", lambda *a: None)
     for i, patient in enumerate(patients):
         sms = InboundSms(sender=str(patient.phone), recipient="", text="1", provider_message_id=f"m{i}")

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from gateways.providers.simulator import SimulatorAdapter
 from messaging.models import OutboundMessage
-from messaging.services.outbound import outbound_deliver, outbound_sweep
+from messaging.services.delivery import outbound_deliver
+from messaging.services.reconcile import outbound_sweep
 from tests.factories import GatewayFactory
 from tests.gateways.polling import wait_for
 from tests.messaging.workers import broker_mode, celery_worker

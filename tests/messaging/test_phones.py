@@ -5,7 +5,7 @@ import random
 import phonenumbers
 import pytest
 
-from messaging.phones import InvalidPhoneNumber, to_e164
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_validity_matches_phonenumbers_is_valid_number():
 
 
 def test_one_pass_verdict_equals_phonenumbers_number_type():
-    from messaging.phones import _number_verdict
+    from smsportal.phones import _number_verdict
 
     refused = {phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST}
     rng = random.Random(11)
@@ -103,7 +103,7 @@ def _canonical_samples(rng: random.Random) -> list[str]:
 
 
 def test_canonical_fast_path_answers_exactly_like_phonenumbers():
-    from messaging.phones import _CANONICAL, _canonical_verdict, _number_verdict
+    from smsportal.phones import _CANONICAL, _canonical_verdict, _number_verdict
 
     refused = "premium-rate and shared-cost numbers are refused"
     valid, decided = 0, 0
@@ -132,7 +132,7 @@ def test_canonical_fast_path_answers_exactly_like_phonenumbers():
 def test_country_of_answers_exactly_like_phonenumbers():
     """The sender of each recipient of a large send is chosen by country_of() (a gateway's local
     number per country); its digits-only answer must be phonenumbers' region_code_for_number()."""
-    from messaging.phones import country_of
+    from smsportal.phones import country_of
 
     for raw in _canonical_samples(random.Random(7)):
         try:

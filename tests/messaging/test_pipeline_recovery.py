@@ -8,7 +8,8 @@ from django.utils import timezone
 from gateways.exceptions import GatewayTemporaryError
 from gateways.providers.simulator import SimulatorAdapter
 from messaging.models import OutboundMessage
-from messaging.services.outbound import outbound_deliver, outbound_sweep
+from messaging.services.delivery import outbound_deliver
+from messaging.services.reconcile import outbound_sweep
 from tests.factories import GatewayFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,9 @@ from gateways.parking import status_park
 from gateways.providers.base import StatusUpdate
 from messaging.models import OutboundMessage
 from messaging.services import delivery
-from messaging.services.outbound import outbound_deliver, outbound_reconcile, outbound_status_apply, outbound_sweep
+from messaging.services.delivery import outbound_deliver
+from messaging.services.reconcile import outbound_reconcile, outbound_sweep
+from messaging.services.status import outbound_status_apply
 from tests.factories import GatewayFactory
 from tests.portal.conftest import staff_client
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from jwt import PyJWKSet
 
 from gateways.providers.base import InboundSms
-from messaging.services.inbound import inbound_receive
+from messaging.services.receive import inbound_receive
 from plugins.models import PluginInvocation, PluginRegistration, SigningKey
 from plugins.services import registration_create
 from tests.factories import PatientFactory

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from gateways.providers.base import InboundSms
-from messaging.services.inbound import inbound_receive
+from messaging.services.receive import inbound_receive
 from plugins.models import PluginInvocation, PluginRegistration
 from plugins.services import registration_create
 from tests.factories import PatientFactory

@@ -6,8 +6,8 @@ import pytest
 
 from gateways.providers.base import InboundSms
 from messaging.models import InboundMessage
-from messaging.services.inbound import inbound_receive
 from messaging.services.outbound import messages_queue
+from messaging.services.receive import inbound_receive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from gateways.models import Gateway
-from gateways.services import gateway_retire_webhook_token, gateway_rotate_webhook_token, gateway_webhook_url
+from gateways.services import gateway_retire_webhook_token, gateway_rotate_webhook_token
+from gateways.webhook_url import gateway_webhook_url
 
 
 class Command(BaseCommand):

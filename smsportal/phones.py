@@ -224,12 +224,30 @@ def _invalid_reason(number: phonenumbers.PhoneNumber) -> str:
     return reason
 
 
-def normalize_sender(raw: str, *, region: str | None = None) -> str:
-    """Best-effort E.164 for an inbound sender; falls back to the digits as given."""
+def sender_e164(raw: str, *, region: str | None = None) -> str:
+    """The sender in E.164 when it is a possible number (replies come from real phones, so a number
+    outside current numbering metadata is still kept as a number); else the text as given."""
+    text = (raw or "").strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    elif text and text[0].isdigit() and not region:
+        text = "+" + text  # providers often drop the "+" of international numbers
+    strict = False
+    if text.startswith("+"):
+        # A "+" number parses the same whatever the region and strictness; always asked one way, so
+        # to_e164's cache answers the second ask (the webhook adapter's, then the receive's): one parse.
+        region, strict = None, True
     try:
-        return to_e164(raw if raw.startswith(("+", "00")) or region else "+" + raw.lstrip("+"), region=region)
+        return to_e164(text, region=region, strict=strict)
     except InvalidPhoneNumber:
+        pass
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
         return (raw or "").strip()
+    if phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return (raw or "").strip()
 
 
 def country_of(e164: str) -> str:
