@@ -4,9 +4,42 @@ One place to change the admin theme; admin modules import these names, never unf
 """
 
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
+from unfold.widgets import (
+    UnfoldAdminCheckboxSelectMultiple as CheckboxMultipleWidget,
+)
+from unfold.widgets import (
+    UnfoldAdminIntegerFieldWidget as IntegerWidget,
+)
+from unfold.widgets import (
+    UnfoldAdminPasswordWidget as PasswordWidget,
+)
+from unfold.widgets import (
+    UnfoldAdminSelectWidget as SelectWidget,
+)
+from unfold.widgets import (
+    UnfoldAdminTextareaWidget as TextareaWidget,
+)
+from unfold.widgets import (
+    UnfoldAdminTextInputWidget as TextWidget,
+)
+from unfold.widgets import (
+    UnfoldBooleanSwitchWidget as SwitchWidget,
+)
 
 BaseModelAdmin = ModelAdmin
 BaseTabularInline = TabularInline
 BaseStackedInline = StackedInline
 
-__all__ = ["BaseModelAdmin", "BaseStackedInline", "BaseTabularInline"]
+# The theme's widgets, for form fields an admin does not derive from a model field.
+__all__ = [
+    "BaseModelAdmin",
+    "BaseStackedInline",
+    "BaseTabularInline",
+    "CheckboxMultipleWidget",
+    "IntegerWidget",
+    "PasswordWidget",
+    "SelectWidget",
+    "SwitchWidget",
+    "TextareaWidget",
+    "TextWidget",
+]
