@@ -4,7 +4,7 @@ import base64
 import secrets
 import uuid
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -75,7 +75,11 @@ class PluginRegistration(models.Model):
             )
         except ValueError as exc:
             field, _, text = str(exc).partition(": ")
-            raise ValidationError({field if field in {"url", "handler", "entity_types", "actions"} else None: text})
+            # The service names fields as the API does (entityTypes); a form knows them as model fields.
+            field = {"entityTypes": "entity_types"}.get(field, field)
+            raise ValidationError(
+                {field if field in {"url", "handler", "entity_types", "actions"} else NON_FIELD_ERRORS: text}
+            )
 
 
 class PluginInvocation(models.Model):

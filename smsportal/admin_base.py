@@ -5,7 +5,7 @@ One place to change the admin theme; admin modules import these names, never unf
 
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.widgets import (
-    UnfoldAdminCheckboxSelectMultiple as CheckboxMultipleWidget,
+    UnfoldAdminCheckboxSelectMultipleWidget as CheckboxMultipleWidget,
 )
 from unfold.widgets import (
     UnfoldAdminIntegerFieldWidget as IntegerWidget,
