@@ -50,9 +50,6 @@ class GatewayAdmin(BaseModelAdmin):
     ]
     actions = ["make_default", "send_test_sms", "rotate_webhook_token", "retire_previous_webhook_token"]
 
-    class Media:
-        js = ["smsportal/admin.js"]
-
     # -- scoping: staff see their organization's gateways only -----------------------------
 
     def get_queryset(self, request):
@@ -72,7 +69,7 @@ class GatewayAdmin(BaseModelAdmin):
         if not self._type_for(request, None):
             context = {
                 **self.admin_site.each_context(request),
-                "types": Gateway.Type.choices,
+                "types": [(value, label, SPECS[value].description) for value, label in Gateway.Type.choices],
                 "opts": self.model._meta,
                 "has_view_permission": self.has_view_permission(request),
                 "title": "Add gateway",

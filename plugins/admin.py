@@ -27,9 +27,6 @@ class PluginRegistrationAdmin(OrganizationScopedAdmin):
     search_fields = ["name", "url", "handler"]
     readonly_fields = ["id", "masked_secret", "source", "created_at", "updated_at"]
 
-    class Media:
-        js = ["smsportal/admin.js"]
-
     @admin.display(description="Webhook secret")
     def masked_secret(self, obj):
         # Shown once, when created or rotated; afterwards not even a fragment of it.

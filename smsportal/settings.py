@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.templatetags.static import static
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -225,6 +226,7 @@ UNFOLD = {
         },
     },
     "SIDEBAR": {"show_search": True, "show_all_applications": True},
+    "SCRIPTS": [lambda request: static("smsportal/admin.js")],  # copy buttons
 }
 
 # PHONE NUMBERS
