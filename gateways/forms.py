@@ -88,25 +88,28 @@ class GatewayForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         gateway = self.instance
-        if self.request_organization is not None and not gateway.pk:
+        # Not `gateway.pk`: the UUID primary key is set before the first save (that made a new
+        # gateway's form preselect "Global gateway").
+        self.existing = not gateway._state.adding
+        if self.request_organization is not None and not self.existing:
             gateway.organization = self.request_organization
         self._initial_settings(gateway)
-        if gateway.pk:
+        if self.existing:
             numbers = ", ".join(str(n.number) for n in gateway.inbound_numbers.all())
             self.fields["inbound_numbers_text"].initial = numbers
             self.fields["make_default"].initial = gateway.is_default
         if "organization" in self.fields:
             self._organization_choice(gateway)
         if "fallback" in self.fields:
-            queryset = Gateway.objects.exclude(pk=gateway.pk) if gateway.pk else Gateway.objects.all()
+            queryset = Gateway.objects.exclude(pk=gateway.pk) if self.existing else Gateway.objects.all()
             if self.request_organization is not None:
                 queryset = queryset.filter(organization=self.request_organization)
-            elif gateway.pk:
+            elif self.existing:
                 queryset = queryset.filter(organization_id=gateway.organization_id)
             self.fields["fallback"].queryset = queryset
 
     def _initial_settings(self, gateway: Gateway) -> None:
-        shown = config_representation(gateway) if gateway.pk else {}
+        shown = config_representation(gateway) if self.existing else {}
         for setting in self.settings_shown:
             name = form_field_name(setting)
             if setting.secret:
@@ -132,7 +135,7 @@ class GatewayForm(forms.ModelForm):
             "organization that has no gateway of its own.",
             error_messages={"required": "Choose an organization, or the global gateway option."},
         )
-        if gateway.pk:
+        if self.existing:
             self.initial["organization"] = str(gateway.organization_id) if gateway.organization_id else GLOBAL
 
     def clean_organization(self):
@@ -172,7 +175,7 @@ class GatewayForm(forms.ModelForm):
         self.gateway_config, self.gateway_secrets = {}, {}
         try:
             self.gateway_config, self.gateway_secrets = config_validate(
-                type_=self.gateway_type, data=data, gateway=self.instance if self.instance.pk else None
+                type_=self.gateway_type, data=data, gateway=self.instance if self.existing else None
             )
         except ConfigError as exc:
             for field_name, message in exc.errors:  # every problem at once, each on its field
@@ -233,7 +236,8 @@ def copyable(value: str):
     """A value with a *Copy* button (smsportal/static/smsportal/admin.js)."""
     return format_html(
         '<span class="smsportal-copy"><code>{}</code> '
-        '<button type="button" class="smsportal-copy-button" data-copy="{}">Copy</button></span>',
+        '<button type="button" class="smsportal-copy-button border border-base-200 ml-2 px-2 py-1 rounded-default '
+        'text-xs text-primary-600 dark:border-base-700" data-copy="{}">Copy</button></span>',
         value,
         value,
     )

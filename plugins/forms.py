@@ -45,9 +45,9 @@ class PluginRegistrationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.instance.pk:
-            self.initial.setdefault("entity_types", ["patient"])
-            self.initial.setdefault("actions", [PluginAction.INCOMING_SMS])
+        if self.instance._state.adding:  # a new plugin: the usual case ticked (the model's default is empty)
+            self.initial["entity_types"] = self.initial.get("entity_types") or ["patient"]
+            self.initial["actions"] = self.initial.get("actions") or [PluginAction.INCOMING_SMS.value]
 
 
 class RotateSecretForm(forms.Form):

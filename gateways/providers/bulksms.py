@@ -78,7 +78,7 @@ class BulkSmsAdapter(RequestsAdapter):
             Setting(
                 "from",
                 "Sender",
-                "A sender ID or number registered on your BulkSMS account. Empty with *Repliable* on: BulkSMS's "
+                "A sender ID or number registered on your BulkSMS account. Empty with “Repliable” on: BulkSMS's "
                 "shared repliable number, so replies reach this gateway.",
             ),
             Setting(
@@ -99,8 +99,8 @@ class BulkSmsAdapter(RequestsAdapter):
             unused("sendUrlParameters", "bool"),
         ),
         description="BulkSMS JSON REST API v1, authenticated with an API token.",
-        webhooks_hint="On bulksms.com open Settings → Webhooks: add the inbound URL as an *Incoming SMS* "
-        "webhook and the status URL as an *Outgoing SMS* (status report) webhook.",
+        webhooks_hint="On bulksms.com open Settings → Webhooks: add the inbound URL as an “Incoming SMS” "
+        "webhook and the status URL as an “Outgoing SMS” (status report) webhook.",
     )
 
     def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:

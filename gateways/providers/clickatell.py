@@ -79,8 +79,8 @@ class ClickatellAdapter(RequestsAdapter):
             unused("sendUrlParameters", "bool"),
         ),
         description="Clickatell Platform (REST API). Needs a REST integration with two-way messaging on.",
-        webhooks_hint="In the Clickatell portal, open the integration: paste the inbound URL into *Reply "
-        "callback URL* and the status URL into *Message status callback URL* (HTTP POST).",
+        webhooks_hint="In the Clickatell portal, open the integration: paste the inbound URL into “Reply "
+        "callback URL” and the status URL into “Message status callback URL” (HTTP POST).",
     )
 
     def api_key(self) -> str:

@@ -141,7 +141,7 @@ class GenericHttpAdapter(RequestsAdapter):
         ),
         description="Any HTTP SMS service, wired by configuration (DHIS2's generic HTTP gateway).",
         webhooks_hint="Give the provider the inbound URL for replies and the status URL for delivery reports; "
-        "set the field names they use under *Reply callback* and *Status callback*.",
+        "set the field names they use under “Reply callback” and “Status callback”.",
     )
 
     @property

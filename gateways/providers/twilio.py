@@ -96,7 +96,7 @@ class TwilioAdapter(RequestsAdapter):
         ),
         description="Twilio Programmable Messaging.",
         webhooks_hint="In the Twilio Console open Phone Numbers → your number → Messaging: paste the inbound URL "
-        "into *A message comes in* (HTTP POST). The status URL is sent with every message; nothing to paste.",
+        "into “A message comes in” (HTTP POST). The status URL is sent with every message; nothing to paste.",
     )
 
     @property

@@ -87,3 +87,13 @@ def test_empty_or_wrong_json_is_an_error_on_its_field_or_accepted_as_empty(admin
     if response.status_code == 200:
         assert set(response.context["adminform"].form.errors) <= {"cfg_statusMap", "cfg_parameters"}
         assert not Gateway.objects.exists()
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_a_superusers_add_form_preselects_no_organization_and_never_the_global_gateway(
+    admin_client, organization, type_
+):
+    page = admin_client.get(f"/admin/gateways/gateway/add/?type={type_}").content.decode()
+
+    assert '<option value="" selected>— choose —</option>' in page
+    assert '<option value="global" selected>' not in page
