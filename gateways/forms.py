@@ -224,11 +224,10 @@ def gateway_fieldsets(type_: str, *, with_organization: bool, existing: bool) ->
         fieldsets.append((title, {"fields": [form_field_name(s) for s in settings]}))
     routing = ["fallback", "rate_limit_per_second", "max_sms_length", "inbound_numbers_text"]
     fieldsets.append(("Routing", {"fields": routing}))
-    if existing:
-        webhooks = ["inbound_url", "status_url"]
-        fieldsets.append(("Webhooks", {"fields": webhooks, "description": spec.webhooks_hint}))
-        health = ["last_success_at", "last_error_at", "last_error", "down_until"]
-        fieldsets.append(("Health", {"fields": health}))
+    if existing:  # the URLs to paste into the provider's console come right after the general settings
+        webhooks = ("Webhooks", {"fields": ["inbound_url", "status_url"], "description": spec.webhooks_hint})
+        fieldsets.insert(1, webhooks)
+        fieldsets.append(("Health", {"fields": ["last_success_at", "last_error_at", "last_error", "down_until"]}))
     return fieldsets
 
 

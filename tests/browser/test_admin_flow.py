@@ -5,13 +5,16 @@ Screenshots of what they see go to docs/screenshots/admin-*.png with SMSPORTAL_S
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.utils import timezone
 
 from entities.models import Patient
 from gateways.models import Gateway
+from messaging.models import OptOut, OutboundMessage
 from plugins.models import PluginRegistration
 from tests.factories import GatewayFactory, OrganizationFactory, OrganizationUserFactory
 
@@ -36,7 +39,18 @@ def shots(tmp_path):
 def org_admin(db, settings):
     settings.SMSPORTAL_PUBLIC_BASE_URL = "https://sms.clinic.example"
     org = OrganizationFactory(name="Demo Org", slug="demo-org")
-    GatewayFactory(organization=org, name="Simulator")
+    now = timezone.now()
+    GatewayFactory(organization=org, name="Simulator", last_success_at=now)
+    GatewayFactory(
+        organization=org, name="Backup BulkSMS", type="bulksms", is_default=False,
+        last_error_at=now, last_error="HTTP 503 from api.bulksms.com", down_until=now + timedelta(minutes=4),
+    )  # fmt: skip
+    for status, count in (("delivered", 41), ("sent", 6), ("queued", 2), ("failed", 1)):
+        OutboundMessage.objects.bulk_create(
+            OutboundMessage(organization=org, recipient="+12025550101", body="Reminder", status=status, source="api")
+            for _ in range(count)
+        )
+    OptOut.objects.create(organization=org, phone_number="+12025550109", method="keyword")
     other = OrganizationFactory(name="Other Clinic", slug="other-clinic")
     GatewayFactory(organization=other, name="Other clinic gateway")
     user = User.objects.create_user(username="orgadmin", password="admin-test-pass", is_staff=True)
@@ -67,6 +81,7 @@ def test_an_organization_admin_adds_a_twilio_gateway_a_patient_and_a_plugin(brow
     # The home page is the organization's overview; another organization's gateway is not on it.
     _login(page, base)
     assert "Demo Org" in page.inner_text("#overview")
+    assert "HTTP 503" in page.inner_text("#gateway-health")
     assert "Other clinic gateway" not in page.content()
     page.screenshot(path=str(shots / "admin-overview.png"), full_page=True)
 
