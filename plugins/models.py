@@ -75,11 +75,9 @@ class PluginRegistration(models.Model):
             )
         except ValueError as exc:
             field, _, text = str(exc).partition(": ")
-            # The service names fields as the API does (entityTypes); a form knows them as model fields.
-            field = {"entityTypes": "entity_types"}.get(field, field)
-            raise ValidationError(
-                {field if field in {"url", "handler", "entity_types", "actions"} else NON_FIELD_ERRORS: text}
-            )
+            field = {"entityTypes": "entity_types"}.get(field, field)  # the API's name → the model's
+            known = field in {"url", "handler", "entity_types", "actions"}
+            raise ValidationError({field if known else NON_FIELD_ERRORS: text if known else str(exc)})
 
 
 class PluginInvocation(models.Model):
