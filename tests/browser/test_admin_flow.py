@@ -77,6 +77,11 @@ def test_an_organization_admin_adds_a_twilio_gateway_a_patient_and_a_plugin(brow
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
+    console_errors = []  # e.g. a Content-Security-Policy refusing the theme's scripts or styles
+    page.on(
+        "console",
+        lambda m: console_errors.append(f"{m.text} {m.location.get('url')}") if m.type == "error" else None,
+    )
 
     # The home page is the organization's overview; another organization's gateway is not on it.
     _login(page, base)
@@ -136,6 +141,7 @@ def test_an_organization_admin_adds_a_twilio_gateway_a_patient_and_a_plugin(brow
     page.click("text=I have stored the secret")
     page.wait_for_selector("text=Rotate secret")
     assert "set (hidden)" in page.inner_text("#content-main") and secret not in page.content()
+    assert [e for e in console_errors if not e.endswith("/favicon.ico")] == []
     context.close()
 
 
