@@ -97,3 +97,28 @@ def test_a_superusers_add_form_preselects_no_organization_and_never_the_global_g
 
     assert '<option value="" selected>— choose —</option>' in page
     assert '<option value="global" selected>' not in page
+
+
+def test_a_providers_declaration_is_its_form_and_its_validation(monkeypatch, organization):
+    """A new provider brings its form with it: nothing but the adapter's `config_spec` is needed."""
+    from gateways import config
+    from gateways.forms import GatewayForm, gateway_fieldsets
+    from gateways.providers.settings import ProviderSettings, Setting
+
+    spec = ProviderSettings(
+        (
+            Setting("apiKey", "API key", "From the provider's console.", secret=True, required=True),
+            Setting("region", "Region", "Where the account lives.", section="Where"),
+        ),
+        description="A provider that does not exist yet.",
+    )
+    monkeypatch.setitem(config.SPECS, "simulator", spec)
+    form_class = GatewayForm.for_type("simulator")
+
+    form = form_class(data={"organization": organization.pk, "name": "new", "cfg_region": "eu"})
+
+    assert {"secret_apiKey", "cfg_region"} <= set(form_class.base_fields)
+    assert "From the provider's console." in form_class.base_fields["secret_apiKey"].help_text
+    assert not form.is_valid() and "apiKey is required" in form.errors["secret_apiKey"][0]
+    titles = [title for title, _ in gateway_fieldsets("simulator", with_organization=True, existing=False)]
+    assert titles == [None, "Simulator account", "Where", "Routing"]
