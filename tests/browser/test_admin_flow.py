@@ -145,13 +145,23 @@ def test_an_organization_admin_adds_a_twilio_gateway_a_patient_and_a_plugin(brow
     context.close()
 
 
-def test_the_overview_fits_a_phone(browser, live_server, org_admin, shots):
+FITS = "document.documentElement.scrollWidth <= window.innerWidth + 1"  # no sideways scrolling
+
+
+def test_the_overview_and_the_forms_fit_a_phone(browser, live_server, org_admin, shots):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
 
     _login(page, live_server.url)
 
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert page.evaluate(FITS)
     page.screenshot(path=str(shots / "admin-overview-phone.png"), full_page=True)
+    for path in (
+        "/admin/gateways/gateway/add/",
+        "/admin/gateways/gateway/add/?type=http",
+        "/admin/plugins/pluginregistration/add/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        assert page.evaluate(FITS), path
     context.close()
