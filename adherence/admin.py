@@ -6,50 +6,17 @@ from import_export.admin import ImportExportModelAdmin
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
 from adherence.resources import MedicationScheduleResource, PatientResource
 from adherence.services import reminder_send, schedule_set_active, slots_resync
+from entities.tenancy import OrganizationScopedAdmin, acting_organization
 
 
-class OrgScopedAdmin(admin.ModelAdmin):
-    """Staff who are not superusers only see, choose and write their organization's rows."""
-
-    def get_queryset(self, request):
-        from entities.selectors import scope_to_user
-
-        return scope_to_user(super().get_queryset(request), request.user)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        from entities.selectors import organization_for_user
-
-        if not request.user.is_superuser and db_field.name in ("organization", "patient"):
-            org = organization_for_user(request.user)
-            model = db_field.remote_field.model
-            field = "pk" if db_field.name == "organization" else "organization"
-            kwargs["queryset"] = model.objects.filter(**{field: org.pk if org else None})
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def save_model(self, request, obj, form, change):
-        from entities.selectors import organization_for_user
-
-        if not request.user.is_superuser and hasattr(obj, "organization_id"):
-            obj.organization = organization_for_user(request.user)
-        super().save_model(request, obj, form, change)
-
-    # django-import-export: non-superusers import into and export from their organization only.
-    def _resource_organization(self, request):
-        from entities.selectors import organization_for_user
-
-        return None if request.user.is_superuser else organization_for_user(request.user)
+class OrgScopedAdmin(OrganizationScopedAdmin):
+    """django-import-export: staff import into and export from their organization only."""
 
     def get_import_resource_kwargs(self, request, **kwargs):
-        return {
-            **super().get_import_resource_kwargs(request, **kwargs),
-            "organization": self._resource_organization(request),
-        }
+        return {**super().get_import_resource_kwargs(request, **kwargs), "organization": acting_organization(request)}
 
     def get_export_resource_kwargs(self, request, **kwargs):
-        return {
-            **super().get_export_resource_kwargs(request, **kwargs),
-            "organization": self._resource_organization(request),
-        }
+        return {**super().get_export_resource_kwargs(request, **kwargs), "organization": acting_organization(request)}
 
 
 class ReadOnlyAdmin(OrgScopedAdmin):

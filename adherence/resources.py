@@ -13,6 +13,7 @@ from import_export import fields, resources, widgets
 from adherence.models import MedicationSchedule
 from entities.models import Caregiver, Organization, Patient
 from messaging.phones import InvalidPhoneNumber, to_e164
+from smsportal.spreadsheet import spreadsheet_cell, spreadsheet_value
 
 CAREGIVER_RE = re.compile(r"^(?P<name>.*?)\s*<?(?P<phone>\+?[\d][\d\s().-]{5,})>?$")
 
@@ -31,6 +32,13 @@ class OrganizationScopedResource(resources.ModelResource):
     def get_queryset(self):
         qs = super().get_queryset()
         return qs.filter(organization=self.organization) if self.organization else qs
+
+    def export_field(self, field, instance, **kwargs):
+        return spreadsheet_cell(super().export_field(field, instance, **kwargs))
+
+    def before_import_row(self, row, **kwargs):
+        for key, value in list(row.items()):
+            row[key] = spreadsheet_value(value)
 
     def before_import(self, dataset, **kwargs):
         if self.organization is not None and "organization" not in (dataset.headers or []):
@@ -80,6 +88,7 @@ class PatientResource(OrganizationScopedResource):
         report_skipped = True
 
     def before_import_row(self, row, **kwargs):
+        super().before_import_row(row, **kwargs)
         organization = self.row_organization(row)
         row["phone"] = self.phone(row.get("phone"), organization=organization)
         for key in ("last_name", "email", "locale", "gender", "national_id", "address_country_code"):
@@ -192,6 +201,7 @@ class MedicationScheduleResource(OrganizationScopedResource):
         clean_model_instances = True
 
     def before_import_row(self, row, **kwargs):
+        super().before_import_row(row, **kwargs)
         organization = self.row_organization(row)
         phone = self.phone(row.get("patient_phone"), organization=organization, field="patient_phone")
         if not Patient.objects.filter(organization=organization, phone=phone).exists():

@@ -11,8 +11,9 @@ from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
 from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, OrganizationUser, Patient
-from entities.selectors import organization_for_user, phone_number_shared, scope_to_user
+from entities.selectors import phone_number_shared
 from entities.services import api_key_create
+from entities.tenancy import OrganizationScopedAdmin, acting_organization
 
 SHARED_PHONE_WARNING = (
     "Another patient, caregiver or organization user of this organization has the phone number {phone}. "
@@ -20,41 +21,44 @@ SHARED_PHONE_WARNING = (
 )
 
 
-class OrganizationScopedAdmin(admin.ModelAdmin):
-    """Rows of the staff user's organization only; superusers see all."""
-
-    organization_field = "organization"
-
-    def get_queryset(self, request):
-        return scope_to_user(super().get_queryset(request), request.user, field=self.organization_field)
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser:
-            fields.append(self.organization_field)
-        return fields
-
-    def save_model(self, request, obj, form, change):
-        if not request.user.is_superuser and not change:
-            setattr(obj, self.organization_field, organization_for_user(request.user))
-        super().save_model(request, obj, form, change)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "organization" and not request.user.is_superuser:
-            org = organization_for_user(request.user)
-            kwargs["queryset"] = Organization.objects.filter(pk=org.pk if org else None)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OrganizationScopedAdmin):
+    """Superusers manage every organization; an organization's admin edits its own settings only."""
+
     list_display = ["name", "slug", "default_region", "timezone", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["id", "template_id", "created_at", "updated_at"]
+    organization_field = "pk"
+    # What an organization's admin may change: its name and its sending settings.
+    own_settings = [
+        "name",
+        "timezone",
+        "default_region",
+        "quiet_hours_start",
+        "quiet_hours_end",
+        "opt_out_keywords",
+        "opt_in_keywords",
+        "help_keywords",
+        "opt_out_confirmation",
+        "opt_in_confirmation",
+        "help_text",
+    ]
 
-    def get_queryset(self, request):
-        return scope_to_user(super().get_queryset(request), request.user, field="pk")
+    def get_fields(self, request, obj=None):
+        return super().get_fields(request, obj) if request.user.is_superuser else self.own_settings
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return self.prepopulated_fields if request.user.is_superuser else {}
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if request.user.is_superuser else []
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 class PersonAdmin(OrganizationScopedAdmin):
@@ -127,7 +131,8 @@ class PatientAdmin(PersonAdmin):
 
 @admin.register(OrganizationUser)
 class OrganizationUserAdmin(PersonAdmin):
-    autocomplete_fields = ["user"]
+    """The login field offers only the organization's own logins (`create_org_admin` makes new ones)."""
+
     fieldsets = [*PersonAdmin.fieldsets, ("Login", {"fields": ["user"]})]
 
 
@@ -135,11 +140,6 @@ class OrganizationUserAdmin(PersonAdmin):
 class CaregiverAdmin(PersonAdmin):
     filter_horizontal = ["patients"]
     fieldsets = [*PersonAdmin.fieldsets, ("Cares for", {"fields": ["patients"]})]
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "patients":
-            kwargs["queryset"] = scope_to_user(Patient.objects.all(), request.user)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(ApiKey)
@@ -156,7 +156,7 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        organization = obj.organization if request.user.is_superuser else organization_for_user(request.user)
+        organization = acting_organization(request) or obj.organization
         api_key, raw = api_key_create(organization=organization, name=obj.name)
         obj.pk, obj.prefix = api_key.pk, api_key.prefix
         self.message_user(request, f"API key created. Copy it now, it is not shown again: {raw}", messages.SUCCESS)

@@ -28,7 +28,7 @@ def scope_to_user(queryset: QuerySet, user, *, field: str = "organization") -> Q
     org = organization_for_user(user)
     if org is None:
         return queryset.none()
-    return queryset.filter(**{field: org})
+    return queryset.filter(**{field: org.pk})  # the pk: `pk=<Organization>` is not a valid UUID
 
 
 def contacts_get_by_phone(*, organization: Organization, phone_number: str) -> list[Person]:

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.response import TemplateResponse
 
-from entities.selectors import organization_for_user
+from entities.tenancy import OrganizationScopedAdmin, acting_organization
 from gateways.config import SPECS, ConfigError
 from gateways.forms import GatewayForm, SendTestForm, copyable, gateway_fieldsets
 from gateways.models import Gateway
@@ -19,11 +19,10 @@ from gateways.services import (
     gateway_webhook_url,
     inbound_numbers_set,
 )
-from smsportal.admin_base import BaseModelAdmin
 
 
 @admin.register(Gateway)
-class GatewayAdmin(BaseModelAdmin):
+class GatewayAdmin(OrganizationScopedAdmin):
     list_display = [
         "name",
         "type",
@@ -50,15 +49,6 @@ class GatewayAdmin(BaseModelAdmin):
     ]
     actions = ["make_default", "send_test_sms", "rotate_webhook_token", "retire_previous_webhook_token"]
 
-    # -- scoping: staff see their organization's gateways only -----------------------------
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        organization = organization_for_user(request.user)
-        return queryset.filter(organization=organization) if organization else queryset.none()
-
     def _type_for(self, request, obj) -> str:
         if obj is not None:
             return obj.type
@@ -78,13 +68,7 @@ class GatewayAdmin(BaseModelAdmin):
         return super().add_view(request, form_url, extra_context)
 
     def _request_organization(self, request):
-        return None if request.user.is_superuser else organization_for_user(request.user)
-
-    def has_add_permission(self, request):
-        # Staff without an organization would create a global gateway: only superusers may.
-        return super().has_add_permission(request) and (
-            request.user.is_superuser or self._request_organization(request) is not None
-        )
+        return acting_organization(request)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = GatewayForm.for_type(self._type_for(request, obj))

@@ -2,15 +2,8 @@
 
 from django.contrib import admin
 
-from entities.selectors import scope_to_user
+from entities.tenancy import OrganizationScopedAdmin
 from messaging.models import InboundMessage, KeywordCommand
-
-
-class OrganizationScopedAdmin(admin.ModelAdmin):
-    """Staff of an organization see only its rows; superusers see all."""
-
-    def get_queryset(self, request):
-        return scope_to_user(super().get_queryset(request), request.user)
 
 
 @admin.register(InboundMessage)

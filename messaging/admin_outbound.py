@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from entities.admin import OrganizationScopedAdmin
+from entities.tenancy import OrganizationScopedAdmin
 from messaging.models import OptOut, OutboundMessage
 
 

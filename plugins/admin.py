@@ -7,16 +7,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from entities.selectors import scope_to_user
+from entities.tenancy import OrganizationScopedAdmin, PlatformAdmin
 from plugins.forms import PluginRegistrationForm, RotateSecretForm
 from plugins.models import PluginInvocation, PluginRegistration, SigningKey
 from plugins.services import invocation_retry_now, registration_rotate_secret
-from smsportal.admin_base import BaseModelAdmin
-
-
-class OrganizationScopedAdmin(BaseModelAdmin):
-    def get_queryset(self, request):
-        return scope_to_user(super().get_queryset(request), request.user)
 
 
 @admin.register(PluginRegistration)
@@ -128,13 +122,10 @@ class PluginInvocationAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(BaseModelAdmin):
+class SigningKeyAdmin(PlatformAdmin):
     list_display = ["kid", "created_at", "expires_at"]
     readonly_fields = ["kid", "public_jwk", "created_at", "expires_at"]
     exclude = ["private_key_pem"]
 
     def has_add_permission(self, request):
         return False  # `manage.py rotate_signing_key`
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser

@@ -28,6 +28,7 @@ from entities.models import Patient
 from entities.selectors import organization_for_user
 from portal import selectors
 from portal.forms import ScheduleForm, SendForm
+from smsportal.spreadsheet import spreadsheet_cell
 
 logger = logging.getLogger(__name__)
 LIVE_STREAM_SECONDS = 300  # the browser reconnects by itself; bounds a stream's lifetime
@@ -253,9 +254,7 @@ def adherence_export(request):
     writer = csv.writer(Echo())
 
     def cell(value) -> str:
-        # Text a spreadsheet would run as a formula (=, +, -, @) is quoted (CSV injection).
-        text = str(value)
-        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        return spreadsheet_cell(str(value))  # never a formula (CSV injection)
 
     def lines():
         yield writer.writerow(

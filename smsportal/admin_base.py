@@ -1,30 +1,17 @@
-"""The base classes every admin class derives from: django-unfold's, so every page has the product's look.
+"""The one place the admin's base classes come from: django-unfold's, so every page has the product's look.
 
-One place to change the admin theme; admin modules import these names, never unfold directly.
+Every ModelAdmin and inline in the project derives from these aliases (through entities/tenancy.py),
+and custom form fields use the widgets below, so the admin's theme is named here only.
 """
 
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
-from unfold.widgets import (
-    UnfoldAdminCheckboxSelectMultipleWidget as CheckboxMultipleWidget,
-)
-from unfold.widgets import (
-    UnfoldAdminIntegerFieldWidget as IntegerWidget,
-)
-from unfold.widgets import (
-    UnfoldAdminPasswordWidget as PasswordWidget,
-)
-from unfold.widgets import (
-    UnfoldAdminSelectWidget as SelectWidget,
-)
-from unfold.widgets import (
-    UnfoldAdminTextareaWidget as TextareaWidget,
-)
-from unfold.widgets import (
-    UnfoldAdminTextInputWidget as TextWidget,
-)
-from unfold.widgets import (
-    UnfoldBooleanSwitchWidget as SwitchWidget,
-)
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget as CheckboxMultipleWidget
+from unfold.widgets import UnfoldAdminIntegerFieldWidget as IntegerWidget
+from unfold.widgets import UnfoldAdminPasswordWidget as PasswordWidget
+from unfold.widgets import UnfoldAdminSelectWidget as SelectWidget
+from unfold.widgets import UnfoldAdminTextareaWidget as TextareaWidget
+from unfold.widgets import UnfoldAdminTextInputWidget as TextWidget
+from unfold.widgets import UnfoldBooleanSwitchWidget as SwitchWidget
 
 BaseModelAdmin = ModelAdmin
 BaseTabularInline = TabularInline

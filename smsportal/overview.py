@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from entities.models import Organization
-from entities.selectors import organization_for_user
+from entities.tenancy import acting_organization
 from gateways.models import Gateway
 from messaging.models import OptOut, OutboundMessage
 from plugins.models import PluginInvocation
@@ -126,7 +126,7 @@ def _organization_chosen(value: str) -> Organization | None:
 def dashboard_callback(request, context: dict) -> dict:
     """UNFOLD["DASHBOARD_CALLBACK"]: adds the overview to the admin index page's context."""
     user = request.user
-    organization = organization_for_user(user)
+    organization = acting_organization(request)
     choices = []
     if user.is_superuser:
         choices = list(Organization.objects.order_by("name").values_list("pk", "name")[:200])

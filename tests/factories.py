@@ -1,10 +1,16 @@
 """Shapes of the objects tests build (factory_boy)."""
 
+from datetime import UTC, date, datetime, time, timedelta
+
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from entities.models import Caregiver, Organization, OrganizationUser, Patient
+from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
+from entities.models import ApiKey, Caregiver, Organization, OrganizationUser, Patient
 from gateways.models import Gateway
+from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
+from plugins.models import PluginAction, PluginInvocation, PluginRegistration
 
 
 class OrganizationFactory(DjangoModelFactory):
@@ -48,3 +54,117 @@ class GatewayFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"gateway-{n}")
     type = Gateway.Type.SIMULATOR
     is_default = True
+
+
+class ApiKeyFactory(DjangoModelFactory):
+    class Meta:
+        model = ApiKey
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"key-{n}")
+    prefix = factory.Sequence(lambda n: f"{n:08x}")
+    key_hash = factory.LazyAttribute(lambda o: ApiKey.hash(o.prefix))
+
+
+class OutboundMessageFactory(DjangoModelFactory):
+    class Meta:
+        model = OutboundMessage
+
+    organization = factory.SubFactory(OrganizationFactory)
+    gateway = factory.SubFactory(GatewayFactory, organization=factory.SelfAttribute("..organization"), is_default=False)
+    recipient = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+    body = factory.Sequence(lambda n: f"Reminder {n}")
+
+
+class InboundMessageFactory(DjangoModelFactory):
+    class Meta:
+        model = InboundMessage
+
+    organization = factory.SubFactory(OrganizationFactory)
+    gateway = factory.SubFactory(GatewayFactory, organization=factory.SelfAttribute("..organization"), is_default=False)
+    originator = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+    text = "1"
+    received_at = factory.LazyFunction(timezone.now)
+    provider_message_id = factory.Sequence(lambda n: f"provider-{n}")
+
+
+class OptOutFactory(DjangoModelFactory):
+    class Meta:
+        model = OptOut
+
+    organization = factory.SubFactory(OrganizationFactory)
+    phone_number = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+    inbound_message = factory.SubFactory(InboundMessageFactory, organization=factory.SelfAttribute("..organization"))
+
+
+class KeywordCommandFactory(DjangoModelFactory):
+    class Meta:
+        model = KeywordCommand
+
+    organization = factory.SubFactory(OrganizationFactory)
+    keyword = factory.Sequence(lambda n: f"WORD{n}")
+    action = KeywordCommand.Action.REPLY
+    reply_text = "Thanks"
+
+
+class PluginRegistrationFactory(DjangoModelFactory):
+    class Meta:
+        model = PluginRegistration
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"plugin-{n}")
+    url = factory.Sequence(lambda n: f"https://plugin-{n}.example.org/hook")
+    webhook_secret = factory.LazyFunction(PluginRegistration.new_webhook_secret)
+
+
+class PluginInvocationFactory(DjangoModelFactory):
+    class Meta:
+        model = PluginInvocation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    registration = factory.SubFactory(PluginRegistrationFactory, organization=factory.SelfAttribute("..organization"))
+    inbound_message = factory.SubFactory(InboundMessageFactory, organization=factory.SelfAttribute("..organization"))
+    action = PluginAction.choices[0][0]
+    event_key = factory.Sequence(lambda n: f"event:{n}")
+
+
+class MedicationScheduleFactory(DjangoModelFactory):
+    class Meta:
+        model = MedicationSchedule
+
+    organization = factory.SubFactory(OrganizationFactory)
+    patient = factory.SubFactory(PatientFactory, organization=factory.SelfAttribute("..organization"))
+    medication = factory.Sequence(lambda n: f"Medication {n}")
+    dose_times = ["08:00"]
+    start_date = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class DoseSlotFactory(DjangoModelFactory):
+    class Meta:
+        model = DoseSlot
+
+    organization = factory.SubFactory(OrganizationFactory)
+    schedule = factory.SubFactory(MedicationScheduleFactory, organization=factory.SelfAttribute("..organization"))
+    patient = factory.SelfAttribute("schedule.patient")
+    local_date = factory.Sequence(lambda n: date(2026, 1, 1) + timedelta(days=n))
+    local_time = time(8, 0)
+    scheduled_at = factory.LazyAttribute(lambda o: datetime.combine(o.local_date, o.local_time, tzinfo=UTC))
+    window_closes_at = factory.LazyAttribute(lambda o: o.scheduled_at + timedelta(hours=1))
+
+
+class DoseConfirmationFactory(DjangoModelFactory):
+    class Meta:
+        model = DoseConfirmation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    slot = factory.SubFactory(DoseSlotFactory, organization=factory.SelfAttribute("..organization"))
+    patient = factory.SelfAttribute("slot.patient")
+    inbound_message = factory.SubFactory(InboundMessageFactory, organization=factory.SelfAttribute("..organization"))
+    reply = "1"
+    received_at = factory.LazyAttribute(lambda o: o.slot.scheduled_at)
+    on_time = True
+
+
+class PatientRosterFactory(PersonFactory):
+    class Meta:
+        model = PatientRoster

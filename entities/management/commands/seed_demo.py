@@ -1,8 +1,9 @@
 """`python manage.py seed_demo`: a ready-to-try "Demo Org" (idempotent; `make run` calls it each start).
 
-Creates, once: the organization, three patients, a caregiver linked to the first patient, an
-organization user linked to an admin login, the simulator gateway as default, and an API key.
-The admin password and the API key are derived from SECRET_KEY, so every run can print them
+Creates, once: the organization, three patients, a caregiver linked to the first patient, a
+superuser login (linked to the organization for the portal), a login of the organization's admin
+role (sees and changes Demo Org only), the simulator gateway as default, and an API key.
+The passwords and the API key are derived from SECRET_KEY, so every run can print them
 without storing them in clear; with a real SECRET_KEY they are as secret as it is.
 """
 
@@ -15,11 +16,14 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from entities.models import ApiKey, Caregiver, OrganizationUser, Patient
+from entities.roles import organization_login_create
 from entities.services import organization_get_or_create
 from gateways.models import Gateway
 
 ORG_SLUG = "demo-org"
 ADMIN_USERNAME = "admin"
+ORG_ADMIN_USERNAME = "demo-org-admin"
+ORG_ADMIN_EMAIL = "clinic.admin@example.org"
 PATIENTS = [
     # 202-555-01xx: fictional numbers that parse as valid US numbers.
     {"first_name": "Patient", "last_name": "Zero", "phone": "+12025550101", "national_id": "76986"},
@@ -72,6 +76,15 @@ class Command(BaseCommand):
         OrganizationUser.objects.get_or_create(
             organization=organization, user=user, defaults={**STAFF, "can_login": True}
         )
+        org_admin_password = _derived("org-admin-password", 16)
+        org_admin, _ = organization_login_create(
+            organization=organization,
+            email=ORG_ADMIN_EMAIL,
+            username=ORG_ADMIN_USERNAME,
+            password=org_admin_password,
+        )
+        if not org_admin.check_password(org_admin_password):
+            org_admin_password = "(changed since it was created)"
 
         # The simulator is the default unless the organization already chose another default.
         if not Gateway.objects.filter(organization=organization, is_default=True).exists():
@@ -99,4 +112,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo Org ready: {len(patients)} patients, 1 caregiver, simulator gateway (default).")
         self.stdout.write(f"Staff portal: {base}/portal/ (same login); phone simulator: {base}/portal/simulator/")
         self.stdout.write(f"Admin login: {base}/admin/  user: {ADMIN_USERNAME}  password: {password_note}")
+        self.stdout.write(
+            f"Demo Org admin login (sees Demo Org only): {base}/admin/  user: {ORG_ADMIN_USERNAME}  "
+            f"password: {org_admin_password}"
+        )
         self.stdout.write(f"API key (Demo Org): {raw_key}")

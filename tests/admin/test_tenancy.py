@@ -1,0 +1,125 @@
+"""The tenancy layer's promises that the registry walk does not spell out one by one."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from adherence.models import MedicationSchedule
+from entities.models import Organization
+from entities.roles import organization_login_create
+from messaging.models import KeywordCommand
+from plugins.models import PluginRegistration
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def org_admin(client, organization):
+    user, _ = organization_login_create(organization=organization, email="lead@clinic.example")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def root(client):
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+
+
+def test_organization_admin_edits_their_own_organization_settings_only(
+    client, org_admin, organization, other_organization
+):
+    assert client.get("/admin/entities/organization/").status_code == 200
+    page = client.get(f"/admin/entities/organization/{organization.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="timezone"' in page.content.decode() and 'name="slug"' not in page.content.decode()
+
+    response = client.post(
+        f"/admin/entities/organization/{organization.pk}/change/",
+        {"name": "Clinic A", "timezone": "Europe/Paris", "default_region": "FR", "quiet_hours_start": "21:00",
+         "quiet_hours_end": "08:00", "opt_out_keywords": "[]", "opt_in_keywords": "[]", "help_keywords": "[]",
+         "slug": "stolen", "parent": str(other_organization.pk)},
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    organization.refresh_from_db()
+    assert (organization.timezone, organization.default_region, organization.slug) == ("Europe/Paris", "FR", "demo-org")
+    assert organization.parent is None
+    assert client.get("/admin/entities/organization/add/").status_code == 403
+    assert client.get(f"/admin/entities/organization/{organization.pk}/delete/").status_code == 403
+    assert client.get(f"/admin/entities/organization/{other_organization.pk}/change/").status_code == 302
+    assert client.get("/admin/plugins/signingkey/").status_code == 403
+
+
+def test_posting_another_organizations_id_is_a_form_error(client, org_admin, organization, other_organization):
+    response = client.post(
+        "/admin/messaging/keywordcommand/add/",
+        {"organization": str(other_organization.pk), "keyword": "HELLO", "action": "reply", "reply_text": "Hi"},
+    )
+
+    assert response.status_code == 200
+    assert "organization" in response.context["adminform"].form.errors
+    assert not KeywordCommand.objects.exists()
+
+    response = client.post(
+        "/admin/messaging/keywordcommand/add/", {"keyword": "HELLO", "action": "reply", "reply_text": "Hi"}
+    )
+    assert response.status_code == 302
+    assert KeywordCommand.objects.get().organization == organization  # forced, never chosen
+
+
+def test_a_plugin_cannot_be_registered_in_another_organization(client, org_admin, organization, other_organization):
+    client.post(
+        "/admin/plugins/pluginregistration/add/",
+        {"organization": str(other_organization.pk), "name": "spy", "url": "https://spy.example/hook",
+         "entity_types": '["patient"]', "actions": '["sms-received"]', "timeout_seconds": 10, "max_attempts": 5},
+    )  # fmt: skip
+
+    assert not PluginRegistration.objects.filter(organization=other_organization).exists()
+
+
+def test_the_login_field_offers_only_the_organizations_own_logins(client, org_admin, organization, other_organization):
+    root = User.objects.create_superuser("root", "root@example.org", "pw")
+    organization_login_create(organization=other_organization, email="b@other.example")
+    lonely = User.objects.create_user("lonely")
+
+    choices = client.get("/admin/entities/organizationuser/add/").context["adminform"].form.fields["user"].queryset
+
+    assert set(choices) == {org_admin}
+    assert root not in choices and lonely not in choices
+
+
+def test_a_superuser_chooses_the_organization_and_related_rows_must_match_it(
+    client, root, organization, other_organization
+):
+    theirs = PatientFactory(organization=other_organization)
+    data = {"patient": str(theirs.pk), "medication": "Metformin", "dose_times": '["08:00"]',
+            "days_of_week": "[0, 1, 2, 3, 4, 5, 6]", "start_date": "2026-06-01", "timezone": "UTC",
+            "reminder_texts": '{"en": "Take {medication}"}', "confirm_replies": '["1"]',
+            "response_window_minutes": 60, "caregiver_alert_text": "Missed", "active": "on"}  # fmt: skip
+
+    no_org = client.post("/admin/adherence/medicationschedule/add/", data)
+    wrong = client.post("/admin/adherence/medicationschedule/add/", {**data, "organization": str(organization.pk)})
+
+    assert "organization" in no_org.context["adminform"].form.errors  # no silent default
+    assert "patient" in wrong.context["adminform"].form.errors
+    assert not MedicationSchedule.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("dose_times", "{"), ("dose_times", ""), ("days_of_week", '"monday"'), ("response_window_minutes", "soon"),
+     ("start_date", "yesterday"), ("patient", "not-a-uuid")],
+)  # fmt: skip
+def test_bad_input_is_a_form_error_naming_the_field(client, org_admin, organization, field, value):
+    patient = PatientFactory(organization=organization)
+    data = {"patient": str(patient.pk), "medication": "Metformin", "dose_times": '["08:00"]',
+            "days_of_week": "[0, 1]", "start_date": "2026-06-01", "timezone": "UTC",
+            "reminder_texts": '{"en": "Take {medication}"}', "confirm_replies": '["1"]',
+            "response_window_minutes": 60, "caregiver_alert_text": "Missed"}  # fmt: skip
+
+    response = client.post("/admin/adherence/medicationschedule/add/", {**data, field: value})
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not MedicationSchedule.objects.exists()
+    assert Organization.objects.count() == 1
