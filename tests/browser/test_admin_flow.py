@@ -9,23 +9,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
 from entities.models import Patient
+from entities.roles import organization_login_create
 from gateways.models import Gateway
 from messaging.models import OptOut, OutboundMessage
 from plugins.models import PluginRegistration
-from tests.factories import GatewayFactory, OrganizationFactory, OrganizationUserFactory
+from tests.factories import GatewayFactory, OrganizationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TIMEOUT_MS = 10_000
-PERMISSIONS = [
-    f"{verb}_{model}"
-    for model in ("gateway", "patient", "pluginregistration", "plugininvocation", "outboundmessage", "optout")
-    for verb in ("view", "add", "change")
-]
 
 
 @pytest.fixture
@@ -53,9 +48,10 @@ def org_admin(db, settings):
     OptOut.objects.create(organization=org, phone_number="+12025550109", method="keyword")
     other = OrganizationFactory(name="Other Clinic", slug="other-clinic")
     GatewayFactory(organization=other, name="Other clinic gateway")
-    user = User.objects.create_user(username="orgadmin", password="admin-test-pass", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=PERMISSIONS))
-    OrganizationUserFactory(organization=org, user=user, first_name="Olga", last_name="Admin")
+    # An organization admin as `create_org_admin` makes one (role "admin").
+    organization_login_create(
+        organization=org, email="olga.admin@demo-org.example", username="orgadmin", password="admin-test-pass"
+    )
     return org
 
 
@@ -125,8 +121,7 @@ def test_an_organization_admin_adds_a_twilio_gateway_a_patient_and_a_plugin(brow
 
     # A plugin: entity types and actions are checkboxes; the secret is shown once.
     page.goto(f"{base}/admin/plugins/pluginregistration/add/")
-    if page.locator("select[name=organization]").count():  # until the tenancy layer fixes it to their own
-        page.select_option("select[name=organization]", label="Demo Org")
+    assert page.locator("select[name=organization]").count() == 0  # always the admin's own organization
     page.fill("input[name=name]", "Care app")
     page.fill("input[name=url]", "https://care-app.example.com/sms-hook")
     page.check("input[name=entity_types][value=caregiver]")
@@ -136,7 +131,7 @@ def test_an_organization_admin_adds_a_twilio_gateway_a_patient_and_a_plugin(brow
     secret = page.inner_text("#plugin-secret").strip()
     registration = PluginRegistration.objects.get(name="Care app")
     assert secret.startswith("whsec_") and secret == registration.webhook_secret
-    assert registration.entity_types == ["patient", "caregiver"]
+    assert registration.entity_types == ["patient", "caregiver"] and registration.organization == org_admin
     page.screenshot(path=str(shots / "admin-plugin-secret.png"), full_page=True)
     page.click("text=I have stored the secret")
     page.wait_for_selector("text=Rotate secret")
