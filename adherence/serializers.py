@@ -1,6 +1,7 @@
 """`/api/v1/medication-schedules/`: camelCase like the rest of the BioT-style API."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from adherence.models import DoseSlot, MedicationSchedule
@@ -90,11 +91,19 @@ class MedicationScheduleSerializer(serializers.ModelSerializer):
         return attrs
 
 
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "08:00"})
+class HourMinuteField(serializers.TimeField):
+    """A wall-clock time as `HH:MM` (OpenAPI's `format: time` would demand seconds and an offset)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class DoseSlotSerializer(serializers.ModelSerializer):
     scheduleId = serializers.UUIDField(source="schedule_id")
     patientId = serializers.UUIDField(source="patient_id")
     localDate = serializers.DateField(source="local_date")
-    localTime = serializers.TimeField(source="local_time", format="%H:%M")
+    localTime = HourMinuteField(source="local_time")
     scheduledAt = serializers.DateTimeField(source="scheduled_at")
     windowClosesAt = serializers.DateTimeField(source="window_closes_at")
     reminderMessageId = serializers.UUIDField(source="reminder_id", allow_null=True)

@@ -39,6 +39,14 @@ def contacts_get_by_phone(*, organization: Organization, phone_number: str) -> l
     return found
 
 
+def organizations_with_contact(*, phone_number: str) -> set:
+    """Ids of every organization with a patient, organization user or caregiver at this E.164 number."""
+    found: set = set()
+    for model in ENTITY_MODELS.values():
+        found.update(model.objects.filter(phone=phone_number).values_list("organization_id", flat=True).distinct())
+    return found
+
+
 def phone_number_shared(person: Person) -> bool:
     """True when another entity of the same organization has this person's number."""
     if not person.phone:

@@ -175,3 +175,6 @@ class GatewayAdmin(OrganizationScopedAdmin):
         for gateway in queryset:
             gateway_retire_webhook_token(gateway=gateway)
         self.message_user(request, "Previous webhook tokens retired.")
+
+
+from gateways import admin_numbers  # noqa: E402, F401 — registers the number-assignment admin

@@ -9,7 +9,7 @@ malformed or private URL) is a 400 naming the field; several gateways of one typ
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -37,6 +37,8 @@ GATEWAY_SCHEMA = OpenApiResponse(
     "in clear.",
 )
 WEB_MESSAGE = OpenApiResponse(OpenApiTypes.OBJECT, description="DHIS2 WebMessage envelope")
+# The typed routes match only these words (gateways/api_urls.py); any other is a gateway uid.
+ROUTE = OpenApiParameter("route", OpenApiTypes.STR, OpenApiParameter.PATH, enum=sorted(TYPE_ROUTES))
 
 
 def _gateways(request):
@@ -89,6 +91,7 @@ class GatewayListApi(APIView):
         return _create(request, None)
 
 
+@extend_schema(parameters=[ROUTE])
 class GatewayTypedListApi(APIView):
     """The seed's typed routes: `GET`/`POST`/`PUT /api/gateways/clickatell|bulksms|generichttp|twilio|sns`."""
 
@@ -101,7 +104,8 @@ class GatewayTypedListApi(APIView):
         operation_id="dhis2_gateways_typed_create",
         tags=TAGS,
         request=OpenApiTypes.OBJECT,
-        responses={200: WEB_MESSAGE, 400: WEB_MESSAGE},
+        # Another word than a type names a gateway (/api/gateways/{uid}), which takes no POST.
+        responses={200: WEB_MESSAGE, 400: WEB_MESSAGE, 405: OpenApiResponse(OpenApiTypes.OBJECT)},
     )
     def post(self, request, route):
         return _create(request, TYPE_ROUTES[route])
@@ -162,6 +166,7 @@ def _update(request, uid, type_=None):
     )
 
 
+@extend_schema(parameters=[ROUTE])
 class GatewayTypedUpdateApi(APIView):
     """`PUT /api/gateways/<type>/{uid}`: update a gateway of that type."""
 
@@ -229,7 +234,7 @@ class GatewayDefaultApi(APIView):
         if gateway is None:
             return dhis2.not_found("No default gateway found")
         if gateway.organization_id is None and organization is not None:
-            return Response(gateway_global_representation(gateway))
+            return Response(gateway_global_representation(gateway, organization=organization))
         return Response(gateway_representation(gateway))
 
 

@@ -89,11 +89,25 @@ class Gateway(models.Model):
 
 
 class InboundNumber(models.Model):
-    """A number a gateway receives replies on; sends to its country go out from it."""
+    """A number a gateway receives replies on; sends to its country go out from it.
+
+    On a global gateway a superuser may assign a number to one organization (BioT: a static local
+    number per country and customer): only that organization sends from it, and every reply to it
+    is that organization's. Unassigned numbers are shared (docs/gateways.md, "Replies on a global
+    gateway").
+    """
 
     gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="inbound_numbers")
     number = PhoneNumberField()
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, derived from the number.")
+    organization = models.ForeignKey(
+        "entities.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Global gateways only: the organization this number belongs to (empty = shared).",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["gateway", "number"], name="uniq_gateway_inbound_number")]

@@ -38,19 +38,24 @@ def gateway_default_for(*, organization, prefetch: tuple[str, ...] = ()) -> Gate
     return gateway or active.filter(organization__isnull=True).first()
 
 
-def gateway_sender_for(*, gateway: Gateway, recipient: str) -> str:
+def gateway_sender_for(*, gateway: Gateway, recipient: str, organization_id=None) -> str:
     """Our number in the recipient's country when the gateway has one, so replies come back locally."""
-    return gateway_senders(gateway).get(country_of(recipient)) or gateway.config.get("from", "") or ""
+    senders = gateway_senders(gateway, organization_id=organization_id)
+    return senders.get(country_of(recipient)) or gateway.config.get("from", "") or ""
 
 
-def gateway_senders(gateway: Gateway) -> dict[str, str]:
-    """The gateway's local numbers by country (ISO code → E.164): pick one per recipient with
-    `country_of()`, as gateway_sender_for() does, without rebuilding this for every recipient.
-    A number listed for a country wins over the gateway's own `from` there (listed first, so overridden)."""
+def gateway_senders(gateway: Gateway, *, organization_id=None) -> dict[str, str]:
+    """The gateway's local numbers by country (ISO code → E.164) that `organization_id` may send
+    from: pick one per recipient with `country_of()`, as gateway_sender_for() does, without
+    rebuilding this for every recipient. A number listed for a country wins over the gateway's own
+    `from` there; on a global gateway a number assigned to the organization wins over a shared one,
+    and a number assigned to another organization is never used (its replies are that one's).
+    Sorted so that the number that wins comes last."""
     if not gateway.pk:
         return {}
     own = str(gateway.config.get("from") or "")
-    numbers = sorted(gateway.inbound_numbers.all(), key=lambda n: (str(n.number) != own, n.pk))
+    usable = [n for n in gateway.inbound_numbers.all() if n.organization_id in (None, organization_id)]
+    numbers = sorted(usable, key=lambda n: (n.organization_id is not None, str(n.number) != own, n.pk))
     return {n.country: str(n.number) for n in numbers}
 
 

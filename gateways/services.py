@@ -55,8 +55,9 @@ def gateway_representation(gateway: Gateway) -> dict[str, Any]:
     return data
 
 
-def gateway_global_representation(gateway: Gateway) -> dict[str, Any]:
-    """The global default as an organization sees it: what it is, not its settings or webhook URLs."""
+def gateway_global_representation(gateway: Gateway, *, organization) -> dict[str, Any]:
+    """The global default as an organization sees it: what it is and the numbers it sends from
+    (its own and the shared ones; not another organization's), not its settings or webhook URLs."""
     return {
         "type": gateway.type,
         "uid": gateway.uid,
@@ -66,7 +67,7 @@ def gateway_global_representation(gateway: Gateway) -> dict[str, Any]:
         "isActive": gateway.is_active,
         "global": True,
         "readOnly": True,
-        "inboundNumbers": _inbound_numbers_shown(gateway),
+        "inboundNumbers": _inbound_numbers_shown(gateway, organization_id=organization.pk),
     }
 
 
@@ -134,8 +135,48 @@ def _common_fields(*, data: dict, gateway: Gateway, organization) -> tuple[bool 
     return is_default, numbers
 
 
-def _inbound_numbers_shown(gateway: Gateway) -> list[dict]:
-    return [{"number": str(n.number), "country": n.country} for n in gateway.inbound_numbers.all()]
+def _inbound_numbers_shown(gateway: Gateway, *, organization_id=None) -> list[dict]:
+    """The gateway's numbers; of a global gateway seen by an organization, those it may send from;
+    of a global gateway seen by a superuser, with the organization each is assigned to."""
+    numbers = gateway.inbound_numbers.all()
+    if organization_id is not None:
+        numbers = [n for n in numbers if n.organization_id in (None, organization_id)]
+    with_organization = organization_id is None and gateway.organization_id is None
+    return [_number_shown(n, with_organization) for n in numbers]
+
+
+def _number_shown(number: InboundNumber, with_organization: bool) -> dict:
+    shown = {"number": str(number.number), "country": number.country}
+    if with_organization:
+        shown["organization"] = str(number.organization_id) if number.organization_id else None
+    return shown
+
+
+def _numbers_assign(gateway: Gateway, data: dict) -> None:
+    """`inboundNumbers` objects carrying `organization` (a global gateway's, superusers only: nobody
+    else reaches one through the API) assign or share that number, as the admin does."""
+    from entities.models import Organization
+
+    raw = data.get("inboundNumbers")
+    for n, item in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(item, dict) or "organization" not in item:
+            continue
+        field = f"inboundNumbers[{n}].organization"
+        organization = None
+        if item["organization"] not in (None, "") and gateway.organization_id is not None:
+            raise ConfigError(f"{field}: only a global gateway's numbers are assigned to organizations", field=field)
+        if item["organization"] not in (None, ""):
+            try:
+                organization = Organization.objects.filter(pk=uuid.UUID(str(item["organization"]))).first()
+            except ValueError:
+                organization = None
+            if organization is None:
+                raise ConfigError(f"{field} must be the id of an organization", field=field)
+        number = gateway.inbound_numbers.get(number=to_e164(str(item.get("number") or "")))
+        try:
+            inbound_number_assign(number=number, organization=organization)
+        except ConfigError as exc:
+            raise ConfigError(f"{field}: {exc}", field=field) from exc
 
 
 def gateway_own_numbers(gateway: Gateway) -> list[str]:
@@ -148,6 +189,46 @@ def gateway_own_numbers(gateway: Gateway) -> list[str]:
         return []
 
 
+def gateway_default_senders(gateway: Gateway) -> set[str]:
+    """The numbers a gateway sends from when a message names none (`from`, AWS
+    `originationIdentity`): every organization using a global gateway may go out from them, so
+    they stay shared (never assigned to one organization)."""
+    found = set()
+    for key in ("from", "originationIdentity"):
+        value = str(gateway.config.get(key) or "")
+        if value.startswith("+"):
+            try:
+                found.add(to_e164(value))
+            except InvalidPhoneNumber:
+                continue
+    return found
+
+
+def inbound_number_assign_check(*, number: InboundNumber, organization) -> None:
+    """ConfigError naming `organization` when this number cannot be given to it."""
+    gateway = number.gateway
+    if organization is not None:
+        if gateway.organization_id is not None:
+            raise ConfigError("only a global gateway's numbers are assigned to organizations", field="organization")
+        if str(number.number) in gateway_default_senders(gateway):
+            raise ConfigError(
+                "this is the gateway's default sender, used by every organization: it stays shared; "
+                "assign another number",
+                field="organization",
+            )
+
+
+def inbound_number_assign(*, number: InboundNumber, organization) -> InboundNumber:
+    """Give a global gateway's number to one organization (None: shared again). Superusers only
+    (the admin): that organization alone sends from it, and every reply to it is its own."""
+    inbound_number_assign_check(number=number, organization=organization)
+    gateway = number.gateway
+    number.organization = organization
+    number.save(update_fields=["organization"])
+    logger.info("inbound number assigned", extra={"gateway": gateway.uid, "shared": organization is None})
+    return number
+
+
 def inbound_numbers_set(gateway: Gateway, numbers: list[str] | None, *, own_before: list[str] = ()) -> None:
     """Set the gateway's inbound numbers (None: keep the listed ones, less an own number the
     configuration no longer has, `own_before`), always with its own (gateway_own_numbers), each
@@ -158,6 +239,11 @@ def inbound_numbers_set(gateway: Gateway, numbers: list[str] | None, *, own_befo
         numbers = [n for n in listed if n not in own_before or n in own]
     numbers = [*numbers, *own]
     gateway.inbound_numbers.exclude(number__in=numbers).delete()
+    # Assignments belong to global gateways only, never to a default sender (inbound_number_assign).
+    assigned = gateway.inbound_numbers.filter(organization__isnull=False)
+    if gateway.organization_id is None:
+        assigned = assigned.filter(number__in=gateway_default_senders(gateway))
+    assigned.update(organization=None)
     existing = {str(n) for n in gateway.inbound_numbers.values_list("number", flat=True)}
     InboundNumber.objects.bulk_create(
         [
@@ -193,6 +279,7 @@ def gateway_create(*, organization, data: dict, type_: str | None = None) -> Gat
     gateway.is_default = False
     gateway.save()
     inbound_numbers_set(gateway, numbers or [])
+    _numbers_assign(gateway, data)
     if is_default or not has_default:
         gateway_set_default(gateway=gateway)
     logger.info("gateway created", extra={"gateway": gateway.uid, "type": type_})
@@ -213,6 +300,7 @@ def gateway_update(*, gateway: Gateway, data: dict, type_: str | None = None) ->
     gateway.config, gateway.secrets = config_validate(type_=gateway.type, data=data, gateway=gateway)
     gateway.save()
     inbound_numbers_set(gateway, numbers, own_before=own_before)
+    _numbers_assign(gateway, data)
     if is_default:
         gateway_set_default(gateway=gateway)
     logger.info("gateway updated", extra={"gateway": gateway.uid})

@@ -31,7 +31,7 @@ def _too_large(request) -> HttpResponse | None:
 @require_http_methods(["GET", "POST"])
 def inbound_webhook(request, gateway_uid, token=None):
     """A reply from a phone: verify, store (deduplicated), route asynchronously."""
-    from messaging.services.inbound import inbound_receive, organization_of_global_reply
+    from messaging.services.inbound import inbound_receive
 
     gateway, adapter = _gateway_and_adapter(gateway_uid)
     if (refused := _too_large(request)) is not None:
@@ -46,14 +46,9 @@ def inbound_webhook(request, gateway_uid, token=None):
     # One reply is one statement (INSERT … ON CONFLICT): autocommit spares BEGIN/COMMIT round trips.
     with transaction.atomic() if len(replies) > 1 else contextlib.nullcontext():
         for sms in replies:
-            organization = gateway.organization or organization_of_global_reply(gateway=gateway, sender=sms.sender)
-            if organization is None:
-                # Nobody sent to this number through this global gateway: no organization to give it to.
-                logger.warning("inbound SMS on a global gateway from a number it never sent to; not stored",
-                               extra={"gateway": gateway.uid})  # fmt: skip
-                continue
+            # A global gateway (no organization): inbound_receive attributes the reply by its destination.
             inbound_receive(
-                organization=organization, gateway=gateway, sms=sms, source_ip=request.META.get("REMOTE_ADDR")
+                organization=gateway.organization, gateway=gateway, sms=sms, source_ip=request.META.get("REMOTE_ADDR")
             )
     return adapter.webhook_response("inbound")
 

@@ -27,6 +27,10 @@ class InboundMessageAdmin(OrganizationScopedAdmin):
     ]
     ordering = ["-received_at"]
 
+    def get_queryset(self, request):
+        # Unattributed replies belong to no organization: superusers handle them in their own list.
+        return super().get_queryset(request).filter(organization__isnull=False)
+
     def has_add_permission(self, request):
         return False  # messages come in through webhooks and the API only
 

@@ -113,8 +113,8 @@ class OutboundMessage(models.Model):
         indexes = [
             models.Index(fields=["created_at"], condition=Q(status="queued"), name="outbound_queued"),
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbound_sending"),
-            # Recipient first: reply correlation asks by (organization, recipient), a reply on a
-            # global gateway by recipient alone (gateways/views.py).
+            # Reply correlation asks by (organization, recipient); recipient first keeps lookups by
+            # number alone cheap too.
             models.Index(fields=["recipient", "organization", "-created_at"], name="outbound_recipient_org"),
             models.Index(fields=["organization", "-created_at"], name="outbound_org_created"),
         ]
@@ -128,9 +128,12 @@ class InboundMessage(models.Model):
 
     received ─routing─> processed (entity matched, commands run, plugins invoked)
                       └> failed (failure_reason: NO_ENTITY, MULTIPLE_ENTITIES, ...)
+    unattributed (no organization: a reply on a global gateway that no rule gives to exactly one
+    organization) ─a superuser assigns it─> received
     """
 
     class Status(models.TextChoices):
+        UNATTRIBUTED = "unattributed"
         RECEIVED = "received"
         PROCESSING = "processing"
         PROCESSED = "processed"
@@ -143,7 +146,10 @@ class InboundMessage(models.Model):
         ROUTING_ERROR = "ROUTING_ERROR"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organization = models.ForeignKey("entities.Organization", on_delete=models.CASCADE, related_name="+")
+    # Empty only while unattributed (messaging/services/attribution.py).
+    organization = models.ForeignKey(
+        "entities.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     gateway = models.ForeignKey("gateways.Gateway", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     gateway_label = models.CharField(max_length=100, blank=True, default="", help_text="DHIS2 gatewayid")
     originator = models.CharField(max_length=32, help_text="E.164 where parseable")
@@ -167,6 +173,8 @@ class InboundMessage(models.Model):
     trace_id = models.CharField(max_length=32, blank=True, default="")
     command = models.CharField(max_length=40, blank=True, default="", help_text="opt_out, opt_in, help, keyword:<WORD>")
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Stored unattributed on arrival (kept once assigned): a provider's retry is still a duplicate.
+    arrived_unattributed = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -177,6 +185,13 @@ class InboundMessage(models.Model):
             models.UniqueConstraint(
                 fields=["organization", "gateway_label", "provider_message_id"], name="uniq_inbound_provider_message"
             ),
+            # NULLs are distinct above: unattributed copies of one provider message need their own,
+            # which still holds once a superuser has assigned the stored one.
+            models.UniqueConstraint(
+                fields=["gateway_label", "provider_message_id"],
+                condition=Q(arrived_unattributed=True),
+                name="uniq_unattributed_provider_message",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "originator", "-received_at"], name="inbound_org_originator"),
@@ -186,6 +201,15 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"
+
+
+class UnattributedInboundMessage(InboundMessage):
+    """Replies held without an organization, for a superuser to assign (admin only)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "unattributed reply"
+        verbose_name_plural = "unattributed replies"
 
 
 class OptOut(models.Model):

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from entities.selectors import organization_for_user, scope_to_user
 from gateways.providers.base import InboundSms
 from messaging.models import InboundMessage
+from messaging.serializers_outbound import WebMessageSerializer
 from messaging.services.inbound import inbound_delete, inbound_receive
 from smsportal import dhis2
 from smsportal.http import body_too_large
@@ -235,7 +236,7 @@ class Dhis2InboundApi(Dhis2View):
             OpenApiParameter("receivedTime", str, description="query form (the seed's `receiveTime` too)"),
         ],
         request={"application/json": dict},
-        responses={200: dict, 400: dict, 409: dict, 413: dict},
+        responses={200: dict, 400: dict, 403: dict, 409: dict, 413: dict},
         operation_id="dhis2_inbound_create",
     )
     def post(self, request):
@@ -286,7 +287,9 @@ class Dhis2InboundApi(Dhis2View):
     )
     def get(self, request):
         paging, page, page_size = dhis2.page_params(request)
-        queryset = scope_to_user(InboundMessage.objects.all(), request.user).order_by("-received_at")
+        # Never an unattributed reply (no organization), not even for a superuser's session.
+        queryset = scope_to_user(InboundMessage.objects.filter(organization__isnull=False), request.user)
+        queryset = queryset.order_by("-received_at")
         queryset = _apply_filters(queryset, request.query_params.getlist("filter"))
         fields = _selected_fields(request)
         body = {}
@@ -301,7 +304,7 @@ class Dhis2InboundApi(Dhis2View):
 
     @extend_schema(
         parameters=[OpenApiParameter("ids", str, description="comma-separated")],
-        responses=dict,
+        responses={200: WebMessageSerializer},
         operation_id="dhis2_inbound_delete_many",
     )
     def delete(self, request):
@@ -310,7 +313,7 @@ class Dhis2InboundApi(Dhis2View):
         if organization is not None:
             inbound_delete(organization=organization, ids=ids)
         elif getattr(request.user, "is_superuser", False):
-            InboundMessage.objects.filter(pk__in=_uuids(ids)).delete()
+            InboundMessage.objects.filter(pk__in=_uuids(ids), organization__isnull=False).delete()
         return dhis2.web_message("Objects deleted")
 
 
@@ -320,7 +323,8 @@ class Dhis2InboundDetailApi(Dhis2View):
     def _get(self, request, uid):
         message = None
         if _uuids([uid]):
-            message = scope_to_user(InboundMessage.objects.filter(pk=uid), request.user).first()
+            found = InboundMessage.objects.filter(pk=uid, organization__isnull=False)
+            message = scope_to_user(found, request.user).first()
         if message is None:
             raise Dhis2Reply(dhis2.not_found(f"No IncomingSms with id '{uid}' was found."))
         return message
@@ -330,7 +334,7 @@ class Dhis2InboundDetailApi(Dhis2View):
         message = self._get(request, uid)
         return Response(inbound_dhis2_representation(message))
 
-    @extend_schema(responses=dict, operation_id="dhis2_inbound_delete")
+    @extend_schema(responses={200: WebMessageSerializer}, operation_id="dhis2_inbound_delete")
     def delete(self, request, uid):
         message = self._get(request, uid)
         message.delete()

@@ -4,12 +4,13 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from entities.selectors import organization_for_user, scope_to_user
+from messaging.serializers_outbound import ApiErrorSerializer
 from plugins.models import ENTITY_TYPES, PluginAction, PluginInvocation, PluginRegistration
 from plugins.services import (
     biot_subscribe,
@@ -98,6 +99,8 @@ def _paginate(request, view, queryset, serializer_class):
 class PluginListCreateApi(APIView):
     """GET: the organization's plugins. POST: register one (answers with it, its id and its webhook secret)."""
 
+    pagination_class = BoundedLimitOffsetPagination  # for the schema: GET answers a page (`_paginate`)
+
     @extend_schema(responses=PluginOutputSerializer(many=True))
     def get(self, request):
         qs = scope_to_user(PluginRegistration.objects.all(), request.user)
@@ -158,18 +161,18 @@ class PluginDetailApi(APIView):
 class InvocationOutputSerializer(serializers.ModelSerializer):
     pluginId = serializers.UUIDField(source="registration_id")  # noqa: N815
     pluginName = serializers.CharField(source="registration.name")  # noqa: N815
-    inboundMessageId = serializers.UUIDField(source="inbound_message_id")  # noqa: N815
-    outboundMessageId = serializers.UUIDField(source="outbound_message_id")  # noqa: N815
+    inboundMessageId = serializers.UUIDField(source="inbound_message_id", allow_null=True)  # noqa: N815
+    outboundMessageId = serializers.UUIDField(source="outbound_message_id", allow_null=True)  # noqa: N815
     entityType = serializers.CharField(source="entity_type")  # noqa: N815
     maxAttempts = serializers.IntegerField(source="max_attempts")  # noqa: N815
-    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at")  # noqa: N815
-    lastStatusCode = serializers.IntegerField(source="last_status_code")  # noqa: N815
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)  # noqa: N815
+    lastStatusCode = serializers.IntegerField(source="last_status_code", allow_null=True)  # noqa: N815
     lastError = serializers.CharField(source="last_error")  # noqa: N815
-    lastDurationMs = serializers.IntegerField(source="last_duration_ms")  # noqa: N815
+    lastDurationMs = serializers.IntegerField(source="last_duration_ms", allow_null=True)  # noqa: N815
     attemptLog = serializers.JSONField(source="attempt_log")  # noqa: N815
     idempotencyKey = serializers.CharField(source="idempotency_key")  # noqa: N815
     createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
-    finishedAt = serializers.DateTimeField(source="finished_at")  # noqa: N815
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)  # noqa: N815
 
     class Meta:
         model = PluginInvocation
@@ -198,7 +201,17 @@ class InvocationOutputSerializer(serializers.ModelSerializer):
 class InvocationListApi(APIView):
     """Plugin calls, newest first; filter by status, plugin, action, inboundMessageId."""
 
-    @extend_schema(responses=InvocationOutputSerializer(many=True))
+    pagination_class = BoundedLimitOffsetPagination  # for the schema: GET answers a page (`_paginate`)
+
+    @extend_schema(
+        responses=InvocationOutputSerializer(many=True),
+        parameters=[
+            OpenApiParameter("status", enum=PluginInvocation.Status.values),
+            OpenApiParameter("plugin", description="A plugin's name or id."),
+            OpenApiParameter("action", enum=PluginAction.values),
+            OpenApiParameter("inboundMessageId", description="Inbound message ids, comma-separated."),
+        ],
+    )
     def get(self, request):
         qs = scope_to_user(PluginInvocation.objects.select_related("registration"), request.user)
         params = request.query_params
@@ -296,7 +309,10 @@ class BiotSubscribeApi(APIView):
 class BiotUnsubscribeApi(APIView):
     """BioT's `POST /dispatcher/v1/hooks/notifications/unsubscribe`."""
 
-    @extend_schema(request=BiotSubscriptionSerializer, responses={204: None})
+    @extend_schema(
+        request=BiotSubscriptionSerializer,
+        responses={204: None, 404: OpenApiResponse(ApiErrorSerializer, description="no such subscription")},
+    )
     def post(self, request):
         serializer = BiotSubscriptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

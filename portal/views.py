@@ -561,7 +561,7 @@ def simulator_reply(request):
         return JsonResponse({"error": "type a reply", "field": "text"}, status=400)
     sms = InboundSms(
         sender=number,
-        recipient=gateway_sender_for(gateway=gateway, recipient=number),
+        recipient=gateway_sender_for(gateway=gateway, recipient=number, organization_id=org.pk),
         text=text[:1600],
         provider_message_id=f"sim-in-{uuid.uuid4().hex}",
         received_at=timezone.now(),

@@ -83,7 +83,7 @@ def api_exception_handler(exc, context):
         errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
         pairs = flatten_errors(errors) or [("", "invalid input")]
         field, text = pairs[0]
-        if not field and request is not None and not isinstance(getattr(request, "data", None), dict):
+        if not field and request is not None and not isinstance(_parsed_body(request), dict):
             field = "body"  # a JSON array or scalar where an object belongs
         summary = f"{field}: {text}" if field else text
         body = {"error": summary, "fields": errors}
@@ -94,6 +94,13 @@ def api_exception_handler(exc, context):
     if detail is not None:
         response.data = {"error": str(detail)}
     return response
+
+
+def _parsed_body(request):
+    try:
+        return request.data
+    except exceptions.APIException:  # a body of an unsupported type: the error at hand is another one
+        return None
 
 
 def _is_api(request) -> bool:

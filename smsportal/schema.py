@@ -91,3 +91,47 @@ def plain_django_endpoints(result, generator, request, public):
         }
     )
     return result
+
+
+_ERRORS = {
+    "400": "a parameter or field is invalid; `field` names it",
+    "401": "no or wrong credentials (`field` is `Authorization`)",
+    "404": "no such object in your organization",
+    "413": "request body too large",
+    "429": "too many failed HTTP Basic logins; retry after `Retry-After` seconds",
+    "503": "the database is unavailable; retry after `Retry-After` seconds",
+}
+
+
+def _error_codes(path: str, operation: dict) -> list[str]:
+    codes = []
+    if "requestBody" in operation or operation.get("parameters"):
+        codes.append("400")
+    codes.append("401")
+    if "{" in path:
+        codes.append("404")
+    if "requestBody" in operation:
+        codes.append("413")
+    if any("basicAuth" in requirement for requirement in operation["security"]):
+        codes.append("429")
+    codes.append("503")
+    return codes
+
+
+def error_responses(result, generator, request, public):
+    """Every authenticated operation documents the errors it can answer, in the shape it answers them:
+    the BioT-style and entity APIs `ApiError`; the DHIS2-style ones a WebMessage, or `ApiError` when the
+    request is refused before their view runs (authentication, an unknown path)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    api_error = {"$ref": "#/components/schemas/ApiError"}
+    dhis2_error = {"anyOf": [{"$ref": "#/components/schemas/WebMessage"}, api_error]}
+    assert "ApiError" in schemas and "WebMessage" in schemas, "error components renamed"
+    for path, item in result.get("paths", {}).items():
+        dhis2 = path.startswith("/api/") and not path.startswith("/api/v1/")
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete") or not operation.get("security"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for code in _error_codes(path, operation):
+                responses.setdefault(code, _json(_ERRORS[code], dhis2_error if dhis2 else api_error))
+    return result

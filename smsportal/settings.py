@@ -164,6 +164,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "smsportal.schema.dhis2_paths_without_slash",
+        "smsportal.schema.error_responses",
         "smsportal.schema.plain_django_endpoints",
     ],
     "ENUM_NAME_OVERRIDES": {

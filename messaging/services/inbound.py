@@ -60,14 +60,26 @@ def inbound_receive(
     encoding: str = "",
     sent_at=None,
 ) -> tuple[InboundMessage, bool]:
-    """Store one inbound SMS exactly once and schedule its routing. Returns (message, created)."""
+    """Store one inbound SMS exactly once and schedule its routing. Returns (message, created).
+
+    `organization` None (a global gateway's webhook): attributed by the number the reply was sent
+    to (messaging/services/attribution.py); a reply no rule attributes is stored unattributed.
+    """
+    from messaging.services.attribution import reply_organization
     from plugins.payload import new_trace_id
 
     label = gateway_label or (gateway.uid if gateway is not None else "default")
     provider_id = sms.provider_message_id or uuid.uuid4().hex
-    region = organization.default_region or None
+    if organization is None and gateway is not None:
+        organization = reply_organization(
+            gateway=gateway, sender=sender_e164(sms.sender), destination=sms.recipient or ""
+        )
+    unattributed = organization is None
+    region = None if unattributed else (organization.default_region or None)
     candidate = InboundMessage(
         organization=organization,
+        status=Status.UNATTRIBUTED if unattributed else Status.RECEIVED,
+        arrived_unattributed=unattributed,
         gateway_label=label[:100],
         provider_message_id=provider_id[:128],
         gateway=gateway,
@@ -84,23 +96,25 @@ def inbound_receive(
     )
     # No savepoint of our own: one statement, inside the caller's transaction when there is one
     # (the webhook view's), so routing is requested only once the row is committed.
-    created = _insert_once(candidate)
+    created = _insert_once(candidate, unattributed=unattributed)
     if created:
         message = candidate
         message._state.adding, message._state.db = False, connection.alias
-        transaction.on_commit(inbound_route_request)
+        if unattributed:
+            logger.warning("inbound SMS on a global gateway held unattributed", extra={"inbound": str(message.id)})
+        else:
+            transaction.on_commit(inbound_route_request)
     else:
-        message = InboundMessage.objects.get(
-            organization=organization,
-            gateway_label=candidate.gateway_label,
-            provider_message_id=candidate.provider_message_id,
-        )
+        same = {"arrived_unattributed": True} if unattributed else {"organization": organization}
+        message = InboundMessage.objects.filter(
+            gateway_label=candidate.gateway_label, provider_message_id=candidate.provider_message_id, **same
+        ).first()
     if not created:
         logger.info("duplicate inbound message ignored", extra={"inbound": str(message.id)})
     return message, created
 
 
-def _insert_once(message: InboundMessage) -> bool:
+def _insert_once(message: InboundMessage, *, unattributed: bool = False) -> bool:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: True when this call stored the row.
 
     One statement: the unique constraint decides between concurrent copies of a provider message
@@ -109,24 +123,27 @@ def _insert_once(message: InboundMessage) -> bool:
     """
     fields = InboundMessage._meta.concrete_fields
     params = [f.get_db_prep_save(f.pre_save(message, True), connection) for f in fields]
-    _, returned = execute_hot(_insert_once_sql(connection.vendor), params)
+    _, returned = execute_hot(_insert_once_sql(connection.vendor, unattributed), params)
     return returned is not None
 
 
 @functools.cache
-def _insert_once_sql(vendor: str) -> str:
-    """The statement of `_insert_once`, built once per process (it only depends on the model)."""
+def _insert_once_sql(vendor: str, unattributed: bool = False) -> str:
+    """The statement of `_insert_once`, built once per process (it only depends on the model).
+    An unattributed row (no organization) conflicts on its own partial unique index instead, which
+    also holds the rows superusers have assigned since."""
     fields = InboundMessage._meta.concrete_fields
     table = connection.ops.quote_name(InboundMessage._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     conflict = ", ".join(
         connection.ops.quote_name(InboundMessage._meta.get_field(name).column)
-        for name in ("organization", "gateway_label", "provider_message_id")
+        for name in (() if unattributed else ("organization",)) + ("gateway_label", "provider_message_id")
     )
+    partial = f" WHERE {connection.ops.quote_name('arrived_unattributed')}" if unattributed else ""
     return (
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 — identifiers from the model
-        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {connection.ops.quote_name('id')}"
+        f"ON CONFLICT ({conflict}){partial} DO NOTHING RETURNING {connection.ops.quote_name('id')}"
     )
 
 
@@ -227,24 +244,6 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
         logger.exception("batch routing failed; routing one by one")
         ids = [m.id for m in messages]
         return sum(inbound_route(message_id=i) is not None for i in ids)
-
-
-def organization_of_global_reply(*, gateway, sender: str):
-    """A global gateway serves organizations without their own: a reply on it belongs to the one
-    whose message it answers — the last that went out to that number through it (not refused,
-    not queued, not an automatic reply, as reply correlation counts them). None when there is none."""
-    try:
-        number = to_e164(sender, strict=False)
-    except InvalidPhoneNumber:
-        return None
-    last = (
-        OutboundMessage.objects.filter(gateway=gateway, recipient=number, status__in=SENT_STATUSES)
-        .exclude(source=OutboundMessage.Source.SYSTEM)
-        .order_by("-created_at")
-        .values_list("organization_id", flat=True)
-        .first()
-    )
-    return organization_get(organization_id=last) if last is not None else None
 
 
 _organizations = LocalCache("routing-organization")

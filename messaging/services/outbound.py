@@ -290,7 +290,7 @@ class _Rows:
         # every recipient gets the gateway's configured sender (no country lookup per number).
         if "inbound_numbers" not in getattr(gateway, "_prefetched_objects_cache", {}):
             prefetch_related_objects([gateway], "inbound_numbers")
-        self.local_senders = gateway_senders(gateway)
+        self.local_senders = gateway_senders(gateway, organization_id=prototype["organization_id"])
         self.default_sender = gateway.config.get("from", "") or ""
         self.values: list[list] = []
         self.queued = 0
@@ -730,7 +730,8 @@ def _reroute_to_fallback(messages: list[OutboundMessage], fallback, *, reason: s
     """
     by_sender: dict[str, list] = defaultdict(list)
     for m in messages:
-        by_sender[gateway_sender_for(gateway=fallback, recipient=m.recipient)].append(m.id)
+        sender = gateway_sender_for(gateway=fallback, recipient=m.recipient, organization_id=m.organization_id)
+        by_sender[sender].append(m.id)
     for sender, ids in by_sender.items():
         OutboundMessage.objects.filter(id__in=ids, provider_message_id__isnull=True).exclude(
             status__in=[Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.UNKNOWN]

@@ -1,5 +1,7 @@
 """The OpenAPI schema documents every send and entity endpoint with its request and response shapes."""
 
+import re
+
 import pytest
 import yaml
 
@@ -55,3 +57,20 @@ def test_schema_generation_is_warning_free(tmp_path):
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def _component(schema, response):
+    return schema["components"]["schemas"][response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/plugins/", "/api/v1/plugins/invocations/", "/api/v1/patients/"])
+def test_lists_are_documented_as_the_pages_they_answer(schema, path):
+    page = _component(schema, schema["paths"][path]["get"]["responses"]["200"])
+
+    assert page["type"] == "object" and {"count", "results"} <= set(page["required"])
+
+
+def test_a_dose_time_is_documented_as_hours_and_minutes(schema):
+    local_time = schema["components"]["schemas"]["DoseSlot"]["properties"]["localTime"]
+
+    assert "format" not in local_time and re.fullmatch(local_time["pattern"], "02:57")

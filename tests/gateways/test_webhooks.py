@@ -209,37 +209,6 @@ def test_parked_report_marker_in_redis(
     assert message.status == "delivered"
 
 
-def test_reply_to_a_global_gateway_goes_to_the_organization_that_sent_to_that_number(
-    client, organization, other_organization, caplog
-):
-    """A global gateway serves organizations without their own: a reply belongs to the one whose
-    message it answers; a number the gateway never sent to cannot be attributed, and is logged."""
-    gateway = GatewayFactory(organization=None, type="clickatell", secrets={"webhookTokens": ["t"]})
-
-    def sent(org, status="sent", **kw):
-        fields = {"recipient": "+27820000001", "body": "x", "gateway": gateway, "source": "portal", **kw}
-        return OutboundMessage.objects.create(organization=org, status=status, **fields)
-
-    sent(other_organization)
-    sent(organization)  # the message the reply answers
-    # Later rows of the other organization that never reached the phone, or were automatic replies:
-    sent(other_organization, status="failed", error_reason="opted out")
-    sent(other_organization, status="queued")
-    sent(other_organization, source="system")
-    url = f"/webhooks/{gateway.pk}/inbound?token=t"
-    answer = '{"messageId": "m1", "fromNumber": "27820000001", "text": "1", "timestamp": 1715068992000}'
-    stranger = '{"messageId": "m2", "fromNumber": "27820000002", "text": "hi", "timestamp": 1715068992000}'
-
-    with caplog.at_level(logging.WARNING):
-        answered = client.post(url, data=answer, content_type="application/json")
-        unknown = client.post(url, data=stranger, content_type="application/json")
-
-    assert answered.status_code == unknown.status_code == 200
-    stored = InboundMessage.objects.get()
-    assert stored.organization_id == organization.id and stored.originator == "+27820000001"
-    assert "never sent to" in caplog.text and "27820000002" not in caplog.text
-
-
 @pytest.mark.parametrize("kind", ["inbound", "status"])
 def test_a_body_over_64_kib_is_413_and_stores_nothing(client, organization, clickatell, kind):
     body = '{"messageId": "m1", "fromNumber": "27820000001", "text": "' + "x" * 70_000 + '"}'
