@@ -14,7 +14,7 @@ from typing import Any
 from gateways.models import Gateway
 from gateways.providers import ADAPTERS
 from gateways.providers.settings import ProviderSettings
-from gateways.urlsafety import UnsafeUrlError, url_check
+from gateways.urlsafety import UnsafeUrlError, aws_endpoint_check, url_check
 
 MASK = "********"
 T = Gateway.Type
@@ -275,6 +275,14 @@ def _sns_region(config: dict, secrets: dict, failed: set) -> None:
         )
 
 
+def _sns_endpoint(config: dict, secrets: dict, failed: set) -> None:
+    if config.get("endpointUrl") and "endpointUrl" not in failed:
+        try:
+            aws_endpoint_check(str(config["endpointUrl"]))
+        except UnsafeUrlError as exc:
+            raise ConfigError(f"endpointUrl: {exc}", field="endpointUrl")
+
+
 # Twilio: "from" is an E.164 number or an alphanumeric sender id (1-11 letters, digits, spaces; a letter).
 E164 = re.compile(r"\+[1-9]\d{1,14}")
 ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
@@ -301,7 +309,7 @@ def _clickatell_key(config: dict, secrets: dict, failed: set) -> None:
 
 TYPE_RULES = {
     T.HTTP: (_http_content_type, _http_placeholders, _http_method),
-    T.SNS: (_sns_service, _sns_region),
+    T.SNS: (_sns_service, _sns_region, _sns_endpoint),
     T.TWILIO: (_twilio_from,),
     T.CLICKATELL: (_clickatell_key,),
 }

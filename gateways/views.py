@@ -4,14 +4,16 @@ import contextlib
 import logging
 
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from gateways.exceptions import WebhookValidationError
 from gateways.parking import status_park
+from gateways.providers.webhooks import webhook_input_check
 from gateways.selectors import gateway_get_for_webhook
 from smsportal.http import body_too_large
+from smsportal.input_safety import HostileInput
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +25,24 @@ def _gateway_and_adapter(gateway_uid):
     return found
 
 
-def _too_large(request) -> HttpResponse | None:
-    return HttpResponse("request body is larger than 64 KiB", status=413) if body_too_large(request) else None
+def _refused(request, gateway, adapter, kind: str) -> HttpResponse | None:
+    """The answer to a request that is too large, hostile or not from the provider; else None."""
+    if body_too_large(request):
+        return HttpResponse("request body is larger than 64 KiB", status=413)
+    try:
+        webhook_input_check(request)
+        adapter.verify_request(request, kind=kind)
+    except HostileInput as exc:
+        return _hostile(gateway, kind, exc)
+    except WebhookValidationError as exc:
+        logger.warning(f"{kind} webhook refused", extra={"gateway": gateway.uid, "reason": str(exc)})
+        return HttpResponseForbidden("signature check failed")
+    return None
+
+
+def _hostile(gateway, kind: str, exc: HostileInput) -> HttpResponse:
+    logger.warning(f"{kind} webhook input refused", extra={"gateway": gateway.uid, "field": exc.field})
+    return JsonResponse({"error": str(exc), "field": exc.field}, status=400)
 
 
 @csrf_exempt
@@ -34,15 +52,13 @@ def inbound_webhook(request, gateway_uid, token=None):
     from messaging.services.inbound import inbound_receive
 
     gateway, adapter = _gateway_and_adapter(gateway_uid)
-    if (refused := _too_large(request)) is not None:
-        return refused
     request.webhook_path_token = token
+    if (refused := _refused(request, gateway, adapter, "inbound")) is not None:
+        return refused
     try:
-        adapter.verify_request(request, kind="inbound")
-    except WebhookValidationError as exc:
-        logger.warning("inbound webhook refused", extra={"gateway": gateway.uid, "reason": str(exc)})
-        return HttpResponseForbidden("signature check failed")
-    replies = adapter.parse_inbound(request)  # may call the provider (SNS confirmation): outside the transaction
+        replies = adapter.parse_inbound(request)  # may call the provider (SNS confirmation): outside the transaction
+    except HostileInput as exc:
+        return _hostile(gateway, "inbound", exc)
     # One reply is one statement (INSERT … ON CONFLICT): autocommit spares BEGIN/COMMIT round trips.
     with transaction.atomic() if len(replies) > 1 else contextlib.nullcontext():
         for sms in replies:
@@ -60,15 +76,14 @@ def status_webhook(request, gateway_uid, token=None):
     from messaging.services.outbound import outbound_status_apply
 
     gateway, adapter = _gateway_and_adapter(gateway_uid)
-    if (refused := _too_large(request)) is not None:
-        return refused
     request.webhook_path_token = token
+    if (refused := _refused(request, gateway, adapter, "status")) is not None:
+        return refused
     try:
-        adapter.verify_request(request, kind="status")
-    except WebhookValidationError as exc:
-        logger.warning("status webhook refused", extra={"gateway": gateway.uid, "reason": str(exc)})
-        return HttpResponseForbidden("signature check failed")
-    for update in adapter.parse_status(request):
+        updates = adapter.parse_status(request)
+    except HostileInput as exc:
+        return _hostile(gateway, "status", exc)
+    for update in updates:
         if outbound_status_apply(gateway=gateway, update=update) is not None:
             continue
         # Unknown id: the sender may not have recorded it yet (fast providers). Park the report,

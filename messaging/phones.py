@@ -38,6 +38,12 @@ def _parse(raw: str, region: str | None, strict: bool) -> tuple[bool, str]:
         return False, "phone number is empty"
     if strict and not text.startswith("+") and not region:
         return False, "phone number must be in full international format, e.g. +15551234567"
+    if _EXTENSION.search(text):
+        return False, "phone numbers with an extension cannot receive SMS"
+    if _LETTER.search(text):
+        # phonenumbers reads letters as keypad digits (+1202555ABCD → +12025552223): a typo or a
+        # vanity number would reach someone else.
+        return False, "phone number must not contain letters"
     if _CANONICAL.fullmatch(text) and (decided := _canonical_verdict(text)) is not None:
         return decided
     try:
@@ -195,6 +201,8 @@ def _canonical_verdict(text: str) -> tuple[bool, str] | None:
 
 
 _CANONICAL = re.compile(r"\+[1-9][0-9]{2,16}")
+_LETTER = re.compile(r"[^\W\d_]")
+_EXTENSION = re.compile(r"\d\s*(?:ext\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
 _NOT_STRIPPED = (ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY, ValidationResult.INVALID_LENGTH)
 
 

@@ -5,13 +5,11 @@ GET lists and shows, DELETE removes. Replies use DHIS2's WebMessage envelope; an
 is stored and fails visibly (NO_ENTITY) instead of DHIS2's 409, so nothing is lost.
 """
 
-import json
 import uuid
 from datetime import UTC, datetime, time
 
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,6 +20,8 @@ from messaging.serializers_outbound import WebMessageSerializer
 from messaging.services.inbound import inbound_delete, inbound_receive
 from smsportal import dhis2
 from smsportal.http import body_too_large
+from smsportal.input_safety import HostileInput, json_loads
+from smsportal.parsers import SafeJSONParser
 
 ENCODINGS = ["ENC7BIT", "ENC8BIT", "ENCUCS2", "ENCCUSTOM"]  # DHIS2 SmsMessageEncoding, in enum order
 # Ours → DHIS2 SmsMessageStatus; the finer status and reason are listed beside it.
@@ -120,7 +120,9 @@ def _read_submission(request) -> dict:
         raise Dhis2Reply(dhis2.web_message("Request body is larger than 64 KiB", http_status=413))
     if (request.content_type or "").startswith("application/json"):
         try:
-            data = json.loads(request.body or b"{}")
+            data = json_loads(request.body or b"{}")
+        except HostileInput as exc:
+            raise Dhis2Reply(dhis2.bad_request(str(exc), field=exc.field))
         except (ValueError, UnicodeDecodeError):
             raise Dhis2Reply(dhis2.bad_request("Request body is not valid JSON", field="body"))
         if not isinstance(data, dict):
@@ -217,7 +219,7 @@ class Dhis2View(dhis2.Dhis2ExceptionMixin, APIView):
     """Every refusal is a WebMessage: our own (Dhis2Reply) and DRF's (auth, parse, validation)."""
 
     # The JSON body is read raw (size cap, DHIS2 errors); DRF only needs to accept the media type.
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     def handle_exception(self, exc):
         if isinstance(exc, Dhis2Reply):

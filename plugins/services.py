@@ -819,9 +819,7 @@ def plugins_sweep() -> dict[str, int]:
     grace = timedelta(seconds=settings.SMSPORTAL_PLUGIN_SWEEP_GRACE_SECONDS)
     # A worker killed during the call: the plugin may have it; retrying is safe because the
     # webhook-id is the same (plugins dedupe on it).
-    stuck = PluginInvocation.objects.filter(status=Status.RUNNING, claimed_at__lt=now - grace).filter(
-        claimed_at__lt=now - timedelta(seconds=120)
-    )
+    stuck = PluginInvocation.objects.filter(status=Status.RUNNING, claimed_at__lt=now - grace)
     reset = stuck.update(status=Status.RETRYING, next_attempt_at=now)
     lost = Q(status__in=[Status.PENDING, Status.RETRYING], updated_at__lt=now - grace) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - grace)

@@ -12,8 +12,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-# Paths whose clients expect JSON, even for a 404 or a 500.
-API_PREFIXES = ("/api/", "/notification/", "/dispatcher/", "/webhooks/", "/.well-known/")
+from smsportal.http import API_PREFIXES
+from smsportal.middleware import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    current_exception_is_outage,
+    database_unavailable,
+    is_database_outage,
+)
 
 
 class ApiError(exceptions.APIException):
@@ -56,6 +62,8 @@ def api_exception_handler(exc, context):
 
         message, retry_after = lockout_message()
         return Response({"error": message}, status=429, headers={"Retry-After": retry_after})
+    if is_database_outage(exc):
+        return Response({"error": DATABASE_UNAVAILABLE}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, RequestDataTooBig):
         return Response({"error": "request body is too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DjangoValidationError):
@@ -77,8 +85,10 @@ def api_exception_handler(exc, context):
         response.data = {"error": str(exc.detail), "field": "Authorization"}
         return response
     if isinstance(exc, exceptions.ParseError):
-        # Malformed JSON or form data: the field at fault is the body itself.
-        return Response({"error": str(exc.detail), "code": "parse_error", "field": "body"}, status=400)
+        # Malformed JSON or form data: the field at fault is the body itself, unless the parser
+        # named the field holding hostile input (smsportal/parsers.py).
+        field = getattr(exc, "field", "body")
+        return Response({"error": str(exc.detail), "code": "parse_error", "field": field}, status=400)
     if isinstance(exc, exceptions.ValidationError):
         errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
         pairs = flatten_errors(errors) or [("", "invalid input")]
@@ -114,6 +124,8 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    if current_exception_is_outage():
+        return database_unavailable(request)  # an outage met outside a view (middleware, session)
     if _is_api(request):
         return JsonResponse({"error": "internal error; it has been logged"}, status=500)
     return defaults.server_error(request)

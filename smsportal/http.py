@@ -3,6 +3,8 @@
 from django.core.exceptions import RequestDataTooBig
 
 MAX_INBOUND_BODY_BYTES = 64 * 1024  # an inbound SMS request is a few hundred bytes
+# Paths whose clients expect JSON, even for a 404, a 500 or a 503.
+API_PREFIXES = ("/api/", "/notification/", "/dispatcher/", "/webhooks/", "/.well-known/")
 
 
 def body_too_large(request, limit: int = MAX_INBOUND_BODY_BYTES) -> bool:

@@ -1,7 +1,9 @@
-"""Structured JSON logging that keeps health data out of log lines.
+"""Structured JSON logging that keeps health data and secrets out of log lines.
 
 Callers log ids and counts, never phone numbers or bodies; `phone_ref` gives a keyed,
-non-reversible reference when a number must be correlated across lines.
+non-reversible reference when a number must be correlated across lines. Every string written
+goes through smsportal.redact as well: Django's own lines carry request paths (a webhook token
+may be a path segment) and a provider's error text may echo what we sent.
 """
 
 import hashlib
@@ -11,6 +13,8 @@ import logging
 
 from django.conf import settings
 from django.http import HttpRequest
+
+from smsportal.redact import redact
 
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -23,7 +27,7 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
@@ -37,7 +41,9 @@ def _safe(value):
     """Requests are logged as method and path only: query strings carry numbers and texts
     (DHIS2's `?recipient=...&message=...`), and Django's request repr includes them."""
     if isinstance(value, HttpRequest):
-        return f"{value.method} {value.path}"
+        return redact(f"{value.method} {value.path}")
+    if isinstance(value, str):
+        return redact(value)
     return value
 
 

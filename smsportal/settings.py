@@ -57,10 +57,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a database outage anywhere below is a 503, and a dead pooled connection is replaced.
+    "smsportal.middleware.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "smsportal.middleware.HostileQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -145,6 +148,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["entities.permissions.HasOrganization"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "smsportal.negotiation.ContentNegotiation",
+    # NUL characters, lone surrogates and deep nesting are 400s naming the field (smsportal/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "smsportal.parsers.SafeJSONParser",
+        "smsportal.parsers.SafeFormParser",
+        "smsportal.parsers.SafeMultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "smsportal.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "smsportal.pagination.BoundedLimitOffsetPagination",
@@ -258,6 +267,9 @@ SMSPORTAL_LOCAL_CACHE_SECONDS = env.float("SMSPORTAL_LOCAL_CACHE_SECONDS", defau
 SMSPORTAL_INBOUND_ROUTE_TIMEOUT_SECONDS = env.int("SMSPORTAL_INBOUND_ROUTE_TIMEOUT_SECONDS", default=30)
 SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS = env.float("SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS", default=5.0)
 SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS = env.float("SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS", default=3600.0)
+# Replay windows of signed webhooks (docs/security.md): older signed messages are refused.
+SMSPORTAL_SNS_MAX_AGE_SECONDS = env.int("SMSPORTAL_SNS_MAX_AGE_SECONDS", default=3600)
+SMSPORTAL_WEBHOOK_HMAC_MAX_AGE_SECONDS = env.int("SMSPORTAL_WEBHOOK_HMAC_MAX_AGE_SECONDS", default=300)
 SMSPORTAL_PLUGIN_SWEEP_GRACE_SECONDS = env.int("SMSPORTAL_PLUGIN_SWEEP_GRACE_SECONDS", default=60)
 # A dose can be confirmed (or reminded from the portal) from this long before its time; an earlier
 # "1" is an ordinary conversation message, not a dose taken hours early.

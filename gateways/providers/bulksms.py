@@ -18,7 +18,7 @@ from gateways.exceptions import GatewayAmbiguousError
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, unused, url_template
-from gateways.providers.webhooks import normalise_number, parse_timestamp, request_json
+from gateways.providers.webhooks import json_entries, normalise_number, parse_timestamp
 
 DEFAULT_URL = "https://api.bulksms.com/v1/messages"
 
@@ -166,10 +166,7 @@ class BulkSmsAdapter(RequestsAdapter):
     # -- webhooks --------------------------------------------------------------------------
 
     def _entries(self, request: HttpRequest) -> list[dict]:
-        data = request_json(request)
-        if isinstance(data, dict):
-            data = [data]
-        return [e for e in data or [] if isinstance(e, dict)]
+        return json_entries(request)
 
     def parse_status(self, request: HttpRequest) -> list[StatusUpdate]:
         updates = []

@@ -14,18 +14,22 @@ Inbound and status field names are configurable (docs/gateways.md).
 """
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Sequence
 from urllib.parse import quote_plus, urlencode
 from xml.sax.saxutils import escape as xml_escape
 
+from django.conf import settings
 from django.http import HttpRequest
 
+from gateways.exceptions import WebhookValidationError
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, unused
-from gateways.providers.webhooks import dig, normalise_number, parse_timestamp, request_fields
+from gateways.providers.webhooks import dig, fresh_check, normalise_number, parse_timestamp, request_fields
 
 CONTENT_TYPES = {
     "FORM_URL_ENCODED": "application/x-www-form-urlencoded",
@@ -49,6 +53,11 @@ DEFAULT_STATUS_MAP = {
 
 def parameter_is_confidential(param: dict) -> bool:
     return bool(param.get("confidential") or param.get("classified"))
+
+
+def _signature_id(request: HttpRequest) -> str:
+    signature = getattr(request, "webhook_signature", "")
+    return f"sig:{signature[:40]}" if signature else ""
 
 
 class GenericHttpAdapter(RequestsAdapter):
@@ -134,6 +143,14 @@ class GenericHttpAdapter(RequestsAdapter):
                 "JSON object: the provider's status value → ours (sent, delivered, undelivered, failed), e.g. "
                 '{"DLVRD": "delivered"}.',
                 kind="dict",
+                section="Status callback",
+            ),
+            Setting(
+                "webhookSigningSecret",
+                "Callback signing secret",
+                "Optional: when set, callbacks must carry X-Smsportal-Signature (HMAC-SHA256 of "
+                "<timestamp>.<query string>.<body>) and X-Smsportal-Timestamp.",
+                secret=True,
                 section="Status callback",
             ),
             unused("useGet", "bool"),
@@ -277,6 +294,27 @@ class GenericHttpAdapter(RequestsAdapter):
 
     # -- webhooks --------------------------------------------------------------------------
 
+    def verify_request(self, request: HttpRequest, *, kind: str) -> None:
+        """The webhook token; and, when the gateway has a `webhookSigningSecret`, an HMAC-SHA256 of
+        `<timestamp>.<query string>.<body>` in `X-Smsportal-Signature: sha256=<hex>` with the
+        Unix time in `X-Smsportal-Timestamp`, within the replay window (docs/gateways.md)."""
+        super().verify_request(request, kind=kind)
+        secret = str(self.gateway.secrets.get("webhookSigningSecret") or "")
+        if not secret:
+            return
+        timestamp = request.headers.get("X-Smsportal-Timestamp", "").strip()
+        supplied = request.headers.get("X-Smsportal-Signature", "").strip().removeprefix("sha256=")
+        if not timestamp.isdigit() or not supplied:
+            raise WebhookValidationError("X-Smsportal-Timestamp and X-Smsportal-Signature are required")
+        signed = b".".join([timestamp.encode(), request.META.get("QUERY_STRING", "").encode(), request.body])
+        expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, supplied.lower()):
+            raise WebhookValidationError("X-Smsportal-Signature does not match")
+        fresh_check(parse_timestamp(timestamp), settings.SMSPORTAL_WEBHOOK_HMAC_MAX_AGE_SECONDS, "signed webhook")
+        # A replay inside the window carries the same signature: it names the message when the
+        # gateway sends no id of its own, so the replay is stored once.
+        request.webhook_signature = expected
+
     def _field(self, name: str, default: str) -> str:
         return str(self.gateway.config.get(name) or default)
 
@@ -292,7 +330,7 @@ class GenericHttpAdapter(RequestsAdapter):
                 sender=normalise_number(sender),
                 recipient=normalise_number(fields.get(self._field("inboundToField", "to"))),
                 text=str(text),
-                provider_message_id=str(raw_id or ""),
+                provider_message_id=str(raw_id or "") or _signature_id(request),
                 received_at=parse_timestamp(fields.get(self._field("inboundDateField", "date"))),
                 raw={k: v for k, v in fields.items() if k != "token"},
             )

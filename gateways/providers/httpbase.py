@@ -35,6 +35,7 @@ from urllib3.exceptions import (
 from gateways.exceptions import GatewayAmbiguousError, GatewayRejectedError, GatewayTemporaryError
 from gateways.providers.base import OutboundSms, ProviderAdapter, SendResult
 from gateways.urlsafety import SAFE_POOL_CLASSES, SafeHTTPAdapter, UnsafeUrlError, url_check
+from smsportal.redact import redact, strings_in
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +180,8 @@ class RequestsAdapter(ProviderAdapter):
         status = response.status_code
         if 200 <= status < 300 and ok is None:
             return response
-        detail = self.error_detail(response)
+        # Providers may echo the request in their error: never keep what we sent or our secrets.
+        detail = redact(self.error_detail(response), values=strings_in(kwargs, self.gateway.secrets))
         if status == 429:
             raise GatewayTemporaryError(
                 f"provider rate limit (HTTP 429){detail}",

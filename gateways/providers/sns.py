@@ -18,7 +18,6 @@ fetching one; the URL checks still apply.
 
 import base64
 import hashlib
-import json
 import logging
 import re
 import threading
@@ -41,8 +40,9 @@ from gateways.exceptions import (
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, http_session
 from gateways.providers.settings import ProviderSettings, Setting
-from gateways.providers.webhooks import normalise_number, parse_timestamp, request_json
-from gateways.urlsafety import UnsafeUrlError, url_check
+from gateways.providers.webhooks import fresh_check, normalise_number, parse_timestamp, request_json
+from gateways.urlsafety import UnsafeUrlError, aws_endpoint_check
+from smsportal.input_safety import HostileInput, json_loads
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ class SnsAdapter(RequestsAdapter):
         if endpoint:
             try:
                 # boto3 opens its own connections, so the check is at resolution time here.
-                url_check(endpoint)
+                aws_endpoint_check(endpoint)
             except UnsafeUrlError as exc:
                 raise GatewayRejectedError(f"gateway URL refused: {exc}")
         client = self.client()
@@ -298,6 +298,7 @@ class SnsAdapter(RequestsAdapter):
             _public_key(cert_url).verify(signature, signing_string(envelope), padding.PKCS1v15(), digest)
         except (InvalidSignature, TypeError, ValueError):
             raise WebhookValidationError("SNS signature does not verify")
+        fresh_check(parse_timestamp(envelope.get("Timestamp")), settings.SMSPORTAL_SNS_MAX_AGE_SECONDS, "SNS")
 
     def _notification_message(self, request: HttpRequest) -> dict | None:
         """The inner message of a verified Notification; confirms subscriptions on the way."""
@@ -316,7 +317,9 @@ class SnsAdapter(RequestsAdapter):
             logger.warning("SNS unsubscribe confirmation received", extra={"gateway": self.gateway.uid})
             return None
         try:
-            inner = json.loads(envelope.get("Message") or "")
+            inner = json_loads(envelope.get("Message") or "")
+        except HostileInput:
+            raise
         except (TypeError, ValueError):
             return None
         return inner if isinstance(inner, dict) else None

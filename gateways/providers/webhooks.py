@@ -1,24 +1,66 @@
 """Small helpers adapters share to read provider webhooks."""
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from django.utils.dateparse import parse_datetime
 
+from gateways.exceptions import WebhookValidationError
 from messaging.phones import normalize_sender
+from smsportal.input_safety import HostileInput, check_pairs, json_loads
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_UNREAD = object()
 
 
 def request_json(request: HttpRequest) -> Any:
-    """The JSON body, whatever content type the provider claims (SNS says text/plain); None if not JSON."""
-    body = request.body
-    if not body:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    """The JSON body, whatever content type the provider claims (SNS says text/plain); None if not JSON.
+
+    Raises HostileInput for JSON no view may see (smsportal/input_safety.py). Decoded once per request.
+    """
+    data = getattr(request, "_webhook_json", _UNREAD)
+    if data is _UNREAD:
+        data = None
+        if request.body:
+            try:
+                data = json_loads(request.body)
+            except HostileInput:
+                raise
+            except (ValueError, UnicodeDecodeError):
+                data = None
+        request._webhook_json = data
+    return data
+
+
+def webhook_input_check(request: HttpRequest) -> None:
+    """Raise HostileInput when a webhook's fields hold what cannot be stored (NUL characters, lone
+    surrogates, deep nesting), before any adapter reads them. A GET's body is never read."""
+    check_pairs(request.GET.lists(), kind="query")
+    if request.method != "POST":
+        return
+    request.body  # noqa: B018 — read (≤ 64 KiB, checked before) so that a signature can cover the raw bytes
+    if (request.content_type or "") in FORM_TYPES:
+        try:
+            check_pairs(request.POST.lists())
+        except MultiPartParserError:
+            raise HostileInput("body", "malformed multipart body")
+    else:
+        request_json(request)
+
+
+def json_entries(request: HttpRequest) -> list[dict]:
+    """A JSON body that is an object or an array of objects, as a list; [] for an empty or non-JSON
+    body (a provider's activation ping); HostileInput for any other JSON (`1`, `"x"`)."""
+    data = request_json(request)
+    if data is None:
+        return []
+    if isinstance(data, dict):
+        return [data]
+    if not isinstance(data, list):
+        raise HostileInput("body", "expected a JSON object or an array of objects")
+    return [e for e in data if isinstance(e, dict)]
 
 
 def request_fields(request: HttpRequest) -> dict[str, Any]:
@@ -26,7 +68,7 @@ def request_fields(request: HttpRequest) -> dict[str, Any]:
     fields: dict[str, Any] = dict(request.GET.items())
     if request.method == "POST":
         content_type = request.content_type or ""
-        if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if content_type in FORM_TYPES:
             fields.update(request.POST.items())
         else:
             data = request_json(request)
@@ -69,6 +111,21 @@ def parse_timestamp(value: Any) -> datetime | None:
     if parsed is not None and parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+MAX_CLOCK_SKEW_SECONDS = 300
+
+
+def fresh_check(signed_at: datetime | None, max_age_seconds: float, provider: str) -> None:
+    """Refuse a signed message whose signed time is missing, older than `max_age_seconds` or
+    ahead of our clock: a signature proves origin, not that the message is not a replay."""
+    if signed_at is None:
+        raise WebhookValidationError(f"{provider} message has no readable timestamp")
+    age = (datetime.now(UTC) - signed_at).total_seconds()
+    if age > max_age_seconds:
+        raise WebhookValidationError(f"{provider} message is {int(age)} s old (replay window {int(max_age_seconds)} s)")
+    if age < -MAX_CLOCK_SKEW_SECONDS:
+        raise WebhookValidationError(f"{provider} message is dated in the future")
 
 
 def dig(data: Any, path: str) -> Any:

@@ -39,6 +39,7 @@ from messaging.models import OptOut, OutboundMessage
 from messaging.phones import InvalidPhoneNumber, country_of, to_e164
 from messaging.text import text_info
 from smsportal.db import execute_hot
+from smsportal.redact import stored_error
 from smsportal.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -634,7 +635,7 @@ def _results_record(messages: list[OutboundMessage], results: list[SendResult], 
                 r.error[:64],
                 now,
             )
-            m.error_reason = (r.error or "rejected by provider")[:300]
+            m.error_reason = stored_error(r.error or "rejected by provider")
             failed.append(m)
     fields = [
         "status",
@@ -717,7 +718,7 @@ def _retry_or_fail(
         dispatched_at=now,
         result_code=result_code,
         next_attempt_at=now + timedelta(seconds=delay),
-        error_reason=f"retrying: {reason}"[:300],
+        error_reason=stored_error(f"retrying: {reason}"),
     )
     return RetryPlan([str(m.id) for m in retry], delay)
 
@@ -751,7 +752,7 @@ def _reroute_to_fallback(messages: list[OutboundMessage], fallback, *, reason: s
 
 def _messages_fail(messages: list[OutboundMessage], *, reason: str, result_code: str) -> None:
     OutboundMessage.objects.filter(id__in=[m.id for m in messages]).update(
-        status=Status.FAILED, error_reason=reason[:300], result_code=result_code, failed_at=timezone.now()
+        status=Status.FAILED, error_reason=stored_error(reason), result_code=result_code, failed_at=timezone.now()
     )
 
 
@@ -760,7 +761,7 @@ def _gateway_note(gateway, *, error: str) -> None:
 
     now = timezone.now()
     if error:
-        Gateway.objects.filter(pk=gateway.pk).update(last_error_at=now, last_error=error[:500])
+        Gateway.objects.filter(pk=gateway.pk).update(last_error_at=now, last_error=stored_error(error, cap=500))
     elif gateway.last_success_at is None or (now - gateway.last_success_at).total_seconds() > 5:
         Gateway.objects.filter(pk=gateway.pk).update(last_success_at=now)
 
@@ -825,7 +826,7 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
         if update.status in (Status.FAILED, Status.UNDELIVERED):
             changed["failed_at" if update.status == Status.FAILED else "undelivered_at"] = now
             changed["provider_error_code"] = update.error_code[:64]
-            changed["error_reason"] = (update.error_text or update.error_code or update.status)[:300]
+            changed["error_reason"] = stored_error(update.error_text or update.error_code or update.status)
         if not OutboundMessage.objects.filter(pk=message.pk, status=previous_status).update(**changed):
             continue  # another report moved it meanwhile: decide again from what it wrote
         for name, value in changed.items():

@@ -30,7 +30,7 @@ def test_valid_numbers_become_e164(raw, expected):
         ("+12025550101 ext. 12", "extension"),
         ("+19005550123", "premium-rate"),
         ("hello", "international format"),
-        ("+hello", "not a phone number"),
+        ("+hello", "letters"),
     ],
 )
 def test_invalid_numbers_are_refused_with_a_reason(raw, reason):
