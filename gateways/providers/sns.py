@@ -379,6 +379,7 @@ class SnsAdapter(RequestsAdapter):
         if status is None:
             return []
         failed = status in ("failed", "undelivered")
+        context = message.get("context") if isinstance(message.get("context"), dict) else {}
         return [
             StatusUpdate(
                 provider_message_id=str(message["messageId"]),
@@ -387,6 +388,7 @@ class SnsAdapter(RequestsAdapter):
                 error_text=str(message.get("messageStatusDescription") or event) if failed else "",
                 occurred_at=parse_timestamp(message.get("eventTimestamp")),
                 raw=message,
+                reference=str(context.get("reference") or ""),
             )
         ]
 
