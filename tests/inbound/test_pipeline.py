@@ -398,7 +398,7 @@ def test_plugins_only_for_their_entity_types(organization, gateway, receiver):
 def test_live_event_published_for_each_inbound_message(organization, gateway, monkeypatch):
     events = []
     monkeypatch.setattr(
-        "messaging.live.publish_many",
+        "messaging.services.routing.publish_many",
         lambda triples: events.extend({"organization_id": o, "event": e, "data": d} for o, e, d in triples),
     )
 
