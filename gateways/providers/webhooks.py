@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from gateways.exceptions import WebhookValidationError
 from smsportal.input_safety import HostileInput, check_pairs, json_loads
-from smsportal.phones import sender_e164
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _UNREAD = object()
@@ -84,7 +84,10 @@ def normalise_number(value: Any) -> str:
     text = str(value or "").strip()
     if not text or not text.lstrip("+").isdigit():
         return text  # an alphanumeric sender id
-    normalised = sender_e164(text)
+    try:
+        normalised = to_e164(text if text.startswith(("+", "00")) else "+" + text.lstrip("+"))
+    except InvalidPhoneNumber:
+        normalised = text
     digits = text.lstrip("+")
     if not normalised.startswith("+") and len(digits) >= 8:
         # Providers send full international numbers; keep it comparable even if metadata says invalid.
