@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gateways.simulator.http import Exchange
+from gateways.simulator.http_server import Exchange
 
 if TYPE_CHECKING:
     from gateways.simulator.server import ProviderSimulator

@@ -16,7 +16,7 @@ from requests.structures import CaseInsensitiveDict
 
 from gateways.simulator import control, providers
 from gateways.simulator.faults import Behaviour, next_behaviour
-from gateways.simulator.http import Exchange, serve_connection
+from gateways.simulator.http_server import Exchange, serve_connection
 from gateways.simulator.outbox import IncomingReply, NoStatusUrl, RecordedRequest, SentMessage
 from gateways.simulator.providers.aws_sns import SnsSigner
 
@@ -162,7 +162,7 @@ class ProviderSimulator:
                 counts[message.to] = counts.get(message.to, 0) + 1
         return counts
 
-    # -- answering requests (called by gateways.simulator.http) ----------------------------
+    # -- answering requests (called by gateways.simulator.http_server) ----------------------------
 
     def is_slow(self, exchange: Exchange) -> bool:
         """Control calls and injected behaviours may block (sleep, post back): run them off the event loop."""

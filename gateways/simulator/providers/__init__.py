@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from gateways.simulator.http import Exchange
+from gateways.simulator.http_server import Exchange
 from gateways.simulator.outbox import IncomingReply, SentMessage
 
 if TYPE_CHECKING:
