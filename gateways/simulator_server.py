@@ -38,6 +38,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from gateways.simulator_lookup import bulksms_retrieve_messages
+
 logger = logging.getLogger(__name__)
 
 PROVIDERS = ("clickatell", "bulksms", "twilio", "generic", "aws")
@@ -668,6 +670,12 @@ class _Handler:
             return self
         if method == "GET" and path.startswith(f"/{TWILIO_API_VERSION}/Accounts/") and path.endswith("/Messages.json"):
             self._twilio_list(path, query)  # the status lookup: not a send, not recorded
+            return self
+        if method == "GET" and path == "/v1/messages":  # BulkSMS Retrieve Messages: the status lookup
+            if not all(_basic_auth(self.headers)):
+                self._send(401, _error_body("bulksms", 401, None))
+            else:
+                self._send(*bulksms_retrieve_messages(list(self.sim.messages.values()), query))
             return self
         if self.headers.get("X-Amz-Target", "").startswith("PinpointSMSVoiceV2."):
             provider = "aws"
