@@ -143,6 +143,7 @@ class BulkSmsAdapter(RequestsAdapter):
                     error_text=f"{kind}.{sub}" if status in ("failed", "undelivered") else "",
                     occurred_at=parse_timestamp(status_obj.get("date")),
                     raw=entry,
+                    reference=str(entry.get("userSuppliedId") or ""),
                 )
             )
         return updates

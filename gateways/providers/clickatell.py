@@ -146,6 +146,7 @@ class ClickatellAdapter(RequestsAdapter):
                     error_text=str(item.get("statusDescription") or item.get("status") or code) if failed else "",
                     occurred_at=parse_timestamp(item.get("timestamp")),
                     raw={k: v for k, v in item.items() if k != "token"},
+                    reference=str(item.get("clientMessageId") or ""),
                 )
             )
         return updates

@@ -258,5 +258,6 @@ class GenericHttpAdapter(RequestsAdapter):
                 error_code=error[:64],
                 error_text=error,
                 raw={k: v for k, v in fields.items() if k != "token"},
+                reference=str(fields.get(self._field("statusReferenceField", "reference")) or ""),
             )
         ]

@@ -326,6 +326,7 @@ class SnsAdapter(RequestsAdapter):
         if status is None:
             return []
         failed = status in ("failed", "undelivered")
+        context = message.get("context") if isinstance(message.get("context"), dict) else {}
         return [
             StatusUpdate(
                 provider_message_id=str(message["messageId"]),
@@ -334,6 +335,7 @@ class SnsAdapter(RequestsAdapter):
                 error_text=str(message.get("messageStatusDescription") or event) if failed else "",
                 occurred_at=parse_timestamp(message.get("eventTimestamp")),
                 raw=message,
+                reference=str(context.get("reference") or ""),
             )
         ]
 
