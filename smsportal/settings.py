@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.templatetags.static import static
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -30,6 +31,10 @@ WSGI_APPLICATION = "smsportal.wsgi.application"
 ASGI_APPLICATION = "smsportal.asgi.application"
 
 INSTALLED_APPS = [
+    # The admin theme: before django.contrib.admin so its templates win (docs/admin.md).
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -283,6 +288,34 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = tuple(
 
 # Largest request body read into memory (a DHIS2 send of SMSPORTAL_MAX_RECIPIENTS numbers fits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=4 * 1024 * 1024)
+
+# ADMIN THEME (django-unfold; its CSS/JS are served from our static files, no CDN)
+# https://unfoldadmin.com/docs/configuration/settings/
+UNFOLD = {
+    "SITE_TITLE": "smsportal admin",
+    "SITE_HEADER": "smsportal",
+    "SITE_SYMBOL": "sms",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "smsportal.overview.dashboard_callback",
+    "COLORS": {  # the portal's teal brand (Tailwind teal)
+        "primary": {
+            "50": "oklch(98.4% .014 180.72)",
+            "100": "oklch(95.3% .051 180.801)",
+            "200": "oklch(91% .096 180.426)",
+            "300": "oklch(85.5% .138 181.071)",
+            "400": "oklch(77.7% .152 181.912)",
+            "500": "oklch(70.4% .14 182.503)",
+            "600": "oklch(60% .118 184.704)",
+            "700": "oklch(51.1% .096 186.391)",
+            "800": "oklch(43.7% .078 188.216)",
+            "900": "oklch(38.6% .063 188.416)",
+            "950": "oklch(27.7% .046 192.524)",
+        },
+    },
+    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+    "SCRIPTS": [lambda request: static("smsportal/admin.js")],  # copy buttons
+}
 
 # PHONE NUMBERS
 PHONENUMBER_DB_FORMAT = "E164"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.http import HttpRequest, HttpResponse
 
 from gateways.exceptions import WebhookValidationError
+from gateways.providers.settings import ProviderSettings
 
 if TYPE_CHECKING:
     from gateways.models import Gateway
@@ -98,6 +99,8 @@ class ProviderAdapter(abc.ABC):
 
     type: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # The settings a gateway of this type is configured with: validation and the admin form read it.
+    config_spec: ClassVar[ProviderSettings] = ProviderSettings()
 
     def __init__(self, gateway: "Gateway"):
         self.gateway = gateway

@@ -32,6 +32,7 @@ from gateways.providers.base import (
     StatusUpdate,
 )
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
+from gateways.providers.settings import ProviderSettings, Setting, url_template
 from gateways.providers.webhooks import normalise_number
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,45 @@ class TwilioAdapter(RequestsAdapter):
     default_url = DEFAULT_URL
     capabilities = Capabilities(
         max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16, status_lookup=True
+    )
+    config_spec = ProviderSettings(
+        (
+            Setting(
+                "accountSid",
+                "Account SID",
+                "Starts with AC; on the Twilio Console home page.",
+                required=True,
+            ),
+            Setting(
+                "authToken",
+                "Auth token",
+                "The account's auth token (Twilio Console home page). Also checks X-Twilio-Signature on callbacks.",
+                secret=True,
+                required=True,
+            ),
+            Setting(
+                "from",
+                "From number",
+                "A Twilio phone number of the account in E.164 (+12025550100), or an alphanumeric sender ID "
+                "(at most 11 letters, digits and spaces). Not needed with a Messaging Service.",
+            ),
+            Setting(
+                "messagingServiceSid",
+                "Messaging Service SID",
+                "Starts with MG; sends through the Messaging Service's number pool instead of one From number.",
+            ),
+            Setting(
+                "secondaryAuthToken",
+                "Secondary auth token",
+                "While you promote a secondary token in Twilio, callbacks signed with either token are accepted.",
+                secret=True,
+                section="Advanced",
+            ),
+            url_template("Twilio", DEFAULT_URL),
+        ),
+        description="Twilio Programmable Messaging.",
+        webhooks_hint="In the Twilio Console open Phone Numbers → your number → Messaging: paste the inbound URL "
+        "into “A message comes in” (HTTP POST). The status URL is sent with every message; nothing to paste.",
     )
 
     @property
