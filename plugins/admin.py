@@ -3,8 +3,8 @@
 from django.contrib import admin, messages
 
 from entities.tenancy import OrganizationScopedAdmin, PlatformAdmin
+from plugins.invocations import invocation_retry_now
 from plugins.models import PluginInvocation, PluginRegistration, SigningKey
-from plugins.services import invocation_retry_now
 
 
 @admin.register(PluginRegistration)
