@@ -64,7 +64,8 @@ def _http() -> requests.Session:
 
 
 def request_build(invocation: PluginInvocation, registration: PluginRegistration) -> tuple[bytes, dict]:
-    """The exact body and headers of one attempt: seed 001's payload + a fresh JWT, Standard Webhooks headers."""
+    """The exact body and headers of one attempt: the stored payload + a fresh JWT, Standard Webhooks headers
+    (docs/plugins.md, "The call")."""
     webhook_id = invocation.idempotency_key
     token = plugin_token(
         registration=registration,
