@@ -40,23 +40,21 @@ def parse_biot_time(value) -> datetime | None:
 
 
 @builtin_plugin
-def handle_incoming_sms(*, payload: dict, invocation=None, registration=None, inbound_message=None) -> dict:
+def handle_incoming_sms(*, payload: dict, invocation) -> dict:
     """Record the dose a patient's reply confirms. Returns what happened.
 
-    Called by plugins/ as `handler(payload=..., invocation=...)` inside the invocation's task.
+    Called by plugins/runner.py as `handler(payload=..., invocation=...)` inside the invocation's task.
     """
-    if invocation is not None:
-        registration = registration or invocation.registration
-        inbound_message = inbound_message or invocation.inbound_message
+    inbound_message = invocation.inbound_message
     metadata = payload.get("metadata") or {}
     data = payload.get("data") or {}
     entity = data.get("entity") or {}
     sms = (data.get("additionalData") or {}).get("metadata") or {}
     if metadata.get("entityTypeName") != "patient" or metadata.get("actionName", "_incomingSms") != "_incomingSms":
         return {"confirmed": False, "reason": "not a patient's incoming SMS"}
-    organization_id = getattr(registration, "organization_id", None) or (entity.get("_ownerOrganization") or {}).get(
-        "id"
-    )
+    # The invocation's organization (the runner checked the registration and the message belong to
+    # it), never one named in the payload.
+    organization_id = invocation.organization_id
     patient = Patient.objects.filter(pk=entity.get("_id"), organization_id=organization_id).first()
     if patient is None:
         return {"confirmed": False, "reason": "unknown patient"}

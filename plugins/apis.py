@@ -1,5 +1,7 @@
 """Plugin APIs: /api/v1/plugins/ (registrations and invocations), BioT's subscribe calls, and the JWKS."""
 
+import uuid
+
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
@@ -229,8 +231,6 @@ class InvocationListApi(APIView):
 
 
 def _uuids(value: str) -> list:
-    import uuid
-
     out = []
     for part in value.split(","):
         try:
