@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, OrganizationUser, Patient
 from entities.selectors import phone_number_shared
-from entities.services import api_key_create
+from entities.services import api_key_create, api_keys_revoke
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
 
 SHARED_PHONE_WARNING = (
@@ -43,6 +43,7 @@ class OrganizationAdmin(OrganizationScopedAdmin):
         "opt_out_confirmation",
         "opt_in_confirmation",
         "help_text",
+        "require_two_factor",
     ]
 
     def get_fields(self, request, obj=None):
@@ -163,10 +164,5 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
-        from django.utils import timezone
-
-        from smsportal.localcache import local_caches_clear
-
-        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
-        local_caches_clear()  # at once in this process; others within SMSPORTAL_LOCAL_CACHE_SECONDS
+        count = api_keys_revoke(queryset=queryset)
         self.message_user(request, f"{count} key(s) revoked.")

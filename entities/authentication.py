@@ -5,6 +5,7 @@ import hmac
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from audit.context import audit_actor_set
 from entities.models import ApiKey
 from smsportal.localcache import LocalCache
 
@@ -44,10 +45,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = api_key_authenticate(raw)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Authorization: invalid or revoked API key")
+        audit_actor_set(api_key_prefix=api_key.prefix)
         return ApiKeyPrincipal(api_key), api_key
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class AuditedBasicAuthentication(authentication.BasicAuthentication):
+    """HTTP Basic (DHIS2 clients) whose changes the audit trail attributes to the user."""
+
+    def authenticate_credentials(self, userid, password, request=None):
+        user, auth = super().authenticate_credentials(userid, password, request)
+        audit_actor_set(user=user)
+        return user, auth
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:

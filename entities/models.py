@@ -44,6 +44,12 @@ class Organization(models.Model):
     )
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
+    require_two_factor = models.BooleanField(
+        "require two-factor for staff",
+        default=False,
+        help_text="Staff of this organization sign in to the portal and the admin with an authenticator "
+        "app code as well as their password (API keys are unaffected).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -36,6 +36,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "adherence.patientroster": ALL,
         "adherence.doseslot": VIEW,
         "adherence.doseconfirmation": VIEW,
+        "audit.auditentry": VIEW,  # the organization's audit trail
     },
     PORTAL_STAFF: {
         "entities.patient": VIEW,

@@ -1,5 +1,6 @@
-"""OpenAPI (drf-spectacular) description of the API-key authentication."""
+"""OpenAPI (drf-spectacular) description of the API-key and HTTP Basic authentication."""
 
+from drf_spectacular.authentication import BasicScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -13,3 +14,9 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An organization API key: `Authorization: Bearer sp_<prefix>_<secret>`.",
         }
+
+
+class AuditedBasicScheme(BasicScheme):
+    """HTTP Basic, as the stock class (the subclass only records the audit trail's actor)."""
+
+    target_class = "entities.authentication.AuditedBasicAuthentication"

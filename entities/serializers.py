@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from entities.models import Caregiver, EntityType, Organization, Patient, Person
 from messaging.phones import InvalidPhoneNumber, to_e164
+from mfa.services import mfa_enabled
 
 # Stable template ids per entity type (BioT templates are per deployment; ours are fixed).
 _TEMPLATE_NAMESPACE = uuid.UUID("6f1d7c3e-2b4a-4c55-9a8e-5d0e1b7f9c21")
@@ -31,6 +32,13 @@ def _time(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _mfa_enabled(entity) -> bool:
+    """A staff member who signs in: whether they really use a second factor; others: as stored."""
+    if getattr(entity, "user_id", None) is None:
+        return entity.mfa_enabled
+    return mfa_enabled(user_id=entity.user_id)
 
 
 def _or_none(value):
@@ -90,7 +98,7 @@ def entity_biot_representation(entity: Person) -> dict:
             "address1": _or_none(entity.address_line1),
             "address2": _or_none(entity.address_line2),
         },
-        "_mfa": {"enabled": entity.mfa_enabled, "expirationInMinutes": None},
+        "_mfa": {"enabled": _mfa_enabled(entity), "expirationInMinutes": None},
         "_nationalId": _or_none(entity.national_id),
         "_id": str(entity.id),
         "_ownerOrganization": organization_biot_reference(entity.organization),

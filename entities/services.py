@@ -20,6 +20,22 @@ def api_key_create(*, organization: Organization, name: str = "default") -> tupl
 
 
 @transaction.atomic
+@transaction.atomic
+def api_keys_revoke(*, queryset) -> int:
+    """Revoke the live keys among `queryset`, one save each so the audit trail records every one."""
+    from django.utils import timezone
+
+    from smsportal.localcache import local_caches_clear
+
+    now, count = timezone.now(), 0
+    for api_key in queryset.filter(revoked_at=None).select_for_update():
+        api_key.revoked_at = now
+        api_key.save(update_fields=["revoked_at"])
+        count += 1
+    local_caches_clear()  # at once in this process; others within SMSPORTAL_LOCAL_CACHE_SECONDS
+    return count
+
+
 def entity_save(*, entity: Person, fields: dict, patients: list | None = None) -> Person:
     """Apply validated fields (and a caregiver's patients) and save: all or nothing."""
     for name, value in fields.items():

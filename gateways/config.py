@@ -1,5 +1,6 @@
-"""What each gateway type is configured with, and validation shared by the API and the admin.
+"""Validation of a gateway's configuration, shared by the API and the admin.
 
+What each type accepts is declared by its adapter (`config_spec`); the cross-field rules are here.
 Field names are DHIS2's gateway JSON names. A field listed in `secrets` is stored encrypted in
 `Gateway.secrets` and never returned: reads show `MASK` when it is set; an update where it is
 absent, blank or equal to `MASK` keeps the stored value. Generic HTTP parameters marked
@@ -7,11 +8,12 @@ absent, blank or equal to `MASK` keeps the stored value. Generic HTTP parameters
 """
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from gateways.models import Gateway
+from gateways.providers import ADAPTERS
+from gateways.providers.settings import ProviderSettings
 from gateways.urlsafety import UnsafeUrlError, aws_endpoint_check, url_check
 
 MASK = "********"
@@ -43,75 +45,8 @@ class ConfigError(ValueError):
         self.errors = errors or [(field, message)]  # every (field, message) found, first = `field`
 
 
-@dataclass(frozen=True)
-class TypeSpec:
-    """The configuration of one gateway type: field name → kind ("str", "bool", "list", "dict", "url")."""
-
-    fields: dict[str, str] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()
-    required: tuple[str, ...] = ()  # config or secret fields that must be set
-    urls: tuple[str, ...] = ()  # checked for shape and (at save time) for private addresses
-
-
-_COMMON = {"urlTemplate": "url", "username": "str", "from": "str", "sendUrlParameters": "bool"}
-SPECS: dict[str, TypeSpec] = {
-    T.SIMULATOR: TypeSpec(fields={}),
-    T.CLICKATELL: TypeSpec(fields=dict(_COMMON), secrets=("authToken", "password"), urls=("urlTemplate",)),
-    T.BULKSMS: TypeSpec(
-        fields={**_COMMON, "longMessageMaxParts": "int", "repliable": "bool"},
-        secrets=("password",),
-        required=("username", "password"),
-        urls=("urlTemplate",),
-    ),
-    T.HTTP: TypeSpec(
-        fields={
-            **_COMMON,
-            "configurationTemplate": "str",
-            "useGet": "bool",
-            "method": "str",
-            "contentType": "str",
-            "parameters": "parameters",
-            "messageParameter": "str",
-            "recipientParameter": "str",
-            "dhis2TextEncoding": "bool",
-            "successContains": "str",
-            "responseIdField": "str",
-            "inboundFromField": "str",
-            "inboundToField": "str",
-            "inboundTextField": "str",
-            "inboundIdField": "str",
-            "inboundDateField": "str",
-            "statusIdField": "str",
-            "statusField": "str",
-            "statusErrorField": "str",
-            "statusMap": "dict",
-        },
-        secrets=("webhookSigningSecret",),  # optional HMAC of inbound/status webhooks
-        required=("urlTemplate",),
-        urls=("urlTemplate",),
-    ),
-    T.TWILIO: TypeSpec(
-        fields={"accountSid": "str", "from": "str", "messagingServiceSid": "str", "urlTemplate": "url"},
-        secrets=("authToken", "secondaryAuthToken"),
-        required=("accountSid", "authToken"),
-        urls=("urlTemplate",),
-    ),
-    T.SNS: TypeSpec(
-        fields={
-            "service": "str",
-            "region": "str",
-            "accessKeyId": "str",
-            "endpointUrl": "url",
-            "originationIdentity": "str",
-            "configurationSetName": "str",
-            "senderId": "str",
-            "topicArns": "list",
-        },
-        secrets=("secretAccessKey",),
-        required=("region",),
-        urls=("endpointUrl",),
-    ),
-}
+# What each type accepts, as its adapter declares it (gateways/providers/settings.py).
+SPECS: dict[str, ProviderSettings] = {type_: adapter.config_spec for type_, adapter in ADAPTERS.items()}
 
 
 def type_from_name(value: Any) -> str:
@@ -382,7 +317,7 @@ TYPE_RULES = {
 
 def config_representation(gateway: Gateway) -> dict:
     """The type-specific fields for reading: config as stored, secrets masked."""
-    spec = SPECS.get(gateway.type, TypeSpec())
+    spec = SPECS.get(gateway.type, ProviderSettings())
     out: dict[str, Any] = {}
     for name in spec.fields:
         if name in gateway.config:

@@ -97,6 +97,7 @@ class SentMessage:
     status_url: str = ""
     account_sid: str = ""
     auth_token: str = ""
+    created: str = field(default_factory=lambda: time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()))
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Behaviour:
     times: int | None = None  # how many requests it applies to; None = until reset
     retry_after: str | None = None
     after: int = 0  # let this many matching requests through first
+    drop: bool = False  # accept the message, then close the connection without answering
 
 
 def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
@@ -151,6 +153,8 @@ async def _serve_connection(handler_cls, reader: asyncio.StreamReader, writer: a
                 await loop.run_in_executor(None, exchange.dispatch)
             else:
                 exchange.dispatch()
+            if exchange.dropped:
+                return  # accepted, but the answer never leaves (the connection closes below)
             status, data, content_type, extra = exchange.response
             close = headers.get("Connection", "").lower() == "close" or version == "HTTP/1.0"
             out = [
@@ -285,13 +289,15 @@ class ProviderSimulator:
         times: int | None = None,
         retry_after: str | None = None,
         after: int = 0,
+        drop: bool = False,
     ) -> None:
         """Answer the next `times` send requests (of `provider`) slowly, with `status`, or a provider error.
 
-        `after` lets that many matching requests through normally first.
+        `after` lets that many matching requests through normally first. `drop` accepts the
+        message (it is counted, and reported on) and closes the connection without answering.
         """
         with self._lock:
-            self.behaviours.append(Behaviour(provider, status, delay, error_code, times, retry_after, after))
+            self.behaviours.append(Behaviour(provider, status, delay, error_code, times, retry_after, after, drop))
 
     def reset(self) -> None:
         with self._lock:
@@ -304,6 +310,15 @@ class ProviderSimulator:
 
     def requests_for(self, provider: str) -> list[RecordedRequest]:
         return [r for r in list(self.requests) if r.provider == provider]
+
+    def received(self, provider: str | None = None) -> dict[str, int]:
+        """How many messages it accepted per recipient (of `provider`): a fault test's count of
+        what really reached the provider (2 for one number = sent twice)."""
+        counts: dict[str, int] = {}
+        for message in list(self.messages.values()):
+            if provider in (None, message.provider):
+                counts[message.to] = counts.get(message.to, 0) + 1
+        return counts
 
     def _behaviour_for(self, provider: str) -> Behaviour | None:
         with self._lock:
@@ -630,6 +645,7 @@ class _Handler:
     def __init__(self, method: str, path: str, headers: CaseInsensitiveDict, body: bytes):
         self.method, self.path, self.headers, self.body = method, path, headers, body
         self.response: tuple[int, bytes, str, dict] = (500, b"", "text/plain", {})
+        self.dropped = False
 
     def _send(self, status: int, payload: Any = None, *, content_type: str = "application/json", headers=None):
         if isinstance(payload, bytes | str):
@@ -649,6 +665,9 @@ class _Handler:
         body = self.body
         if path.startswith("/_sim/"):
             self._control(method, path[len("/_sim/") :], body)
+            return self
+        if method == "GET" and path.startswith(f"/{TWILIO_API_VERSION}/Accounts/") and path.endswith("/Messages.json"):
+            self._twilio_list(path, query)  # the status lookup: not a send, not recorded
             return self
         if self.headers.get("X-Amz-Target", "").startswith("PinpointSMSVoiceV2."):
             provider = "aws"
@@ -675,6 +694,7 @@ class _Handler:
             self._send(rule.status, _error_body(provider, rule.status, rule.error_code), headers=headers)
             return self
         getattr(self, f"_{provider}")(method, path, query, body, rule.error_code if rule else None)
+        self.dropped = bool(rule and rule.drop)
         return self
 
     def _control(self, method: str, action: str, body: bytes) -> None:
@@ -689,6 +709,7 @@ class _Handler:
                 times=data.get("times"),
                 retry_after=data.get("retryAfter"),
                 after=int(data.get("after") or 0),
+                drop=bool(data.get("drop")),
             )
             return self._send(200, {"ok": True})
         if action == "reset" and method == "POST":
@@ -874,6 +895,27 @@ class _Handler:
                 "api_version": TWILIO_API_VERSION,
             },
         )
+
+    def _twilio_list(self, path, query) -> None:
+        """List Messages filtered by `To`, newest first."""
+        account_sid = path.split("/")[3]
+        user, token = _basic_auth(self.headers)
+        if user != account_sid or not token:
+            return self._send(401, _error_body("twilio", 401, "20003"))
+        to = (query.get("To") or [""])[0]
+        listed = [
+            {
+                "sid": m.provider_message_id,
+                "to": m.to,
+                "from": m.sender,
+                "body": m.text,
+                "status": "delivered",
+                "date_created": m.created,
+            }
+            for m in reversed(list(self.sim.messages.values()))
+            if m.provider == "twilio" and m.account_sid == account_sid and (not to or m.to == to)
+        ]
+        self._send(200, {"messages": listed, "next_page_uri": None, "page": 0, "page_size": len(listed)})
 
     def _aws(self, method, path, query, body, error_code) -> None:
         """AWS End User Messaging SMS v2 (awsJson1_0): SendTextMessage."""

@@ -15,7 +15,7 @@ class OutboundMessageAdmin(OrganizationScopedAdmin):
     search_fields = ["=id", "recipient", "provider_message_id", "=batch_id", "idempotency_key"]
     list_select_related = ["gateway", "organization"]
     date_hierarchy = "created_at"
-    actions = ["retry_failed"]
+    actions = ["retry_failed", "resend_unknown"]
     show_full_result_count = False  # no COUNT(*) over a large outbox on every page
 
     def get_readonly_fields(self, request, obj=None):
@@ -30,6 +30,13 @@ class OutboundMessageAdmin(OrganizationScopedAdmin):
 
         count = outbound_requeue_failed(message_ids=list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{count} failed message(s) queued again; opted-out numbers are skipped.")
+
+    @admin.action(description="Resend selected messages that may not have been sent (unknown)")
+    def resend_unknown(self, request, queryset):
+        from messaging.services.reconcile import outbound_resend
+
+        copies = outbound_resend(message_ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"{len(copies)} message(s) sent again as possible duplicates; each at most once.")
 
 
 @admin.register(OptOut)

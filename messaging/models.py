@@ -16,7 +16,8 @@ class OutboundMessage(models.Model):
     queued ─claim─> sending ─provider accepted─> sent ─DLR─> delivered | undelivered | failed
        ^               │ transient error (retry with backoff) ─┘
        └───────────────┘ call provably never started (sweeper)
-    sending ─ambiguous (timeout, killed worker)─> unknown ─DLR─> sent | delivered | ...
+    sending ─ambiguous (timeout, killed worker)─> unknown ─DLR or status lookup─> sent | delivered | ...
+                                                  └─ provider never had it (lookup) ─> queued
     queued/sending ─rejected, opted out, retries exhausted─> failed (error_reason)
     """
 
@@ -99,6 +100,9 @@ class OutboundMessage(models.Model):
     undelivered_at = models.DateTimeField(null=True, blank=True, help_text="When the network reported it undelivered.")
     unknown_at = models.DateTimeField(
         null=True, blank=True, help_text="When its provider outcome became unknown (reconciled from delivery reports)."
+    )
+    resent_as = models.UUIDField(
+        null=True, blank=True, help_text="The copy a person resent after it may not have been sent (still unknown)."
     )
 
     class Meta:

@@ -5,14 +5,14 @@ from celery import shared_task
 
 @shared_task(acks_late=True)
 def outbound_dispatch_task() -> int:
-    from messaging.services.outbound import outbound_dispatch
+    from messaging.services.dispatch import outbound_dispatch
 
     return outbound_dispatch()
 
 
 @shared_task(acks_late=True)
 def outbound_deliver_task(message_ids: list[str]) -> None:
-    from messaging.services.outbound import outbound_deliver
+    from messaging.services.delivery import outbound_deliver
 
     plan = outbound_deliver(message_ids=message_ids)
     if plan is not None:
@@ -23,9 +23,10 @@ def outbound_deliver_task(message_ids: list[str]) -> None:
 
 @shared_task
 def outbound_sweep_task() -> dict:
-    from messaging.services.outbound import outbound_sweep
+    """Beat, every 30 s: recover abandoned rows, then ask providers about `unknown` ones."""
+    from messaging.services.reconcile import outbound_reconcile, outbound_sweep
 
-    return outbound_sweep()
+    return {"sweep": outbound_sweep(), "reconcile": outbound_reconcile()}
 
 
 @shared_task(acks_late=True)

@@ -1,31 +1,91 @@
-"""Admin for plugins: registrations (secret never shown), invocations with filters and "retry now"."""
+"""Admin for plugins: registrations (secret shown once, rotatable; form in plugins/forms.py), invocations, keys."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from entities.tenancy import OrganizationScopedAdmin, PlatformAdmin
+from plugins.forms import PluginRegistrationForm, RotateSecretForm
 from plugins.invocations import invocation_retry_now
 from plugins.models import PluginInvocation, PluginRegistration, SigningKey
+from plugins.registrations import registration_rotate_secret
 
 
 @admin.register(PluginRegistration)
 class PluginRegistrationAdmin(OrganizationScopedAdmin):
+    form = PluginRegistrationForm
     list_display = ["name", "organization", "kind", "url", "handler", "enabled", "max_attempts", "timeout_seconds"]
     list_filter = ["enabled", "source", "organization"]
     search_fields = ["name", "url", "handler"]
     readonly_fields = ["id", "masked_secret", "source", "created_at", "updated_at"]
-    exclude = ["webhook_secret"]
 
     @admin.display(description="Webhook secret")
     def masked_secret(self, obj):
-        # Shown once, at creation (API); afterwards not even a fragment of it.
-        return "set (hidden)" if obj.webhook_secret else "—"
+        # Shown once, when created or rotated; afterwards not even a fragment of it.
+        if not obj.webhook_secret:
+            return "—"
+        rotate = reverse("admin:plugins_pluginregistration_rotate_secret", args=[obj.pk])
+        return format_html('set (hidden) · <a class="text-primary-600" href="{}">Rotate secret</a>', rotate)
 
     def save_model(self, request, obj, form, change):
-        if obj.url and not obj.webhook_secret:
+        new_secret = bool(obj.url and not obj.webhook_secret)
+        if new_secret:
             obj.webhook_secret = PluginRegistration.new_webhook_secret()
         if obj.handler:
             obj.webhook_secret = ""
         super().save_model(request, obj, form, change)
+        request.plugin_secret_shown_once = obj.webhook_secret if new_secret else ""
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._secret_once(request, obj) or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        return self._secret_once(request, obj) or super().response_change(request, obj)
+
+    def _secret_once(self, request, obj, *, rotated: bool = False):
+        """The page that shows a new secret, once: it is rendered into this response, never stored."""
+        secret = getattr(request, "plugin_secret_shown_once", "")
+        if not secret:
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "registration": obj,
+            "secret": secret,
+            "rotated": rotated,
+            "title": f"Webhook secret of {obj.name}",
+        }
+        return TemplateResponse(request, "admin/plugins/pluginregistration/secret_once.html", context)
+
+    def get_urls(self):
+        rotate = path(
+            "<path:object_id>/rotate-secret/",
+            self.admin_site.admin_view(self.rotate_secret_view),
+            name="plugins_pluginregistration_rotate_secret",
+        )
+        return [rotate, *super().get_urls()]
+
+    def rotate_secret_view(self, request, object_id):
+        registration = self.get_object(request, object_id)
+        if registration is None or not registration.url:
+            raise Http404("no such webhook plugin")
+        if not self.has_change_permission(request, registration):
+            raise PermissionDenied
+        form = RotateSecretForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            request.plugin_secret_shown_once = registration_rotate_secret(registration=registration)
+            return self._secret_once(request, registration, rotated=True)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "registration": registration,
+            "form": form,
+            "title": f"Rotate the webhook secret of {registration.name}",
+        }
+        return TemplateResponse(request, "admin/plugins/pluginregistration/rotate_secret.html", context)
 
 
 @admin.register(PluginInvocation)

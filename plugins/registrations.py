@@ -51,6 +51,27 @@ def registration_update(*, registration: PluginRegistration, **fields) -> Plugin
     return registration
 
 
+@transaction.atomic
+def registration_rotate_secret(*, registration: PluginRegistration) -> str:
+    """A new webhook secret for a webhook plugin, returned once; the old one stops verifying at once.
+
+    A BioT endpoint's subscriptions share one secret, so they all get the new one.
+    """
+    if not registration.url:
+        raise ValueError("handler: a built-in plugin has no webhook secret")
+    secret = PluginRegistration.new_webhook_secret()
+    same_endpoint = PluginRegistration.objects.select_for_update().filter(pk=registration.pk)
+    if registration.source == PluginRegistration.Source.BIOT:
+        same_endpoint = PluginRegistration.objects.select_for_update().filter(
+            organization_id=registration.organization_id, source=registration.source, url=registration.url
+        )
+    for each in same_endpoint:
+        each.webhook_secret = secret
+        each.save(update_fields=["webhook_secret", "updated_at"])  # saving clears the per-process caches
+    registration.webhook_secret = secret
+    return secret
+
+
 def biot_subscription_name(endpoint: str, entity_type: str, action: str) -> str:
     """The registration of one BioT subscription: (endpoint, entity type, action)."""
     return f"biot-{hashlib.sha256(endpoint.encode()).hexdigest()[:12]}-{entity_type}-{action}"

@@ -244,6 +244,7 @@ class ThreadItem:
     detail: str = ""
     source: str = ""
     confirmation: object = None
+    may_not_have_been_sent: bool = False  # `unknown` past the deadline: offered for a resend
 
 
 def _source_label(message) -> str:
@@ -260,10 +261,14 @@ def thread_messages(*, organization, entity=None, phone: str = "", limit: int = 
     items: list[ThreadItem] = []
     spellings = {phone, "+" + _phone_key(phone), _phone_key(phone)} if phone else set()
     if phone:
-        for m in OutboundMessage.objects.filter(organization=organization, recipient__in=spellings).order_by(
-            "-created_at"
-        )[:limit]:
-            items.append(ThreadItem("out", str(m.id), m.body, m.created_at, m.status, m.error_reason, _source_label(m)))
+        from messaging.services.reconcile import may_not_have_been_sent
+
+        outbound = OutboundMessage.objects.filter(organization=organization, recipient__in=spellings)
+        doubtful = set(outbound.filter(may_not_have_been_sent()).values_list("id", flat=True))
+        for m in outbound.order_by("-created_at")[:limit]:
+            item = ThreadItem("out", str(m.id), m.body, m.created_at, m.status, m.error_reason, _source_label(m))
+            item.may_not_have_been_sent = m.id in doubtful
+            items.append(item)
     mine = Q(originator__in=spellings) if phone else Q(pk__in=[])
     if entity is not None:
         mine |= Q(entity_type=entity.entity_type, entity_id=entity.pk)

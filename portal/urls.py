@@ -25,6 +25,7 @@ urlpatterns = [
     path("portal/conversations/number/<uuid:message_id>/send", views.number_thread_send, name="number-thread-send"),
     path("portal/conversations/<str:entity_type>/<uuid:pk>/", views.thread, name="thread"),
     path("portal/conversations/<str:entity_type>/<uuid:pk>/send", views.thread_send, name="thread-send"),
+    path("portal/messages/<uuid:message_id>/resend", views.message_resend, name="message-resend"),
     path("portal/send/", views.send, name="send"),
     path("portal/text-info", views.text_info, name="text-info"),
     path("portal/simulator/", views.simulator, name="simulator"),

@@ -390,6 +390,22 @@ def number_thread_send(request, message_id):
     return _thread_reply(request, phone=phone, entity_ids=(), back=redirect("portal:number-thread", message_id))
 
 
+@staff_view
+@require_POST
+def message_resend(request, message_id):
+    """Resend a message that may not have been sent (`unknown` past the deadline), once, on a
+    person's decision: the copy is flagged a possible duplicate (docs/reliability.md)."""
+    from messaging.services.reconcile import outbound_resend
+
+    if not selectors.number_of_message(organization=request.organization, message_id=message_id):
+        raise Http404("no such message in your organization")
+    if outbound_resend(message_ids=[message_id], organization=request.organization):
+        messages.success(request, "Sent again.")
+    else:
+        messages.error(request, "Not sent again: it was already resent, resolved, or the number opted out.")
+    return redirect("portal:number-thread", message_id)
+
+
 def _queue(request, *, recipients: list[str], body: str, entity_ids=()):
     """Queue a portal message (held in quiet hours) and tell open pages once it is committed."""
     from adherence.services import messages_queue_quiet

@@ -1,11 +1,32 @@
-"""The one place the admin's base classes come from.
+"""The one place the admin's base classes come from: django-unfold's, so every page has the product's look.
 
 Every ModelAdmin and inline in the project derives from these aliases (through entities/tenancy.py),
-so the admin's look can be switched in one line (e.g. to django-unfold's classes).
+and custom form fields use the widgets below, so the admin's theme is named here only.
 """
 
-from django.contrib import admin
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget as CheckboxMultipleWidget
+from unfold.widgets import UnfoldAdminIntegerFieldWidget as IntegerWidget
+from unfold.widgets import UnfoldAdminPasswordWidget as PasswordWidget
+from unfold.widgets import UnfoldAdminSelectWidget as SelectWidget
+from unfold.widgets import UnfoldAdminTextareaWidget as TextareaWidget
+from unfold.widgets import UnfoldAdminTextInputWidget as TextWidget
+from unfold.widgets import UnfoldBooleanSwitchWidget as SwitchWidget
 
-BaseModelAdmin = admin.ModelAdmin
-BaseTabularInline = admin.TabularInline
-BaseStackedInline = admin.StackedInline
+BaseModelAdmin = ModelAdmin
+BaseTabularInline = TabularInline
+BaseStackedInline = StackedInline
+
+# The theme's widgets, for form fields an admin does not derive from a model field.
+__all__ = [
+    "BaseModelAdmin",
+    "BaseStackedInline",
+    "BaseTabularInline",
+    "CheckboxMultipleWidget",
+    "IntegerWidget",
+    "PasswordWidget",
+    "SelectWidget",
+    "SwitchWidget",
+    "TextareaWidget",
+    "TextWidget",
+]

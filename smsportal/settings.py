@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.templatetags.static import static
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -30,6 +31,10 @@ WSGI_APPLICATION = "smsportal.wsgi.application"
 ASGI_APPLICATION = "smsportal.asgi.application"
 
 INSTALLED_APPS = [
+    # The admin theme: before django.contrib.admin so its templates win (docs/admin.md).
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -42,6 +47,10 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "import_export",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "auditlog",
     "smsportal",
     "entities",
     "gateways",
@@ -49,18 +58,30 @@ INSTALLED_APPS = [
     "plugins",
     "adherence",
     "portal",
+    "mfa",
+    "audit",
 ]
 
 MIDDLEWARE = [
     # First: a database outage anywhere below is a 503, and a dead pooled connection is replaced.
     "smsportal.middleware.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files are answered here, with their own caching (and 405 to anything but GET/HEAD).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Everything else: TRACE answered 405, Cache-Control: no-store on every answer.
+    "smsportal.security.SecurityHeadersMiddleware",
+    "smsportal.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "smsportal.middleware.HostileQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # A signed-in user who must use a second factor reaches nothing but the two-factor pages first.
+    "mfa.middleware.RequireVerifiedMiddleware",
+    # Who changed what (django-auditlog): the session user here; API keys and HTTP Basic users are
+    # added by entities.authentication when DRF authenticates them.
+    "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a lockout flagged during authentication into a 429.
@@ -138,7 +159,7 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "entities.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "entities.authentication.AuditedBasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["entities.permissions.HasOrganization"],
@@ -188,23 +209,113 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# One username from one address, and one address whatever the usernames (a password spray).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# The client address: REMOTE_ADDR, or behind a proxy (BEHIND_TLS_PROXY=1) the address the proxy
+# appended to X-Forwarded-For. Without this every login behind a proxy shares the proxy's address.
+AXES_CLIENT_IP_CALLABLE = "smsportal.security.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "smsportal.security.lockout_response"
 AXES_VERBOSE = False
 
 # SECURITY (production values come from the environment; `check --deploy` verifies them)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+# Secure cookies whenever DEBUG=0 (the demo's plain-HTTP runserver is DEBUG=1); SECURE_COOKIES=0
+# turns them off explicitly (plain HTTP on a trusted network, not recommended).
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A staff session lasts a shift at most and ends when the browser closes.
+SESSION_COOKIE_AGE = int(env.float("SESSION_HOURS", default=12) * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# CONTENT SECURITY POLICY (django-csp): same-origin everything; the admin theme's Alpine.js needs
+# 'unsafe-eval' on /admin/ only (smsportal.security.ContentSecurityPolicyMiddleware) and inline
+# styles. Swagger UI (/api/docs/) renders an inline script and is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],  # the portal's live updates (EventSource, same origin)
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# TWO-FACTOR (django-otp, mfa app): superusers always, an organization's staff when the organization
+# requires it, and anyone who has set up a device. SMSPORTAL_MFA_ENFORCE=0 (the default only when
+# DEBUG=1, so `make run`'s demo signs in with a password) asks only those who have a device.
+SMSPORTAL_MFA_ENFORCE = env.bool("SMSPORTAL_MFA_ENFORCE", default=not DEBUG)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="smsportal")
+SMSPORTAL_MFA_RECOVERY_CODES = 10
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows an authenticator's key
+
+# AUDIT TRAIL (django-auditlog): entries carry their organization (audit.AuditEntry); secrets are
+# masked: a change to one records only that it changed (audit.models.mask).
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_MASK_CALLABLE = "audit.models.mask"
+# Gateways, plugins, keyword commands, API keys, people, schedules (and organizations' settings).
+AUDITLOG_INCLUDE_TRACKING_MODELS = tuple(
+    {"model": model, "exclude_fields": ["created_at", "updated_at", "last_used_at", "key_hash"], **options}
+    for model, options in [
+        ("entities.Organization", {}),
+        ("entities.Patient", {}),
+        ("entities.OrganizationUser", {}),
+        ("entities.Caregiver", {"m2m_fields": ["patients"]}),
+        ("adherence.PatientRoster", {}),  # the admin's patient import/export (a proxy of Patient)
+        ("entities.ApiKey", {}),
+        ("gateways.Gateway", {"mask_fields": ["secrets"]}),
+        ("gateways.InboundNumber", {}),
+        ("plugins.PluginRegistration", {"mask_fields": ["webhook_secret"]}),
+        ("messaging.KeywordCommand", {}),
+        ("adherence.MedicationSchedule", {}),
+        # Logins (who made whom a superuser or staff); sign-ins themselves are not changes.
+        ("auth.User", {"mask_fields": ["password"], "exclude_fields": ["last_login"]}),
+    ]
+)
+
 # Largest request body read into memory (a DHIS2 send of SMSPORTAL_MAX_RECIPIENTS numbers fits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=4 * 1024 * 1024)
+
+# ADMIN THEME (django-unfold; its CSS/JS are served from our static files, no CDN)
+# https://unfoldadmin.com/docs/configuration/settings/
+UNFOLD = {
+    "SITE_TITLE": "smsportal admin",
+    "SITE_HEADER": "smsportal",
+    "SITE_SYMBOL": "sms",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "smsportal.overview.dashboard_callback",
+    "COLORS": {  # the portal's teal brand (Tailwind teal)
+        "primary": {
+            "50": "oklch(98.4% .014 180.72)",
+            "100": "oklch(95.3% .051 180.801)",
+            "200": "oklch(91% .096 180.426)",
+            "300": "oklch(85.5% .138 181.071)",
+            "400": "oklch(77.7% .152 181.912)",
+            "500": "oklch(70.4% .14 182.503)",
+            "600": "oklch(60% .118 184.704)",
+            "700": "oklch(51.1% .096 186.391)",
+            "800": "oklch(43.7% .078 188.216)",
+            "900": "oklch(38.6% .063 188.416)",
+            "950": "oklch(27.7% .046 192.524)",
+        },
+    },
+    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+    "SCRIPTS": [lambda request: static("smsportal/admin.js")],  # copy buttons
+}
 
 # PHONE NUMBERS
 PHONENUMBER_DB_FORMAT = "E164"
@@ -225,6 +336,8 @@ SMSPORTAL_GATEWAY_DOWN_AFTER = env.int("SMSPORTAL_GATEWAY_DOWN_AFTER", default=5
 SMSPORTAL_GATEWAY_DOWN_SECONDS = env.int("SMSPORTAL_GATEWAY_DOWN_SECONDS", default=60)
 SMSPORTAL_SEND_LEASE_SECONDS = env.int("SMSPORTAL_SEND_LEASE_SECONDS", default=300)
 SMSPORTAL_QUEUED_TIMEOUT_SECONDS = env.int("SMSPORTAL_QUEUED_TIMEOUT_SECONDS", default=60)
+# An `unknown` message unresolved this long is shown as "may not have been sent" (docs/reliability.md).
+SMSPORTAL_UNKNOWN_DEADLINE_SECONDS = env.int("SMSPORTAL_UNKNOWN_DEADLINE_SECONDS", default=6 * 3600)
 SMSPORTAL_DISPATCH_BATCH = env.int("SMSPORTAL_DISPATCH_BATCH", default=1000)
 SMSPORTAL_DISPATCH_DELAY = env.float("SMSPORTAL_DISPATCH_DELAY", default=0.2)
 SMSPORTAL_MAX_RECIPIENTS = env.int("SMSPORTAL_MAX_RECIPIENTS", default=50_000)

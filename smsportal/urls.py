@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("entities.urls")),
     path("", include("plugins.urls")),
     path("", include("adherence.urls")),
+    path("", include("mfa.urls")),
     path("", include("portal.urls")),
 ]
 

@@ -83,6 +83,33 @@ def _clear_local_caches():
 
 
 @pytest.fixture(autouse=True)
+def _force_login_is_a_complete_sign_in(monkeypatch):
+    """`Client.force_login` stands for a finished sign-in: password and, where one is required
+    (superusers, organizations that require it), the second factor. Tests of the sign-in itself
+    post to the login and two-factor pages (tests/security/)."""
+    from django.test import Client
+
+    force_login = Client.force_login
+
+    def verified_force_login(client, user, backend=None):
+        force_login(client, user, backend)
+        verified_session(client, user)
+
+    monkeypatch.setattr(Client, "force_login", verified_force_login)
+
+
+def verified_session(client, user) -> None:
+    """Mark the client's session as verified with a second factor (a device made for the purpose)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    device, _ = StaticDevice.objects.get_or_create(user=user, name="test sign-in")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+@pytest.fixture(autouse=True)
 def _clear_simulator_outbox():
     SimulatorAdapter.outbox.clear()
     yield

@@ -3,10 +3,12 @@
 from datetime import UTC, date, datetime, time, timedelta
 
 import factory
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
+from audit.models import AuditEntry
 from entities.models import ApiKey, Caregiver, Organization, OrganizationUser, Patient
 from gateways.models import Gateway
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
@@ -168,3 +170,15 @@ class DoseConfirmationFactory(DjangoModelFactory):
 class PatientRosterFactory(PersonFactory):
     class Meta:
         model = PatientRoster
+
+
+class AuditEntryFactory(DjangoModelFactory):
+    class Meta:
+        model = AuditEntry
+
+    organization = factory.SubFactory(OrganizationFactory)
+    content_type = factory.LazyFunction(lambda: ContentType.objects.get_for_model(Organization))
+    object_pk = factory.LazyAttribute(lambda o: str(o.organization.pk))
+    object_repr = factory.Sequence(lambda n: f"audited-{n}")
+    action = AuditEntry.Action.UPDATE
+    changes = factory.LazyFunction(lambda: {"name": ["before", "after"]})

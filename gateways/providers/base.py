@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.http import HttpRequest, HttpResponse
 
 from gateways.exceptions import WebhookValidationError
+from gateways.providers.settings import ProviderSettings
 
 if TYPE_CHECKING:
     from gateways.models import Gateway
@@ -31,6 +32,8 @@ class Capabilities:
     dedupes_on_reference: bool = False
     # Parallel requests within one batch, for providers that take one message per request.
     concurrency: int = 1
+    # The provider answers "do you have this message?" (ProviderAdapter.status_lookup).
+    status_lookup: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,16 @@ class StatusUpdate:
     error_text: str = ""
     occurred_at: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    reference: str = ""  # our message id (or its prefix) when the report carries it
+
+
+@dataclass(frozen=True)
+class LookupAnswer:
+    """What a provider's status lookup says about one message: its id and our status for it, or
+    (empty id) that the provider provably never received it."""
+
+    provider_message_id: str = ""
+    status: str = ""
 
 
 class ProviderAdapter(abc.ABC):
@@ -86,6 +99,8 @@ class ProviderAdapter(abc.ABC):
 
     type: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # The settings a gateway of this type is configured with: validation and the admin form read it.
+    config_spec: ClassVar[ProviderSettings] = ProviderSettings()
 
     def __init__(self, gateway: "Gateway"):
         self.gateway = gateway
@@ -98,6 +113,14 @@ class ProviderAdapter(abc.ABC):
         may succeed, GatewayRejectedError when it refused them all for good, and
         GatewayAmbiguousError when it is unknown whether the provider accepted them.
         """
+
+    def status_lookup(self, messages: Sequence[OutboundSms], *, since: datetime) -> dict[str, LookupAnswer]:
+        """Ask the provider about messages whose outcome is unknown (sent since `since`).
+
+        One LookupAnswer per reference the provider can answer for; a reference left out is
+        undecided. Only for adapters whose capabilities say `status_lookup`.
+        """
+        return {}
 
     def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
         """The replies carried by an inbound webhook request (may be several, or none)."""

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from gateways.exceptions import GatewayAmbiguousError
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
+from gateways.providers.settings import ProviderSettings, Setting, unused, url_template
 from gateways.providers.webhooks import json_entries, normalise_number, parse_timestamp
 
 DEFAULT_URL = "https://api.bulksms.com/v1/messages"
@@ -59,6 +60,48 @@ class BulkSmsAdapter(RequestsAdapter):
     type = "bulksms"
     default_url = DEFAULT_URL
     capabilities = Capabilities(max_batch_size=200, max_length=459, delivery_reports=True, inbound=True)
+    config_spec = ProviderSettings(
+        (
+            Setting(
+                "username",
+                "Token ID",
+                "The ID of an API token (bulksms.com → Settings → API Tokens), or your BulkSMS username.",
+                required=True,
+            ),
+            Setting(
+                "password",
+                "Token secret",
+                "The secret of that API token (or your BulkSMS password).",
+                secret=True,
+                required=True,
+            ),
+            Setting(
+                "from",
+                "Sender",
+                "A sender ID or number registered on your BulkSMS account. Empty with “Repliable” on: BulkSMS's "
+                "shared repliable number, so replies reach this gateway.",
+            ),
+            Setting(
+                "repliable",
+                "Repliable",
+                "Send from BulkSMS's repliable number when no sender is set, so patients can reply.",
+                kind="bool",
+                default=True,
+            ),
+            Setting(
+                "longMessageMaxParts",
+                "Long message: most parts",
+                "The most SMS parts one long message may use (BulkSMS default: 3).",
+                kind="int",
+                section="Advanced",
+            ),
+            url_template("BulkSMS", DEFAULT_URL),
+            unused("sendUrlParameters", "bool"),
+        ),
+        description="BulkSMS JSON REST API v1, authenticated with an API token.",
+        webhooks_hint="On bulksms.com open Settings → Webhooks: add the inbound URL as an “Incoming SMS” "
+        "webhook and the status URL as an “Outgoing SMS” (status report) webhook.",
+    )
 
     def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
         config = self.gateway.config
@@ -143,6 +186,7 @@ class BulkSmsAdapter(RequestsAdapter):
                     error_text=f"{kind}.{sub}" if status in ("failed", "undelivered") else "",
                     occurred_at=parse_timestamp(status_obj.get("date")),
                     raw=entry,
+                    reference=str(entry.get("userSuppliedId") or ""),
                 )
             )
         return updates

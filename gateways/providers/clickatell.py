@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from gateways.exceptions import GatewayAmbiguousError
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
+from gateways.providers.settings import ProviderSettings, Setting, unused, url_template
 from gateways.providers.webhooks import normalise_number, parse_timestamp, request_fields, request_json
 
 DEFAULT_URL = "https://platform.clickatell.com/messages"
@@ -57,6 +58,30 @@ class ClickatellAdapter(RequestsAdapter):
     type = "clickatell"
     default_url = DEFAULT_URL
     capabilities = Capabilities(max_batch_size=MAX_RECIPIENTS, max_length=1071, delivery_reports=True, inbound=True)
+    config_spec = ProviderSettings(
+        (
+            Setting(
+                "authToken",
+                "API key",
+                "The API key of your Clickatell Platform REST integration (Clickatell portal → Integrations → "
+                "your integration). Sent in the Authorization header.",
+                secret=True,
+            ),
+            Setting(
+                "from",
+                "Sender number",
+                "The two-way number of the integration, in international format (e.g. 27821234567). Empty: "
+                "Clickatell uses the integration's default number.",
+            ),
+            url_template("Clickatell", DEFAULT_URL),
+            unused("username"),
+            unused("password", secret=True),
+            unused("sendUrlParameters", "bool"),
+        ),
+        description="Clickatell Platform (REST API). Needs a REST integration with two-way messaging on.",
+        webhooks_hint="In the Clickatell portal, open the integration: paste the inbound URL into “Reply "
+        "callback URL” and the status URL into “Message status callback URL” (HTTP POST).",
+    )
 
     def api_key(self) -> str:
         # DHIS2 sends `password` as the Authorization header (a bug); we send authToken, else password.
@@ -146,6 +171,7 @@ class ClickatellAdapter(RequestsAdapter):
                     error_text=str(item.get("statusDescription") or item.get("status") or code) if failed else "",
                     occurred_at=parse_timestamp(item.get("timestamp")),
                     raw={k: v for k, v in item.items() if k != "token"},
+                    reference=str(item.get("clientMessageId") or ""),
                 )
             )
         return updates

@@ -28,6 +28,7 @@ from django.http import HttpRequest
 from gateways.exceptions import WebhookValidationError
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
+from gateways.providers.settings import ProviderSettings, Setting, unused
 from gateways.providers.webhooks import dig, fresh_check, normalise_number, parse_timestamp, request_fields
 
 CONTENT_TYPES = {
@@ -63,6 +64,102 @@ class GenericHttpAdapter(RequestsAdapter):
     """Any HTTP SMS API, wired by configuration (DHIS2's generic HTTP gateway, extended)."""
 
     type = "http"
+    config_spec = ProviderSettings(
+        (
+            Setting(
+                "urlTemplate",
+                "URL",
+                "Where to send, e.g. https://sms.example.com/send?to=${recipients}. Placeholders: ${text}, "
+                "${recipients}, ${recipients_no_plus}, ${id}, ${from} and parameter keys. Private addresses "
+                "are refused.",
+                kind="url",
+                required=True,
+            ),
+            Setting(
+                "method",
+                "HTTP method",
+                choices=(("", "POST (default)"), ("GET", "GET"), ("POST", "POST"), ("PUT", "PUT")),
+            ),
+            Setting(
+                "contentType",
+                "Body format",
+                "How the body (and each placeholder value in it) is encoded.",
+                choices=(
+                    ("", "Form URL-encoded (default)"),
+                    ("FORM_URL_ENCODED", "Form URL-encoded"),
+                    ("APPLICATION_JSON", "JSON"),
+                    ("APPLICATION_XML", "XML"),
+                    ("TEXT_PLAIN", "Plain text"),
+                ),
+            ),
+            Setting(
+                "configurationTemplate",
+                "Body template",
+                "The request body with the same placeholders as the URL; any other placeholder is refused. "
+                "Empty: the parameters, text and recipients are sent as a form, JSON object or XML.",
+                kind="text",
+            ),
+            Setting(
+                "parameters",
+                "Parameters",
+                'JSON list of {"key", "value", "header", "encode", "confidential"}: values for the placeholders, '
+                "or headers (e.g. an API key). Confidential values are stored encrypted and show as ********; "
+                "leave ******** to keep one.",
+                kind="parameters",
+            ),
+            Setting("messageParameter", "Text parameter name", "Without a body template: the text's name (text)."),
+            Setting("recipientParameter", "Recipients parameter name", "Without a body template: the numbers' name."),
+            Setting("from", "Sender", "Fills ${from} when a message has no sender of its own."),
+            Setting("sendUrlParameters", "Send the values as URL parameters", kind="bool"),
+            Setting("dhis2TextEncoding", "DHIS2 text encoding", "Encode ${text} as DHIS2 does.", kind="bool"),
+            Setting(
+                "successContains",
+                "Success reply contains",
+                "Text the provider's reply must contain for a send to count as accepted (besides a 2xx status).",
+                section="Provider reply",
+            ),
+            Setting(
+                "responseIdField",
+                "Message id in the reply",
+                "Dotted path of the provider's message id in a JSON reply, e.g. data.id.",
+                section="Provider reply",
+            ),
+            *(
+                Setting(name, label, f"The callback field with the {what} (default: {default}).", section=section)
+                for name, label, what, default, section in (
+                    ("inboundFromField", "Sender field", "sender's number", "from", "Reply callback"),
+                    ("inboundToField", "Recipient field", "number replied to", "to", "Reply callback"),
+                    ("inboundTextField", "Text field", "reply's text", "text", "Reply callback"),
+                    ("inboundIdField", "Id field", "provider's id of the reply", "id", "Reply callback"),
+                    ("inboundDateField", "Date field", "time received", "date", "Reply callback"),
+                    ("statusIdField", "Message id field", "message id", "id", "Status callback"),
+                    ("statusField", "Status field", "status", "status", "Status callback"),
+                    ("statusErrorField", "Error field", "error", "error", "Status callback"),
+                )
+            ),
+            Setting(
+                "statusMap",
+                "Status map",
+                "JSON object: the provider's status value → ours (sent, delivered, undelivered, failed), e.g. "
+                '{"DLVRD": "delivered"}.',
+                kind="dict",
+                section="Status callback",
+            ),
+            Setting(
+                "webhookSigningSecret",
+                "Callback signing secret",
+                "Optional: when set, callbacks must carry X-Smsportal-Signature (HMAC-SHA256 of "
+                "<timestamp>.<query string>.<body>) and X-Smsportal-Timestamp.",
+                secret=True,
+                section="Status callback",
+            ),
+            unused("useGet", "bool"),
+            unused("username"),
+        ),
+        description="Any HTTP SMS service, wired by configuration (DHIS2's generic HTTP gateway).",
+        webhooks_hint="Give the provider the inbound URL for replies and the status URL for delivery reports; "
+        "set the field names they use under “Reply callback” and “Status callback”.",
+    )
 
     @property
     def capabilities(self) -> Capabilities:
@@ -258,5 +355,6 @@ class GenericHttpAdapter(RequestsAdapter):
                 error_code=error[:64],
                 error_text=error,
                 raw={k: v for k, v in fields.items() if k != "token"},
+                reference=str(fields.get(self._field("statusReferenceField", "reference")) or ""),
             )
         ]

@@ -8,11 +8,16 @@ import uuid
 from collections.abc import Sequence
 
 from gateways.providers.base import Capabilities, OutboundSms, ProviderAdapter, SendResult
+from gateways.providers.settings import ProviderSettings
 
 
 class SimulatorAdapter(ProviderAdapter):
     type = "simulator"
     capabilities = Capabilities(max_batch_size=500, dedupes_on_reference=True)
+    config_spec = ProviderSettings(
+        description="Accepts every message without sending anything: the portal's phone simulator shows what "
+        "it delivered and lets you reply. For trying smsportal out; it has no settings.",
+    )
 
     outbox: list[OutboundSms] = []
 

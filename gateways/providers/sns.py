@@ -39,6 +39,7 @@ from gateways.exceptions import (
 )
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, http_session
+from gateways.providers.settings import ProviderSettings, Setting
 from gateways.providers.webhooks import fresh_check, normalise_number, parse_timestamp, request_json
 from gateways.urlsafety import UnsafeUrlError, aws_endpoint_check
 from smsportal.input_safety import HostileInput, json_loads
@@ -121,6 +122,58 @@ class SnsAdapter(RequestsAdapter):
 
     type = "sns"
     capabilities = Capabilities(max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16)
+    config_spec = ProviderSettings(
+        (
+            Setting(
+                "service",
+                "AWS service",
+                "SNS publish, or AWS End User Messaging SMS (pinpoint-sms-voice-v2) for two-way SMS and "
+                "delivery events.",
+                choices=(
+                    ("", "SNS publish (default)"),
+                    ("sns", "SNS publish"),
+                    ("pinpoint-sms-voice-v2", "End User Messaging SMS (pinpoint-sms-voice-v2)"),
+                ),
+            ),
+            Setting("region", "AWS region", "The region of the account's SMS set-up, e.g. us-east-1.", required=True),
+            Setting(
+                "accessKeyId",
+                "Access key ID",
+                "An IAM access key allowed to send SMS. Empty: the server's own AWS credentials (instance role, "
+                "environment).",
+            ),
+            Setting("secretAccessKey", "Secret access key", "The secret of that access key.", secret=True),
+            Setting(
+                "originationIdentity",
+                "Origination identity",
+                "End User Messaging: the phone number, pool or sender ID (or its ARN) to send from.",
+            ),
+            Setting("senderId", "Sender ID", "SNS publish: the alphanumeric sender ID, where the country allows one."),
+            Setting(
+                "configurationSetName",
+                "Configuration set",
+                "End User Messaging: the configuration set whose event destination (an SNS topic) reports delivery.",
+            ),
+            Setting(
+                "topicArns",
+                "Callback topic ARNs",
+                "Comma-separated SNS topic ARNs whose notifications this gateway accepts (two-way SMS and "
+                "delivery events). Others are refused.",
+                kind="list",
+                section="Callbacks",
+            ),
+            Setting(
+                "endpointUrl",
+                "Endpoint URL",
+                "Leave empty for AWS. Set it only for a local stand-in; private addresses are refused.",
+                kind="url",
+                section="Advanced",
+            ),
+        ),
+        description="Amazon SNS or AWS End User Messaging SMS, through boto3.",
+        webhooks_hint="Subscribe the inbound URL (HTTPS) to the SNS topic of your two-way number, and the status "
+        "URL to the topic of the configuration set's event destination; the subscriptions confirm themselves.",
+    )
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -326,6 +379,7 @@ class SnsAdapter(RequestsAdapter):
         if status is None:
             return []
         failed = status in ("failed", "undelivered")
+        context = message.get("context") if isinstance(message.get("context"), dict) else {}
         return [
             StatusUpdate(
                 provider_message_id=str(message["messageId"]),
@@ -334,6 +388,7 @@ class SnsAdapter(RequestsAdapter):
                 error_text=str(message.get("messageStatusDescription") or event) if failed else "",
                 occurred_at=parse_timestamp(message.get("eventTimestamp")),
                 raw=message,
+                reference=str(context.get("reference") or ""),
             )
         ]
 

@@ -2,30 +2,45 @@
 
 Send: one form-encoded `POST {urlTemplate}/2010-04-01/Accounts/{accountSid}/Messages.json` per
 message, HTTP Basic accountSid:authToken, `To`, `Body`, `From` or `MessagingServiceSid`, and
-`StatusCallback` set to this gateway's public status URL. Messages of a batch go out in parallel
-over the pooled session. Callbacks are authenticated by `X-Twilio-Signature`, checked with the
-`twilio` package's RequestValidator against the *public* URL (SMSPORTAL_PUBLIC_BASE_URL + path),
-since behind a proxy the URL Django sees differs from the one Twilio signed. A secondary auth
-token (`secondaryAuthToken`) is accepted too, for rotation.
+`StatusCallback` set to this gateway's public status URL with our message id as `ref`, so a
+report also resolves a message whose sid we never recorded. Messages of a batch go out in
+parallel over the pooled session. Status lookup: list messages by `To`, created since the send,
+matched on the body (messaging/services/reconcile.py). Callbacks are authenticated by
+`X-Twilio-Signature`, checked with the `twilio` package's RequestValidator against the *public*
+URL (SMSPORTAL_PUBLIC_BASE_URL + path), since behind a proxy the URL Django sees differs from the
+one Twilio signed. A secondary auth token (`secondaryAuthToken`) is accepted too, for rotation.
 """
 
 import hmac
 import logging
 from collections.abc import Sequence
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from twilio.request_validator import RequestValidator
 
 from gateways.exceptions import GatewayAmbiguousError, WebhookValidationError
-from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
+from gateways.providers.base import (
+    Capabilities,
+    InboundSms,
+    LookupAnswer,
+    OutboundSms,
+    SendResult,
+    StatusUpdate,
+)
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
+from gateways.providers.settings import ProviderSettings, Setting, url_template
 from gateways.providers.webhooks import normalise_number
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
+REFERENCE_PARAM = "ref"  # our message id, in each message's StatusCallback URL
+LOOKUP_PAGES = 5  # bounded: at most this many pages of 1,000 messages per number
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 # MessageStatus → ours; queued/accepted/scheduled/sending/receiving change nothing.
@@ -39,6 +54,13 @@ _STATUS = {
 }
 # Twilio API errors that are about one recipient, not the account: the message fails, the batch goes on.
 # 20429: too many requests → temporary (handled by HTTP 429).
+
+
+def _created(item: dict) -> datetime | None:
+    try:
+        return parsedate_to_datetime(str(item.get("date_created") or ""))
+    except (TypeError, ValueError):
+        return None
 
 
 def _signed_as_is(tokens: list[str], url: str, params, signature: str) -> bool:
@@ -57,7 +79,48 @@ class TwilioAdapter(RequestsAdapter):
 
     type = "twilio"
     default_url = DEFAULT_URL
-    capabilities = Capabilities(max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16)
+    capabilities = Capabilities(
+        max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16, status_lookup=True
+    )
+    config_spec = ProviderSettings(
+        (
+            Setting(
+                "accountSid",
+                "Account SID",
+                "Starts with AC; on the Twilio Console home page.",
+                required=True,
+            ),
+            Setting(
+                "authToken",
+                "Auth token",
+                "The account's auth token (Twilio Console home page). Also checks X-Twilio-Signature on callbacks.",
+                secret=True,
+                required=True,
+            ),
+            Setting(
+                "from",
+                "From number",
+                "A Twilio phone number of the account in E.164 (+12025550100), or an alphanumeric sender ID "
+                "(at most 11 letters, digits and spaces). Not needed with a Messaging Service.",
+            ),
+            Setting(
+                "messagingServiceSid",
+                "Messaging Service SID",
+                "Starts with MG; sends through the Messaging Service's number pool instead of one From number.",
+            ),
+            Setting(
+                "secondaryAuthToken",
+                "Secondary auth token",
+                "While you promote a secondary token in Twilio, callbacks signed with either token are accepted.",
+                secret=True,
+                section="Advanced",
+            ),
+            url_template("Twilio", DEFAULT_URL),
+        ),
+        description="Twilio Programmable Messaging.",
+        webhooks_hint="In the Twilio Console open Phone Numbers → your number → Messaging: paste the inbound URL "
+        "into “A message comes in” (HTTP POST). The status URL is sent with every message; nothing to paste.",
+    )
 
     @property
     def account_sid(self) -> str:
@@ -84,7 +147,8 @@ class TwilioAdapter(RequestsAdapter):
             else:
                 form["From"] = message.sender or str(config.get("from") or "")
             if callback:
-                form["StatusCallback"] = callback
+                separator = "&" if "?" in callback else "?"
+                form["StatusCallback"] = f"{callback}{separator}{urlencode({REFERENCE_PARAM: message.reference})}"
             response = self.request("POST", url, data=form, auth=auth, headers={"Accept": "application/json"})
             try:
                 sid = str(response.json().get("sid") or "")
@@ -100,6 +164,58 @@ class TwilioAdapter(RequestsAdapter):
             )
 
         return self.map_concurrent(send_one, messages)
+
+    def status_lookup(self, messages: Sequence[OutboundSms], *, since: datetime) -> dict[str, LookupAnswer]:
+        """List the messages sent to each number since `since` and match ours on the body.
+
+        A match needs one candidate per message (same number, same text, a sid not already
+        recorded for another message): two identical texts to one number stay undecided.
+        """
+        from messaging.models import OutboundMessage
+
+        auth = (self.account_sid, self.secret("authToken"))
+        by_number: dict[str, list[OutboundSms]] = {}
+        for m in messages:
+            by_number.setdefault(m.to, []).append(m)
+        answers: dict[str, LookupAnswer] = {}
+        for number, ours in by_number.items():
+            listed = self._listed(number, since, auth)
+            if listed is None:
+                continue
+            known = set(
+                OutboundMessage.objects.filter(
+                    gateway_id=self.gateway.pk, provider_message_id__in=[x["sid"] for x in listed]
+                ).values_list("provider_message_id", flat=True)
+            )
+            for text in {m.text for m in ours}:
+                same = [m for m in ours if m.text == text]
+                free = [x for x in listed if x.get("body") == text and x["sid"] not in known]
+                if len(same) == 1 and len(free) == 1:
+                    status = _STATUS.get(str(free[0].get("status") or "").lower(), "sent")
+                    answers[same[0].reference] = LookupAnswer(provider_message_id=free[0]["sid"], status=status)
+                elif not free:
+                    answers.update({m.reference: LookupAnswer() for m in same})
+        return answers
+
+    def _listed(self, number: str, since: datetime, auth) -> list[dict] | None:
+        """Twilio's messages to `number` created since `since`, newest first (None when the list is
+        too long to be sure). Filtered on `date_created`, not `DateSent`: a message Twilio still
+        queues has no send date yet, and must not be taken for one it never received."""
+        url = f"{self.messages_url()}?{urlencode({'To': number, 'PageSize': '1000'})}"
+        listed: list[dict] = []
+        for _ in range(LOOKUP_PAGES):
+            data = self.request("GET", url, auth=auth, headers={"Accept": "application/json"}).json()
+            for item in data.get("messages") or []:
+                if not isinstance(item, dict) or not item.get("sid"):
+                    continue
+                created = _created(item)
+                if created is not None and created < since:
+                    return listed  # older than what we ask about: the list is complete
+                listed.append(item)
+            if not data.get("next_page_uri"):
+                return listed
+            url = f"{self.base_url.rstrip('/')}{data['next_page_uri']}"
+        return None
 
     def error_detail(self, response) -> str:
         try:
@@ -157,6 +273,7 @@ class TwilioAdapter(RequestsAdapter):
                 error_code=error if status in ("failed", "undelivered") else "",
                 error_text=f"Twilio error {error}" if error and status in ("failed", "undelivered") else "",
                 raw=fields,
+                reference=request.GET.get(REFERENCE_PARAM, ""),
             )
         ]
 

@@ -33,6 +33,7 @@ FACTORIES = {
         factories.DoseSlotFactory,
         factories.DoseConfirmationFactory,
         factories.PatientRosterFactory,
+        factories.AuditEntryFactory,
     )
 }
 

@@ -238,8 +238,8 @@ def test_forms_use_human_labels_and_dropdowns_and_the_chooser_has_breadcrumbs(ad
     assert 'href="/admin/gateways/gateway/"' in chooser and 'href="/admin/gateways/"' in chooser
     assert '<select name="cfg_method"' in http and '<select name="cfg_contentType"' in http
     assert '<option value="APPLICATION_JSON">' in http
-    assert ">Account SID:</label>" in twilio and "API field: accountSid" in twilio
-    assert ">accountSid:</label>" not in twilio
+    assert ">Account SID</label>" in twilio and "API field: accountSid" in twilio
+    assert ">accountSid</label>" not in twilio
 
 
 def test_saving_an_inbound_number_where_receiving_is_unlisted_warns(admin_client, organization):

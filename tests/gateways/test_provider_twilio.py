@@ -41,7 +41,9 @@ def test_form_post_with_basic_auth_and_status_callback(sim, settings):
         "To": ["+15558675310"],
         "Body": ["Time for your dose"],
         "From": ["+15550001111"],
-        "StatusCallback": [f"https://sms.example.org/webhooks/{adapter.gateway.pk}/status"],
+        # Our message id travels in each message's callback URL: its report resolves it even
+        # if the sid was never recorded (docs/reliability.md).
+        "StatusCallback": [f"https://sms.example.org/webhooks/{adapter.gateway.pk}/status?ref={ONE[0].reference}"],
     }
     assert result.accepted and result.provider_message_id.startswith("SM")
     assert result.result_code == "RESULT_CODE_202"

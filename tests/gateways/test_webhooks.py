@@ -153,7 +153,7 @@ def test_twilio_status_callback_through_the_view(client, organization, settings)
 def test_a_report_that_beats_the_id_recording_is_parked_then_applied(client, organization, clickatell):
     from gateways.models import ParkedStatus
     from gateways.providers.base import SendResult
-    from messaging.services.outbound import _results_record
+    from messaging.services.delivery import _results_record
 
     message = OutboundMessage.objects.create(
         organization=organization,
@@ -185,7 +185,7 @@ def test_parked_report_marker_in_redis(
 
     from gateways.parking import MARKER_KEY, status_unpark
     from gateways.providers.base import SendResult
-    from messaging.services.outbound import _results_record
+    from messaging.services.delivery import _results_record
 
     settings.REDIS_URL = redis_url
     redis.Redis.from_url(redis_url).delete(MARKER_KEY.format(clickatell.pk))

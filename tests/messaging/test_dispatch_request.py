@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from messaging.services import outbound
-from messaging.services.outbound import DISPATCH_PENDING_KEY, ETA_MARGIN_SECONDS, dispatch_request
+from messaging.services import dispatch as outbound
+from messaging.services.dispatch import DISPATCH_PENDING_KEY, ETA_MARGIN_SECONDS, dispatch_request
 
 
 class Clock:

@@ -75,7 +75,10 @@ def test_sweeper_recovers_a_lost_dispatch(organization, bulksms_gateway, provide
     counts = outbound_sweep()  # what beat runs every 30 s
 
     assert counts["requeued"] == 3
-    wait_for(lambda: OutboundMessage.objects.filter(id__in=[m.id for m in lost], status="sent").count() == 3)
+    # The worker process may still be starting (slow on a loaded machine).
+    wait_for(
+        lambda: OutboundMessage.objects.filter(id__in=[m.id for m in lost], status="sent").count() == 3, timeout=60
+    )
     assert len(_sent_recipients(provider_simulator)) == 3
 
 

@@ -69,7 +69,7 @@ def test_a_retry_clears_the_previous_attempts_send_mark(organization, gateway, m
     message.refresh_from_db()
     assert message.status == "queued" and message.send_started_at is not None
 
-    monkeypatch.setattr("messaging.services.outbound._deliver_for_gateway", lambda messages: None)  # "killed"
+    monkeypatch.setattr("messaging.services.delivery._deliver_for_gateway", lambda messages, token: None)  # "killed"
     OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=None)
     outbound_deliver(message_ids=[str(message.pk)])
 

@@ -57,7 +57,7 @@ def test_dashboard_query_count_does_not_grow_with_patients(staff, organization, 
     large = queries(staff, url)
 
     assert small == large
-    assert large <= 9
+    assert large <= 10  # one of them: the session's second-factor device (mfa)
 
 
 def test_adherence_page_counts_cached_days_and_recent_days_together(staff, organization):

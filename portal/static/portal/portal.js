@@ -6,6 +6,11 @@
   var csrf = body.dataset.csrf;
   window.__portal = { events: [], refreshes: [] };
 
+  // ---- choices that submit their form (no inline handlers: the Content-Security-Policy forbids them)
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
   // ---- live fragments -------------------------------------------------------------------
   var liveEls = Array.prototype.slice.call(document.querySelectorAll("[data-live][data-fragment-url]"));
   var timers = new WeakMap();
