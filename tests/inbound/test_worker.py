@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from messaging.models import InboundMessage, OptOut, OutboundMessage
 from messaging.services.outbound import messages_queue
 from plugins.models import PluginInvocation
-from plugins.services import registration_create
+from plugins.registrations import registration_create
 from plugins.signing import body_sha256
 from tests.concurrency import run_concurrently
 from tests.factories import CaregiverFactory, GatewayFactory, PatientFactory
