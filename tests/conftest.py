@@ -40,6 +40,14 @@ def service_unavailable(reason: str):
     pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(items):
+    """Every test using `require_postgres` carries the `postgres` marker, so `-m postgres` runs
+    exactly the PostgreSQL-only branches (CI runs them with SMSPORTAL_REQUIRE_SERVICES=1)."""
+    for item in items:
+        if "require_postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture
 def require_postgres(django_db_blocker):
     from django.db import connection
@@ -63,11 +71,11 @@ def redis_url():
 
 @pytest.fixture
 def provider_simulator(settings):
-    """The provider stand-in (gateways/simulator_server.py) on an ephemeral loopback port.
+    """The provider stand-in (gateways/simulator/) on an ephemeral loopback port.
 
     Gateways pointed at it need private URLs allowed, so this fixture allows them.
     """
-    from gateways.simulator_server import ProviderSimulator
+    from gateways.simulator import ProviderSimulator
 
     settings.SMSPORTAL_ALLOW_PRIVATE_URLS = True
     with ProviderSimulator() as simulator:

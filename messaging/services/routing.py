@@ -166,7 +166,7 @@ def _publish(*messages: InboundMessage) -> None:
 
 
 def _route(message: InboundMessage, context: RoutingContext) -> None:
-    from plugins.services import invocations_for_incoming
+    from plugins.invocations import invocations_for_incoming
 
     organization = message.organization
     now = timezone.now()

@@ -125,13 +125,13 @@ class RoutingContext:
 
     def registrations(self):
         if self._registrations is None:
-            from plugins.services import registrations_enabled
+            from plugins.registrations import registrations_enabled
 
             self._registrations = registrations_enabled(organization_id=self.organization.id)
         return self._registrations
 
     def flush(self) -> None:
-        from plugins.services import invocations_save
+        from plugins.invocations import invocations_save
 
         _routed_save(self.updated)
         invocations_save(self.invocations)

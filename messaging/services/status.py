@@ -106,7 +106,7 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
 
 def delivery_status_changed(*, message: OutboundMessage, previous_status: str) -> None:
     """A delivery report moved an outbound message: tell open portal pages and `_smsStatus` plugins."""
-    from plugins.services import plugins_invoke_status
+    from plugins.invocations import plugins_invoke_status
 
     publish(
         organization_id=message.organization_id,
