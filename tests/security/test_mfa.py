@@ -9,9 +9,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django_otp import devices_for_user
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from entities.roles import organization_login_create
+from mfa.models import EncryptedTOTPDevice as TOTPDevice
 from tests.factories import OrganizationUserFactory
 
 pytestmark = pytest.mark.django_db
