@@ -4,6 +4,7 @@ from django.contrib import admin
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from entities.tenancy import PlatformAdmin
 from mfa.models import EncryptedTOTPDevice, RecoveryCodeDevice
 
 # django-otp's own admins would create devices with a plaintext key or codes.
@@ -13,7 +14,9 @@ for model in (TOTPDevice, StaticDevice):
 
 
 @admin.register(EncryptedTOTPDevice, RecoveryCodeDevice)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(PlatformAdmin):
+    """Superusers only: devices belong to logins, which are platform-wide."""
+
     list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
     search_fields = ["user__username", "user__email"]
     fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
