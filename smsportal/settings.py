@@ -88,6 +88,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The project's own templates (portal pages, admin overrides, the second-factor pages) all live in
+# top-level templates/, which is searched before every app's: a file there replaces the same path
+# of an installed app, so only deliberate admin overrides reuse such a path
+# (tests/core/test_template_layout.py). APP_DIRS serves the installed apps' own templates.
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -63,11 +63,11 @@ def redis_url():
 
 @pytest.fixture
 def provider_simulator(settings):
-    """The provider stand-in (gateways/simulator_server.py) on an ephemeral loopback port.
+    """The provider stand-in (gateways/simulator/) on an ephemeral loopback port.
 
     Gateways pointed at it need private URLs allowed, so this fixture allows them.
     """
-    from gateways.simulator_server import ProviderSimulator
+    from gateways.simulator import ProviderSimulator
 
     settings.SMSPORTAL_ALLOW_PRIVATE_URLS = True
     with ProviderSimulator() as simulator:

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 
-from gateways.simulator_server import twilio_signature
+from gateways.simulator import twilio_signature
 from messaging.models import InboundMessage
 from tests.factories import GatewayFactory
 

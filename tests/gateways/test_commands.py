@@ -77,7 +77,7 @@ def test_provider_simulator_refuses_a_malformed_status_url():
 
 
 def test_auto_report_without_a_status_url_logs_how_to_give_one(provider_simulator, caplog):
-    from gateways.simulator_server import SentMessage
+    from gateways.simulator import SentMessage
     from tests.gateways.polling import wait_for
 
     provider_simulator.auto_report = "delivered"

@@ -13,7 +13,7 @@ from gateways.exceptions import (
 )
 from gateways.providers.base import OutboundSms
 from gateways.providers.twilio import EMPTY_TWIML, TwilioAdapter
-from gateways.simulator_server import twilio_signature
+from gateways.simulator import twilio_signature
 from tests.gateways.conftest import build_gateway
 
 SID = "AC" + "0" * 32

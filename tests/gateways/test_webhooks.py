@@ -8,7 +8,7 @@ import pytest
 
 from gateways.models import Gateway
 from gateways.providers import ADAPTERS
-from gateways.simulator_server import twilio_signature
+from gateways.simulator import twilio_signature
 from messaging.models import InboundMessage, OutboundMessage
 from tests.factories import GatewayFactory
 

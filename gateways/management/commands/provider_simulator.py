@@ -1,11 +1,11 @@
-"""`manage.py provider_simulator --port N`: run the provider stand-in (gateways/simulator_server.py)."""
+"""`manage.py provider_simulator --port N`: run the provider stand-in (gateways/simulator/)."""
 
 import signal
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gateways.simulator_server import PROVIDERS, ProviderSimulator
+from gateways.simulator import PROVIDERS, ProviderSimulator
 
 
 class Command(BaseCommand):

@@ -1,0 +1,52 @@
+"""A patient's page (their adherence chart, schedules and recent doses) and the schedule form."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from adherence.models import DoseSlot, MedicationSchedule
+from entities.models import Patient
+from portal import selectors
+from portal.forms import ScheduleForm
+from portal.views.adherence_report import chart, days_range
+from portal.views.shared import staff_view
+
+
+@staff_view
+def patient_detail(request, pk):
+    org = request.organization
+    patient = get_object_or_404(Patient, pk=pk, organization=org)
+    start, end = days_range(request)
+    bars = selectors.adherence_by_day(organization=org, start=start, end=end, patient=patient)
+    context = {
+        "patient": patient,
+        "start": start,
+        "end": end,
+        "days": (end - start).days + 1,
+        "chart": chart(bars),
+        "rates": selectors.rates(bars),
+        "schedules": MedicationSchedule.objects.filter(organization=org, patient=patient).order_by("medication"),
+        "recent": DoseSlot.objects.filter(organization=org, patient=patient, scheduled_at__lte=timezone.now())
+        .select_related("schedule", "confirmation")
+        .order_by("-scheduled_at")[:20],
+    }
+    return render(request, "portal/patient.html", context)
+
+
+@staff_view
+def schedule_edit(request, patient_pk, pk=None):
+    from adherence.services import schedule_save
+
+    org = request.organization
+    patient = get_object_or_404(Patient, pk=patient_pk, organization=org)
+    schedule = (
+        get_object_or_404(MedicationSchedule, pk=pk, organization=org, patient=patient)
+        if pk
+        else MedicationSchedule(organization=org, patient=patient, timezone=org.timezone or "UTC")
+    )
+    form = ScheduleForm(request.POST or None, instance=schedule)
+    if request.method == "POST" and form.is_valid():
+        schedule_save(schedule=form.save(commit=False))
+        messages.success(request, f"Schedule for {schedule.medication} saved.")
+        return redirect("portal:patient", pk=patient.pk)
+    return render(request, "portal/schedule_form.html", {"form": form, "patient": patient, "schedule": schedule})
