@@ -13,14 +13,17 @@ import threading
 import time
 from datetime import timedelta
 
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
 logger = logging.getLogger(__name__)
 TICK_SECONDS = 5  # granularity; each entry still runs at its own interval
 _started = False
 
 
 def should_start() -> bool:
-    from django.conf import settings
-
     flag = os.environ.get("SMSPORTAL_EMBEDDED_BEAT", "auto").lower()
     if flag in ("0", "false", "no"):
         return False
@@ -56,11 +59,6 @@ class EmbeddedBeat:
 
     def tick(self, now: float | None = None) -> list[str]:
         """Run the entries that are due; returns their names. One failing entry does not stop the others."""
-        from django.conf import settings
-        from django.db import close_old_connections
-        from django.utils import timezone
-        from django.utils.module_loading import import_string
-
         now = time.monotonic() if now is None else now
         ran = []
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items():

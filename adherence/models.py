@@ -11,9 +11,11 @@ scheduled ─reminder queued─> reminded ─confirming reply in window─> take
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from adherence.schedule import REMINDER_PLACEHOLDERS, schedule_validate
 from entities.models import Patient
 
 DEFAULT_CONFIRM_REPLIES = ["1", "Medication Taken"]
@@ -21,9 +23,6 @@ DEFAULT_REMINDER_TEXT = (
     "Hi {first_name}, it is time to take your {medication} ({time}). Reply 1 when you have taken it."
 )
 DEFAULT_CAREGIVER_TEXT = "{patient_first_name} has not confirmed taking {medication} due at {time}."
-# Placeholders a reminder text may use; anything else is refused when the schedule is saved.
-REMINDER_PLACEHOLDERS = ("first_name", "last_name", "medication", "time")
-CAREGIVER_PLACEHOLDERS = ("first_name", "patient_first_name", "patient_last_name", "medication", "time")
 
 
 def default_days():
@@ -73,10 +72,6 @@ class MedicationSchedule(models.Model):
         return f"{self.medication} ({', '.join(self.dose_times or [])})"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
-        from adherence.schedule import schedule_validate
-
         if self.patient_id and self.organization_id and self.patient.organization_id != self.organization_id:
             raise ValidationError({"patient": "the patient belongs to another organization"})
         schedule_validate(self)

@@ -5,9 +5,16 @@ and action `_incomingSms`. A reply that confirms nothing stays an ordinary conve
 """
 
 import logging
+import uuid
 from datetime import UTC, datetime
 
 from django.utils import timezone
+
+from adherence.services import dose_reply_record
+from entities.models import Patient
+from messaging.models import InboundMessage
+from plugins.builtin import builtin_plugin
+from plugins.models import PluginRegistration
 
 logger = logging.getLogger(__name__)
 
@@ -32,26 +39,22 @@ def parse_biot_time(value) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def handle_incoming_sms(*, payload: dict, invocation=None, registration=None, inbound_message=None) -> dict:
+@builtin_plugin
+def handle_incoming_sms(*, payload: dict, invocation) -> dict:
     """Record the dose a patient's reply confirms. Returns what happened.
 
-    Called by plugins/ as `handler(payload=..., invocation=...)` inside the invocation's task.
+    Called by plugins/runner.py as `handler(payload=..., invocation=...)` inside the invocation's task.
     """
-    from adherence.services import dose_reply_record
-    from entities.models import Patient
-
-    if invocation is not None:
-        registration = registration or invocation.registration
-        inbound_message = inbound_message or invocation.inbound_message
+    inbound_message = invocation.inbound_message
     metadata = payload.get("metadata") or {}
     data = payload.get("data") or {}
     entity = data.get("entity") or {}
     sms = (data.get("additionalData") or {}).get("metadata") or {}
     if metadata.get("entityTypeName") != "patient" or metadata.get("actionName", "_incomingSms") != "_incomingSms":
         return {"confirmed": False, "reason": "not a patient's incoming SMS"}
-    organization_id = getattr(registration, "organization_id", None) or (entity.get("_ownerOrganization") or {}).get(
-        "id"
-    )
+    # The invocation's organization (the runner checked the registration and the message belong to
+    # it), never one named in the payload.
+    organization_id = invocation.organization_id
     patient = Patient.objects.filter(pk=entity.get("_id"), organization_id=organization_id).first()
     if patient is None:
         return {"confirmed": False, "reason": "unknown patient"}
@@ -74,13 +77,7 @@ def handle_incoming_sms(*, payload: dict, invocation=None, registration=None, in
     return {"confirmed": True, "slotId": confirmation.slot_id, "onTime": confirmation.on_time}
 
 
-# Only functions marked like this can be named as a registration's `handler` (plugins.builtin).
-handle_incoming_sms.smsportal_plugin = True
-
-
 def _uuid_or_none(value):
-    import uuid
-
     try:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
@@ -89,8 +86,6 @@ def _uuid_or_none(value):
 
 def _inbound_message_for(*, patient, sms: dict):
     """The stored inbound message the payload describes (same organization, sender and text)."""
-    from messaging.models import InboundMessage
-
     if not sms.get("originationNumber"):
         return None
     return (
@@ -105,11 +100,7 @@ def _inbound_message_for(*, patient, sms: dict):
 
 
 def plugin_install(*, organization):
-    """Register the built-in plugin for the organization (idempotent); None when plugins/ is absent."""
-    try:
-        from plugins.models import PluginRegistration
-    except ImportError:
-        return None
+    """Register the built-in plugin for the organization (idempotent)."""
     existing = PluginRegistration.objects.filter(organization=organization, handler=HANDLER).first()
     if existing is not None:
         return existing
@@ -123,9 +114,5 @@ def plugin_install(*, organization):
     )
 
 
-def plugin_installed(*, organization) -> bool | None:
-    try:
-        from plugins.models import PluginRegistration
-    except ImportError:
-        return None
+def plugin_installed(*, organization) -> bool:
     return PluginRegistration.objects.filter(organization=organization, handler=HANDLER, enabled=True).exists()

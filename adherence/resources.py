@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
 from adherence.models import MedicationSchedule
+from adherence.services import slots_resync
 from entities.models import Caregiver, Organization, Patient
 from messaging.phones import InvalidPhoneNumber, to_e164
 from smsportal.spreadsheet import spreadsheet_cell, spreadsheet_value
@@ -214,6 +215,4 @@ class MedicationScheduleResource(OrganizationScopedResource):
         super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
 
     def after_save_instance(self, instance, row, **kwargs):
-        from adherence.services import slots_resync
-
         slots_resync(schedule=instance)

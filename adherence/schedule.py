@@ -1,4 +1,4 @@
-"""Schedule arithmetic: pure functions, no database.
+"""Schedule arithmetic and validation: pure functions, no database.
 
 Dose times are wall-clock times in the patient's zone. A time that does not exist on a
 daylight-saving spring-forward day (02:30 in New York) is taken at the same distance past the
@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from django.core.exceptions import ValidationError
 
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# Placeholders a reminder text may use; anything else is refused when the schedule is saved.
+REMINDER_PLACEHOLDERS = ("first_name", "last_name", "medication", "time")
+CAREGIVER_PLACEHOLDERS = ("first_name", "patient_first_name", "patient_last_name", "medication", "time")
 
 
 @lru_cache(maxsize=1)
@@ -46,8 +49,6 @@ def placeholders_of(text: str) -> set[str]:
 
 def schedule_validate(schedule) -> None:
     """Raise ValidationError naming each bad field (shared by the admin, portal forms and the API)."""
-    from adherence.models import CAREGIVER_PLACEHOLDERS, REMINDER_PLACEHOLDERS
-
     errors: dict[str, list[str]] = {}
     if schedule.timezone not in known_timezones():
         errors.setdefault("timezone", []).append(f"unknown time zone {schedule.timezone!r}")

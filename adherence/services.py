@@ -12,7 +12,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule
-from adherence.schedule import doses_between, render, reply_confirms, text_for_locale, zone
+from adherence.schedule import doses_between, render, reply_confirms, text_for_locale
+from messaging import live
+from messaging.exceptions import MessageRejected, NoGatewayConfigured
+from messaging.models import OutboundMessage
+from messaging.services.outbound import messages_queue
 
 logger = logging.getLogger(__name__)
 Status = DoseSlot.Status
@@ -118,9 +122,6 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
 
 def reminder_send(*, slot: DoseSlot, now: datetime | None = None) -> bool:
     """Claim the slot and queue its reminder in one transaction; False when someone else has it."""
-    from messaging.exceptions import MessageRejected, NoGatewayConfigured
-    from messaging.services.outbound import messages_queue
-
     now = now or timezone.now()
     if not slot.patient.phone or not slot.schedule.active:
         return False
@@ -249,8 +250,6 @@ def slots_close_missed(*, now: datetime | None = None) -> int:
 
 def caregivers_alert(*, slot: DoseSlot, now: datetime | None = None) -> int:
     """One SMS per caregiver with a phone number (held during the organization's quiet hours)."""
-    from messaging.exceptions import MessageRejected, NoGatewayConfigured
-
     patient, schedule = slot.patient, slot.schedule
     count = 0
     for caregiver in patient.caregivers.exclude(phone=""):
@@ -288,9 +287,6 @@ def messages_queue_quiet(*, organization, recipients, body, source, now=None, **
     Held rows stay `queued` with `next_attempt_at` at the end of quiet hours; the dispatcher skips
     them until then and the outbound sweeper dispatches them once due.
     """
-    from messaging.models import OutboundMessage
-    from messaging.services.outbound import messages_queue
-
     result = messages_queue(organization=organization, recipients=recipients, body=body, source=source, **kwargs)
     release = quiet_hours_release(organization=organization, now=now)
     if release is not None:
@@ -306,8 +302,6 @@ def messages_queue_quiet(*, organization, recipients, body, source, now=None, **
 
 
 def _publish_on_commit(slot: DoseSlot, event: str, **extra) -> None:
-    from messaging import live
-
     data = {
         "slotId": slot.pk,
         "patientId": str(slot.patient_id),
@@ -318,99 +312,3 @@ def _publish_on_commit(slot: DoseSlot, event: str, **extra) -> None:
     }
     org_id = slot.organization_id
     transaction.on_commit(lambda: live.publish(organization_id=org_id, event=event, data=data))
-
-
-# --- demo ------------------------------------------------------------------------------------
-
-
-def demo_seed(*, organization, now: datetime | None = None) -> int:
-    """Give every demo patient with a phone a twice-daily schedule (idempotent) and install the plugin."""
-    from entities.models import Patient
-
-    now = now or timezone.now()
-    created = 0
-    for patient in Patient.objects.filter(organization=organization).exclude(phone=""):
-        if MedicationSchedule.objects.filter(patient=patient).exists():
-            continue
-        schedule_save(
-            schedule=MedicationSchedule(
-                organization=organization,
-                patient=patient,
-                medication="Metformin 500 mg",
-                dose_times=["08:00", "20:00"],
-                start_date=now.astimezone(zone(organization.timezone or "UTC")).date(),
-                timezone=organization.timezone or "UTC",
-                reminder_texts={
-                    "en": "Hi {first_name}, time for your {medication} ({time}). Reply 1 when you have taken it.",
-                    "es": "Hola {first_name}, es hora de su {medication} ({time}). Responda 1 cuando la haya tomado.",
-                    "fr": "Bonjour {first_name}, prenez votre {medication} ({time}). Répondez 1 une fois pris.",
-                },
-            ),
-            now=now,
-        )
-        created += 1
-    from adherence.plugin import plugin_install
-
-    plugin_install(organization=organization)
-    demo_history_seed(organization=organization, now=now)
-    return created
-
-
-DEMO_HISTORY_DAYS = 21
-
-
-def demo_history_seed(*, organization, now: datetime | None = None, days: int = DEMO_HISTORY_DAYS) -> int:
-    """Past doses for the demo schedules, so a fresh `make run` has an Adherence page to look at.
-
-    Idempotent: a schedule that already has a dose before today is left alone. The pattern is
-    fixed (mostly on time, some late, a few missed), differing per patient.
-    """
-    from adherence.schedule import local_to_utc, parse_dose_time
-
-    now = now or timezone.now()
-    created = 0
-    schedules = MedicationSchedule.objects.filter(organization=organization, medication="Metformin 500 mg")
-    for n, schedule in enumerate(schedules.select_related("patient").order_by("created_at")):
-        tz = zone(schedule.timezone or "UTC")
-        today = now.astimezone(tz).date()
-        if DoseSlot.objects.filter(schedule=schedule, local_date__lt=today).exists():
-            continue
-        first_day = today - timedelta(days=days)
-        if schedule.start_date > first_day:
-            MedicationSchedule.objects.filter(pk=schedule.pk).update(start_date=first_day)
-        window = timedelta(minutes=schedule.response_window_minutes)
-        slots, outcomes = [], []
-        for d in range(days, 0, -1):
-            day = today - timedelta(days=d)
-            for k, raw in enumerate(schedule.dose_times):
-                at = parse_dose_time(raw)
-                scheduled = local_to_utc(day, at, tz)
-                roll = (d * 7 + k * 3 + n * 5) % 10
-                status = Status.TAKEN if roll < 7 else (Status.LATE if roll < 9 else Status.MISSED)
-                slots.append(
-                    DoseSlot(
-                        organization=organization, schedule=schedule, patient=schedule.patient, local_date=day,
-                        local_time=at, scheduled_at=scheduled, window_closes_at=scheduled + window, status=status,
-                        reminded_at=scheduled, missed_at=scheduled + window if status == Status.MISSED else None,
-                    )
-                )  # fmt: skip
-                outcomes.append((status, scheduled))
-        DoseSlot.objects.bulk_create(slots, ignore_conflicts=True)
-        saved = {
-            (s.local_date, s.local_time): s for s in DoseSlot.objects.filter(schedule=schedule, local_date__lt=today)
-        }
-        confirmations = []
-        for slot, (status, scheduled) in zip(slots, outcomes, strict=True):
-            stored = saved.get((slot.local_date, slot.local_time))
-            if stored is None or status == Status.MISSED:
-                continue
-            confirmations.append(
-                DoseConfirmation(
-                    organization=organization, slot=stored, patient=schedule.patient, reply="1",
-                    received_at=scheduled + (timedelta(minutes=9) if status == Status.TAKEN else window * 2),
-                    on_time=status == Status.TAKEN,
-                )
-            )  # fmt: skip
-        DoseConfirmation.objects.bulk_create(confirmations, ignore_conflicts=True)
-        created += len(slots)
-    return created

@@ -2,18 +2,16 @@
 
 from celery import shared_task
 
+from adherence.services import reminders_send_due, slots_close_missed, slots_materialize
+
 
 @shared_task
 def adherence_tick_task() -> dict:
     """Every 30 s: send due reminders, then close windows that passed (missed + caregiver alerts)."""
-    from adherence.services import reminders_send_due, slots_close_missed
-
     return {"reminded": reminders_send_due(), "missed": slots_close_missed()}
 
 
 @shared_task
 def adherence_materialize_task() -> int:
     """Every 10 min: create the dose slots of the next 48 hours (idempotent)."""
-    from adherence.services import slots_materialize
-
     return slots_materialize()

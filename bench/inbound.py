@@ -125,7 +125,7 @@ def seed(n_patients: int, plugin_url: str) -> str:
     django.setup()
     from entities.models import Organization, Patient
     from gateways.models import Gateway
-    from plugins.services import registration_create
+    from plugins.registrations import registration_create
 
     org = Organization.objects.create(name="Bench Org", slug="bench-org")
     Gateway.objects.create(organization=org, name="sim", type="simulator", is_default=True)

@@ -122,7 +122,7 @@ def main() -> None:
         assert wsgi_call(application, r) == 200
     from messaging.services.inbound import inbound_route_pending
     from plugins.models import PluginInvocation
-    from plugins.services import plugin_invocations_run
+    from plugins.runner import plugin_invocations_run
 
     inbound_route_pending(max_batches=100)
     for call in run_delay.call_args_list:

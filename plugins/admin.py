@@ -9,8 +9,9 @@ from django.utils.html import format_html
 
 from entities.tenancy import OrganizationScopedAdmin, PlatformAdmin
 from plugins.forms import PluginRegistrationForm, RotateSecretForm
+from plugins.invocations import invocation_retry_now
 from plugins.models import PluginInvocation, PluginRegistration, SigningKey
-from plugins.services import invocation_retry_now, registration_rotate_secret
+from plugins.registrations import registration_rotate_secret
 
 
 @admin.register(PluginRegistration)

@@ -1,5 +1,7 @@
 """Plugin APIs: /api/v1/plugins/ (registrations and invocations), BioT's subscribe calls, and the JWKS."""
 
+import uuid
+
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
@@ -11,14 +13,10 @@ from rest_framework.views import APIView
 
 from entities.selectors import organization_for_user, scope_to_user
 from messaging.serializers_outbound import ApiErrorSerializer
-from plugins.models import ENTITY_TYPES, PluginAction, PluginInvocation, PluginRegistration
-from plugins.services import (
-    biot_subscribe,
-    biot_unsubscribe,
-    invocation_retry_now,
-    registration_create,
-    registration_update,
-)
+from plugins.choices import ENTITY_TYPES, PluginAction
+from plugins.invocations import invocation_retry_now
+from plugins.models import PluginInvocation, PluginRegistration
+from plugins.registrations import biot_subscribe, biot_unsubscribe, registration_create, registration_update
 from plugins.signing import jwks
 from smsportal.exceptions import ApiError
 from smsportal.pagination import BoundedLimitOffsetPagination
@@ -233,8 +231,6 @@ class InvocationListApi(APIView):
 
 
 def _uuids(value: str) -> list:
-    import uuid
-
     out = []
     for part in value.split(","):
         try:

@@ -1,6 +1,6 @@
 """Built-in Python plugins: registered by dotted path in a registration's `handler`.
 
-A handler is called as `handler(payload=<seed 001 body without jwt>, invocation=<PluginInvocation>)`
+A handler is called as `handler(payload=<the call's body without jwt>, invocation=<PluginInvocation>)`
 inside the invocation's Celery task; raising records a failed attempt that is retried like a
 webhook's non-2xx answer.
 """

@@ -1,12 +1,13 @@
 """The admin's plugin registration form: entity types and actions as checkboxes of the allowed values.
 
-Validation is the service's (plugins.services.registration_validate, run by the model's clean), so
+Validation is plugins.validation.registration_validate (run by the model's clean), so
 the admin and the plugins API accept the same registrations; each problem is shown on its field.
 """
 
 from django import forms
 
-from plugins.models import ENTITY_TYPES, PluginAction, PluginRegistration
+from plugins.choices import ENTITY_TYPES, PluginAction
+from plugins.models import PluginRegistration
 from smsportal.admin_base import CheckboxMultipleWidget
 
 ENTITY_TYPE_LABELS = {"patient": "Patients", "organization-user": "Organization users", "caregiver": "Caregivers"}

@@ -8,15 +8,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Q
 
+from plugins.choices import ENTITY_TYPES as ENTITY_TYPES  # named by settings' OpenAPI enum overrides
+from plugins.choices import PluginAction
+from plugins.validation import registration_validate
 from smsportal.crypto import EncryptedTextField
-
-
-class PluginAction(models.TextChoices):
-    INCOMING_SMS = "_incomingSms", "Incoming SMS"
-    SMS_STATUS = "_smsStatus", "SMS delivery status (smsportal extension)"
-
-
-ENTITY_TYPES = ("patient", "organization-user", "caregiver")
 
 
 class PluginRegistration(models.Model):
@@ -67,8 +62,6 @@ class PluginRegistration(models.Model):
         return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
     def clean(self):
-        from plugins.services import registration_validate
-
         try:
             registration_validate(
                 url=self.url, handler=self.handler, entity_types=self.entity_types, actions=self.actions
@@ -108,7 +101,7 @@ class PluginInvocation(models.Model):
         "messaging.OutboundMessage", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     entity_type = models.CharField(max_length=20, blank=True, default="")
-    # The request body without `jwt` (seed 001's shape); the same bytes on every attempt.
+    # The request body without `jwt` (plugins/payload.py); the same bytes on every attempt.
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -1,4 +1,5 @@
-"""The bodies of plugin calls: BioT's `_incomingSms` payload (seed 001) field for field, and `_smsStatus`."""
+"""The bodies of plugin calls: BioT's `_incomingSms` payload field for field, and `_smsStatus`
+(docs/plugins.md, "The call")."""
 
 import secrets
 import time
@@ -23,7 +24,7 @@ def new_trace_id() -> str:
 
 
 def traceparent(trace_id: str, span_id: str) -> str:
-    """W3C traceparent: version-traceid-parentid-flags (the seed's traceId has this form)."""
+    """W3C traceparent: version-traceid-parentid-flags (the form of BioT's metadata.traceId)."""
     return f"00-{trace_id}-{span_id}-00"
 
 
@@ -40,7 +41,7 @@ def _metadata(*, entity_type, action, start, trace_id, span_id, subject_id, sour
 
 
 def incoming_sms_payload(*, message, entity, span_id: str) -> dict:
-    """Seed 001: metadata, data.entity, data.additionalData.metadata. `jwt` is added per attempt."""
+    """BioT's shape: metadata, data.entity, data.additionalData.metadata. `jwt` is added per attempt."""
     reply_to = message.in_reply_to
     return {
         "metadata": _metadata(

@@ -24,7 +24,7 @@ from plugins.models import SigningKey
 from smsportal.localcache import LocalCache, local_caches_clear
 
 ALGORITHM = "RS512"
-TOKEN_LIFETIME_SECONDS = 300  # the ceiling: exp ≤ 5 minutes
+TOKEN_LIFETIME_SECONDS = 300  # exp − iat, as docs/plugins.md promises plugin authors
 SCOPE = "ACTION_NOTIFICATION"
 
 _private_cache: dict[str, object] = {}

@@ -2,11 +2,11 @@
 
 from celery import shared_task
 
+from plugins.runner import invocations_recover, plugin_invocation_run, plugin_invocations_run
+
 
 @shared_task(acks_late=True)
 def plugin_invocation_run_task(invocation_id: str) -> None:
-    from plugins.services import plugin_invocation_run
-
     countdown = plugin_invocation_run(invocation_id=invocation_id)
     if countdown is not None:
         # The row says when it is due; a lost retry task is recovered by the sweeper.
@@ -16,14 +16,14 @@ def plugin_invocation_run_task(invocation_id: str) -> None:
 @shared_task(acks_late=True)
 def plugin_invocations_run_task(invocation_ids: list[str]) -> None:
     """A chunk of new invocations (one task, calls made concurrently); retries go one by one."""
-    from plugins.services import plugin_invocations_run
-
     for invocation_id, countdown in plugin_invocations_run(invocation_ids=invocation_ids).items():
         plugin_invocation_run_task.apply_async((invocation_id,), countdown=countdown)
 
 
 @shared_task
 def plugins_sweep_task() -> dict:
-    from plugins.services import plugins_sweep
-
-    return plugins_sweep()
+    """Beat: recover invocations whose task was lost or whose worker died mid-call."""
+    reset, due = invocations_recover()
+    for invocation_id in due:
+        plugin_invocation_run_task.delay(str(invocation_id))
+    return {"reset": reset, "requeued": len(due)}

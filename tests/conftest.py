@@ -40,6 +40,14 @@ def service_unavailable(reason: str):
     pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(items):
+    """Every test using `require_postgres` carries the `postgres` marker, so `-m postgres` runs
+    exactly the PostgreSQL-only branches (CI runs them with SMSPORTAL_REQUIRE_SERVICES=1)."""
+    for item in items:
+        if "require_postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture
 def require_postgres(django_db_blocker):
     from django.db import connection

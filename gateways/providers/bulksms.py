@@ -10,12 +10,13 @@ both are accepted. BulkSMS does not sign webhooks: the per-gateway token authent
 
 import hashlib
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest
 
 from gateways.exceptions import GatewayAmbiguousError
-from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
+from gateways.providers.base import Capabilities, InboundSms, LookupAnswer, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, unused, url_template
 from gateways.providers.webhooks import json_entries, normalise_number, parse_timestamp
@@ -32,6 +33,11 @@ _STATUS = {
     "FAILED.BLOCKED": "failed",
     "FAILED.NOT_SENT": "failed",
 }
+
+
+def user_supplied_id(reference: str) -> str:
+    """Our id as BulkSMS keeps it: its first 20 hex digits (the field's limit)."""
+    return reference.replace("-", "")[:20]
 
 
 def _address(value: Any) -> str:
@@ -54,12 +60,33 @@ def _status_key(status: Any) -> tuple[str, str]:
     return kind, sub
 
 
+def lookup_answer(listed: Any, message: OutboundSms) -> LookupAnswer | None:
+    """What a Retrieve Messages reply, filtered on the message's userSuppliedId, says about it:
+    no entry → never received; one, to its number → found; anything else → undecided (None)."""
+    if not isinstance(listed, list):
+        return None  # not the documented array: decide nothing
+    prefix = user_supplied_id(message.reference)
+    ours = [e for e in listed if isinstance(e, dict) and str(e.get("userSuppliedId") or "") == prefix]
+    if not ours:
+        return LookupAnswer()
+    if len(ours) > 1 or not ours[0].get("id"):
+        return None
+    if normalise_number(_address(ours[0].get("to"))) != normalise_number(message.to):
+        return None
+    kind, sub = _status_key(ours[0].get("status"))
+    # ACCEPTED, SCHEDULED and UNKNOWN map to `sent`: BulkSMS has it, nothing more is known yet.
+    status = _STATUS.get(f"{kind}.{sub}") or _STATUS.get(kind) or "sent"
+    return LookupAnswer(provider_message_id=str(ours[0]["id"]), status=status)
+
+
 class BulkSmsAdapter(RequestsAdapter):
     """BulkSMS v1 JSON API with Basic auth; batches one array of messages per request."""
 
     type = "bulksms"
     default_url = DEFAULT_URL
-    capabilities = Capabilities(max_batch_size=200, max_length=459, delivery_reports=True, inbound=True)
+    capabilities = Capabilities(
+        max_batch_size=200, max_length=459, delivery_reports=True, inbound=True, status_lookup=True
+    )
     config_spec = ProviderSettings(
         (
             Setting(
@@ -112,7 +139,7 @@ class BulkSmsAdapter(RequestsAdapter):
                 "body": m.text,
                 "deliveryReports": "ALL",
                 # At most 20 characters; the reply order identifies the message, this is for support.
-                "userSuppliedId": m.reference.replace("-", "")[:20],
+                "userSuppliedId": user_supplied_id(m.reference),
             }
             sender = m.sender or config.get("from")
             item["from"] = {"type": "REPLIABLE"} if config.get("repliable", True) and not sender else sender
@@ -153,6 +180,25 @@ class BulkSmsAdapter(RequestsAdapter):
                 )
             )
         return results
+
+    def status_lookup(self, messages: Sequence[OutboundSms], *, since: datetime) -> dict[str, LookupAnswer]:
+        """Retrieve Messages filtered on our `userSuppliedId` and the submission date, one request per
+        message. One entry to that number: found; none: never received; several: undecided."""
+        auth = (str(self.gateway.config.get("username") or ""), self.secret("password"))
+        after = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        answers: dict[str, LookupAnswer] = {}
+        for m in messages:
+            response = self.request(
+                "GET",
+                self.base_url,
+                params={"filter": f"userSuppliedId={user_supplied_id(m.reference)}&submission.date>={after}"},
+                auth=auth,
+                headers={"Accept": "application/json"},
+            )
+            answer = lookup_answer(response.json(), m)
+            if answer is not None:
+                answers[m.reference] = answer
+        return answers
 
     def error_detail(self, response) -> str:
         try:

@@ -424,13 +424,13 @@ class RoutingContext:
 
     def registrations(self):
         if self._registrations is None:
-            from plugins.services import registrations_enabled
+            from plugins.registrations import registrations_enabled
 
             self._registrations = registrations_enabled(organization_id=self.organization.id)
         return self._registrations
 
     def flush(self) -> None:
-        from plugins.services import invocations_save
+        from plugins.invocations import invocations_save
 
         _routed_save(self.updated)
         invocations_save(self.invocations)
@@ -502,7 +502,7 @@ def _routed_save(messages: list[InboundMessage]) -> None:
 
 
 def _route(message: InboundMessage, context: RoutingContext) -> None:
-    from plugins.services import invocations_for_incoming
+    from plugins.invocations import invocations_for_incoming
 
     organization = message.organization
     now = timezone.now()
@@ -633,7 +633,7 @@ def inbound_delete(*, organization, ids: list) -> int:
 def delivery_status_changed(*, message: OutboundMessage, previous_status: str) -> None:
     """A delivery report moved an outbound message: tell open portal pages and `_smsStatus` plugins."""
     from messaging.live import publish
-    from plugins.services import plugins_invoke_status
+    from plugins.invocations import plugins_invoke_status
 
     publish(
         organization_id=message.organization_id,

@@ -10,7 +10,7 @@ from adherence.embedded import EmbeddedBeat
 from gateways.providers.base import InboundSms
 from messaging.services.inbound import inbound_receive
 from plugins.models import PluginInvocation
-from plugins.services import registration_create
+from plugins.registrations import registration_create
 from tests.factories import PatientFactory
 
 CALLS: list[str] = []

@@ -7,9 +7,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from adherence.demo import demo_seed
 from adherence.models import DoseConfirmation, DoseSlot
 from adherence.plugin import HANDLER, parse_biot_time, plugin_install
-from adherence.services import demo_seed, reminder_send
+from adherence.services import reminder_send
 from gateways.providers.base import InboundSms
 from messaging.services.inbound import inbound_receive
 from plugins.models import PluginInvocation, PluginRegistration
@@ -100,7 +101,7 @@ def test_biot_nanosecond_times_parse():
 
 
 def test_demo_seed_gives_a_fresh_install_weeks_of_dose_history_once(organization, gateway, patient):
-    from adherence.services import DEMO_HISTORY_DAYS
+    from adherence.demo import DEMO_HISTORY_DAYS
     from portal import selectors
 
     demo_seed(organization=organization)

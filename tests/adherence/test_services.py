@@ -1,10 +1,8 @@
 """Reminders once per dose slot, confirmations on time / late, missed doses and caregiver alerts."""
 
-import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from adherence.models import DoseConfirmation, DoseSlot
@@ -20,6 +18,7 @@ from adherence.services import (
 from gateways.providers.simulator import SimulatorAdapter
 from messaging.models import OutboundMessage
 from tests.adherence.conftest import NOW
+from tests.concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DOSE = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -71,25 +70,8 @@ def test_a_reminder_is_still_sent_after_a_restart_within_the_window_but_not_afte
 
 
 def test_concurrent_beats_send_each_reminder_once(require_postgres, organization, gateway, med_schedule):
-    barrier = threading.Barrier(4)
-    errors = []
+    run_concurrently(lambda _: reminders_send_due(now=DOSE + timedelta(seconds=1)), 4)
 
-    def beat():
-        try:
-            barrier.wait(timeout=10)
-            reminders_send_due(now=DOSE + timedelta(seconds=1))
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=beat) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-
-    assert errors == []
     assert OutboundMessage.objects.filter(source="schedule").count() == 1
     assert len(SimulatorAdapter.outbox) == 1
 

@@ -12,8 +12,8 @@ from adherence.services import schedule_save
 from adherence.tasks import adherence_tick_task
 from messaging.models import OutboundMessage
 from tests.factories import GatewayFactory, PatientFactory
-from tests.gateways.polling import wait_for
 from tests.messaging.workers import broker_mode, celery_worker
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -52,11 +52,19 @@ def test_ticks_published_by_two_beats_send_each_due_reminder_once(organization, 
     def sent_numbers():
         return sorted(item["to"] for r in provider_simulator.requests_for("bulksms") for item in r.json())
 
-    wait_for(lambda: len(sent_numbers()) >= 5, timeout=30)
-    wait_for(lambda: DoseSlot.objects.filter(pk__in=due, reminder__status="sent").count() == 5, timeout=30)
+    wait_until(lambda: len(sent_numbers()) >= 5, 30, "five reminders at the provider")
+    wait_until(
+        lambda: DoseSlot.objects.filter(pk__in=due, reminder__status="sent").count() == 5, 30, "five reminders sent"
+    )
     adherence_tick_task.delay()
-    wait_for(lambda: not DoseSlot.objects.filter(status="scheduled", scheduled_at__lte=timezone.now()).exists())
+    wait_until(
+        lambda: not DoseSlot.objects.filter(status="scheduled", scheduled_at__lte=timezone.now()).exists(),
+        10,
+        "no due dose slot left scheduled",
+    )
     assert sent_numbers() == [f"+1202555{n + 300:04d}" for n in range(5)]
     assert DoseSlot.objects.filter(pk__in=due, status="reminded").count() == 5
     # Let the worker go idle before the fixture stops it.
-    wait_for(lambda: not OutboundMessage.objects.filter(status__in=["queued", "sending"]).exists())
+    wait_until(
+        lambda: not OutboundMessage.objects.filter(status__in=["queued", "sending"]).exists(), 10, "the outbox drained"
+    )

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from messaging.phones import InvalidPhoneNumber, to_e164
 from plugins.models import PluginInvocation
-from plugins.services import plugins_sweep, registration_create
+from plugins.registrations import registration_create
+from plugins.tasks import plugins_sweep_task
 
 
 @pytest.mark.parametrize("grace, expected_reset", [(30, 1), (600, 0)])
@@ -33,7 +34,7 @@ def test_the_sweep_recovers_a_dead_workers_invocation_after_the_configured_grace
         claimed_at=claimed,
     )
 
-    assert plugins_sweep()["reset"] == expected_reset
+    assert plugins_sweep_task()["reset"] == expected_reset
 
 
 @pytest.mark.parametrize("raw", ["+1202555ABCD", "+1-800-FLOWERS", "+47 9123 456a"])

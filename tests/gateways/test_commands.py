@@ -78,12 +78,14 @@ def test_provider_simulator_refuses_a_malformed_status_url():
 
 def test_auto_report_without_a_status_url_logs_how_to_give_one(provider_simulator, caplog):
     from gateways.simulator import SentMessage
-    from tests.gateways.polling import wait_for
+    from tests.polling import wait_until
 
     provider_simulator.auto_report = "delivered"
     provider_simulator._accept(SentMessage("clickatell", "sim-1", "+12025550101", "hi"))
 
-    record = wait_for(
-        lambda: next((r for r in caplog.records if "could not post a delivery report" in r.getMessage()), None)
+    record = wait_until(
+        lambda: next((r for r in caplog.records if "could not post a delivery report" in r.getMessage()), None),
+        10,
+        "the simulator's log line about the report it could not post",
     )
     assert "--status-url clickatell=" in record.getMessage() and record.exc_info is None

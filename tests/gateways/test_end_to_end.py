@@ -6,7 +6,7 @@ from gateways.services import gateway_webhook_url
 from messaging.models import OutboundMessage
 from messaging.services.outbound import messages_queue
 from tests.factories import GatewayFactory
-from tests.gateways.polling import wait_for
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +32,11 @@ def test_bulksms_message_is_delivered(organization, sim, live_server):
         organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal"
     ).messages[0]
 
-    delivered = wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").first(), timeout=60)
+    delivered = wait_until(
+        lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").first(),
+        60,
+        "the delivery report applied",
+    )
     assert delivered.provider_message_id in sim.messages
     assert delivered.delivered_at is not None
 
@@ -56,7 +60,11 @@ def test_generic_http_message_is_delivered(organization, sim, live_server):
         organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal"
     ).messages[0]
 
-    assert wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").exists(), timeout=60)
+    wait_until(
+        lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").exists(),
+        60,
+        "the delivery report applied",
+    )
 
 
 def test_clickatell_message_is_delivered(organization, sim, live_server):
@@ -68,7 +76,11 @@ def test_clickatell_message_is_delivered(organization, sim, live_server):
         organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal"
     ).messages[0]
 
-    assert wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").exists(), timeout=60)
+    wait_until(
+        lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").exists(),
+        60,
+        "the delivery report applied",
+    )
 
 
 def test_twilio_message_is_delivered_via_the_signed_status_callback(organization, sim, live_server, settings):
@@ -85,9 +97,13 @@ def test_twilio_message_is_delivered_via_the_signed_status_callback(organization
         organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal"
     ).messages[0]
 
-    delivered = wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").first(), timeout=60)
+    delivered = wait_until(
+        lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").first(),
+        60,
+        "the delivery report applied",
+    )
     assert delivered.provider_message_id.startswith("SM")
-    assert wait_for(lambda: sim.reports_posted == 1, timeout=60)
+    wait_until(lambda: sim.reports_posted == 1, 60, "one delivery report posted")
 
 
 def test_twilio_undelivered_report_records_the_error_code(organization, sim, live_server, settings):
@@ -131,7 +147,11 @@ def test_aws_end_user_messaging_message_is_delivered_via_a_signed_sns_event(orga
         organization=organization, recipients=["+12025550101"], body="Take your pill", source="portal"
     ).messages[0]
 
-    assert wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").exists(), timeout=60)
+    wait_until(
+        lambda: OutboundMessage.objects.filter(pk=message.pk, status="delivered").exists(),
+        60,
+        "the delivery report applied",
+    )
 
 
 # -- replies: simulator → our inbound webhook (each provider's format, signed where it signs) ------

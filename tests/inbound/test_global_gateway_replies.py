@@ -15,7 +15,7 @@ from gateways.services import inbound_number_assign, inbound_numbers_set
 from messaging.models import InboundMessage, OutboundMessage
 from messaging.services.outbound import messages_queue
 from plugins.models import PluginInvocation
-from plugins.services import registration_create
+from plugins.registrations import registration_create
 from tests.factories import CaregiverFactory, GatewayFactory, OrganizationFactory, PatientFactory
 from tests.plugins.receiver import PluginReceiver
 

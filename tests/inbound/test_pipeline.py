@@ -17,7 +17,7 @@ from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMes
 from messaging.services.inbound import inbound_receive
 from messaging.services.outbound import messages_queue
 from plugins.models import PluginInvocation
-from plugins.services import registration_create
+from plugins.registrations import registration_create
 from plugins.signing import body_sha256
 from tests.factories import CaregiverFactory, GatewayFactory, PatientFactory
 
@@ -369,7 +369,7 @@ def test_a_routing_batch_of_two_organizations_calls_each_ones_plugins_only(
 
 
 def test_a_disabled_plugin_is_not_called_for_the_next_reply(organization, gateway, receiver):
-    from plugins.services import registration_update
+    from plugins.registrations import registration_update
 
     PatientFactory(organization=organization, phone=PHONE)
     registration, _ = plugin(organization, receiver.url)

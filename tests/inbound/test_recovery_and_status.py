@@ -11,7 +11,8 @@ from messaging.receive_countries import inbound_number_warning, receive_supporte
 from messaging.services.inbound import inbound_receive, inbound_sweep
 from messaging.services.outbound import messages_queue, outbound_status_apply
 from plugins.models import PluginInvocation
-from plugins.services import plugins_sweep, registration_create
+from plugins.registrations import registration_create
+from plugins.tasks import plugins_sweep_task
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,7 +51,7 @@ def test_an_invocation_whose_task_was_lost_is_run_by_the_sweep(organization, rec
     stale = timezone.now() - timedelta(minutes=5)
     PluginInvocation.objects.update(updated_at=stale, created_at=stale)
 
-    assert plugins_sweep()["requeued"] == 1
+    assert plugins_sweep_task()["requeued"] == 1
 
     assert PluginInvocation.objects.get().status == "succeeded" and len(receiver.wait_for(1)) == 1
 

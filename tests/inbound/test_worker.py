@@ -2,24 +2,24 @@
 received by a local HTTP server on 127.0.0.1. Skipped without PostgreSQL/Redis (fails with
 SMSPORTAL_REQUIRE_SERVICES=1)."""
 
-import threading
 from urllib.parse import urlencode
 
 import jwt
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from jwt import PyJWKSet
 from twilio.request_validator import RequestValidator
 
 from messaging.models import InboundMessage, OptOut, OutboundMessage
 from messaging.services.outbound import messages_queue
 from plugins.models import PluginInvocation
-from plugins.services import registration_create
+from plugins.registrations import registration_create
 from plugins.signing import body_sha256
+from tests.concurrency import run_concurrently
 from tests.factories import CaregiverFactory, GatewayFactory, PatientFactory
-from tests.gateways.polling import wait_for
 from tests.inbound.test_pipeline import keys_of, seed_payload
 from tests.inbound.worker import WorkerProcess, database_url, point_app_at
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -109,11 +109,17 @@ def plugin(organization, url, **kw):
 
 
 def routed(message_id):
-    return wait_for(lambda: InboundMessage.objects.exclude(status="received").filter(pk=message_id).first(), timeout=60)
+    return wait_until(
+        lambda: InboundMessage.objects.exclude(status="received").filter(pk=message_id).first(), 60, "the reply routed"
+    )
 
 
 def invocation_done():
-    return wait_for(lambda: PluginInvocation.objects.filter(status__in=["succeeded", "failed"]).first(), timeout=60)
+    return wait_until(
+        lambda: PluginInvocation.objects.filter(status__in=["succeeded", "failed"]).first(),
+        60,
+        "a finished plugin call",
+    )
 
 
 def test_twilio_signed_reply_reaches_the_plugin_once_with_seed_001_body_and_a_jwks_verified_jwt(
@@ -161,7 +167,9 @@ def test_two_replies_keep_the_inbound_message_id_until_a_new_send(worker, organi
 
     def send(text):
         message = messages_queue(organization=organization, recipients=[PHONE], body=text, source="portal").messages[0]
-        wait_for(lambda: OutboundMessage.objects.filter(pk=message.pk, status="sent").exists(), timeout=60)
+        wait_until(
+            lambda: OutboundMessage.objects.filter(pk=message.pk, status="sent").exists(), 60, "the reminder sent"
+        )
         return message
 
     first = send("Dose 1")
@@ -226,21 +234,7 @@ def test_the_same_provider_message_posted_twice_at_once_is_stored_and_processed_
 
     PatientFactory(organization=organization, phone=PHONE)
     plugin(organization, receiver.url)
-    barrier = threading.Barrier(2)
-    statuses = []
-
-    def post():
-        barrier.wait()
-        try:
-            statuses.append(twilio_reply(Client(), twilio, sid="SMsame").status_code)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=post) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    statuses = run_concurrently(lambda _: twilio_reply(Client(), twilio, sid="SMsame").status_code, 2)
 
     assert statuses == [200, 200]
     invocation_done()
@@ -260,7 +254,9 @@ def test_stop_records_the_opt_out_and_a_later_send_is_refused(worker, organizati
     confirmation = OutboundMessage.objects.get(recipient=PHONE, source="system")
     assert confirmation.body == organization.opt_out_confirmation and confirmation.gateway_id == twilio.id
     # Sent once, through the gateway the STOP came in on (the Twilio stand-in on 127.0.0.1).
-    assert wait_for(lambda: OutboundMessage.objects.filter(pk=confirmation.pk, status="sent").exists(), timeout=60)
+    wait_until(
+        lambda: OutboundMessage.objects.filter(pk=confirmation.pk, status="sent").exists(), 60, "the confirmation sent"
+    )
     later = messages_queue(organization=organization, recipients=[PHONE], body="Dose", source="portal").messages[0]
     assert later.status == "failed" and later.error_reason == "opted out"
     assert receiver.calls == []

@@ -9,9 +9,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
+
+from tests.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,14 +72,13 @@ class WorkerProcess:
         )
 
     def wait_ready(self, app, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def answered() -> bool:
             if self.process.poll() is not None:
-                raise RuntimeError(f"celery worker exited with {self.process.returncode}")
+                raise AssertionError(f"celery worker exited with {self.process.returncode}:\n{self.output()[-2000:]}")
             replies = app.control.ping(timeout=0.5) or []
-            if any(self.name.replace("%h", "") in next(iter(r)) for r in replies):
-                return
-        raise RuntimeError("celery worker did not become ready")
+            return any(self.name.replace("%h", "") in next(iter(r)) for r in replies)
+
+        wait_until(answered, timeout, "the celery worker to answer a ping")
 
     def output(self) -> str:
         self.log.flush()

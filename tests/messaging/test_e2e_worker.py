@@ -1,7 +1,6 @@
 """End to end on the real path: API → PostgreSQL outbox → Redis → Celery worker process → a gateway
 over real HTTP on 127.0.0.1 → `sent`. Needs PostgreSQL and Redis (CI: SMSPORTAL_REQUIRE_SERVICES=1)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -10,9 +9,10 @@ from django.utils import timezone
 from gateways.providers.simulator import SimulatorAdapter
 from messaging.models import OutboundMessage
 from messaging.services.outbound import outbound_deliver, outbound_sweep
+from tests.concurrency import run_concurrently
 from tests.factories import GatewayFactory
-from tests.gateways.polling import wait_for
 from tests.messaging.workers import broker_mode, celery_worker
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -49,7 +49,9 @@ def test_messages_posted_to_dhis2_outbound_are_sent_by_a_worker(
 
     assert response.status_code == 200, response.content
     ids = [m["id"] for m in response.json()["response"]["messages"]]
-    wait_for(lambda: OutboundMessage.objects.filter(id__in=ids, status="sent").count() == 250, timeout=60)
+    wait_until(
+        lambda: OutboundMessage.objects.filter(id__in=ids, status="sent").count() == 250, 60, "all 250 messages sent"
+    )
     sent = OutboundMessage.objects.filter(id__in=ids)
     assert all(m.provider_message_id in provider_simulator.messages for m in sent)
     assert sorted(_sent_recipients(provider_simulator)) == recipients  # each exactly once
@@ -76,8 +78,10 @@ def test_sweeper_recovers_a_lost_dispatch(organization, bulksms_gateway, provide
 
     assert counts["requeued"] == 3
     # The worker process may still be starting (slow on a loaded machine).
-    wait_for(
-        lambda: OutboundMessage.objects.filter(id__in=[m.id for m in lost], status="sent").count() == 3, timeout=60
+    wait_until(
+        lambda: OutboundMessage.objects.filter(id__in=[m.id for m in lost], status="sent").count() == 3,
+        60,
+        "the three requeued messages sent",
     )
     assert len(_sent_recipients(provider_simulator)) == 3
 
@@ -97,27 +101,8 @@ def test_two_concurrent_deliveries_of_the_same_batch_send_each_message_once(
     ]
     ids = [str(m.id) for m in messages]
     provider_simulator.behave(provider="bulksms", delay=0.3)  # both workers are mid-flight together
-    barrier = threading.Barrier(2)
-    errors = []
+    run_concurrently(lambda _: outbound_deliver(message_ids=ids), 2)
 
-    def deliver():
-        from django.db import connection
-
-        try:
-            barrier.wait(timeout=10)
-            outbound_deliver(message_ids=ids)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-
-    assert not errors
     assert sorted(_sent_recipients(provider_simulator)) == sorted(m.recipient for m in messages)
     assert OutboundMessage.objects.filter(id__in=ids, status="sent", attempts=1).count() == 20
     assert SimulatorAdapter.outbox == []

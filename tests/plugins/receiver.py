@@ -2,9 +2,10 @@
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.polling import wait_until
 
 
 @dataclass
@@ -61,14 +62,13 @@ class PluginReceiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}/plugin"
 
     def wait_for(self, count: int, timeout: float = 60.0) -> list[ReceivedCall]:
-        """Poll (bounded) until `count` calls arrived; returns the calls so far."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """The calls so far, once at least `count` arrived; fails after `timeout` seconds."""
+
+        def arrived() -> list[ReceivedCall] | None:
             with self._lock:
-                if len(self.calls) >= count:
-                    return list(self.calls)
-            time.sleep(0.02)
-        return list(self.calls)
+                return list(self.calls) if len(self.calls) >= count else None
+
+        return wait_until(arrived, timeout, f"{count} plugin call(s) at the receiver")
 
     def close(self):
         self._release.set()

@@ -3,7 +3,7 @@
 import pytest
 
 from plugins.models import PluginRegistration
-from plugins.services import registration_create
+from plugins.registrations import registration_create
 
 ADD = "/admin/plugins/pluginregistration/add/"
 

@@ -8,7 +8,7 @@ from jwt import PyJWKSet
 from gateways.providers.base import InboundSms
 from messaging.services.inbound import inbound_receive
 from plugins.models import PluginInvocation, PluginRegistration, SigningKey
-from plugins.services import registration_create
+from plugins.registrations import registration_create
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -136,7 +136,7 @@ def test_another_organizations_plugin_is_404(api_client, other_api_client):
 
 def test_biot_subscriptions_are_each_their_own(api_client, organization):
     """An endpoint gets exactly the (entity type, action) pairs it subscribed to, never their mix."""
-    from plugins.services import registrations_enabled
+    from plugins.registrations import registrations_enabled
 
     hook = "https://biot.example.org/hook"
     replies = {"entityTypeName": "patient", "actionName": "_incomingSms", "endpoint": hook}
@@ -305,7 +305,7 @@ def test_an_invocation_pointing_at_another_organizations_plugin_is_never_called(
         )
         receiver.wait_for(1)
         # A tampered row: organization A's event, organization B's plugin.
-        from plugins.services import plugin_invocation_run
+        from plugins.runner import plugin_invocation_run
 
         tampered = PluginInvocation.objects.get()
         PluginInvocation.objects.filter(pk=tampered.pk).update(registration=other, status="pending")

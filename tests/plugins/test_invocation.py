@@ -6,7 +6,7 @@ from django.utils import timezone
 from gateways.providers.base import InboundSms
 from messaging.services.inbound import inbound_receive
 from plugins.models import PluginInvocation, PluginRegistration
-from plugins.services import registration_create
+from plugins.registrations import registration_create
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

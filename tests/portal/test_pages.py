@@ -10,6 +10,7 @@ from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule
 from adherence.services import dose_reply_record, reminder_send
 from gateways.providers.simulator import SimulatorAdapter
 from messaging.models import OutboundMessage
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -229,13 +230,10 @@ def test_live_stream_carries_only_the_organizations_events(staff, organization, 
 
     # The subscription starts when the stream is read; publish from another thread once it waits.
     import threading
-    import time
 
     reader = threading.Thread(target=lambda: chunks.append(next(stream)))
     reader.start()
-    deadline = time.monotonic() + 5
-    while not live._local_subscribers.get(str(organization.pk)) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: live._local_subscribers.get(str(organization.pk)), 5, "the stream's local subscription")
     live.publish(organization_id=other_organization.pk, event="dose.confirmed", data={"slotId": 1})
     live.publish(organization_id=organization.pk, event="dose.confirmed", data={"slotId": 2})
     reader.join(timeout=5)
@@ -282,7 +280,6 @@ def test_phone_simulator_refuses_numbers_of_other_organizations_and_empty_replie
 def test_live_stream_over_redis_pubsub(staff, organization, other_organization, redis_url, settings):
     """Production path: events published by any process reach the stream through Redis."""
     import threading
-    import time
 
     from messaging import live
 
@@ -300,11 +297,9 @@ def test_live_stream_over_redis_pubsub(staff, organization, other_organization, 
 
     reader = threading.Thread(target=read_until_event)
     reader.start()
-    deadline = time.monotonic() + 5
     client = live.get_redis()
     channel = live.channel_name(organization.pk)
-    while not client.pubsub_numsub(channel)[0][1] and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: client.pubsub_numsub(channel)[0][1], 5, "the stream's Redis subscription")
     live.publish(organization_id=other_organization.pk, event="dose.missed", data={"slotId": 1})
     live.publish(organization_id=organization.pk, event="dose.missed", data={"slotId": 3})
     reader.join(timeout=30)

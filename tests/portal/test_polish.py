@@ -25,7 +25,7 @@ def test_the_send_page_tells_two_people_with_one_name_apart(staff, organization,
 
 
 def test_after_the_demo_seed_the_adherence_page_has_history(staff, organization, gateway, patient):
-    from adherence.services import demo_seed
+    from adherence.demo import demo_seed
 
     demo_seed(organization=organization)
 

@@ -96,7 +96,7 @@ class Command(BaseCommand):
             else:
                 Gateway.objects.filter(pk=simulator.pk).update(is_default=True)
 
-        from adherence.services import demo_seed
+        from adherence.demo import demo_seed
 
         demo_seed(organization=organization)  # medication schedules + the built-in medication plugin
 
