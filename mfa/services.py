@@ -8,10 +8,10 @@ With SMSPORTAL_MFA_ENFORCE off (the DEBUG=1 default) only those with a device ar
 from django.conf import settings
 from django.db import transaction
 from django_otp import devices_for_user, user_has_device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_static.models import StaticToken
 
 from entities.selectors import organization_for_user
+from mfa.models import EncryptedTOTPDevice, RecoveryCode, RecoveryCodeDevice, code_digest
 
 TOTP_NAME = "authenticator app"
 RECOVERY_NAME = "recovery codes"
@@ -33,34 +33,34 @@ def mfa_required(user) -> bool:
 
 def mfa_enabled(*, user_id) -> bool:
     """Whether the user has a confirmed authenticator (BioT's `_mfa.enabled`)."""
-    return TOTPDevice.objects.filter(user_id=user_id, confirmed=True).exists()
+    return EncryptedTOTPDevice.objects.filter(user_id=user_id, confirmed=True).exists()
 
 
-def totp_pending(user) -> TOTPDevice:
+def totp_pending(user) -> EncryptedTOTPDevice:
     """The user's not-yet-confirmed authenticator: the secret the setup page shows until confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    return device or TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+    device = EncryptedTOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    return device or EncryptedTOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
 
 
 @transaction.atomic
-def totp_confirm(*, user, token: str) -> tuple[TOTPDevice, list[str]] | None:
+def totp_confirm(*, user, token: str) -> tuple[EncryptedTOTPDevice, list[str]] | None:
     """Confirm the pending authenticator with a code from it: (device, new recovery codes), or None."""
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
+    device = EncryptedTOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
     if device is None or not device.verify_token(_digits(token)):
         return None
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    EncryptedTOTPDevice.objects.filter(user=user, confirmed=False).delete()
     return device, recovery_codes_replace(user=user)
 
 
 @transaction.atomic
 def recovery_codes_replace(*, user) -> list[str]:
-    """New single-use recovery codes; the old ones stop working. Shown once, stored as issued."""
-    device, _ = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_NAME, defaults={"confirmed": True})
-    device.token_set.all().delete()
+    """New single-use recovery codes; the old ones stop working. Shown once, stored as keyed hashes."""
+    device, _ = RecoveryCodeDevice.objects.get_or_create(user=user, name=RECOVERY_NAME, defaults={"confirmed": True})
+    device.codes.all().delete()
     codes = [StaticToken.random_token() for _ in range(settings.SMSPORTAL_MFA_RECOVERY_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    RecoveryCode.objects.bulk_create(RecoveryCode(device=device, digest=code_digest(code)) for code in codes)
     return codes
 
 
@@ -74,7 +74,7 @@ def token_verify(*, user, token: str):
         return None
     with transaction.atomic():
         for device in devices_for_user(user, for_verify=True):
-            candidate = _digits(token) if isinstance(device, TOTPDevice) else token
+            candidate = _digits(token) if isinstance(device, EncryptedTOTPDevice) else token
             if candidate and device.verify_token(candidate):
                 return device
     return None
