@@ -12,7 +12,7 @@ from gateways.providers.base import LookupAnswer, OutboundSms
 from gateways.providers.bulksms import lookup_answer, user_supplied_id
 from messaging.models import OutboundMessage
 from messaging.services import delivery
-from messaging.services.outbound import outbound_reconcile
+from messaging.services.reconcile import outbound_reconcile
 from tests.factories import GatewayFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
