@@ -1,4 +1,4 @@
-"""DHIS2 `/api/sms/inbound` (docs: /work/shared/reference/dhis2-sms-api.md, "Inbound").
+"""DHIS2 `/api/sms/inbound` (DHIS2's SMS Web API, "Inbound"; docs/api.md).
 
 POST stores a received SMS for the caller's organization and routes it like a provider webhook;
 GET lists and shows, DELETE removes. Replies use DHIS2's WebMessage envelope; an unknown sender

@@ -309,7 +309,7 @@ class Dhis2OutboundApi(Dhis2View):
         text = f"SMS accepted for sending: {queued} queued"
         if refused:
             text += f", {len(refused)} refused"
-        # "OK" even with refusals, as shared/reference/dhis2-sms-api.md has it: the request was
+        # "OK" even with refusals, as DHIS2's SMS Web API answers it (docs/api.md): the request was
         # accepted; each refused recipient is listed with the reason.
         return dhis2.web_message(text, status="OK", response=body)
 

@@ -1,6 +1,6 @@
 """Generic HTTP gateway: any HTTP SMS service, configured with DHIS2's generic gateway fields.
 
-Send (DHIS2 semantics, /work/shared/reference/dhis2-sms-api.md "How DHIS2 calls providers"):
+Send (DHIS2 semantics, DHIS2's generic HTTP gateway; docs/gateways.md):
 values = each non-header parameter (confidential ones from the encrypted secrets, Base64 when
 `encode`), plus `text` and `recipients` (numbers joined by commas, and `id`/`from`); the body is
 `configurationTemplate` with `${key}` replaced, each value escaped for `contentType`; header

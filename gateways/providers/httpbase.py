@@ -40,7 +40,7 @@ from smsportal.retry import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
-# DHIS2 GatewayResponse names for provider HTTP statuses (docs: /work/shared/reference/dhis2-sms-api.md).
+# DHIS2 GatewayResponse names for provider HTTP statuses (DHIS2's SMS Web API; docs/api.md).
 _SAME_NUMBERED = {200, 207, 400, 401, 402, 403, 404, 405, 410, 429, 503}
 SENT_CODES = {"RESULT_CODE_0", "RESULT_CODE_1", "RESULT_CODE_200", "RESULT_CODE_202"}
 USER_AGENT = "smsportal/1.0"

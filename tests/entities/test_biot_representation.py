@@ -1,4 +1,4 @@
-"""The BioT entity shape (seed 001 `data.entity`): plugin payloads and the entity APIs rely on it."""
+"""The BioT entity shape (the `data.entity` of BioT's `_incomingSms` payload, tests/payloads/biot/): plugin payloads and the entity APIs rely on it."""
 
 import datetime
 

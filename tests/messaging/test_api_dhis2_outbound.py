@@ -1,4 +1,4 @@
-"""DHIS2's /api/sms/outbound as a DHIS2 client uses it (reference: shared/reference/dhis2-sms-api.md)."""
+"""DHIS2's /api/sms/outbound as a DHIS2 client uses it (DHIS2's SMS Web API; docs/api.md)."""
 
 import base64
 
