@@ -1,4 +1,7 @@
-"""The BioT entity shape (the `data.entity` of BioT's `_incomingSms` payload, tests/payloads/biot/): plugin payloads and the entity APIs rely on it."""
+"""The BioT entity shape (`data.entity` of the `_incomingSms` payload in tests/payloads/biot/).
+
+Plugin payloads and the entity APIs rely on it.
+"""
 
 import datetime
 
