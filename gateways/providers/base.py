@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -18,8 +18,17 @@ from django.urls import reverse
 from gateways.exceptions import WebhookValidationError
 from gateways.providers.settings import ProviderSettings
 
-if TYPE_CHECKING:
-    from gateways.models import Gateway
+
+class GatewayRecord(Protocol):
+    """What an adapter reads of its gateway (gateways.models.Gateway): its settings, never the database."""
+
+    pk: Any
+    uid: str
+    config: dict
+    secrets: dict
+    max_sms_length: int | None
+
+    def webhook_tokens(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,7 @@ class ProviderAdapter(abc.ABC):
     # The provider signs its callbacks (verify_request checks that): its webhook URLs carry no token.
     signed_webhooks: ClassVar[bool] = False
 
-    def __init__(self, gateway: "Gateway"):
+    def __init__(self, gateway: GatewayRecord):
         self.gateway = gateway
 
     @classmethod
