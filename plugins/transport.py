@@ -27,9 +27,9 @@ from urllib3.exceptions import (
 from gateways.providers.httpbase import http_pool
 from gateways.urlsafety import SafeHTTPAdapter, UnsafeUrlError
 from plugins.models import PluginInvocation, PluginRegistration
-from plugins.payload import new_trace_id, traceparent
 from plugins.signing import plugin_token
 from plugins.validation import plugin_url_check
+from smsportal.tracing import new_trace_id, traceparent
 
 MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "smsportal-plugins/1.0"

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from gateways.parking import status_unpark
 from gateways.providers.base import StatusUpdate
+from messaging import listeners
 from messaging.live import publish
 from messaging.models import OutboundMessage
 from smsportal.redact import stored_error
@@ -106,15 +107,13 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
 
 def delivery_status_changed(*, message: OutboundMessage, previous_status: str) -> None:
     """A delivery report moved an outbound message: tell open portal pages and `_smsStatus` plugins."""
-    from plugins.invocations import plugins_invoke_status
-
     publish(
         organization_id=message.organization_id,
         event="outbound.status",
         data={"id": str(message.id), "status": message.status, "previousStatus": previous_status},
     )
     # No transaction of our own: with no `_smsStatus` plugin this is one read (no write lock).
-    plugins_invoke_status(message=message, previous_status=previous_status)
+    listeners.delivery_status_changed(message=message, previous_status=previous_status)
 
 
 def parked_apply(gateway, provider_message_ids: list) -> None:
