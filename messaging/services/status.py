@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from gateways.models import Gateway
 from gateways.parking import status_unpark
 from gateways.providers.base import StatusUpdate
 from messaging import listeners
@@ -129,8 +130,6 @@ def in_doubt_settle(ids: list, *, reason: str) -> int:
     with their parked reports applied; the rest are `unknown` until a report or the reconciler
     resolves them. Returns how many became `unknown`.
     """
-    from gateways.models import Gateway
-
     rows = OutboundMessage.objects.filter(id__in=ids, status=Status.SENDING)
     now = timezone.now()
     known = list(rows.filter(provider_message_id__isnull=False).values_list("gateway_id", "provider_message_id"))
