@@ -23,6 +23,7 @@ from messaging.models import InboundMessage, KeywordCommand
 from messaging.services.commands import builtin_command_run, correlate, normalize_words, reply
 from messaging.services.routing_context import RoutingContext
 from smsportal.enqueue import enqueue
+from smsportal.flags import Flag
 from smsportal.localcache import LocalCache
 from smsportal.logging import phone_ref
 from smsportal.redis import get_redis
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 Status = InboundMessage.Status
 Reason = InboundMessage.FailureReason
 
-ROUTE_PENDING_KEY = "smsportal:inbound:route-pending"
+ROUTE_PENDING = Flag("smsportal:inbound:route-pending", 5)  # a routing run is published (smsportal/flags.py)
 ROUTE_BATCH = 50
 ROUTE_TASK = "messaging.tasks.inbound_route_task"  # by name: messaging/tasks.py imports this module
 
@@ -43,7 +44,7 @@ def inbound_route_request() -> None:
         enqueue(ROUTE_TASK)
         return
     try:
-        if client.set(ROUTE_PENDING_KEY, "1", nx=True, ex=5):
+        if ROUTE_PENDING.raise_once(client) is None:
             enqueue(ROUTE_TASK)
     except Exception:
         # Redis or the broker is down: the row is committed as `received`; the sweeper routes it.
@@ -59,7 +60,7 @@ def inbound_route_pending(*, batch: int = ROUTE_BATCH, max_batches: int = 4) -> 
     client = get_redis()
     if client is not None:
         try:
-            client.delete(ROUTE_PENDING_KEY)  # before reading: a later commit publishes a new run
+            ROUTE_PENDING.clear(client)  # before reading: a later commit publishes a new run
         except Exception:  # noqa: BLE001
             logger.warning("route-pending flag not cleared", exc_info=True)
     routed = 0
