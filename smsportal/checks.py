@@ -50,3 +50,18 @@ def broker_configured(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(deploy=True)
+def production_database(app_configs, **kwargs):
+    """SQLite serves the embedded mode (one process); several web and worker processes need
+    PostgreSQL's row locks (SKIP LOCKED claims) and concurrent writers."""
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        return [
+            Error(
+                "The database is SQLite (no DATABASE_URL): production runs web and worker processes side by side.",
+                hint="Set DATABASE_URL=postgres://user:password@host:5432/smsportal (PostgreSQL 13+).",
+                id="smsportal.E004",
+            )
+        ]
+    return []

@@ -112,6 +112,12 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # WhiteNoise serves STATIC_ROOT in production (after `collectstatic`); in development the
 # finders serve app static files directly, so an absent STATIC_ROOT is expected.
 WHITENOISE_USE_FINDERS = DEBUG
+# `collectstatic` also writes gzip copies that WhiteNoise serves to browsers accepting them. Not the
+# manifest (hashed names) variant: `{% static %}` would then fail wherever collectstatic has not run.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 warnings.filterwarnings("ignore", message="No directory at")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/portal/"
@@ -151,6 +157,8 @@ CELERY_TASK_TIME_LIMIT = 300
 # docs/performance.md); reconnect after this many tasks. CONN_MAX_AGE/health checks still apply.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Where beat keeps its last-run times (systemd: the unit's StateDirectory, docs/deploy.md).
+CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule"))
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.outbound_sweep_task", "schedule": 30.0},
     "adherence-tick": {"task": "adherence.tasks.adherence_tick_task", "schedule": 30.0},
