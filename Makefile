@@ -29,12 +29,12 @@ run: $(BIN)/.installed
 # .env format); refuses to start while `check --deploy` reports an error, then migrates, collects
 # static files and runs the Procfile (gunicorn, Celery worker, Celery beat) until stopped.
 ENV_FILE ?= .env
-PROD_RUN = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --env $(ENV_FILE) run
+PROD_RUN = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --env $(ENV_FILE) run
 prod: $(BIN)/.installed
 	$(PROD_RUN) python manage.py check --deploy --fail-level ERROR
 	$(PROD_RUN) python manage.py migrate --noinput
 	$(PROD_RUN) python manage.py collectstatic --noinput --verbosity 0
-	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho --env $(ENV_FILE) start --port $(PORT) --no-colour
+	PATH="$(abspath $(BIN)):$$PATH" exec $(BIN)/honcho --env $(ENV_FILE) start --port $(PORT) --no-colour
 
 test: $(BIN)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
