@@ -65,3 +65,22 @@ def production_database(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def not_a_development_install(app_configs, **kwargs):
+    """Django only warns about these (security.W018, W009); here they stop `make prod`: debug pages
+    show settings and data, and a published key lets anyone sign sessions."""
+    errors = []
+    if settings.DEBUG:
+        errors.append(Error("DEBUG is on.", hint="Unset DEBUG (or DEBUG=0) in production.", id="smsportal.E005"))
+    if settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
+        errors.append(
+            Error(
+                "SECRET_KEY is the development default, published in this repository.",
+                hint="Set SECRET_KEY to a long random value, e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe(50))'.",
+                id="smsportal.E006",
+            )
+        )
+    return errors

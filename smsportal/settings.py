@@ -18,7 +18,8 @@ env = environ.Env()
 # GENERAL
 # https://docs.djangoproject.com/en/5.2/ref/settings/
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="django-insecure-dev-only-change-me-in-production")
+DEVELOPMENT_SECRET_KEY = "django-insecure-dev-only-change-me-in-production"  # refused by check --deploy
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TIME_ZONE = "UTC"

@@ -1,5 +1,6 @@
 """Production settings: `manage.py check --deploy` (the first step of `make prod`) passes with the
-production variables set, and fails without an encryption key, a broker or PostgreSQL."""
+production variables set, and fails without an encryption key, a broker, PostgreSQL, a secret key of its
+own, or with DEBUG on."""
 
 import os
 import subprocess
@@ -54,10 +55,17 @@ def test_check_deploy_fails_without_an_encryption_key():
     assert "smsportal.E001" in result.stderr + result.stdout
 
 
-def test_check_deploy_warns_about_the_development_secret_key():
+def test_check_deploy_refuses_the_development_secret_key():
     result = _check_deploy(SECRET_KEY=None)
 
-    assert "security.W009" in result.stderr + result.stdout
+    assert result.returncode != 0
+    assert "smsportal.E006" in result.stderr + result.stdout and "security.W009" in result.stderr + result.stdout
+
+
+def test_check_deploy_refuses_debug():
+    result = _check_deploy(DEBUG="1")
+
+    assert result.returncode != 0 and "smsportal.E005" in result.stderr + result.stdout
 
 
 def test_an_invalid_encryption_key_is_an_error():
