@@ -45,7 +45,7 @@ def broker_configured(app_configs, **kwargs):
         return [
             Error(
                 "Celery runs tasks eagerly (no CELERY_BROKER_URL / REDIS_URL): sends happen inside web requests.",
-                hint="Set REDIS_URL (or CELERY_BROKER_URL) and run `make worker` and `make beat`.",
+                hint="Set REDIS_URL (or CELERY_BROKER_URL); `make prod` runs the worker and beat (docs/deploy.md).",
                 id="smsportal.E003",
             )
         ]
