@@ -62,7 +62,7 @@ simulator: $(BIN)/.installed
 	$(BIN)/python manage.py provider_simulator --port $${SIM_PORT:-8025}
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 staticfiles celerybeat-schedule*
 
 bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/outbound.py
