@@ -199,6 +199,8 @@ class InboundMessage(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "originator", "-received_at"], name="inbound_org_originator"),
+            # The portal's message log, newest first (portal/selectors/message_log.py).
+            models.Index(fields=["organization", "-received_at"], name="inbound_org_received"),
             models.Index(fields=["organization", "entity_type", "entity_id"], name="inbound_org_entity"),
             models.Index(fields=["created_at"], condition=Q(status="received"), name="inbound_received"),
         ]
