@@ -1,6 +1,8 @@
 """Indexes for the portal's message log (docs/performance.md, "Message log").
 
-The inbound (organization, received_at) index pages the log's received messages newest first.
+The inbound (organization, received_at) index pages the log's received messages newest first; two
+partial indexes hold only the rows in the states people filter for (failed, undelivered, unknown;
+received, failed), so those filters read a few rows instead of walking the whole organization.
 On PostgreSQL only, trigram GIN indexes let the log's text search (`icontains`, which Django
 writes as `UPPER(column::text) LIKE UPPER(...)`) find a word among millions of messages without
 reading them all; SQLite (the embedded mode, small tables) has no such index and needs none.
@@ -40,6 +42,22 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="inboundmessage",
             index=models.Index(fields=["organization", "-received_at"], name="inbound_org_received"),
+        ),
+        migrations.AddIndex(
+            model_name="inboundmessage",
+            index=models.Index(
+                condition=models.Q(("status__in", ["received", "processing", "failed"])),
+                fields=["organization", "status", "-received_at"],
+                name="inbound_org_unprocessed",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="outboundmessage",
+            index=models.Index(
+                condition=models.Q(("status__in", ["failed", "undelivered", "unknown"])),
+                fields=["organization", "status", "-created_at"],
+                name="outbound_org_trouble",
+            ),
         ),
         migrations.RunPython(trigram_indexes_create, trigram_indexes_drop, elidable=False),
     ]

@@ -27,6 +27,7 @@ STATUSES = list(dict.fromkeys(OUTBOUND_STATUSES + INBOUND_STATUSES))
 NUMBER_QUERY = re.compile(r"\+?[\d\s().-]{3,}")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PEOPLE_SEARCHED = 50  # a name matches at most this many people's numbers
+SOURCE_LABELS = dict(OutboundMessage.Source.choices)  # not get_source_display(): it rebuilds this per row
 OUT_TIMELINE = [
     ("queued", "created_at"),
     ("sent", "sent_at"),
@@ -223,9 +224,8 @@ def inbound_log(*, organization, filters: LogFilters, tz=UTC, people=None) -> Qu
     )  # fmt: skip
 
 
-def _keyset(qs: QuerySet | None, *, at: str, cursor: Cursor | None, older: bool, limit: int) -> list:
-    if qs is None:
-        return []
+def keyset(qs: QuerySet, *, at: str, cursor: Cursor | None, older: bool, limit: int) -> QuerySet:
+    """`limit + 1` rows past `cursor` (the extra one tells whether another page follows)."""
     if cursor is not None:
         # `at <= t` is the index range; the few rows at exactly `t` are then split by id.
         if older:
@@ -233,13 +233,13 @@ def _keyset(qs: QuerySet | None, *, at: str, cursor: Cursor | None, older: bool,
         else:
             qs = qs.filter(**{f"{at}__gte": cursor.at}).exclude(**{at: cursor.at, "id__lte": cursor.id})
     order = (f"-{at}", "-id") if older else (at, "id")
-    return list(qs.order_by(*order)[: limit + 1])
+    return qs.order_by(*order)[: limit + 1]
 
 
 def _out_row(m: OutboundMessage) -> LogRow:
     timeline = [(label, getattr(m, column)) for label, column in OUT_TIMELINE if getattr(m, column)]
     held = m.next_attempt_at if m.status == OutboundMessage.Status.QUEUED and m.next_attempt_at else None
-    detail = m.get_source_display() + (f" · {m.segments} segments" if m.segments > 1 else "")
+    detail = SOURCE_LABELS.get(m.source, m.source) + (f" · {m.segments} segments" if m.segments > 1 else "")
     if m.attempts > 1:
         detail += f" · {m.attempts} attempts"
     reason = m.error_reason + (f" ({m.provider_error_code})" if m.provider_error_code else "")
@@ -265,8 +265,11 @@ def log_page(*, organization, filters: LogFilters, before: Cursor | None = None,
     cursor = before if older else after
     out_qs = outbound_log(organization=organization, filters=filters, tz=tz, people=people)
     in_qs = inbound_log(organization=organization, filters=filters, tz=tz, people=people)
-    rows = [_out_row(m) for m in _keyset(out_qs, at="created_at", cursor=cursor, older=older, limit=limit)]
-    rows += [_in_row(m) for m in _keyset(in_qs, at="received_at", cursor=cursor, older=older, limit=limit)]
+    rows = []
+    if out_qs is not None:
+        rows += [_out_row(m) for m in keyset(out_qs, at="created_at", cursor=cursor, older=older, limit=limit)]
+    if in_qs is not None:
+        rows += [_in_row(m) for m in keyset(in_qs, at="received_at", cursor=cursor, older=older, limit=limit)]
     rows.sort(key=lambda r: r.key, reverse=older)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -286,8 +289,7 @@ def log_rows_attach(*, organization, rows: list[LogRow]) -> None:
     and one for gateways, whatever the page's length."""
     from gateways.models import Gateway
 
-    keys = {phone_key(r.number) for r in rows}
-    numbers = {n for k in keys for n in ("+" + k, k)}
+    numbers = {"+" + phone_key(r.number) for r in rows}  # people's numbers are stored E.164
     owners: dict[str, object] = {}
     for model in ENTITY_MODELS.values():
         for person in model.objects.filter(organization=organization, phone__in=numbers):
