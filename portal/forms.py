@@ -84,9 +84,9 @@ class ScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance._state.adding and not self.is_bound:
+        if self.instance._state.adding and not self.is_bound and not self.initial.get("start_date"):
             # A new schedule starts today in the organization's zone (its first doses materialize now).
-            self.initial.setdefault("start_date", selectors.org_today(self.instance.organization))
+            self.initial["start_date"] = selectors.org_today(self.instance.organization)
 
     def clean_dose_times(self):
         """In the order of the day, whatever order they were typed in; bad ones are left for the
