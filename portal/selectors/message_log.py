@@ -284,9 +284,9 @@ def log_page(*, organization, filters: LogFilters, before: Cursor | None = None,
     return page
 
 
-def log_rows_attach(*, organization, rows: list[LogRow]) -> None:
+def log_rows_attach(*, organization, rows: list[LogRow], gateways=None) -> None:
     """The person behind each number and each row's gateway, for one page: a query per person type
-    and one for gateways, whatever the page's length."""
+    and one for gateways (none when the page already has `gateways`), whatever the page's length."""
     from gateways.models import Gateway
 
     numbers = {"+" + phone_key(r.number) for r in rows}  # people's numbers are stored E.164
@@ -294,8 +294,10 @@ def log_rows_attach(*, organization, rows: list[LogRow]) -> None:
     for model in ENTITY_MODELS.values():
         for person in model.objects.filter(organization=organization, phone__in=numbers):
             owners.setdefault(phone_key(str(person.phone)), person)
-    gateway_ids = {r.gateway_id for r in rows if r.gateway_id}
-    gateways = {g.pk: g for g in Gateway.objects.filter(pk__in=gateway_ids).only("id", "name", "type")}
+    if gateways is None:
+        gateway_ids = {r.gateway_id for r in rows if r.gateway_id}
+        gateways = Gateway.objects.filter(pk__in=gateway_ids).only("id", "name", "type")
+    gateways = {g.pk: g for g in gateways}
     for r in rows:
         r.person = owners.get(phone_key(r.number))
         r.gateway = gateways.get(r.gateway_id)

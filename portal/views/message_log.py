@@ -60,7 +60,7 @@ def message_log(request):
         organization=org, filters=filters, before=before, after=after, limit=PAGE_SIZE,
         tz=timezone.get_current_timezone(),
     )  # fmt: skip
-    log.log_rows_attach(organization=org, rows=page.rows)
+    log.log_rows_attach(organization=org, rows=page.rows, gateways=context["gateways"])
     context.update(
         page=page,
         filters=filters,
