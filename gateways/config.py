@@ -31,6 +31,9 @@ TYPE_ROUTES = {
     "twilio": T.TWILIO,
     "sns": T.SNS,
     "simulator": T.SIMULATOR,
+    "kannel": T.KANNEL,
+    "android": T.ANDROID,
+    "africastalking": T.AFRICASTALKING,
 }
 # DHIS2 type names (and ours) accepted in `type`.
 TYPE_NAMES = {t.value: t.value for t in T} | {"generichttp": T.HTTP, "generic_http": T.HTTP}

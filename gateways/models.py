@@ -25,6 +25,9 @@ class Gateway(models.Model):
         HTTP = "http", "Generic HTTP"
         TWILIO = "twilio", "Twilio"
         SNS = "sns", "AWS SNS / End User Messaging"
+        KANNEL = "kannel", "Kannel (SMPP)"
+        ANDROID = "android", "SMS Gateway for Android"
+        AFRICASTALKING = "africastalking", "Africa's Talking"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
