@@ -310,11 +310,32 @@ def _clickatell_key(config: dict, secrets: dict, failed: set) -> None:
         raise ConfigError("authToken (the Clickatell API key) is required", field="authToken")
 
 
+ANDROID_MODES = ("cloud", "private", "local")
+
+
+def _android_mode(config: dict, secrets: dict, failed: set) -> None:
+    """Private and local modes name their server; cloud mode uses the vendor's."""
+    mode = str(config.get("mode") or "cloud")
+    if mode not in ANDROID_MODES:
+        raise ConfigError("mode must be one of " + ", ".join(ANDROID_MODES), field="mode")
+    if mode != "cloud" and not config.get("urlTemplate") and "urlTemplate" not in failed:
+        raise ConfigError(f"urlTemplate (the server's address) is required in {mode} mode", field="urlTemplate")
+    country = str(config.get("country") or "")
+    if country and not (len(country) == 2 and country.isalpha()):
+        raise ConfigError("country must be a two-letter ISO 3166-1 code, e.g. KE", field="country")
+    if country:
+        config["country"] = country.upper()
+    sim = config.get("simNumber")
+    if sim is not None and "simNumber" not in failed and not 1 <= int(sim) <= 3:
+        raise ConfigError("simNumber must be 1, 2 or 3", field="simNumber")
+
+
 TYPE_RULES = {
     T.HTTP: (_http_content_type, _http_placeholders, _http_method),
     T.SNS: (_sns_service, _sns_region, _sns_endpoint),
     T.TWILIO: (_twilio_from,),
     T.CLICKATELL: (_clickatell_key,),
+    T.ANDROID: (_android_mode,),
 }
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from gateways.models import Gateway
 
 # Providers that sign their callbacks; their URLs carry no token (the signature authenticates).
-TOKENLESS_TYPES = {Gateway.Type.TWILIO, Gateway.Type.SNS}
+TOKENLESS_TYPES = {Gateway.Type.TWILIO, Gateway.Type.SNS, Gateway.Type.ANDROID}
 
 
 def gateway_webhook_url(*, gateway: Gateway, kind: str, base_url: str | None = None) -> str:

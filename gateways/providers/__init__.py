@@ -1,5 +1,7 @@
 """The gateway seam: one adapter class per provider, chosen by Gateway.type."""
 
+from gateways.providers.africastalking import AfricasTalkingAdapter
+from gateways.providers.android import AndroidAdapter
 from gateways.providers.base import ProviderAdapter
 from gateways.providers.bulksms import BulkSmsAdapter
 from gateways.providers.clickatell import ClickatellAdapter
@@ -19,6 +21,8 @@ ADAPTERS: dict[str, type[ProviderAdapter]] = {
         TwilioAdapter,
         SnsAdapter,
         KannelAdapter,
+        AndroidAdapter,
+        AfricasTalkingAdapter,
     )
 }
 

@@ -102,6 +102,9 @@ class ProviderAdapter(abc.ABC):
     # The settings a gateway of this type is configured with: validation and the admin form read it.
     config_spec: ClassVar[ProviderSettings] = ProviderSettings()
 
+    # The provider's API takes our webhook URLs (gateways.services.gateway_webhooks_register).
+    registers_webhooks: ClassVar[bool] = False
+
     def __init__(self, gateway: "Gateway"):
         self.gateway = gateway
 
@@ -121,6 +124,11 @@ class ProviderAdapter(abc.ABC):
         undecided. Only for adapters whose capabilities say `status_lookup`.
         """
         return {}
+
+    def webhooks_register(self, urls: Mapping[str, str]) -> list[dict]:
+        """Register our webhook URLs (`{"inbound": …, "status": …}`) with the provider; only for
+        adapters with `registers_webhooks`."""
+        raise NotImplementedError
 
     def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
         """The replies carried by an inbound webhook request (may be several, or none)."""
