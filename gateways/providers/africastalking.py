@@ -22,6 +22,7 @@ from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendR
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, url_template
 from gateways.providers.webhooks import normalise_number, parse_timestamp
+from smsportal.input_safety import HostileInput
 
 LIVE_URL = "https://api.africastalking.com"
 SANDBOX_URL = "https://api.sandbox.africastalking.com"
@@ -165,9 +166,12 @@ class AfricasTalkingAdapter(RequestsAdapter):
     def parse_status(self, request: HttpRequest) -> list[StatusUpdate]:
         fields = request.POST.dict() if request.method == "POST" else request.GET.dict()
         provider_id = str(fields.get("id") or "")
+        for field in ("id", "status"):
+            if not fields.get(field):
+                raise HostileInput(field, "missing")
         status = REPORT_STATUS.get(str(fields.get("status") or "").strip().lower())
-        if not provider_id or status is None:
-            return []
+        if status is None:
+            return []  # a status Africa's Talking may add later: acknowledged, nothing changes
         reason = str(fields.get("failureReason") or "")[:64]
         failed = status in ("failed", "undelivered")
         return [
@@ -183,8 +187,11 @@ class AfricasTalkingAdapter(RequestsAdapter):
     def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
         fields = request.POST.dict() if request.method == "POST" else request.GET.dict()
         sender, text, provider_id = fields.get("from"), fields.get("text"), fields.get("id")
-        if not sender or text is None or not provider_id:
-            return []
+        for field, value in (("from", sender), ("id", provider_id)):
+            if not value:
+                raise HostileInput(field, "missing")
+        if text is None:  # an empty text is a (rare) real message
+            raise HostileInput("text", "missing")
         return [
             InboundSms(
                 sender=normalise_number(sender),

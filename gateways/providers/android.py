@@ -27,7 +27,8 @@ from gateways.exceptions import GatewayAmbiguousError, WebhookValidationError
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting
-from gateways.providers.webhooks import fresh_check, json_entries, normalise_number, parse_timestamp
+from gateways.providers.webhooks import fresh_check, normalise_number, parse_timestamp, request_json
+from smsportal.input_safety import HostileInput
 from smsportal.phones import InvalidPhoneNumber, to_e164
 
 CLOUD_URL = "https://api.sms-gate.app"
@@ -152,7 +153,7 @@ class AndroidAdapter(RequestsAdapter):
             body["simNumber"] = int(config["simNumber"])
         if config.get("deviceId") and self.mode != "local":
             body["deviceId"] = str(config["deviceId"])
-        valid_until = getattr(message, "valid_until", None)
+        valid_until = message.valid_until
         if valid_until is not None:
             # The phone drops the message when it could not send it in time (never late).
             seconds = int((valid_until - (now or datetime.now(UTC))).total_seconds())
@@ -257,12 +258,12 @@ class AndroidAdapter(RequestsAdapter):
 
     def _events(self, request: HttpRequest, names) -> list[tuple[dict, dict]]:
         """(envelope, payload) of each event named in `names` (other events are acknowledged and ignored)."""
-        found = []
-        for envelope in json_entries(request):
-            payload = envelope.get("payload")
-            if envelope.get("event") in names and isinstance(payload, dict):
-                found.append((envelope, payload))
-        return found
+        data = request_json(request)
+        if not isinstance(data, dict):
+            raise HostileInput("body", "expected the app's JSON event envelope {deviceId, event, id, payload}")
+        if not isinstance(data.get("event"), str) or not isinstance(data.get("payload"), dict):
+            raise HostileInput("payload" if isinstance(data.get("event"), str) else "event", "missing or malformed")
+        return [(data, data["payload"])] if data["event"] in names else []
 
     def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
         replies = []
@@ -271,9 +272,12 @@ class AndroidAdapter(RequestsAdapter):
             text = payload.get("message")
             # `messageId` is derived from the content and may repeat; the event id is unique and stays
             # the same when the app retries the webhook.
-            event_id = envelope.get("id") or payload.get("messageId")
-            if not sender or text is None or not event_id:
-                continue
+            event_id = envelope.get("id")
+            for field, value in (("payload.sender", sender), ("id", event_id)):
+                if not value:
+                    raise HostileInput(field, "missing")
+            if not isinstance(text, str):
+                raise HostileInput("payload.message", "missing")
             replies.append(
                 InboundSms(
                     sender=self.number(sender),
@@ -291,7 +295,7 @@ class AndroidAdapter(RequestsAdapter):
         for envelope, payload in self._events(request, STATUS_EVENTS):
             message_id = str(payload.get("messageId") or "")
             if not message_id:
-                continue
+                raise HostileInput("payload.messageId", "missing")
             status, time_field = STATUS_EVENTS[envelope["event"]]
             reason = str(payload.get("reason") or "")[:300] if status == "failed" else ""
             updates.append(

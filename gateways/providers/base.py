@@ -44,6 +44,7 @@ class OutboundSms:
     to: str  # E.164
     text: str
     sender: str = ""  # our number / sender id for this destination, when the gateway has one
+    valid_until: datetime | None = None  # not to be delivered after this (providers with a validity period)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting
 from gateways.providers.webhooks import normalise_number, parse_timestamp, request_fields
 from gateways.webhook_url import gateway_webhook_url
+from smsportal.input_safety import HostileInput
 
 REFERENCE_PARAM = "ref"  # our message id, in each message's dlr-url
 DLR_MASK = 31  # every report type: delivered, failed, buffered, SMSC accepted, SMSC rejected
@@ -111,7 +112,7 @@ class KannelAdapter(RequestsAdapter):
             reference = urlencode({REFERENCE_PARAM: message.reference})
             # %d and %A are Kannel's: it fills them in when it calls the URL back.
             params["dlr-url"] = f"{callback}{separator}{reference}&type=%d&answer=%A"
-        validity = kannel_validity_minutes(getattr(message, "valid_until", None))
+        validity = kannel_validity_minutes(message.valid_until)
         if validity is not None:
             params["validity"] = str(validity)
         return params
@@ -140,12 +141,14 @@ class KannelAdapter(RequestsAdapter):
     def parse_status(self, request: HttpRequest) -> list[StatusUpdate]:
         fields = request_fields(request)
         reference = str(fields.get(REFERENCE_PARAM) or "").strip()
+        if not reference:
+            raise HostileInput(REFERENCE_PARAM, "the dlr-url's message id is missing")
         try:
             kind = int(str(fields.get("type") or ""))
         except ValueError:
-            return []
-        if not reference or kind not in DLR_STATUS:
-            return []
+            raise HostileInput("type", "Kannel's report type (%d) must be a number") from None
+        if kind not in DLR_STATUS:
+            return []  # a type Kannel may add later: acknowledged, nothing changes
         status, error_code = DLR_STATUS[kind]
         answer = str(fields.get("answer") or "")[:200]
         return [
@@ -162,8 +165,10 @@ class KannelAdapter(RequestsAdapter):
     def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
         fields = request_fields(request)
         sender, text = fields.get(INBOUND_FIELDS["sender"]), fields.get(INBOUND_FIELDS["text"])
-        if not sender or text is None:
-            return []
+        if not sender:
+            raise HostileInput(INBOUND_FIELDS["sender"], "the sender (%p) is missing")
+        if text is None:
+            raise HostileInput(INBOUND_FIELDS["text"], "the text (%a) is missing")
         # %T is Unix time; %t is "YYYY-MM-DD HH:MM[:SS]" in the box's clock, read as UTC.
         received_at = parse_timestamp(fields.get(INBOUND_FIELDS["ts"])) or parse_timestamp(
             fields.get(INBOUND_FIELDS["time"])
