@@ -225,6 +225,10 @@ class KannelBox:
             self._end(name)
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def pids(self) -> list[int]:
+        """The running boxes' process ids (benchmarks count their CPU)."""
+        return [p.pid for p in self._procs.values() if p.poll() is None]
+
     def log_tail(self, lines: int = 30) -> str:
         """The end of each box's log, for a failing test's message."""
         out = []
