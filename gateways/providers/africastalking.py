@@ -54,6 +54,7 @@ class AfricasTalkingAdapter(RequestsAdapter):
     """Africa's Talking bulk SMS API: one text to up to MAX_RECIPIENTS numbers per request."""
 
     type = "africastalking"
+    label = "Africa's Talking"
     capabilities = Capabilities(max_batch_size=MAX_RECIPIENTS, max_length=918, delivery_reports=True, inbound=True)
     config_spec = ProviderSettings(
         (

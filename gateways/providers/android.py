@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from gateways.exceptions import GatewayAmbiguousError, WebhookValidationError
+from gateways.exceptions import ConfigError, GatewayAmbiguousError, WebhookValidationError
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting
@@ -54,10 +54,33 @@ def webhook_id(gateway_uid: str, event: str) -> str:
     return f"sp-{event.replace(':', '-')}-{gateway_uid.replace('-', '')[:16]}"
 
 
+MODES = ("cloud", "private", "local")
+
+
+def _mode_rule(config: dict, secrets: dict, failed: set) -> None:
+    """Private and local modes name their server (cloud mode uses the vendor's); the country is an
+    ISO code; the SIM slot is 1–3."""
+    mode = str(config.get("mode") or "cloud")
+    if mode not in MODES:
+        raise ConfigError("mode must be one of " + ", ".join(MODES), field="mode")
+    if mode != "cloud" and not config.get("urlTemplate") and "urlTemplate" not in failed:
+        raise ConfigError(f"urlTemplate (the server's address) is required in {mode} mode", field="urlTemplate")
+    country = str(config.get("country") or "")
+    if country and not (len(country) == 2 and country.isalpha()):
+        raise ConfigError("country must be a two-letter ISO 3166-1 code, e.g. KE", field="country")
+    if country:
+        config["country"] = country.upper()
+    sim = config.get("simNumber")
+    if sim is not None and "simNumber" not in failed and not 1 <= int(sim) <= 3:
+        raise ConfigError("simNumber must be 1, 2 or 3", field="simNumber")
+
+
 class AndroidAdapter(RequestsAdapter):
     """SMS Gateway for Android: cloud, private-server or local mode; one message per request."""
 
     type = "android"
+    label = "SMS Gateway for Android"
+    signed_webhooks = True  # X-Signature
     default_url = CLOUD_URL
     capabilities = Capabilities(
         max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=4, dedupes_on_reference=True
@@ -115,6 +138,7 @@ class AndroidAdapter(RequestsAdapter):
                 section="Advanced",
             ),
         ),
+        rules=(_mode_rule,),
         description="An Android phone with a SIM as the gateway (the open-source SMS Gateway for Android app), "
         "reached through the vendor's cloud, your private server, or the phone's local server.",
         webhooks_hint="Use “Register webhook URLs with the phone” in the gateway list (or manage.py "

@@ -24,8 +24,8 @@ from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendR
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting
 from gateways.providers.webhooks import normalise_number, parse_timestamp, request_fields
-from gateways.webhook_url import gateway_webhook_url
 from smsportal.input_safety import HostileInput
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 REFERENCE_PARAM = "ref"  # our message id, in each message's dlr-url
 DLR_MASK = 31  # every report type: delivered, failed, buffered, SMSC accepted, SMSC rejected
@@ -55,6 +55,7 @@ class KannelAdapter(RequestsAdapter):
     """Kannel smsbox sendsms interface: one message per request, several requests in parallel."""
 
     type = "kannel"
+    label = "Kannel (SMPP)"
     capabilities = Capabilities(max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=8)
     config_spec = ProviderSettings(
         (
@@ -88,6 +89,15 @@ class KannelAdapter(RequestsAdapter):
         "&from=%p&to=%P&text=%a&time=%t&ts=%T&smsc=%i&id=%I and max-messages = 0 (docs/gateways.md).",
     )
 
+    @classmethod
+    def own_numbers(cls, config) -> list[str]:
+        """A `from` that is a phone number is where replies to its messages come back."""
+        sender = str(config.get("from") or "")
+        try:
+            return [to_e164(sender)] if sender.startswith("+") else []
+        except InvalidPhoneNumber:
+            return []
+
     def _params(self, message: OutboundSms, callback: str) -> dict[str, str]:
         from messaging.text import text_info  # a leaf module: the GSM-7/UCS-2 rule lives there
 
@@ -118,7 +128,7 @@ class KannelAdapter(RequestsAdapter):
         return params
 
     def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
-        callback = gateway_webhook_url(gateway=self.gateway, kind="status") if self.gateway.pk is not None else ""
+        callback = self.webhook_url("status") if self.gateway.pk is not None else ""
 
         def send_one(message: OutboundSms) -> SendResult:
             response = self.request("GET", self.base_url, params=self._params(message, callback))

@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from gateways.config import ConfigError, config_validate
+from gateways.config import config_validate
+from gateways.exceptions import ConfigError
 from gateways.providers import ADAPTERS
 from gateways.providers.base import OutboundSms
 from gateways.simulator.providers.android import SIGNING_KEY

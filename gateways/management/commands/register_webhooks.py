@@ -5,8 +5,7 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gateways.config import ConfigError
-from gateways.exceptions import GatewayError
+from gateways.exceptions import ConfigError, GatewayError
 from gateways.models import Gateway
 from gateways.services import gateway_webhooks_register
 

@@ -53,8 +53,8 @@ def send(sim, exchange, error_code) -> None:
                 }
             )
             continue
-        provider_id = sim._new_id("africastalking")
-        sim._accept(SentMessage("africastalking", provider_id, number, form["message"], form.get("from", "")))
+        provider_id = sim.new_id("africastalking")
+        sim.accept(SentMessage("africastalking", provider_id, number, form["message"], form.get("from", "")))
         recipients.append(
             {"statusCode": 101, "number": number, "status": "Success", "cost": "KES 0.8000", "messageId": provider_id}
         )
@@ -80,7 +80,7 @@ def report(sim, message, status, error_code, target):
     }
     if status in ("failed", "undelivered"):
         form["failureReason"] = error_code or "UserInBlacklist"
-    return sim._session.post(target, data=form, timeout=15)
+    return sim.session.post(target, data=form, timeout=15)
 
 
 def reply(sim, url, incoming):
@@ -93,7 +93,7 @@ def reply(sim, url, incoming):
         "to": incoming.recipient or "21525",
         "networkCode": "63902",
     }
-    return sim._session.post(url, data=form, timeout=15)
+    return sim.session.post(url, data=form, timeout=15)
 
 
 PROVIDER = SimulatedProvider(

@@ -60,7 +60,7 @@ def send(sim, exchange, error_code) -> None:
     if message_id in sim.messages:
         return exchange.send(409, error_body(409, "message with such ID already exists"))
     status_url = sim.webhooks.get("android", {}).get("sms:delivered", "")
-    sim._accept(SentMessage("android", message_id, str(numbers[0]), text, "", message_id, status_url))
+    sim.accept(SentMessage("android", message_id, str(numbers[0]), text, "", message_id, status_url))
     exchange.send(
         202,
         {
@@ -106,7 +106,7 @@ def post_event(sim, url: str, event: str, payload: dict, *, key: str = SIGNING_K
     timestamp = str(int(time.time()))
     signature = hmac.new(key.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
     headers = {"Content-Type": "application/json", "X-Signature": signature, "X-Timestamp": timestamp}
-    return sim._session.post(url, data=body, headers=headers, timeout=15)
+    return sim.session.post(url, data=body, headers=headers, timeout=15)
 
 
 def _now() -> str:

@@ -28,8 +28,8 @@ def send(sim, exchange, error_code) -> None:
     # Kannel's reports name a message by our id in its dlr-url (Kannel itself answers no id).
     dlr_url = query.get("dlr-url", "")
     reference = parse_qs(urlsplit(dlr_url).query).get("ref", [""])[0]
-    provider_id = reference or sim._new_id("kannel")
-    sim._accept(
+    provider_id = reference or sim.new_id("kannel")
+    sim.accept(
         SentMessage("kannel", provider_id, query["to"], query["text"], query.get("from", ""), reference, dlr_url)
     )
     exchange.send(202, "0: Accepted for delivery", content_type="text/html")
@@ -39,7 +39,7 @@ def report(sim, message, status, error_code, target):
     kind = DLR_TYPES.get(status, 8)
     answer = quote(f"NACK/{error_code}" if error_code else "ACK/", safe="")
     url = target.replace("%d", str(kind)).replace("%A", answer)
-    return sim._session.get(url, timeout=15)
+    return sim.session.get(url, timeout=15)
 
 
 def reply(sim, url, incoming):
@@ -52,7 +52,7 @@ def reply(sim, url, incoming):
         "smsc": "smpp-operator",
         "id": incoming.reply_id,
     }
-    return sim._session.get(url, params=params, timeout=15)
+    return sim.session.get(url, params=params, timeout=15)
 
 
 PROVIDER = SimulatedProvider(
