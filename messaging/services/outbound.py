@@ -145,6 +145,8 @@ def messages_queue(
     # COMMIT round trips. Several recipients are written in one transaction (all or nothing).
     context = transaction.atomic() if len(recipients) > 1 else contextlib.nullcontext()
     with context:
+        # Before the gateway: an unknown program is the request's fault (400), whatever else is wrong.
+        rules = send_rules(organization=organization, source=source, program=program)
         gateway = gateway or gateway_for_send(organization=organization)
         if gateway is None:
             raise NoGatewayConfigured()
@@ -171,7 +173,6 @@ def messages_queue(
         rows = _Rows(prototype, gateway=gateway, now=now)
         region = organization.default_region or None
         valid = _numbers_valid(recipients, region=region, strict=strict_numbers, result=result)
-        rules = send_rules(organization=organization, source=source, program=program)
         if rules is not None:
             # A program or the exemption guard: one statement answers every question for every
             # number (send_rules.refusals), then the rows are written as below (COPY from 50).
