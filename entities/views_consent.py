@@ -91,7 +91,7 @@ def _organization(request):
 
 
 @extend_schema_view(
-    list=extend_schema(tags=["Consent"], responses={200: ConsentProgramSerializer(many=True)}),
+    list=extend_schema(tags=["Consent"]),
     create=extend_schema(tags=["Consent"], responses={201: ConsentProgramSerializer, **_ERRORS}),
     retrieve=extend_schema(tags=["Consent"], responses={200: ConsentProgramSerializer, **_NOT_FOUND}),
     partial_update=extend_schema(tags=["Consent"], responses={200: ConsentProgramSerializer, **_ERRORS, **_NOT_FOUND}),
