@@ -169,3 +169,16 @@ def test_large_batch_with_a_program_on_postgresql(require_postgres, gateway, rem
     assert reasons[numbers[1]] == reasons[numbers[2]] == ""
     assert reasons[numbers[3]] == "no consent for medication-reminders"
     assert len(result.refused) == 1198
+
+
+def test_a_send_without_program_or_guard_costs_no_extra_query(gateway, django_assert_num_queries, monkeypatch):
+    """The hot path: the programs come from the per-process cache, nothing else is asked."""
+    from messaging.services import outbound
+
+    monkeypatch.setattr(outbound, "dispatch_request", lambda: None)  # delivery is not the point here
+    org = gateway.organization
+    messages_queue(organization=org, recipients=[A], body="warm", source="biot_api", refuse_opted_out=True)
+
+    # SQLite: the opt-out lookup and the INSERT (PostgreSQL: one INSERT … WHERE NOT EXISTS).
+    with django_assert_num_queries(2):
+        messages_queue(organization=org, recipients=[B], body="Dose", source="biot_api", refuse_opted_out=True)
