@@ -7,8 +7,12 @@ from typing import Any
 
 from django.db import transaction
 
-from gateways.config import ConfigError, as_bool, as_str, config_representation, config_validate, type_from_name
+from entities.models import Organization
+from gateways.config import as_bool, as_str, config_representation, config_validate, type_from_name
+from gateways.exceptions import ConfigError
 from gateways.models import Gateway, InboundNumber
+from gateways.providers import adapter_class
+from gateways.receive_countries import inbound_number_warning
 from gateways.webhook_url import gateway_webhook_url
 from smsportal.localcache import local_caches_clear
 from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
@@ -141,8 +145,6 @@ def _number_shown(number: InboundNumber, with_organization: bool) -> dict:
 def _numbers_assign(gateway: Gateway, data: dict) -> None:
     """`inboundNumbers` objects carrying `organization` (a global gateway's, superusers only: nobody
     else reaches one through the API) assign or share that number, as the admin does."""
-    from entities.models import Organization
-
     raw = data.get("inboundNumbers")
     for n, item in enumerate(raw if isinstance(raw, list) else []):
         if not isinstance(item, dict) or "organization" not in item:
@@ -166,13 +168,9 @@ def _numbers_assign(gateway: Gateway, data: dict) -> None:
 
 
 def gateway_own_numbers(gateway: Gateway) -> list[str]:
-    """Numbers a gateway receives on by its configuration alone: a Twilio `from` that is a phone
-    number (not a Messaging Service SID) is where replies to its messages come back."""
-    sender = str(gateway.config.get("from") or "") if gateway.type == Gateway.Type.TWILIO else ""
-    try:
-        return [to_e164(sender)] if sender.startswith("+") else []
-    except InvalidPhoneNumber:
-        return []
+    """Numbers a gateway receives on by its configuration alone, as its adapter declares them."""
+    adapter = adapter_class(gateway.type)
+    return adapter.own_numbers(gateway.config) if adapter else []
 
 
 def gateway_default_senders(gateway: Gateway) -> set[str]:
@@ -242,8 +240,6 @@ def inbound_numbers_set(gateway: Gateway, numbers: list[str] | None, *, own_befo
 
 def gateway_inbound_warnings(*, gateway: Gateway) -> list[str]:
     """One warning per inbound-number country where receiving SMS is not known to work (seed list)."""
-    from messaging.receive_countries import inbound_number_warning
-
     # Queried, not gateway.inbound_numbers.all(): a prefetched list would predate the save.
     countries = dict.fromkeys(InboundNumber.objects.filter(gateway=gateway).values_list("country", flat=True))
     return [w for w in (inbound_number_warning(c) for c in countries) if w]

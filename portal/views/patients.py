@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from adherence.models import DoseSlot, MedicationSchedule
+from adherence.services import schedule_save
 from entities.models import Patient
 from portal import selectors
 from portal.forms import ScheduleForm
@@ -42,8 +43,6 @@ def patient_context(request, patient) -> dict:
 
 @staff_view
 def schedule_edit(request, patient_pk, pk=None):
-    from adherence.services import schedule_save
-
     org = request.organization
     patient = get_object_or_404(Patient, pk=patient_pk, organization=org)
     schedule = (

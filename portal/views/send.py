@@ -1,21 +1,23 @@
 """The Send page (one message to chosen people) and the composer's live segment count; also the
 queueing every portal composer shares (`queue_and_announce`)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from adherence.services import messages_queue_quiet
+from messaging import live
+from messaging.exceptions import MessageRejected, NoGatewayConfigured
+from messaging.text import text_info as info
 from portal.forms import SendForm
 from portal.views.shared import staff_view
 
 
 def queue_and_announce(request, *, recipients: list[str], body: str, entity_ids=(), program=None):
     """Queue a portal message (held in quiet hours) and tell open pages once it is committed."""
-    from adherence.services import messages_queue_quiet
-    from messaging import live
-
     result = messages_queue_quiet(
         organization=request.organization, recipients=recipients, body=body, source="portal", program=program
     )
@@ -35,8 +37,6 @@ def queue_and_announce(request, *, recipients: list[str], body: str, entity_ids=
 
 @staff_view
 def send(request):
-    from messaging.exceptions import MessageRejected, NoGatewayConfigured
-
     org = request.organization
     form = SendForm(request.POST or None, organization=org)
     if request.method == "POST" and form.is_valid():
@@ -71,10 +71,6 @@ def send(request):
 @require_POST
 def text_info(request):
     """Encoding and segment count of a draft, computed by messaging.text (the sender's rules)."""
-    from django.conf import settings
-
-    from messaging.text import text_info as info
-
     text = request.POST.get("text", "")
     result = info(text)
     per = (160 if result.segments == 1 else 153) if result.encoding == "GSM-7" else (70 if result.segments == 1 else 67)
