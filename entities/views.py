@@ -21,13 +21,8 @@ from entities.models import Caregiver, EntityType, Organization, OrganizationUse
 from entities.selectors import organization_for_user, scope_to_user
 from entities.serializers import EntityInputSerializer, entity_biot_representation
 from entities.services import entity_save
-<<<<<<< HEAD
 from entities.views_consent import person_consent_get, person_consent_post, person_consent_schema
-from messaging.serializers_outbound import ApiErrorSerializer
-from smsportal.exceptions import ApiError
-=======
 from smsportal.exceptions import ApiError, ApiErrorSerializer
->>>>>>> main
 from smsportal.pagination import BoundedLimitOffsetPagination
 from smsportal.phones import InvalidPhoneNumber, to_e164
 

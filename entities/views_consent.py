@@ -22,8 +22,7 @@ from entities.serializers_consent import (
     PersonConsentSerializer,
     person_consent_representation,
 )
-from messaging.serializers_outbound import ApiErrorSerializer
-from smsportal.exceptions import ApiError
+from smsportal.exceptions import ApiError, ApiErrorSerializer
 from smsportal.pagination import BoundedLimitOffsetPagination
 
 _ERRORS = {400: OpenApiResponse(ApiErrorSerializer, description="a field is invalid; `field` names it")}

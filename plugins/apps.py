@@ -12,15 +12,12 @@ class PluginsConfig(AppConfig):
     verbose_name = "Plugins"
 
     def ready(self):
-<<<<<<< HEAD
-        # entities/ records consent and cannot import plugins/ (above it): it sends a signal.
-        from entities.consent import consent_changed
-
-        consent_changed.connect(_consent_changed, dispatch_uid="plugins.consent_changed")
-=======
         # Here, not at import: the listener's modules import models, which need the app registry.
         from messaging.listeners import listen
         from plugins.listener import LISTENER
 
         listen(LISTENER)
->>>>>>> main
+        # entities/ records consent and sits below plugins/ (and messaging/): it sends a signal.
+        from entities.consent import consent_changed
+
+        consent_changed.connect(_consent_changed, dispatch_uid="plugins.consent_changed")

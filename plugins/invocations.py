@@ -11,11 +11,7 @@ from django.db.models import F
 from entities.selectors import contacts_get_by_phone
 from plugins.choices import PluginAction
 from plugins.models import PluginInvocation
-<<<<<<< HEAD
-from plugins.payload import consent_changed_payload, incoming_sms_payload, new_trace_id, sms_status_payload
-=======
-from plugins.payload import incoming_sms_payload, sms_status_payload
->>>>>>> main
+from plugins.payload import consent_changed_payload, incoming_sms_payload, sms_status_payload
 from plugins.registrations import registrations_for, registrations_matching
 from smsportal.enqueue import enqueue_on_commit
 from smsportal.tracing import new_trace_id
