@@ -15,11 +15,19 @@ from portal.views.shared import staff_view
 
 @staff_view
 def patient_detail(request, pk):
+    from portal.views.consent import consent_context
+
+    patient = get_object_or_404(Patient, pk=pk, organization=request.organization)
+    context = patient_context(request, patient)
+    context.update(consent_context(person=patient))
+    return render(request, "portal/patient.html", context)
+
+
+def patient_context(request, patient) -> dict:
     org = request.organization
-    patient = get_object_or_404(Patient, pk=pk, organization=org)
     start, end = days_range(request)
     bars = selectors.adherence_by_day(organization=org, start=start, end=end, patient=patient)
-    context = {
+    return {
         "patient": patient,
         "start": start,
         "end": end,
@@ -31,7 +39,6 @@ def patient_detail(request, pk):
         .select_related("schedule", "confirmation")
         .order_by("-scheduled_at")[:20],
     }
-    return render(request, "portal/patient.html", context)
 
 
 @staff_view
