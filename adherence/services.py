@@ -11,10 +11,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from adherence.follow_up import missed_streak_check
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule
-from adherence.schedule import doses_between, render, reply_confirms, text_for_locale
+from adherence.schedule import doses_between, reply_confirms
 from messaging import live
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
+from messaging.message_templates import TemplateKind, render, template_render
 from messaging.models import OutboundMessage
 from messaging.services.outbound import messages_queue
 
@@ -94,14 +96,18 @@ def slots_materialize(*, now: datetime | None = None, schedules=None, since: dat
 
 
 def reminder_text(slot: DoseSlot) -> str:
+    """Rendered now, in the patient's current locale: a locale changed since the schedule was saved
+    applies to this reminder (messaging.message_templates)."""
     patient, schedule = slot.patient, slot.schedule
-    text = text_for_locale(schedule.reminder_texts, patient.locale)
-    return render(
-        text,
+    return template_render(
+        slot.organization,
+        TemplateKind.REMINDER,
+        patient.locale,
+        overrides=schedule.reminder_texts,
         first_name=patient.first_name,
         last_name=patient.last_name,
         medication=schedule.medication,
-        time=slot.local_time.strftime("%H:%M"),
+        dose_time=slot.local_time.strftime("%H:%M"),
     )
 
 
@@ -245,6 +251,7 @@ def slots_close_missed(*, now: datetime | None = None) -> int:
             _publish_on_commit(slot, "dose.missed")
             if slot.schedule.alert_caregivers and slot.reminder_id:
                 caregivers_alert(slot=slot, now=now)
+            missed_streak_check(slot=slot, now=now)
     return missed
 
 
@@ -252,15 +259,21 @@ def caregivers_alert(*, slot: DoseSlot, now: datetime | None = None) -> int:
     """One SMS per caregiver with a phone number (held during the organization's quiet hours)."""
     patient, schedule = slot.patient, slot.schedule
     count = 0
+    values = {
+        "patient_first_name": patient.first_name,
+        "patient_last_name": patient.last_name,
+        "medication": schedule.medication,
+        "dose_time": slot.local_time.strftime("%H:%M"),
+        "time": slot.local_time.strftime("%H:%M"),
+        "organization": slot.organization.name,
+    }
     for caregiver in patient.caregivers.exclude(phone=""):
-        body = render(
-            schedule.caregiver_alert_text,
-            first_name=caregiver.first_name,
-            patient_first_name=patient.first_name,
-            patient_last_name=patient.last_name,
-            medication=schedule.medication,
-            time=slot.local_time.strftime("%H:%M"),
-        )
+        if schedule.caregiver_alert_text:  # the schedule's own text, whatever the caregiver's language
+            body = render(schedule.caregiver_alert_text, first_name=caregiver.first_name, **values)
+        else:
+            body = template_render(
+                slot.organization, TemplateKind.CAREGIVER, caregiver.locale, first_name=caregiver.first_name, **values
+            )
         try:
             messages_queue_quiet(
                 organization=slot.organization, recipients=[str(caregiver.phone)], body=body, source="system", now=now

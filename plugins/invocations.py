@@ -11,7 +11,7 @@ from django.db.models import F
 from entities.selectors import contacts_get_by_phone
 from plugins.choices import PluginAction
 from plugins.models import PluginInvocation
-from plugins.payload import incoming_sms_payload, new_trace_id, sms_status_payload
+from plugins.payload import entity_event_payload, incoming_sms_payload, new_trace_id, sms_status_payload
 from plugins.registrations import registrations_for, registrations_matching
 from plugins.tasks import plugin_invocation_run_task, plugin_invocations_run_task
 
@@ -66,6 +66,37 @@ def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvoca
             message=message,
             entity=entity,
             previous_status=previous_status,
+            trace_id=trace_id,
+            span_id=invocation.id.hex[:16],
+        )
+        invocations.append(invocation)
+    return invocations_save(invocations)
+
+
+def plugins_invoke_entity_event(
+    *, organization, action: str, entity, event_key: str, start, additional: dict
+) -> list[PluginInvocation]:
+    """One call per registration of `action` serving the entity's type, for an event about a person
+    (`_followUpOpened`). Call inside the transaction that records the event: the calls go on commit."""
+    registrations = registrations_for(organization=organization, action=action, entity_type=entity.entity_type)
+    if not registrations:
+        return []
+    trace_id = new_trace_id()
+    invocations = []
+    for registration in registrations:
+        invocation = PluginInvocation(
+            organization_id=organization.pk,
+            registration=registration,
+            action=action,
+            event_key=event_key,
+            entity_type=entity.entity_type,
+            max_attempts=registration.max_attempts,
+        )
+        invocation.payload = entity_event_payload(
+            entity=entity,
+            action=action,
+            start=start,
+            additional=additional,
             trace_id=trace_id,
             span_id=invocation.id.hex[:16],
         )

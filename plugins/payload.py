@@ -1,5 +1,5 @@
-"""The bodies of plugin calls: BioT's `_incomingSms` payload field for field, and `_smsStatus`
-(docs/plugins.md, "The call")."""
+"""The bodies of plugin calls: BioT's `_incomingSms` payload field for field, `_smsStatus`, and the
+entity events (`_followUpOpened`) in the same envelope (docs/plugins.md, "The call")."""
 
 import secrets
 import time
@@ -94,4 +94,23 @@ def sms_status_payload(*, message, entity, previous_status: str, trace_id: str, 
                 }
             },
         },
+    }
+
+
+def entity_event_payload(
+    *, entity, action: str, start: datetime, additional: dict, trace_id: str, span_id: str
+) -> dict:
+    """An event about a person (not a message): the same envelope, `data.additionalData` holding
+    what the action reports (e.g. `followUp` for `_followUpOpened`)."""
+    return {
+        "metadata": _metadata(
+            entity_type=entity.entity_type,
+            action=action,
+            start=start,
+            trace_id=trace_id,
+            span_id=span_id,
+            subject_id=str(entity.pk),
+            source_ip=None,
+        ),
+        "data": {"entity": entity_biot_representation(entity), "additionalData": additional},
     }
