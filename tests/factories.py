@@ -7,7 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
+from adherence.models import DoseConfirmation, DoseSlot, FollowUp, MedicationSchedule, PatientRoster
 from audit.models import AuditEntry
 from entities.models import ApiKey, Caregiver, Organization, OrganizationUser, Patient
 from gateways.models import Gateway
@@ -182,3 +182,14 @@ class AuditEntryFactory(DjangoModelFactory):
     object_repr = factory.Sequence(lambda n: f"audited-{n}")
     action = AuditEntry.Action.UPDATE
     changes = factory.LazyFunction(lambda: {"name": ["before", "after"]})
+
+
+class FollowUpFactory(DjangoModelFactory):
+    class Meta:
+        model = FollowUp
+
+    organization = factory.SubFactory(OrganizationFactory)
+    patient = factory.SubFactory(PatientFactory, organization=factory.SelfAttribute("..organization"))
+    reason = FollowUp.Reason.MISSED_DOSES
+    detail = factory.LazyFunction(lambda: {"missedDoses": 2})
+    opened_at = factory.LazyFunction(timezone.now)
