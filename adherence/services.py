@@ -111,6 +111,41 @@ def reminder_text(slot: DoseSlot) -> str:
     )
 
 
+def schedule_text_previews(schedule: MedicationSchedule) -> list[dict]:
+    """Every language the schedule's patients can get, as it would be sent: the schedule's own
+    reminder texts and the organization's templates (reminder, caregiver), each filled with this
+    schedule's values, with its encoding and segment count (the schedule form shows them)."""
+    from adherence.schedule import schedule_sample_values
+    from messaging.message_templates import DEFAULT_TEXTS, organization_texts, template_preview
+
+    values = schedule_sample_values(schedule)
+    rows = []
+    own = schedule.reminder_texts if isinstance(schedule.reminder_texts, dict) else {}
+    org_reminders = organization_texts(schedule.organization, TemplateKind.REMINDER)
+    for locale, text in sorted(own.items()):
+        rows.append({"kind": "reminder", "locale": locale, "source": "this schedule", "text": text})
+    for locale, text in sorted(org_reminders.items()):
+        if locale not in own:
+            rows.append({"kind": "reminder", "locale": locale, "source": "organization", "text": text})
+    if not own and not org_reminders:
+        rows.append(
+            {"kind": "reminder", "locale": "en", "source": "built-in", "text": DEFAULT_TEXTS[TemplateKind.REMINDER]}
+        )
+    if schedule.caregiver_alert_text:
+        rows.append(
+            {"kind": "caregiver", "locale": "all", "source": "this schedule", "text": schedule.caregiver_alert_text}
+        )
+    else:
+        org_caregiver = organization_texts(schedule.organization, TemplateKind.CAREGIVER) or {
+            "en": DEFAULT_TEXTS[TemplateKind.CAREGIVER]
+        }
+        for locale, text in sorted(org_caregiver.items()):
+            rows.append({"kind": "caregiver", "locale": locale, "source": "organization", "text": text})
+    for row in rows:
+        row.update(template_preview(row["kind"], row["text"], **values))
+    return rows
+
+
 def reminders_send_due(*, now: datetime | None = None) -> int:
     """Send the reminder of every due slot whose window is still open. Returns how many were sent."""
     now = now or timezone.now()

@@ -4,7 +4,7 @@ import re
 
 from django import forms
 
-from adherence.models import MedicationSchedule
+from adherence.models import DEFAULT_FOLLOW_UP_MISSED, DEFAULT_FOLLOW_UP_SILENT_DAYS, MedicationSchedule
 from adherence.schedule import known_timezones
 from portal import selectors
 
@@ -54,7 +54,9 @@ class ScheduleForm(forms.ModelForm):
         choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple, required=False
     )
     reminder_texts = LocaleTextsField(
-        required=False, help_text="One line per language; placeholders {first_name} {last_name} {medication} {time}."
+        required=False,
+        help_text='One line per language, e.g. "es: Hola {first_name} …"; a language without a line uses the '
+        "organization's template. Placeholders {first_name} {last_name} {medication} {dose_time} {organization}.",
     )
     confirm_replies = ListTextField(required=False, help_text='Comma-separated, e.g. "1, Medication Taken".')
     timezone = forms.CharField(widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}))
@@ -73,12 +75,27 @@ class ScheduleForm(forms.ModelForm):
             "response_window_minutes",
             "alert_caregivers",
             "caregiver_alert_text",
+            "follow_up_missed_doses",
+            "follow_up_silent_days",
             "active",
         ]
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("follow_up_missed_doses", "follow_up_silent_days"):
+            self.fields[name].required = False  # left empty: the default (docs/portal.md)
+
+    def clean_follow_up_missed_doses(self):
+        value = self.cleaned_data.get("follow_up_missed_doses")
+        return DEFAULT_FOLLOW_UP_MISSED if value is None else value
+
+    def clean_follow_up_silent_days(self):
+        value = self.cleaned_data.get("follow_up_silent_days")
+        return DEFAULT_FOLLOW_UP_SILENT_DAYS if value is None else value
 
     @staticmethod
     def timezones():

@@ -1,7 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal.views import adherence_report, conversations, live, organizations, patients, send, simulator, today
+from portal.views import (
+    adherence_report,
+    conversations,
+    follow_up,
+    live,
+    organizations,
+    patients,
+    send,
+    simulator,
+    today,
+)
 
 app_name = "portal"
 urlpatterns = [
@@ -15,6 +25,9 @@ urlpatterns = [
     path("portal/organizations/", organizations.organizations, name="organizations"),
     path("portal/doses/<int:pk>/remind", today.dose_remind, name="dose-remind"),
     path("portal/plugin/install", today.plugin_install, name="plugin-install"),
+    path("portal/follow-up/", follow_up.follow_up_list, name="follow-up"),
+    path("portal/follow-up/<uuid:pk>/", follow_up.follow_up_detail, name="follow-up-detail"),
+    path("portal/follow-up/<uuid:pk>/action", follow_up.follow_up_action, name="follow-up-action"),
     path("portal/adherence/", adherence_report.adherence, name="adherence"),
     path("portal/adherence/export.csv", adherence_report.adherence_export, name="adherence-export"),
     path("portal/patients/<uuid:pk>/", patients.patient_detail, name="patient"),

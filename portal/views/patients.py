@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from adherence.models import DoseSlot, MedicationSchedule
 from entities.models import Patient
-from portal import selectors
+from portal import follow_up_selectors, selectors
 from portal.forms import ScheduleForm
 from portal.views.adherence_report import chart, days_range
 from portal.views.shared import staff_view
@@ -29,13 +29,14 @@ def patient_detail(request, pk):
         "recent": DoseSlot.objects.filter(organization=org, patient=patient, scheduled_at__lte=timezone.now())
         .select_related("schedule", "confirmation")
         .order_by("-scheduled_at")[:20],
+        "follow_up_history": follow_up_selectors.patient_history(organization=org, patient=patient),
     }
     return render(request, "portal/patient.html", context)
 
 
 @staff_view
 def schedule_edit(request, patient_pk, pk=None):
-    from adherence.services import schedule_save
+    from adherence.services import schedule_save, schedule_text_previews
 
     org = request.organization
     patient = get_object_or_404(Patient, pk=patient_pk, organization=org)
@@ -45,8 +46,10 @@ def schedule_edit(request, patient_pk, pk=None):
         else MedicationSchedule(organization=org, patient=patient, timezone=org.timezone or "UTC")
     )
     form = ScheduleForm(request.POST or None, instance=schedule)
-    if request.method == "POST" and form.is_valid():
+    # "Preview" shows each language as it would be sent without saving; errors name field and locale.
+    if request.method == "POST" and form.is_valid() and "preview" not in request.POST:
         schedule_save(schedule=form.save(commit=False))
         messages.success(request, f"Schedule for {schedule.medication} saved.")
         return redirect("portal:patient", pk=patient.pk)
-    return render(request, "portal/schedule_form.html", {"form": form, "patient": patient, "schedule": schedule})
+    context = {"form": form, "patient": patient, "schedule": schedule, "previews": schedule_text_previews(schedule)}
+    return render(request, "portal/schedule_form.html", context)

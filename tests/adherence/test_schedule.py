@@ -6,7 +6,6 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from adherence.models import MedicationSchedule
-from messaging.message_templates import text_in
 from adherence.schedule import (
     doses_between,
     local_to_utc,
@@ -15,6 +14,7 @@ from adherence.schedule import (
     schedule_validate,
     zone,
 )
+from messaging.message_templates import text_in
 
 NY = "America/New_York"
 
