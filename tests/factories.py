@@ -11,6 +11,7 @@ from adherence.models import DoseConfirmation, DoseSlot, FollowUp, MedicationSch
 from audit.models import AuditEntry
 from entities.models import ApiKey, Caregiver, Organization, OrganizationUser, Patient
 from gateways.models import Gateway
+from messaging.message_templates import MessageTemplate
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
 from plugins.models import PluginAction, PluginInvocation, PluginRegistration
 
@@ -193,3 +194,13 @@ class FollowUpFactory(DjangoModelFactory):
     reason = FollowUp.Reason.MISSED_DOSES
     detail = factory.LazyFunction(lambda: {"missedDoses": 2})
     opened_at = factory.LazyFunction(timezone.now)
+
+
+class MessageTemplateFactory(DjangoModelFactory):
+    class Meta:
+        model = MessageTemplate
+
+    organization = factory.SubFactory(OrganizationFactory)
+    kind = "reminder"
+    locale = factory.Sequence(lambda n: ["en", "es", "fr", "de", "pt", "it"][n % 6] + ("" if n < 6 else f"-x{n}"))
+    text = "Take {medication}"

@@ -34,6 +34,7 @@ FACTORIES = {
         factories.DoseConfirmationFactory,
         factories.PatientRosterFactory,
         factories.AuditEntryFactory,
+        factories.MessageTemplateFactory,
     )
 }
 
