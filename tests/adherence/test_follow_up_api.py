@@ -82,3 +82,26 @@ def test_another_organizations_item_or_staff(api_client, other_api_client, item,
     response = api_client.post(f"{URL}{item.pk}/assign", {"assigneeId": str(outsider.pk)}, format="json")
     assert response.status_code == 400 and response.json()["field"] == "assigneeId"
     assert FollowUp.objects.get().status == "open"
+
+
+def test_schedule_texts_are_checked_per_language_over_the_api(api_client, organization):
+    from adherence.models import MedicationSchedule
+
+    patient = PatientFactory(organization=organization)
+    body = {
+        "patientId": str(patient.pk),
+        "medication": "Metformin",
+        "doseTimes": ["08:00"],
+        "startDate": "2026-06-01",
+        "reminderTexts": {"en": "Take {medication}", "es": "Tome {medicina}"},
+        "followUpMissedDoses": 3,
+    }
+
+    bad = api_client.post("/api/v1/medication-schedules/", body, format="json")
+    assert bad.status_code == 400
+    assert "es: unknown placeholder {medicina}" in bad.json()["fields"]["reminderTexts"][0]
+    assert not MedicationSchedule.objects.exists()
+
+    body["reminderTexts"]["es"] = "Tome {medication}"
+    good = api_client.post("/api/v1/medication-schedules/", body, format="json")
+    assert good.status_code == 201 and good.json()["followUpMissedDoses"] == 3
