@@ -4,6 +4,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.db.models import Q
+from django.utils import timezone
 
 from adherence.models import DoseSlot, FollowUp, FollowUpEvent
 from entities.models import OrganizationUser
@@ -40,19 +41,26 @@ def recent_doses(*, organization, patient_ids, now, per_patient: int = RECENT_DO
     if not patient_ids:
         return {}
     by_patient: dict = defaultdict(list)
+    # Filtered by patient and time only, so the database walks slot_patient (patient, scheduled_at)
+    # for these few patients; with the organization in the WHERE clause SQLite chose the
+    # organization's date index instead (~300 ms at 5,000 patients). The organization is still
+    # checked, on each row read.
     rows = (
         DoseSlot.objects.filter(
-            organization=organization,
-            patient_id__in=patient_ids,
-            scheduled_at__gte=now - timedelta(days=7),
-            window_closes_at__lte=now,
+            patient_id__in=patient_ids, scheduled_at__gte=now - timedelta(days=7), scheduled_at__lte=now
         )
         .order_by("patient_id", "-scheduled_at")
-        .values_list("patient_id", "scheduled_at", "status")
+        .values_list("organization_id", "patient_id", "scheduled_at", "window_closes_at", "status")
     )
-    for patient_id, at, status in rows:
+    for organization_id, patient_id, at, closes, status in rows:
+        if organization_id != organization.pk or closes > now:
+            continue
         if len(by_patient[patient_id]) < per_patient:
-            by_patient[patient_id].append({"at": at, "status": status})
+            # Labels made here: 300 dots through the template's date filter cost ~100 ms a page.
+            local = timezone.localtime(at)
+            by_patient[patient_id].append(
+                {"at": at, "status": status, "day": local.strftime("%a"), "title": local.strftime("%a %d %b %H:%M")}
+            )
     return {k: list(reversed(v)) for k, v in by_patient.items()}
 
 

@@ -44,7 +44,7 @@ def follow_up_list(request):
         "views": reads.VIEWS,
         "reasons": FollowUp.Reason.choices,
         "summary": follow_up_summary(organization=org),
-        "staff": reads.staff_members(organization=org),
+        "me": reads.staff_of(request.user),
         "page_path": page_path(request),
     }
     if is_fragment(request):

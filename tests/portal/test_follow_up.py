@@ -154,3 +154,16 @@ def test_saving_the_form_keeps_follow_up_defaults(staff, patient):
     schedule = MedicationSchedule.objects.get()
     assert (schedule.reminder_texts, schedule.follow_up_missed_doses, schedule.follow_up_silent_days) == ({}, 2, 3)
     assert FollowUp.objects.count() == 0
+
+
+def test_take_it_and_give_back_from_the_list(staff, item):
+    nurse = OrganizationUser.objects.get(user__username="nurse")
+    url = f"/portal/follow-up/{item.pk}/action"
+
+    assert "Take it" in staff.get("/portal/follow-up/").content.decode()
+    staff.post(url, {"action": "assign", "assignee": "me", "next": "/portal/follow-up/"})
+    item.refresh_from_db()
+    assert item.assigned_to == nurse
+    staff.post(url, {"action": "assign", "assignee": "team"})
+    item.refresh_from_db()
+    assert item.assigned_to is None
