@@ -55,7 +55,7 @@ class GatewayFactory(DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"gateway-{n}")
-    type = Gateway.Type.SIMULATOR
+    type = "simulator"
     is_default = True
 
 
