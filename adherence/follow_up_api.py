@@ -21,6 +21,7 @@ from smsportal.exceptions import ApiError
 class FollowUpEventSerializer(serializers.ModelSerializer):
     assignedToId = serializers.UUIDField(source="assigned_to_id", allow_null=True)
     byUser = serializers.CharField(source="by.username", allow_null=True, default=None)
+    outcome = serializers.ChoiceField(choices=FollowUp.Outcome.choices, allow_blank=True, help_text="Empty: none.")
 
     class Meta:
         model = FollowUpEvent
@@ -35,6 +36,9 @@ class FollowUpSerializer(serializers.ModelSerializer):
     openedAt = serializers.DateTimeField(source="opened_at")
     closedAt = serializers.DateTimeField(source="closed_at", allow_null=True)
     history = FollowUpEventSerializer(source="events", many=True)
+    outcome = serializers.ChoiceField(
+        choices=FollowUp.Outcome.choices, allow_blank=True, help_text="The last outcome recorded; empty: none yet."
+    )
 
     class Meta:
         model = FollowUp
