@@ -20,8 +20,7 @@ from entities.models import Caregiver, EntityType, Organization, OrganizationUse
 from entities.selectors import organization_for_user, scope_to_user
 from entities.serializers import EntityInputSerializer, entity_biot_representation
 from entities.services import entity_save
-from messaging.serializers_outbound import ApiErrorSerializer
-from smsportal.exceptions import ApiError
+from smsportal.exceptions import ApiError, ApiErrorSerializer
 from smsportal.pagination import BoundedLimitOffsetPagination
 from smsportal.phones import InvalidPhoneNumber, to_e164
 

@@ -7,10 +7,12 @@ from typing import Any
 
 from django.db import transaction
 
+from entities.models import Organization
 from gateways.config import as_bool, as_str, config_representation, config_validate, type_from_name
 from gateways.exceptions import ConfigError
 from gateways.models import Gateway, InboundNumber
 from gateways.providers import adapter_class
+from gateways.receive_countries import inbound_number_warning
 from gateways.webhook_url import gateway_webhook_url
 from smsportal.localcache import local_caches_clear
 from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
@@ -143,8 +145,6 @@ def _number_shown(number: InboundNumber, with_organization: bool) -> dict:
 def _numbers_assign(gateway: Gateway, data: dict) -> None:
     """`inboundNumbers` objects carrying `organization` (a global gateway's, superusers only: nobody
     else reaches one through the API) assign or share that number, as the admin does."""
-    from entities.models import Organization
-
     raw = data.get("inboundNumbers")
     for n, item in enumerate(raw if isinstance(raw, list) else []):
         if not isinstance(item, dict) or "organization" not in item:
@@ -240,8 +240,6 @@ def inbound_numbers_set(gateway: Gateway, numbers: list[str] | None, *, own_befo
 
 def gateway_inbound_warnings(*, gateway: Gateway) -> list[str]:
     """One warning per inbound-number country where receiving SMS is not known to work (seed list)."""
-    from messaging.receive_countries import inbound_number_warning
-
     # Queried, not gateway.inbound_numbers.all(): a prefetched list would predate the save.
     countries = dict.fromkeys(InboundNumber.objects.filter(gateway=gateway).values_list("country", flat=True))
     return [w for w in (inbound_number_warning(c) for c in countries) if w]

@@ -60,15 +60,6 @@ class SmsSendOutputSerializer(serializers.Serializer):
     messageId = serializers.UUIDField(help_text="Our message id; replies are linked to it.")  # noqa: N815
 
 
-class ApiErrorSerializer(serializers.Serializer):
-    """The error shape of the BioT-style and entity APIs."""
-
-    error = serializers.CharField()
-    field = serializers.CharField(required=False)
-    fields = serializers.DictField(required=False)
-    code = serializers.CharField(required=False)
-
-
 # ---------------------------------------------------------------------------------------------
 # DHIS2: /api/sms/outbound
 

@@ -19,7 +19,6 @@ from messaging.models import OutboundMessage
 from messaging.serializers_outbound import (
     DHIS2_STATUS_NAMES,
     OUTBOUND_FIELDS,
-    ApiErrorSerializer,
     Dhis2OutboundInputSerializer,
     Dhis2OutboundListSerializer,
     Dhis2OutboundSmsSerializer,
@@ -33,7 +32,7 @@ from messaging.serializers_outbound import (
 from messaging.services.idempotency import HEADER, idempotency_key_validate, idempotent_response
 from messaging.services.outbound import messages_queue
 from smsportal import dhis2
-from smsportal.exceptions import ApiError
+from smsportal.exceptions import ApiError, ApiErrorSerializer
 
 Source = OutboundMessage.Source
 

@@ -1,11 +1,11 @@
 """The bodies of plugin calls: BioT's `_incomingSms` payload field for field, `_smsStatus`, and the
 entity events (`_followUpOpened`) in the same envelope (docs/plugins.md, "The call")."""
 
-import secrets
 import time
 from datetime import UTC, datetime
 
 from entities.serializers import entity_biot_representation
+from smsportal.tracing import traceparent
 
 
 def iso_ns(value: datetime | int) -> str:
@@ -17,15 +17,6 @@ def iso_ns(value: datetime | int) -> str:
         dt = value.astimezone(UTC)
         nanos = dt.microsecond * 1000
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
-
-
-def new_trace_id() -> str:
-    return secrets.token_hex(16)
-
-
-def traceparent(trace_id: str, span_id: str) -> str:
-    """W3C traceparent: version-traceid-parentid-flags (the form of BioT's metadata.traceId)."""
-    return f"00-{trace_id}-{span_id}-00"
 
 
 def _metadata(*, entity_type, action, start, trace_id, span_id, subject_id, source_ip) -> dict:

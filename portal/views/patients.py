@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from adherence.models import DoseSlot, MedicationSchedule
+from adherence.services import schedule_save, schedule_text_previews
 from entities.models import Patient
 from portal import follow_up_selectors, selectors
 from portal.forms import ScheduleForm
@@ -25,7 +26,7 @@ def patient_detail(request, pk):
         "days": (end - start).days + 1,
         "chart": chart(bars),
         "rates": selectors.rates(bars),
-        "schedules": MedicationSchedule.objects.filter(organization=org, patient=patient).order_by("medication"),
+        "schedules": _times_sorted(MedicationSchedule.objects.filter(organization=org, patient=patient)),
         "recent": DoseSlot.objects.filter(organization=org, patient=patient, scheduled_at__lte=timezone.now())
         .select_related("schedule", "confirmation")
         .order_by("-scheduled_at")[:20],
@@ -36,8 +37,6 @@ def patient_detail(request, pk):
 
 @staff_view
 def schedule_edit(request, patient_pk, pk=None):
-    from adherence.services import schedule_save, schedule_text_previews
-
     org = request.organization
     patient = get_object_or_404(Patient, pk=patient_pk, organization=org)
     schedule = (
@@ -51,5 +50,25 @@ def schedule_edit(request, patient_pk, pk=None):
         schedule_save(schedule=form.save(commit=False))
         messages.success(request, f"Schedule for {schedule.medication} saved.")
         return redirect("portal:patient", pk=patient.pk)
-    context = {"form": form, "patient": patient, "schedule": schedule, "previews": schedule_text_previews(schedule)}
+    context = {
+        "form": form,
+        "patient": patient,
+        "schedule": schedule,
+        "is_new": pk is None,
+        "previews": schedule_text_previews(schedule),
+    }
     return render(request, "portal/schedule_form.html", context)
+
+
+def _times_sorted(schedules) -> list:
+    """Schedules by medication, each one's dose times in the order of the day (the API and imports
+    store them as given)."""
+    from adherence.schedule import parse_dose_time
+
+    found = list(schedules.order_by("medication"))
+    for s in found:
+        try:
+            s.dose_times = sorted(s.dose_times, key=parse_dose_time)
+        except (TypeError, ValueError):
+            pass
+    return found

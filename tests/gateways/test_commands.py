@@ -80,7 +80,7 @@ def test_auto_report_without_a_status_url_logs_how_to_give_one(provider_simulato
     from tests.polling import wait_until
 
     provider_simulator.auto_report = "delivered"
-    provider_simulator._accept(SentMessage("clickatell", "sim-1", "+12025550101", "hi"))
+    provider_simulator.accept(SentMessage("clickatell", "sim-1", "+12025550101", "hi"))
 
     record = wait_until(
         lambda: next((r for r in caplog.records if "could not post a delivery report" in r.getMessage()), None),
