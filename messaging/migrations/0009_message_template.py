@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('entities', '0003_organization_default_locale'),
-        ('messaging', '0007_merge_resent_as_unattributed_replies'),
+        ('messaging', '0008_message_log_indexes'),
     ]
 
     operations = [
