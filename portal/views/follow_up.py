@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from adherence.models import FollowUp
-from portal import follow_up_selectors as reads
 from portal import selectors
+from portal.selectors import follow_up as reads
 from portal.views.shared import is_fragment, page_path, paginate, staff_view
 
 

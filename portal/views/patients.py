@@ -7,8 +7,9 @@ from django.utils import timezone
 from adherence.models import DoseSlot, MedicationSchedule
 from adherence.services import schedule_save, schedule_text_previews
 from entities.models import Patient
-from portal import follow_up_selectors, selectors
+from portal import selectors
 from portal.forms import ScheduleForm
+from portal.selectors import follow_up as follow_up_reads
 from portal.views.adherence_report import chart, days_range
 from portal.views.shared import staff_view
 
@@ -38,7 +39,7 @@ def patient_context(request, patient) -> dict:
         "recent": DoseSlot.objects.filter(organization=org, patient=patient, scheduled_at__lte=timezone.now())
         .select_related("schedule", "confirmation")
         .order_by("-scheduled_at")[:20],
-        "follow_up_history": follow_up_selectors.patient_history(organization=org, patient=patient),
+        "follow_up_history": follow_up_reads.patient_history(organization=org, patient=patient),
     }
 
 

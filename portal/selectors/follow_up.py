@@ -1,4 +1,4 @@
-"""The Follow up page's reads, all scoped to one organization (kept apart from portal/selectors.py)."""
+"""The Follow up page's reads and a patient's follow-up history, all scoped to one organization."""
 
 from collections import defaultdict
 from datetime import timedelta
