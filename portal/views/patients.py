@@ -1,4 +1,5 @@
-"""A patient's page (their adherence chart, schedules and recent doses) and the schedule form."""
+"""A patient's page (their adherence chart, schedules, recent doses, follow-up history and consent)
+and the schedule form."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -6,9 +7,10 @@ from django.utils import timezone
 
 from adherence.models import DoseSlot, MedicationSchedule
 from adherence.services import schedule_save, schedule_text_previews
+from entities.consent import consent_history, consent_state
 from entities.models import Patient
 from portal import selectors
-from portal.forms import ScheduleForm
+from portal.forms import ConsentForm, ScheduleForm
 from portal.selectors import follow_up as follow_up_reads
 from portal.views.adherence_report import chart, days_range
 from portal.views.shared import staff_view
@@ -16,15 +18,12 @@ from portal.views.shared import staff_view
 
 @staff_view
 def patient_detail(request, pk):
-    from portal.views.consent import consent_context
-
     patient = get_object_or_404(Patient, pk=pk, organization=request.organization)
-    context = patient_context(request, patient)
-    context.update(consent_context(person=patient))
-    return render(request, "portal/patient.html", context)
+    return render(request, "portal/patient.html", patient_context(request, patient))
 
 
-def patient_context(request, patient) -> dict:
+def patient_context(request, patient, *, consent_form=None) -> dict:
+    """The patient page's context; `consent_form` is the consent form being corrected (views/consent.py)."""
     org = request.organization
     start, end = days_range(request)
     bars = selectors.adherence_by_day(organization=org, start=start, end=end, patient=patient)
@@ -40,6 +39,9 @@ def patient_context(request, patient) -> dict:
         .select_related("schedule", "confirmation")
         .order_by("-scheduled_at")[:20],
         "follow_up_history": follow_up_reads.patient_history(organization=org, patient=patient),
+        "consent_rows": consent_state(person=patient),
+        "consent_history": consent_history(person=patient, limit=50),
+        "consent_form": consent_form or ConsentForm(organization=org),
     }
 
 
