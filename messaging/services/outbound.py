@@ -10,22 +10,19 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from django.conf import settings
-from django.db import connection, models, transaction
-from django.db.models import prefetch_related_objects
+from django.db import connection, transaction
 from django.utils import timezone
 
-from gateways.selectors import gateway_for_send, gateway_senders
+from gateways.selectors import gateway_for_send
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.models import OptOut, OutboundMessage
 from messaging.services.dispatch import dispatch_request
+from messaging.services.outbox_rows import OutboxRows
 from messaging.services.send_rules import OPTED_OUT, refusal_error, refusals, send_rules
-from smsportal.db import execute_hot
-from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
+from smsportal.phones import InvalidPhoneNumber, to_e164
 from smsportal.sms_text import text_info
 
 logger = logging.getLogger(__name__)
@@ -170,7 +167,7 @@ def messages_queue(
             "created_at": now,
             "updated_at": now,
         }
-        rows = _Rows(prototype, gateway=gateway, now=now)
+        rows = OutboxRows(prototype, gateway=gateway, now=now)
         region = organization.default_region or None
         valid = _numbers_valid(recipients, region=region, strict=strict_numbers, result=result)
         if rules is not None:
@@ -183,16 +180,16 @@ def messages_queue(
             if refuse_opted_out and refused:
                 raise refusal_error(next(iter(refused.values())))
             for number, given in numbers.items():
-                rows.add(number, given, refused, result)
+                rows.add(number, given, refused, result.refused)
             rows.insert()
         elif connection.vendor == "postgresql" and len(recipients) >= STREAM_THRESHOLD and not refuse_opted_out:
             # Large sends: the whole opt-out list in one query, then validation and row building
             # stream into COPY, so the database inserts one chunk while the next is validated.
             opted_out = {} if ignore_opt_out else dict.fromkeys(opted_out_all(organization=organization), OPTED_OUT)
-            rows.copy_streaming(valid, opted_out, result)
+            rows.copy_streaming(valid, opted_out, result.refused)
         elif connection.vendor == "postgresql" and refuse_opted_out and len(recipients) == 1 and not ignore_opt_out:
             for number, given in valid:
-                rows.add(number, given, {}, result)
+                rows.add(number, given, {}, result.refused)
             if rows.values and not rows.insert_unless_opted_out(organization):
                 raise _opted_out_refusal()
         else:
@@ -205,7 +202,7 @@ def messages_queue(
             if refuse_opted_out and opted_out:
                 raise _opted_out_refusal()
             for number, given in numbers.items():
-                rows.add(number, given, opted_out, result)
+                rows.add(number, given, opted_out, result.refused)
             rows.insert()
         if require_one and not rows.values:
             exc = MessageRejected("no recipient", field="recipients", code="no_recipient", status_code=409)
@@ -217,9 +214,7 @@ def messages_queue(
         return result
 
 
-COPY_THRESHOLD = 50  # rows; below this a plain INSERT is as fast
 STREAM_THRESHOLD = 1000  # recipients; from here the org's whole opt-out list is cheaper than a lookup
-COPY_CHUNK = 1000  # rows per write while streaming
 
 
 def _opted_out_refusal() -> MessageRejected:
@@ -245,177 +240,3 @@ def _numbers_valid(recipients: list[str], *, region: str | None, strict: bool, r
 
 def opted_out_all(*, organization) -> set[str]:
     return set(OptOut.objects.filter(organization=organization).values_list("phone_number", flat=True))
-
-
-# Field types whose Python values (as messages_queue builds them: aware datetimes, UUIDs, str,
-# int, bool, None) psycopg adapts as they are; get_db_prep_save() would return them unchanged.
-_PLAIN_FIELDS = (
-    models.CharField,
-    models.TextField,
-    models.UUIDField,
-    models.DateTimeField,
-    models.IntegerField,
-    models.BooleanField,
-    models.ForeignKey,
-)
-
-
-@lru_cache(maxsize=1)
-def _layout() -> tuple[list, list[str], list[bool], list, str, str]:
-    """The outbox table's fields, column names, which need preparing, the constant defaults, and
-    quoted SQL names: the same for every send."""
-    fields = list(OutboundMessage._meta.concrete_fields)
-    plain = [isinstance(f, _PLAIN_FIELDS) for f in fields]
-    # Callable defaults (the id) are set per row; every other default is a constant.
-    defaults = [None if callable(f.default) else f.get_default() for f in fields]
-    table = connection.ops.quote_name(OutboundMessage._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    return fields, [f.attname for f in fields], plain, defaults, table, names
-
-
-class _Rows:
-    """The outbox rows of one send, as column values in model field order."""
-
-    def __init__(self, prototype: dict, *, gateway, now):
-        self.fields, self.columns, self.plain, defaults, self.table, self.names = _layout()
-        self.base = [prototype.get(name, default) for name, default in zip(self.columns, defaults, strict=True)]
-        index = {name: i for i, name in enumerate(self.columns)}
-        self.i_id, self.i_recipient, self.i_sender = index["id"], index["recipient"], index["sender"]
-        self.i_reason = index["error_reason"]
-        self.failed = [(index["status"], Status.FAILED), (index["failed_at"], now), (index["result_code"], "FAILED")]
-        self.gateway = gateway
-        # One query for the gateway's local numbers, not one per recipient; without local numbers
-        # every recipient gets the gateway's configured sender (no country lookup per number).
-        if "inbound_numbers" not in getattr(gateway, "_prefetched_objects_cache", {}):
-            prefetch_related_objects([gateway], "inbound_numbers")
-        self.local_senders = gateway_senders(gateway, organization_id=prototype["organization_id"])
-        self.default_sender = gateway.config.get("from", "") or ""
-        self.values: list[list] = []
-        self.queued = 0
-        self._templates: dict[str, list[str]] = {}  # COPY text of a queued row ("") and per refusal reason
-
-    def add(self, number: str, given: str, refused: dict[str, str], result: QueueResult) -> list:
-        row = self.base.copy()
-        row[self.i_id] = uuid.uuid4()
-        row[self.i_recipient] = number
-        if self.local_senders:  # as gateway_sender_for(), with the map built once per send
-            row[self.i_sender] = self.local_senders.get(country_of(number)) or self.default_sender
-        else:
-            row[self.i_sender] = self.default_sender
-        reason = refused.get(number)
-        if reason is not None:
-            for i, value in self.failed:
-                row[i] = value
-            row[self.i_reason] = reason
-            result.refused.append((given, reason))
-        else:
-            self.queued += 1
-        self.values.append(row)
-        return row
-
-    def _params(self, row: list) -> list:
-        prepared = zip(self.fields, self.plain, row, strict=True)
-        return [v if plain else f.get_db_prep_save(v, connection) for f, plain, v in prepared]
-
-    def insert_unless_opted_out(self, organization) -> bool:
-        """PostgreSQL, one row: INSERT it only if its number has not opted out, in one statement
-        (the single-send APIs' check and insert in one round trip). False when opted out.
-
-        The busiest statement of the API, so a prepared one (smsportal/db.py).
-        """
-        (row,) = self.values
-        placeholders = ", ".join(["%s"] * len(self.fields))
-        sql = (
-            f"INSERT INTO {self.table} ({self.names}) SELECT {placeholders} "  # noqa: S608
-            f"WHERE NOT EXISTS (SELECT 1 FROM {OptOut._meta.db_table} WHERE organization_id = %s AND phone_number = %s)"
-        )
-        rowcount, _ = execute_hot(sql, [*self._params(row), organization.pk, row[self.i_recipient]])
-        inserted = rowcount == 1
-        if not inserted:
-            self.values.clear()
-            self.queued = 0
-        return inserted
-
-    def insert(self) -> None:
-        """PostgreSQL: COPY from COPY_THRESHOLD rows, else one raw INSERT (the ORM's INSERT compiler
-        costs more CPU than the statement itself on the single-send path). Others: the ORM."""
-        if not self.values:
-            return
-        if connection.vendor == "postgresql":
-            if len(self.values) >= COPY_THRESHOLD:
-                self._copy([self.values])
-                return
-            values = ", ".join(["(" + ", ".join(["%s"] * len(self.fields)) + ")"] * len(self.values))
-            params = [p for row in self.values for p in self._params(row)]
-            with connection.cursor() as cursor:
-                cursor.execute(f"INSERT INTO {self.table} ({self.names}) VALUES {values}", params)  # noqa: S608
-            return
-        instances = [OutboundMessage.from_db("default", self.columns, row) for row in self.values]
-        if len(instances) == 1:
-            # save() inserts without bulk_create's own transaction (no BEGIN/COMMIT in autocommit).
-            instances[0]._state.adding = True
-            instances[0].save(force_insert=True)
-            return
-        OutboundMessage.objects.bulk_create(instances, batch_size=1000)
-
-    def copy_streaming(self, numbers, refused: dict[str, str], result: QueueResult) -> None:
-        """Build rows from `numbers` as they are validated and COPY them in chunks: the database
-        (the other core) inserts one chunk while this process validates the next."""
-
-        def chunks():
-            chunk: list[list] = []
-            for number, given in numbers:
-                chunk.append(self.add(number, given, refused, result))
-                if len(chunk) == COPY_CHUNK:
-                    yield chunk
-                    chunk = []
-            if chunk:
-                yield chunk
-
-        self._copy(chunks())
-
-    def _copy(self, chunks) -> None:
-        sql = f"COPY {self.table} ({self.names}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for chunk in chunks:
-                copy.write(self._copy_lines(chunk))
-
-    def _copy_lines(self, rows: list[list]) -> str:
-        """Rows in COPY's text format. Only id, recipient and sender differ from row to row (plus
-        the failure columns of refused rows): every other value is converted once per send (and
-        refusal reason), not once per row as psycopg's write_row would (that was most of accepting
-        10,000 recipients)."""
-        i_reason, i_id, i_recipient, i_sender = self.i_reason, self.i_id, self.i_recipient, self.i_sender
-        lines = []
-        for row in rows:
-            reason = row[i_reason]
-            template = self._templates.get(reason)
-            if template is None:
-                prepared = [f.get_db_prep_save(v, connection) for f, v in zip(self.fields, row, strict=True)]
-                template = self._templates[reason] = [_copy_text(v) for v in prepared]
-            line = template.copy()
-            line[i_id] = str(row[i_id])
-            line[i_recipient] = row[i_recipient]  # E.164: digits and "+", nothing to escape
-            line[i_sender] = _copy_text(row[i_sender])
-            lines.append("\t".join(line))
-        return "\n".join(lines) + "\n"
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value) -> str:
-    """One value in COPY's text format, as the column's get_db_prep_save() prepared it."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID | int | float | Decimal):
-        return str(value)
-    if hasattr(value, "obj") and hasattr(value, "dumps"):  # psycopg Json/Jsonb, as JSONField prepares it
-        return value.dumps(value.obj).translate(_COPY_ESCAPES)
-    raise TypeError(f"no COPY text form for {type(value).__name__}")

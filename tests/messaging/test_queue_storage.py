@@ -9,7 +9,8 @@ import pytest
 
 from messaging.exceptions import MessageRejected
 from messaging.models import OptOut, OutboundMessage
-from messaging.services.outbound import COPY_THRESHOLD, STREAM_THRESHOLD, messages_queue
+from messaging.services.outbound import STREAM_THRESHOLD, messages_queue
+from messaging.services.outbox_rows import COPY_THRESHOLD
 
 BODY = 'Dose at 8:00\tthen 20:00\nC:\\pills "x" \\N 💊'
 COMPARED = [
