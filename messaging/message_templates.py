@@ -1,5 +1,6 @@
 """Message templates by language: the texts smsportal writes itself (dose reminders, caregiver
-escalations, consent confirmations, HELP and opt-out answers), one per organization, kind and locale.
+escalations, consent and opt-in confirmations, HELP and opt-out answers), one per organization, kind
+and locale.
 
 A text is picked when it is sent, never stored with a schedule: person's locale → the
 organization's default locale → English, each tried as "es-mx", then "es", then any "es-*";
@@ -23,12 +24,16 @@ from smsportal.sms_text import text_info
 class TemplateKind(models.TextChoices):
     REMINDER = "reminder", "Dose reminder"
     CAREGIVER = "caregiver", "Caregiver escalation (missed dose)"
-    CONFIRMATION = "confirmation", "Opt-in confirmation"
+    CONFIRMATION = "confirmation", "Consent confirmation (opt-in recorded)"
+    OPT_IN = "opt_in", "Opt-in confirmation (opt-out lifted)"
     HELP = "help", "HELP answer"
     OPT_OUT = "opt_out", "Opt-out confirmation"
+    PROGRAM_OPT_OUT = "program_opt_out", "Program opt-out confirmation"
 
 
-# What each kind may use. `{time}` is the older name of `{dose_time}` (schedules written before it).
+# What each kind may use. `{time}` is the older name of `{dose_time}` (schedules written before it);
+# `{programs}` (the organization's confirmation settings) says the same as `{program}`; in the
+# consent answers `{keyword}` is the one that undoes it (STOP after an opt-in, START after an opt-out).
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     TemplateKind.REMINDER: ("first_name", "last_name", "medication", "dose_time", "time", "organization"),
     TemplateKind.CAREGIVER: (
@@ -40,9 +45,11 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
         "time",
         "organization",
     ),
-    TemplateKind.CONFIRMATION: ("first_name", "organization", "program", "keyword"),
+    TemplateKind.CONFIRMATION: ("first_name", "organization", "program", "programs", "keyword"),
+    TemplateKind.OPT_IN: ("first_name", "organization", "keyword"),
     TemplateKind.HELP: ("first_name", "organization", "contact", "program"),
     TemplateKind.OPT_OUT: ("first_name", "organization", "program", "keyword"),
+    TemplateKind.PROGRAM_OPT_OUT: ("first_name", "organization", "program", "programs", "keyword"),
 }
 
 # Built-in English texts: what is sent when neither the schedule nor the organization has one.
@@ -52,8 +59,10 @@ DEFAULT_TEXTS: dict[str, str] = {
     ),
     TemplateKind.CAREGIVER: "{patient_first_name} has not confirmed taking {medication} due at {dose_time}.",
     TemplateKind.CONFIRMATION: "{organization}: you are subscribed to {program}. Reply STOP to unsubscribe.",
+    TemplateKind.OPT_IN: "{organization}: you are subscribed again. Reply {keyword} to unsubscribe.",
     TemplateKind.HELP: "{organization}: {contact}. Msg&data rates may apply. Reply STOP to unsubscribe.",
     TemplateKind.OPT_OUT: "{organization}: you have been unsubscribed and will receive no more messages.",
+    TemplateKind.PROGRAM_OPT_OUT: "{organization}: you will receive no more {program}. Reply STOP to end all messages.",
 }
 
 # Typical values a template is measured with (segment count) when the real ones are not known yet.
@@ -67,6 +76,7 @@ SAMPLE_VALUES = {
     "time": "08:00",
     "organization": "Riverside Clinic",
     "program": "medication reminders",
+    "programs": "medication reminders",
     "keyword": "STOP",
     "contact": "+1 555 010 0000",
 }
@@ -146,15 +156,20 @@ def organization_texts(organization, kind: str) -> dict[str, str]:
     return dict(MessageTemplate.objects.filter(organization=organization, kind=kind).values_list("locale", "text"))
 
 
-def template_pick(organization, kind: str, locale: str, *, overrides: dict[str, str] | None = None) -> str:
-    """The text to send to a person with `locale` (see the module docstring for the order)."""
+def template_pick(
+    organization, kind: str, locale: str, *, overrides: dict[str, str] | None = None, default: str | None = None
+) -> str:
+    """The text to send to a person with `locale` (see the module docstring for the order).
+
+    `default` stands in for the built-in English text when no template matches (the organization's
+    own confirmation and HELP settings; "" there means no answer)."""
     org_texts = organization_texts(organization, kind)
     for candidate in locale_chain(locale, organization):
         for texts in (overrides, org_texts):
             found = text_in(texts, candidate)
             if found:
                 return found
-    return DEFAULT_TEXTS[kind]
+    return DEFAULT_TEXTS[kind] if default is None else default
 
 
 class _Blank(dict):
@@ -171,17 +186,26 @@ def render(text: str, **values) -> str:
 
 
 def template_render(
-    organization, kind: str, locale: str, /, *, overrides: dict[str, str] | None = None, **values
+    organization,
+    kind: str,
+    locale: str,
+    /,
+    *,
+    overrides: dict[str, str] | None = None,
+    default: str | None = None,
+    **values,
 ) -> str:
     """Pick the text for the person's locale and fill it: what every sender of these texts calls.
 
-    `organization` fills `{organization}` unless given; `{time}` and `{dose_time}` stand for each other.
+    `organization` fills `{organization}` unless given; `{time}` and `{dose_time}` stand for each
+    other, as do `{program}` and `{programs}`. `default`: see template_pick.
     """
     values.setdefault("organization", getattr(organization, "name", ""))
-    if "dose_time" in values or "time" in values:
-        values.setdefault("dose_time", values.get("time"))
-        values.setdefault("time", values.get("dose_time"))
-    return render(template_pick(organization, kind, locale, overrides=overrides), **values)
+    for a, b in (("dose_time", "time"), ("program", "programs")):
+        if a in values or b in values:
+            values.setdefault(a, values.get(b))
+            values.setdefault(b, values.get(a))
+    return render(template_pick(organization, kind, locale, overrides=overrides, default=default), **values)
 
 
 # --- validation ------------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """Commands a reply can carry: opt-out/opt-in/help (built in, matched by keywords.py) and the
 keyword's automatic answer, plus reply correlation (which sent message a reply answers).
 
+Every answer is a template of the organization in the language of the person at the number
+(person → organization default → English; an unknown number: the organization's default), the
+organization's own confirmation and HELP settings standing in for the built-in English texts.
+
 Opt-outs and opt-ins are recorded twice: the number-wide OptOut the send path refuses (STOP
 without a program), and the consent ledger of every person of the organization at that number
 (entities/consent.py). Each is confirmed once: a command that changes nothing is not answered.
@@ -11,6 +15,7 @@ import logging
 from entities.consent import consent_record
 from entities.models import ConsentSource, ConsentStatus
 from messaging.exceptions import MessageRejected
+from messaging.message_templates import TemplateKind, render, template_render
 from messaging.models import InboundMessage, OptOut, OutboundMessage
 from messaging.services.keywords import Command
 from messaging.services.keywords import normalize_words as normalize_words  # routing imports it from here
@@ -42,7 +47,7 @@ def builtin_command_run(message: InboundMessage, command: Command, *, people: li
     elif command.kind == "opt_in":
         _opt_in(message, command.programs or tuple(programs), people)
     elif command.kind == "help":
-        reply(message, help_answer(message.organization), ignore_opt_out=True)  # CTIA: HELP is always answered
+        reply(message, help_answer(message, people), ignore_opt_out=True)  # CTIA: HELP is always answered
 
 
 def _opt_out(message: InboundMessage, people: list, programs) -> None:
@@ -50,7 +55,14 @@ def _opt_out(message: InboundMessage, people: list, programs) -> None:
     if OptOut.objects.filter(organization=organization, phone_number=message.originator).exists():
         return  # already opted out: no second confirmation (FCC: at most one)
     # The one confirmation STOP gets (checked above: not already opted out).
-    reply(message, organization.opt_out_confirmation, ignore_opt_out=True)
+    text = _answer(
+        message,
+        TemplateKind.OPT_OUT,
+        people,
+        default=organization.opt_out_confirmation,
+        keyword=_undo(organization, "opt_in"),
+    )
+    reply(message, text, ignore_opt_out=True)
     OptOut.objects.get_or_create(
         organization=organization,
         phone_number=message.originator,
@@ -66,7 +78,12 @@ def _program_opt_out(message: InboundMessage, programs, people: list) -> None:
         return  # nothing is sent to the number anyway; its STOP was confirmed
     changed = _ledger(message, people, programs, ConsentStatus.OPTED_OUT)
     if changed:
-        reply(message, render(organization.program_opt_out_confirmation, organization, changed))
+        default = organization.program_opt_out_confirmation
+        keyword = _undo(organization, "opt_in")
+        reply(
+            message,
+            _answer(message, TemplateKind.PROGRAM_OPT_OUT, people, default=default, programs=changed, keyword=keyword),
+        )
         logger.info(
             "program opt-out recorded",
             extra={"inbound": str(message.id), "programs": [p.slug for p in changed]},
@@ -76,20 +93,46 @@ def _program_opt_out(message: InboundMessage, programs, people: list) -> None:
 def _opt_in(message: InboundMessage, programs, people: list) -> None:
     organization = message.organization
     lifted, _ = OptOut.objects.filter(organization=organization, phone_number=message.originator).delete()
+    keyword = _undo(organization, "opt_out")
     if not people:
-        # A number that is none of the organization's people: stored, answered as configured,
-        # no person created (docs/consent.md).
-        text = organization.opt_in_confirmation if lifted else organization.unknown_number_reply
-        reply(message, render(text, organization, ()))
+        # A number that is none of the organization's people: stored, answered as configured (in
+        # the organization's default language), no person created (docs/consent.md).
+        if lifted:
+            reply(
+                message,
+                _answer(message, TemplateKind.OPT_IN, [], default=organization.opt_in_confirmation, keyword=keyword),
+            )
+        else:
+            reply(
+                message,
+                render(
+                    organization.unknown_number_reply,
+                    organization=organization.name,
+                    program="messages",
+                    programs="messages",
+                ),
+            )
         logger.info("opt-in keyword from an unknown number", extra={"inbound": str(message.id)})
         return
     changed = _ledger(message, people, programs, ConsentStatus.OPTED_IN)
     if changed:
-        reply(message, render(organization.consent_confirmation, organization, changed))
+        default = organization.consent_confirmation
+        reply(
+            message,
+            _answer(message, TemplateKind.CONFIRMATION, people, default=default, programs=changed, keyword=keyword),
+        )
     elif lifted:
-        reply(message, organization.opt_in_confirmation)
+        reply(
+            message,
+            _answer(message, TemplateKind.OPT_IN, people, default=organization.opt_in_confirmation, keyword=keyword),
+        )
     if changed or lifted:
         logger.info("opt-in recorded", extra={"inbound": str(message.id), "phone": phone_ref(message.originator)})
+
+
+def _undo(organization, kind: str) -> str:
+    """`{keyword}` in a consent answer: the first keyword of the command that undoes it."""
+    return next(iter(organization.keywords(kind)), "")
 
 
 def _ledger(message: InboundMessage, people: list, programs, status: str) -> list:
@@ -113,26 +156,31 @@ def _ledger(message: InboundMessage, people: list, programs, status: str) -> lis
     return changed
 
 
-class _Blank(dict):
-    def __missing__(self, key):
-        return "{" + key + "}"
-
-
-def render(text: str, organization, programs) -> str:
-    """An organization's confirmation text with {organization} and {programs} filled in."""
+def _answer(message: InboundMessage, kind: str, people: list, *, default: str, programs=(), **values) -> str:
+    """A consent/HELP answer through the organization's templates (messaging/message_templates.py),
+    in the language of the person at the number (the first, when several share it; none: the
+    organization's default). The organization's own setting (`default`) stands in for the built-in
+    English text; "" there means no answer."""
+    person = people[0] if people else None
     names = ", ".join(p.name for p in programs) or "messages"
-    try:
-        return text.format_map(_Blank(organization=organization.name, programs=names))
-    except (ValueError, IndexError, AttributeError):  # stray braces: the text as written
-        return text
+    return template_render(
+        message.organization,
+        kind,
+        getattr(person, "locale", ""),
+        default=default,
+        first_name=getattr(person, "first_name", "") if len(people) == 1 else "",
+        program=names,
+        **values,
+    )
 
 
-def help_answer(organization) -> str:
+def help_answer(message: InboundMessage, people: list) -> str:
     """HELP: the organization's help text, starting with its name and ending with its contact."""
-    text = render(organization.help_text, organization, ())
+    organization = message.organization
+    contact = organization.help_contact.strip()
+    text = _answer(message, TemplateKind.HELP, people, default=organization.help_text, contact=contact)
     if organization.name and not text.startswith(organization.name):
         text = f"{organization.name}: {text}"
-    contact = organization.help_contact.strip()
     if contact and contact not in text:
         text = f"{text} Contact: {contact}"
     return text
