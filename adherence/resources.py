@@ -2,6 +2,11 @@
 
 Used by the admin (with its preview before import) and by `manage.py import_patients`. A row
 with a bad value is rejected with the reason; the other rows are still imported.
+
+Patients carry their consent (docs/consent.md): per consent program a `consent:<slug>` column with
+the current status, and `consent:<slug>:at` / `consent:<slug>:source` saying when and how it was
+recorded (export only). Importing a `consent:<slug>` column records `opted_in` / `opted_out` in the
+ledger with source `csv_import` (blank or `unknown`: nothing; the same status as now: nothing).
 """
 
 import json
@@ -12,7 +17,8 @@ from import_export import fields, resources, widgets
 
 from adherence.models import MedicationSchedule
 from adherence.services import slots_resync
-from entities.models import Caregiver, Organization, Patient
+from entities.consent import ConsentError, consent_record, program_get
+from entities.models import Caregiver, Consent, ConsentProgram, ConsentSource, ConsentStatus, Organization, Patient
 from smsportal.phones import InvalidPhoneNumber, to_e164
 from smsportal.spreadsheet import spreadsheet_cell, spreadsheet_value
 
@@ -64,8 +70,23 @@ class OrganizationScopedResource(resources.ModelResource):
             raise ValidationError({field: str(exc)})
 
 
+CONSENT_PREFIX = "consent:"
+CONSENT_DETAILS = (":at", ":source")  # export-only columns beside each program's status
+
+
 class PatientResource(OrganizationScopedResource):
     caregivers = fields.Field(column_name="caregivers", attribute=None)
+
+    def __init__(self, organization: Organization | None = None, **kwargs):
+        super().__init__(organization, **kwargs)
+        programs = ConsentProgram.objects.all()
+        if organization is not None:
+            programs = programs.filter(organization=organization)
+        for slug in sorted(set(programs.values_list("slug", flat=True))):
+            for suffix in ("", *CONSENT_DETAILS):
+                name = f"{CONSENT_PREFIX}{slug}{suffix}"
+                self.fields[name] = fields.Field(column_name=name, attribute=None)
+        self._consents: dict | None = None
 
     class Meta:
         model = Patient
@@ -98,6 +119,39 @@ class PatientResource(OrganizationScopedResource):
         if row.get("gender"):
             row["gender"] = str(row["gender"]).strip().upper()
         row["_caregivers"] = self.caregivers_parse(row.get("caregivers"), organization=organization)
+        row["_consents"] = self.consents_parse(row, organization=organization)
+
+    @staticmethod
+    def consents_parse(row, *, organization) -> list[tuple[ConsentProgram, str]]:
+        """(program, status) for each `consent:<slug>` column with a status; a bad program or
+        status is a ValidationError naming the column, before anything of the row is saved."""
+        found = []
+        for column, value in row.items():
+            column = str(column)
+            if not column.startswith(CONSENT_PREFIX) or column.endswith(CONSENT_DETAILS):
+                continue
+            status = "_".join(str(value or "").strip().lower().replace("-", " ").split())
+            if status in ("", ConsentStatus.UNKNOWN):
+                continue
+            try:
+                program = program_get(organization=organization, program=column[len(CONSENT_PREFIX) :], field=column)
+            except ConsentError as exc:
+                raise ValidationError({column: exc.message})
+            if status not in (ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT):
+                raise ValidationError({column: f"{str(value)[:40]!r}: one of opted_in, opted_out (or blank)"})
+            found.append((program, status))
+        return found
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        if row.get("_consents") and instance.pk:
+            current = dict(
+                Consent.objects.filter(entity_type=instance.entity_type, entity_id=instance.pk).values_list(
+                    "program_id", "status"
+                )
+            )
+            if any(current.get(program.pk) != status for program, status in row["_consents"]):
+                return False  # the consent changes though the patient's own columns do not
+        return super().skip_row(instance, original, row, import_validation_errors)
 
     def caregivers_parse(self, value, *, organization) -> list[tuple[str, str]]:
         found = []
@@ -115,7 +169,40 @@ class PatientResource(OrganizationScopedResource):
     def dehydrate_caregivers(self, patient):
         return "; ".join(f"{c.full_name} {c.phone}".strip() for c in patient.caregivers.all())
 
+    def export_field(self, field, instance, **kwargs):
+        name = field.column_name
+        if not name.startswith(CONSENT_PREFIX):
+            return super().export_field(field, instance, **kwargs)
+        slug, _, detail = name[len(CONSENT_PREFIX) :].partition(":")
+        status, at, source = self.consents().get((instance.pk, slug), (ConsentStatus.UNKNOWN, None, ""))
+        if detail == "at":
+            return at.isoformat() if at else ""
+        return spreadsheet_cell(source if detail == "source" else status)
+
+    def consents(self) -> dict:
+        """(patient id, program slug) → (status, when, source): one query for the whole export."""
+        if self._consents is None:
+            qs = Consent.objects.filter(entity_type=Patient.entity_type)
+            if self.organization is not None:
+                qs = qs.filter(organization=self.organization)
+            rows = qs.values_list("entity_id", "program__slug", "status", "updated_at", "last_record__source")
+            self._consents = {(pk, slug): (status, at, source or "") for pk, slug, status, at, source in rows}
+        return self._consents
+
     def after_save_instance(self, instance, row, **kwargs):
+        if self._is_dry_run(kwargs) and not self._is_using_transactions(kwargs):
+            return  # nothing was saved (manage.py import_patients --dry-run)
+        for program, status in row.get("_consents") or []:
+            consent_record(
+                organization=instance.organization,
+                person=instance,
+                program=program,
+                status=status,
+                source=ConsentSource.CSV_IMPORT,
+                text=program.consent_text if status == ConsentStatus.OPTED_IN else "",
+                user=kwargs.get("user"),
+                skip_unchanged=True,
+            )
         for name, phone in row.get("_caregivers") or []:
             first, _, last = name.partition(" ")
             caregiver, _ = Caregiver.objects.get_or_create(
