@@ -53,28 +53,23 @@ def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvoca
     found = contacts_get_by_phone(organization=message.organization, phone_number=message.recipient)
     entity = found[0] if len(found) == 1 else None
     trace_id = new_trace_id()
-    invocations = []
-    for registration in registrations:
-        if entity is not None and entity.entity_type not in registration.entity_types:
-            continue
-        invocation = PluginInvocation(
-            organization_id=message.organization_id,
-            registration=registration,
-            action=PluginAction.SMS_STATUS,
-            event_key=f"{PluginAction.SMS_STATUS}:{message.id}:{message.status}",
-            outbound_message=message,
-            entity_type=entity.entity_type if entity else "",
-            max_attempts=registration.max_attempts,
-        )
-        invocation.payload = sms_status_payload(
-            message=message,
-            entity=entity,
-            previous_status=previous_status,
-            trace_id=trace_id,
-            span_id=invocation.id.hex[:16],
-        )
-        invocations.append(invocation)
-    return invocations_save(invocations)
+    return invocations_save(
+        [
+            _invocation(
+                registration,
+                organization_id=message.organization_id,
+                action=PluginAction.SMS_STATUS,
+                event_key=f"{PluginAction.SMS_STATUS}:{message.id}:{message.status}",
+                entity_type=entity.entity_type if entity else "",
+                payload=lambda span_id: sms_status_payload(
+                    message=message, entity=entity, previous_status=previous_status, trace_id=trace_id, span_id=span_id
+                ),
+                outbound_message=message,
+            )
+            for registration in registrations
+            if entity is None or entity.entity_type in registration.entity_types
+        ]
+    )
 
 
 def plugins_invoke_consent(*, record, person, previous_status: str) -> list[PluginInvocation]:
@@ -101,27 +96,47 @@ def plugins_invoke_entity_event(
     if not registrations:
         return []
     trace_id = new_trace_id()
-    invocations = []
-    for registration in registrations:
-        invocation = PluginInvocation(
-            organization_id=organization.pk,
-            registration=registration,
-            action=action,
-            event_key=event_key,
-            entity_type=entity.entity_type,
-            max_attempts=registration.max_attempts,
-        )
-        invocation.payload = entity_event_payload(
+
+    def payload(span_id: str) -> dict:
+        return entity_event_payload(
             entity=entity,
             action=action,
             start=start,
             additional=additional,
             subject_id=subject_id,
             trace_id=trace_id,
-            span_id=invocation.id.hex[:16],
+            span_id=span_id,
         )
-        invocations.append(invocation)
-    return invocations_save(invocations)
+
+    return invocations_save(
+        [
+            _invocation(
+                registration,
+                organization_id=organization.pk,
+                action=action,
+                event_key=event_key,
+                entity_type=entity.entity_type,
+                payload=payload,
+            )
+            for registration in registrations
+        ]
+    )
+
+
+def _invocation(registration, *, organization_id, action: str, event_key: str, entity_type: str, payload, **links):
+    """One unsaved invocation of `registration`; `payload(span_id)` builds its body, the span being
+    the invocation's own id (what the plugin's trace shows)."""
+    invocation = PluginInvocation(
+        organization_id=organization_id,
+        registration=registration,
+        action=action,
+        event_key=event_key,
+        entity_type=entity_type,
+        max_attempts=registration.max_attempts,
+        **links,
+    )
+    invocation.payload = payload(invocation.id.hex[:16])
+    return invocation
 
 
 def invocations_save(invocations: list[PluginInvocation]) -> list[PluginInvocation]:

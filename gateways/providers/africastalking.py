@@ -18,7 +18,14 @@ from collections.abc import Sequence
 from django.http import HttpRequest
 
 from gateways.exceptions import GatewayAmbiguousError
-from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
+from gateways.providers.base import (
+    Capabilities,
+    InboundSms,
+    OutboundSms,
+    SendResult,
+    StatusUpdate,
+    same_text_groups,
+)
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, url_template
 from gateways.providers.webhooks import normalise_number, parse_timestamp
@@ -96,14 +103,7 @@ class AfricasTalkingAdapter(RequestsAdapter):
         return override or (SANDBOX_URL if self.gateway.config.get("sandbox") else LIVE_URL)
 
     def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
-        groups: dict[tuple[str, str], list[OutboundSms]] = {}
-        for m in messages:
-            groups.setdefault((m.text, m.sender), []).append(m)
-        results: list[SendResult] = []
-        for group in groups.values():
-            for start in range(0, len(group), MAX_RECIPIENTS):
-                results.extend(self._send_group(group[start : start + MAX_RECIPIENTS]))
-        return results
+        return [r for _, _, group in same_text_groups(messages, MAX_RECIPIENTS) for r in self._send_group(group)]
 
     def _send_group(self, group: Sequence[OutboundSms]) -> list[SendResult]:
         config = self.gateway.config

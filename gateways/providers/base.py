@@ -6,7 +6,7 @@ queries the database: the pipeline (messaging.services) claims, records and retr
 
 import abc
 import hmac
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from gateways.exceptions import WebhookValidationError
 from gateways.providers.settings import ProviderSettings
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 
 class GatewayRecord(Protocol):
@@ -197,3 +198,27 @@ class ProviderAdapter(abc.ABC):
 
     def webhook_response(self, kind: str) -> HttpResponse:
         return HttpResponse(status=200)
+
+
+def same_text_groups(
+    messages: Sequence[OutboundSms], size: int, *, default_sender: str = ""
+) -> Iterator[tuple[str, str, list[OutboundSms]]]:
+    """(text, sender, messages) of at most `size` messages sharing text and sender (`default_sender`
+    for those without one), in order of first appearance: one request's worth for a provider that
+    sends one text to many numbers."""
+    groups: dict[tuple[str, str], list[OutboundSms]] = {}
+    for m in messages:
+        groups.setdefault((m.text, m.sender or default_sender), []).append(m)
+    for (text, sender), group in groups.items():
+        for start in range(0, len(group), size):
+            yield text, sender, group[start : start + size]
+
+
+def from_number(config: Mapping[str, Any]) -> list[str]:
+    """`own_numbers` of a provider whose `from` setting may be a phone number (else a sender id or
+    service id, which receives nothing): that number, in E.164."""
+    sender = str(config.get("from") or "")
+    try:
+        return [to_e164(sender)] if sender.startswith("+") else []
+    except InvalidPhoneNumber:
+        return []

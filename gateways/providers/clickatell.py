@@ -14,7 +14,14 @@ from urllib.parse import unquote_to_bytes
 from django.http import HttpRequest
 
 from gateways.exceptions import ConfigError, GatewayAmbiguousError
-from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
+from gateways.providers.base import (
+    Capabilities,
+    InboundSms,
+    OutboundSms,
+    SendResult,
+    StatusUpdate,
+    same_text_groups,
+)
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, unused, url_template
 from gateways.providers.webhooks import normalise_number, parse_timestamp, request_fields, request_json
@@ -95,14 +102,9 @@ class ClickatellAdapter(RequestsAdapter):
         return self.secret("authToken") or self.secret("password")
 
     def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
-        groups: dict[tuple[str, str], list[OutboundSms]] = {}
-        for m in messages:
-            groups.setdefault((m.text, m.sender or str(self.gateway.config.get("from") or "")), []).append(m)
-        results: list[SendResult] = []
-        for (text, sender), group in groups.items():
-            for start in range(0, len(group), MAX_RECIPIENTS):
-                results.extend(self._send_group(text, sender, group[start : start + MAX_RECIPIENTS]))
-        return results
+        default_sender = str(self.gateway.config.get("from") or "")
+        groups = same_text_groups(messages, MAX_RECIPIENTS, default_sender=default_sender)
+        return [r for text, sender, group in groups for r in self._send_group(text, sender, group)]
 
     def _send_group(self, text: str, sender: str, group: Sequence[OutboundSms]) -> list[SendResult]:
         body: dict = {"content": text, "to": [m.to.lstrip("+") for m in group]}

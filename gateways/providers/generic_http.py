@@ -26,7 +26,14 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from gateways.exceptions import ConfigError, WebhookValidationError
-from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
+from gateways.providers.base import (
+    Capabilities,
+    InboundSms,
+    OutboundSms,
+    SendResult,
+    StatusUpdate,
+    same_text_groups,
+)
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import TEMPLATE_PLACEHOLDER, ProviderSettings, Setting, unused
 from gateways.providers.webhooks import dig, fresh_check, normalise_number, parse_timestamp, request_fields
@@ -305,14 +312,7 @@ class GenericHttpAdapter(RequestsAdapter):
     def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
         if self._per_message():
             return self.map_concurrent(lambda m: self._send_group([m])[0], messages)
-        groups: dict[tuple[str, str], list[OutboundSms]] = {}
-        for m in messages:
-            groups.setdefault((m.text, m.sender), []).append(m)
-        results: list[SendResult] = []
-        for group in groups.values():
-            for start in range(0, len(group), MAX_RECIPIENTS):
-                results.extend(self._send_group(group[start : start + MAX_RECIPIENTS]))
-        return results
+        return [r for _, _, group in same_text_groups(messages, MAX_RECIPIENTS) for r in self._send_group(group)]
 
     def _send_group(self, group: Sequence[OutboundSms]) -> list[SendResult]:
         method, url, headers, body = self.build_request(group)

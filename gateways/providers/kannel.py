@@ -20,12 +20,11 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest
 
-from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
+from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate, from_number
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting
 from gateways.providers.webhooks import normalise_number, parse_timestamp, request_fields
 from smsportal.input_safety import HostileInput
-from smsportal.phones import InvalidPhoneNumber, to_e164
 from smsportal.sms_text import text_info
 
 REFERENCE_PARAM = "ref"  # our message id, in each message's dlr-url
@@ -93,11 +92,7 @@ class KannelAdapter(RequestsAdapter):
     @classmethod
     def own_numbers(cls, config) -> list[str]:
         """A `from` that is a phone number is where replies to its messages come back."""
-        sender = str(config.get("from") or "")
-        try:
-            return [to_e164(sender)] if sender.startswith("+") else []
-        except InvalidPhoneNumber:
-            return []
+        return from_number(config)
 
     def _params(self, message: OutboundSms, callback: str) -> dict[str, str]:
         config = self.gateway.config

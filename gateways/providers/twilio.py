@@ -31,11 +31,11 @@ from gateways.providers.base import (
     OutboundSms,
     SendResult,
     StatusUpdate,
+    from_number,
 )
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, url_template
 from gateways.providers.webhooks import normalise_number
-from smsportal.phones import InvalidPhoneNumber, to_e164
 
 logger = logging.getLogger(__name__)
 
@@ -149,11 +149,7 @@ class TwilioAdapter(RequestsAdapter):
     @classmethod
     def own_numbers(cls, config) -> list[str]:
         """A `from` that is a phone number (not a Messaging Service SID) is where replies come back."""
-        sender = str(config.get("from") or "")
-        try:
-            return [to_e164(sender)] if sender.startswith("+") else []
-        except InvalidPhoneNumber:
-            return []
+        return from_number(config)
 
     @property
     def account_sid(self) -> str:

@@ -130,6 +130,19 @@ def _rows(organization, numbers: list[str], rules: SendRules, now, ignore_opt_ou
         return cursor.fetchall()
 
 
+# A refusal reason's prefix → what a single send answers: the message (the rest of the reason
+# filled in), the field and the code.
+_REFUSAL_ANSWERS = (
+    (
+        "exempt limit: ",
+        "the recipient has not consented and has reached the organization's {}",
+        "phoneNumber",
+        "exempt_limit",
+    ),
+    ("no consent for ", "the recipient has not consented to {}", "program", "consent_required"),
+)
+
+
 def refusal_error(reason: str) -> MessageRejected:
     """A single send's refusal (4xx naming the field) for a refused recipient's reason."""
     if reason == OPTED_OUT:
@@ -139,18 +152,7 @@ def refusal_error(reason: str) -> MessageRejected:
             code="opted_out",
             status_code=409,
         )
-    if reason.startswith("exempt limit"):
-        return MessageRejected(
-            f"the recipient has not consented and has reached the organization's {reason[len('exempt limit: ') :]}",
-            field="phoneNumber",
-            code="exempt_limit",
-            status_code=409,
-        )
-    if reason.startswith("no consent"):
-        return MessageRejected(
-            f"the recipient has not consented to {reason[len('no consent for ') :]}",
-            field="program",
-            code="consent_required",
-            status_code=409,
-        )
+    for prefix, text, field, code in _REFUSAL_ANSWERS:
+        if reason.startswith(prefix):
+            return MessageRejected(text.format(reason[len(prefix) :]), field=field, code=code, status_code=409)
     return MessageRejected(f"the recipient has {reason}", field="program", code="opted_out_of_program", status_code=409)
