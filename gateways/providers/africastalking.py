@@ -18,14 +18,7 @@ from collections.abc import Sequence
 from django.http import HttpRequest
 
 from gateways.exceptions import GatewayAmbiguousError
-from gateways.providers.base import (
-    Capabilities,
-    InboundSms,
-    OutboundSms,
-    SendResult,
-    StatusUpdate,
-    same_text_groups,
-)
+from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate, same_text_groups
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, url_template
 from gateways.providers.webhooks import normalise_number, parse_timestamp

@@ -14,14 +14,7 @@ from urllib.parse import unquote_to_bytes
 from django.http import HttpRequest
 
 from gateways.exceptions import ConfigError, GatewayAmbiguousError
-from gateways.providers.base import (
-    Capabilities,
-    InboundSms,
-    OutboundSms,
-    SendResult,
-    StatusUpdate,
-    same_text_groups,
-)
+from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate, same_text_groups
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, unused, url_template
 from gateways.providers.webhooks import normalise_number, parse_timestamp, request_fields, request_json

@@ -26,14 +26,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from gateways.exceptions import ConfigError, WebhookValidationError
-from gateways.providers.base import (
-    Capabilities,
-    InboundSms,
-    OutboundSms,
-    SendResult,
-    StatusUpdate,
-    same_text_groups,
-)
+from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate, same_text_groups
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import TEMPLATE_PLACEHOLDER, ProviderSettings, Setting, unused
 from gateways.providers.webhooks import dig, fresh_check, normalise_number, parse_timestamp, request_fields
