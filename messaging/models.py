@@ -8,6 +8,32 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
+
+# What a person reading a message sees change; internal bookkeeping (reservations, claims) is not listed.
+_VISIBLE_CHANGES = frozenset(
+    {"status", "gateway", "gateway_id", "error_reason", "provider_message_id", "next_attempt_at", "sender", "resent_as"}
+)
+
+
+class OutboundMessageQuerySet(models.QuerySet):
+    """`update()`/`bulk_update()` bypass `auto_now`: these stamp `updated_at` on every visible change,
+    so the API's `lastUpdated` and the admin's "Updated at" follow the message's state."""
+
+    def update(self, **kwargs):
+        if "updated_at" not in kwargs and _VISIBLE_CHANGES.intersection(kwargs):
+            kwargs["updated_at"] = Now()
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        if "updated_at" not in fields and _VISIBLE_CHANGES.intersection(fields):
+            from django.utils import timezone
+
+            now = timezone.now()
+            for obj in objs:
+                obj.updated_at = now
+            fields = [*fields, "updated_at"]
+        return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
 class OutboundMessage(models.Model):
@@ -104,6 +130,11 @@ class OutboundMessage(models.Model):
     resent_as = models.UUIDField(
         null=True, blank=True, help_text="The copy a person resent after it may not have been sent (still unknown)."
     )
+    # Each gateway that gave up on it before the current one: [{"at", "gateway", "gatewayName", "reason"}].
+    # NULL until a failover (a constant default: the outbox's raw INSERT/COPY sets no callable defaults).
+    route_history = models.JSONField(null=True, blank=True, default=None)
+
+    objects = OutboundMessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -125,6 +156,15 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"
+
+    def held_until(self, now=None):
+        """When a queued message held back (quiet hours, a retry's backoff) goes; else None."""
+        from django.utils import timezone
+
+        due = self.next_attempt_at
+        if self.status == self.Status.QUEUED and due is not None and due > (now or timezone.now()):
+            return due
+        return None
 
 
 class InboundMessage(models.Model):

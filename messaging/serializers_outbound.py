@@ -130,6 +130,8 @@ def outbound_dhis2_representation(message: OutboundMessage) -> dict:
         "encoding": message.encoding,
         "segments": message.segments,
         "batchId": str(message.batch_id) if message.batch_id else None,
+        "heldUntil": dhis2_time(message.held_until()),
+        "routeHistory": message.route_history or [],
     }
 
 
@@ -152,6 +154,13 @@ class Dhis2OutboundSmsSerializer(serializers.Serializer):
     encoding = serializers.ChoiceField(choices=OutboundMessage.Encoding.choices)
     segments = serializers.IntegerField()
     batchId = serializers.UUIDField(allow_null=True)  # noqa: N815
+    heldUntil = serializers.CharField(  # noqa: N815
+        allow_null=True, help_text="A queued message held back (quiet hours, retry backoff): when it goes; else null"
+    )
+    routeHistory = serializers.ListField(  # noqa: N815
+        child=serializers.DictField(),
+        help_text="Gateways that gave up on it before the current one (failover): at, gateway, gatewayName, reason",
+    )
 
 
 OUTBOUND_FIELDS = list(Dhis2OutboundSmsSerializer().fields)

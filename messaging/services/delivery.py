@@ -8,6 +8,7 @@ the provider's status lookup, messaging/services/reconcile.py).
 """
 
 import contextlib
+import json
 import logging
 import uuid
 from collections import defaultdict
@@ -257,10 +258,10 @@ def _sent_record(sent: list[OutboundMessage], now) -> None:
         by_code[m.result_code].append(m)
     with connection.cursor() as cursor:
         for code, rows in by_code.items():
-            params = [Status.SENT, code, now, *[p for m in rows for p in (str(m.id), m.provider_message_id)]]
+            params = [Status.SENT, code, now, now, *[p for m in rows for p in (str(m.id), m.provider_message_id)]]
             sql = update_from_values_sql(
                 table,
-                assignments="status = %s, result_code = %s, sent_at = %s, error_reason = '', "
+                assignments="status = %s, result_code = %s, sent_at = %s, updated_at = %s, error_reason = '', "
                 "provider_message_id = v.pid",
                 columns=[("id", "uuid"), ("pid", "varchar")],
                 rows=len(rows),
@@ -313,17 +314,20 @@ def _reroute_to_fallback(messages: list[OutboundMessage], fallback, *, reason: s
     The `provider_message_id IS NULL` condition is what guarantees a message the primary
     accepted is never sent again by the fallback. The sender is re-chosen for the fallback's numbers.
     """
-    by_sender: dict[str, list] = defaultdict(list)
+    by_sender: dict[tuple, list] = defaultdict(list)
     for m in messages:
         sender = gateway_sender_for(gateway=fallback, recipient=m.recipient, organization_id=m.organization_id)
-        by_sender[sender].append(m.id)
-    for sender, ids in by_sender.items():
+        # The route so far stays on the message: the fallback's success must not hide the primary's failure.
+        history = [*(m.route_history or []), _route_step(m.gateway, reason)]
+        by_sender[(sender, json.dumps(history))].append(m.id)
+    for (sender, history), ids in by_sender.items():
         OutboundMessage.objects.filter(id__in=ids, provider_message_id__isnull=True).exclude(
             status__in=[Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.UNKNOWN]
         ).update(
             status=Status.QUEUED,
             gateway=fallback,
             sender=sender,
+            route_history=json.loads(history),
             attempts=0,
             dispatched_at=None,
             next_attempt_at=None,
@@ -332,6 +336,15 @@ def _reroute_to_fallback(messages: list[OutboundMessage], fallback, *, reason: s
             error_reason=stored_error(reason),
         )
     transaction.on_commit(dispatch_request)
+
+
+def _route_step(gateway, reason: str) -> dict:
+    return {
+        "at": timezone.now().isoformat(),
+        "gateway": str(gateway.uid) if gateway is not None else None,
+        "gatewayName": gateway.name if gateway is not None else "",
+        "reason": stored_error(reason),
+    }
 
 
 def _messages_fail(messages: list[OutboundMessage], *, reason: str, result_code: str) -> None:
