@@ -202,6 +202,7 @@ SPECTACULAR_SETTINGS = {
         "WebMessageStatusEnum": ["OK", "WARNING", "ERROR"],
         "PluginActionEnum": ["_incomingSms", "_smsStatus"],  # plugins.models.PluginAction values
         "EntityTypeEnum": "plugins.models.ENTITY_TYPES",
+        "KeywordActionEnum": "messaging.models.KeywordCommand.Action",
     },
 }
 
