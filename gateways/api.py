@@ -18,6 +18,7 @@ from gateways.config import TYPE_ROUTES, ConfigError
 from gateways.models import Gateway
 from gateways.selectors import gateway_default_for
 from gateways.services import (
+    DefaultExistsError,
     TypeChangeError,
     gateway_create,
     gateway_delete,
@@ -58,7 +59,7 @@ def _not_found(uid) -> Response:
 
 
 def _config_error(exc: ConfigError) -> Response:
-    if isinstance(exc, TypeChangeError):
+    if isinstance(exc, TypeChangeError | DefaultExistsError):
         return dhis2.conflict(str(exc))
     if len(exc.errors) == 1:
         return dhis2.bad_request(str(exc), field=exc.field)

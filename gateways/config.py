@@ -101,32 +101,48 @@ def _parameters(value: Any, stored_secrets: dict) -> tuple[list[dict], dict[str,
         raise ConfigError("parameters must be a list of {key, value, header, encode, confidential}", field="parameters")
     previous = stored_secrets.get("parameters") or {}
     params, secrets = [], {}
+    problems: list[ConfigError] = []
     for n, item in enumerate(value):
-        where = f"parameters[{n}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where} must be an object", field=where)
-        key = as_str(item.get("key", ""), f"{where}.key", max_length=200).strip()
-        if not key:
-            raise ConfigError(f"{where}.key is required", field=f"{where}.key")
-        confidential = as_bool(item.get("confidential", item.get("classified", False)), f"{where}.confidential")
-        entry = {
-            "key": key,
-            "header": as_bool(item.get("header", False), f"{where}.header"),
-            "encode": as_bool(item.get("encode", False), f"{where}.encode"),
-            "confidential": confidential,
-        }
-        raw = item.get("value", "")
-        if confidential:
-            if is_masked(raw):
-                if key not in previous:
-                    raise ConfigError(f"{where}.value is required for a new confidential parameter", field=where)
-                secrets[key] = previous[key]
-            else:
-                secrets[key] = as_str(raw, f"{where}.value")
-        else:
-            entry["value"] = as_str(raw if raw is not None else "", f"{where}.value")
-        params.append(entry)
+        try:
+            _parameter_read(n, item, previous, params, secrets)
+        except ConfigError as exc:
+            problems.append(exc)  # every bad parameter is reported, not only the first
+    if problems:
+        raise _combined(problems)
     return params, secrets
+
+
+def _combined(problems: list["ConfigError"]) -> "ConfigError":
+    """One ConfigError carrying every (field, message) of `problems`, the first one first."""
+    pairs = [pair for exc in problems for pair in exc.errors]
+    return ConfigError(pairs[0][1], field=pairs[0][0], errors=pairs)
+
+
+def _parameter_read(n: int, item: Any, previous: dict, params: list, secrets: dict) -> None:
+    where = f"parameters[{n}]"
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where} must be an object", field=where)
+    key = as_str(item.get("key", ""), f"{where}.key", max_length=200).strip()
+    if not key:
+        raise ConfigError(f"{where}.key is required", field=f"{where}.key")
+    confidential = as_bool(item.get("confidential", item.get("classified", False)), f"{where}.confidential")
+    entry = {
+        "key": key,
+        "header": as_bool(item.get("header", False), f"{where}.header"),
+        "encode": as_bool(item.get("encode", False), f"{where}.encode"),
+        "confidential": confidential,
+    }
+    raw = item.get("value", "")
+    if confidential:
+        if is_masked(raw):
+            if key not in previous:
+                raise ConfigError(f"{where}.value is required for a new confidential parameter", field=where)
+            secrets[key] = previous[key]
+        else:
+            secrets[key] = as_str(raw, f"{where}.value")
+    else:
+        entry["value"] = as_str(raw if raw is not None else "", f"{where}.value")
+    params.append(entry)
 
 
 def config_validate(
@@ -168,7 +184,7 @@ def config_validate(
         if name not in failed and not (config.get(name) if name in spec.fields else secrets.get(name)):
             errors.append(ConfigError(f"{name} is required", field=name))
     if errors:
-        raise ConfigError(str(errors[0]), field=errors[0].field, errors=[(e.field, str(e)) for e in errors])
+        raise _combined(errors)
     return config, secrets
 
 
@@ -226,23 +242,29 @@ def _http_placeholders(config: dict, secrets: dict, failed: set) -> None:
     """Every ${...} in the templates must be one the adapter fills in: a typo would be sent verbatim."""
     keys = [str(p.get("key")) for p in config.get("parameters") or [] if isinstance(p, dict)]
     known = set(HTTP_PLACEHOLDERS) | set(keys)
+    problems = []
     for name in ("configurationTemplate", "urlTemplate"):
         template = str(config.get(name) or "")
         if name in failed or not template:
             continue
         found = PLACEHOLDER.findall(template)
         if template.count("${") != len(found) or any(not re.fullmatch(r"[A-Za-z0-9_.-]+", p) for p in found):
-            raise ConfigError(f"{name} has a malformed ${{...}} placeholder", field=name)
+            problems.append(ConfigError(f"{name} has a malformed ${{...}} placeholder", field=name))
+            continue
         unknown = [p for p in dict.fromkeys(found) if p not in known]
         if unknown:
-            raise ConfigError(
-                f"{name} has unknown placeholder(s) "
-                + ", ".join(f"${{{p}}}" for p in unknown)
-                + ": use "
-                + ", ".join(f"${{{p}}}" for p in HTTP_PLACEHOLDERS)
-                + " or a parameter key",
-                field=name,
+            problems.append(
+                ConfigError(
+                    f"{name} has unknown placeholder(s) "
+                    + ", ".join(f"${{{p}}}" for p in unknown)
+                    + ": use "
+                    + ", ".join(f"${{{p}}}" for p in HTTP_PLACEHOLDERS)
+                    + " or a parameter key",
+                    field=name,
+                )
             )
+    if problems:
+        raise _combined(problems)
 
 
 def _sns_service(config: dict, secrets: dict, failed: set) -> None:
@@ -315,13 +337,27 @@ TYPE_RULES = {
 }
 
 
+def _read_default(type_: str, name: str, kind: str):
+    """What an unset field means, as a read shows it: false, no parameters, the provider's own URL."""
+    if kind == "bool":
+        return False
+    if kind == "parameters":
+        return []
+    if name == "urlTemplate":
+        return getattr(ADAPTERS.get(type_), "default_url", "") or None
+    return None
+
+
 def config_representation(gateway: Gateway) -> dict:
     """The type-specific fields for reading: config as stored, secrets masked."""
     spec = SPECS.get(gateway.type, ProviderSettings())
     out: dict[str, Any] = {}
-    for name in spec.fields:
+    for name, kind in spec.fields.items():
         if name in gateway.config:
             out[name] = gateway.config[name]
+        elif (default := _read_default(gateway.type, name, kind)) is not None:
+            # A DHIS2 client echoes a read back on update: every field DHIS2 documents is there.
+            out[name] = default
     if "parameters" in out:
         out["parameters"] = [
             {**p, "value": MASK} if p.get("confidential") else dict(p) for p in gateway.config.get("parameters") or []

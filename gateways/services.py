@@ -282,6 +282,9 @@ def gateway_update(*, gateway: Gateway, data: dict, type_: str | None = None) ->
     if type_ and type_ != gateway.type:
         raise TypeChangeError()
     is_default, numbers = _common_fields(data=data, gateway=gateway, organization=gateway.organization)
+    if is_default and not gateway.is_default and _other_default_exists(gateway):
+        # As DHIS2: only `PUT /api/gateways/default/{uid}` (gateway_set_default) moves the default.
+        raise DefaultExistsError()
     own_before = gateway_own_numbers(gateway)
     gateway.config, gateway.secrets = config_validate(type_=gateway.type, data=data, gateway=gateway)
     gateway.save()
@@ -296,6 +299,16 @@ def gateway_update(*, gateway: Gateway, data: dict, type_: str | None = None) ->
 class TypeChangeError(ConfigError):
     def __init__(self):
         super().__init__("Type of an existing configuration cannot be changed", field="type")
+
+
+class DefaultExistsError(ConfigError):
+    def __init__(self):
+        super().__init__("Default gateway already exists", field="isDefault")
+
+
+def _other_default_exists(gateway: Gateway) -> bool:
+    others = Gateway.objects.filter(organization=gateway.organization, is_default=True).exclude(pk=gateway.pk)
+    return others.exists()
 
 
 @transaction.atomic
