@@ -15,6 +15,7 @@ from gateways.models import Gateway
 from gateways.providers import ADAPTERS
 from gateways.providers.settings import ProviderSettings
 from gateways.urlsafety import UnsafeUrlError, aws_endpoint_check, url_check
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 MASK = "********"
 T = Gateway.Type
@@ -329,11 +330,28 @@ def _clickatell_key(config: dict, secrets: dict, failed: set) -> None:
         raise ConfigError("authToken (the Clickatell API key) is required", field="authToken")
 
 
+def _simulator_reports(config: dict, secrets: dict, failed: set) -> None:
+    from gateways.providers.simulator import REPORT_CHOICES
+
+    allowed = [value for value, _ in REPORT_CHOICES if value]
+    if config.get("deliveryReports", "") not in ("", *allowed):
+        raise ConfigError("deliveryReports must be empty (delivered), " + " or ".join(allowed), field="deliveryReports")
+    numbers = []
+    for n, raw in enumerate(config.get("failNumbers") or []):
+        try:
+            numbers.append(to_e164(raw))
+        except InvalidPhoneNumber as exc:
+            raise ConfigError(f"failNumbers[{n}]: {exc}", field="failNumbers") from None
+    if "failNumbers" in config:
+        config["failNumbers"] = numbers
+
+
 TYPE_RULES = {
     T.HTTP: (_http_content_type, _http_placeholders, _http_method),
     T.SNS: (_sns_service, _sns_region, _sns_endpoint),
     T.TWILIO: (_twilio_from,),
     T.CLICKATELL: (_clickatell_key,),
+    T.SIMULATOR: (_simulator_reports,),
 }
 
 

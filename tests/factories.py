@@ -56,6 +56,9 @@ class GatewayFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"gateway-{n}")
     type = Gateway.Type.SIMULATOR
     is_default = True
+    # The simulator reports delivery like a provider; tests about sending see `sent` unless they
+    # ask for reports (tests/gateways/test_simulator_reports.py).
+    config = factory.LazyAttribute(lambda g: {"deliveryReports": "off"} if g.type == Gateway.Type.SIMULATOR else {})
 
 
 class ApiKeyFactory(DjangoModelFactory):
