@@ -227,6 +227,18 @@ def confirmations_for_export(*, organization, start: date, end: date) -> QuerySe
 # --- Conversations ---------------------------------------------------------------------------
 
 
+def next_reminder(*, organization, now=None) -> DoseSlot | None:
+    """The organization's next dose whose reminder has not gone out yet (the Today page says when)."""
+    return (
+        DoseSlot.objects.filter(
+            organization=organization, status=DoseSlot.Status.SCHEDULED, scheduled_at__gt=now or timezone.now()
+        )
+        .select_related("patient", "schedule")
+        .order_by("scheduled_at")
+        .first()
+    )
+
+
 def entity_get(*, organization, entity_type: str, entity_id):
     model = ENTITY_MODELS.get(entity_type)
     if model is None:

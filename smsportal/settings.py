@@ -330,7 +330,10 @@ PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", default=None)
 # SMS
 # Fernet keys, comma-separated; the first encrypts, all decrypt (rotation: docs/operations.md).
 SMSPORTAL_ENCRYPTION_KEY = env.list("SMSPORTAL_ENCRYPTION_KEY", default=[])
-SMSPORTAL_PUBLIC_BASE_URL = env("SMSPORTAL_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Without it, the local server's address on PORT (what `make run PORT=…` serves).
+SMSPORTAL_PUBLIC_BASE_URL = env(
+    "SMSPORTAL_PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+).rstrip("/")
 SMSPORTAL_MAX_SEGMENTS = env.int("SMSPORTAL_MAX_SEGMENTS", default=10)
 SMSPORTAL_DHIS2_MAX_SMS_LENGTH = env.int("SMSPORTAL_DHIS2_MAX_SMS_LENGTH", default=1071)
 SMSPORTAL_ALLOW_PRIVATE_URLS = env.bool("SMSPORTAL_ALLOW_PRIVATE_URLS", default=False)

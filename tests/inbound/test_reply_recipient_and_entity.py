@@ -18,9 +18,7 @@ def _receive(organization, gateway, text: str, sender: str = "+12025550111"):
 
 
 @pytest.mark.parametrize("action", ["reply", "ignore", "reply_and_plugins"])
-def test_a_keyword_reply_from_a_patient_is_stored_as_theirs_with_our_number(
-    api_client, organization, gateway, action
-):
+def test_a_keyword_reply_from_a_patient_is_stored_as_theirs_with_our_number(api_client, organization, gateway, action):
     patient = PatientFactory(organization=organization, phone="+12025550111")
     KeywordCommandFactory(organization=organization, keyword="CLINIC", action=action, reply_text="Open 8-16")
 

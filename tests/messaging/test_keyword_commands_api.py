@@ -16,7 +16,12 @@ def test_create_list_read_change_and_delete(api_client, organization):
 
     assert created.status_code == 201, created.content
     body = created.json()
-    assert (body["keyword"], body["action"], body["replyText"], body["enabled"]) == ("CLINIC", "reply", "Open 8-16", True)
+    assert (body["keyword"], body["action"], body["replyText"], body["enabled"]) == (
+        "CLINIC",
+        "reply",
+        "Open 8-16",
+        True,
+    )
     assert KeywordCommand.objects.get(pk=body["id"]).organization == organization
     assert [c["keyword"] for c in api_client.get(URL).json()["results"]] == ["CLINIC"]
     assert api_client.get(f"{URL}/{body['id']}").json()["replyText"] == "Open 8-16"

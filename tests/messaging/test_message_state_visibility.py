@@ -25,7 +25,9 @@ def _read(api_client, message_id) -> dict:
 
 
 def test_last_updated_changes_when_a_delivery_report_arrives(api_client, organization, gateway):
-    message = messages_queue(organization=organization, recipients=["+12025550101"], body="Hi", source="api").messages[0]
+    message = messages_queue(organization=organization, recipients=["+12025550101"], body="Hi", source="api").messages[
+        0
+    ]
     sent = OutboundMessage.objects.get(pk=message.pk)
     assert sent.status == "sent"  # dispatched eagerly in tests
     OutboundMessage.objects.filter(pk=message.pk).update(updated_at=sent.created_at)
@@ -80,7 +82,9 @@ def test_a_message_held_by_quiet_hours_says_until_when_in_the_api_and_the_portal
 
 
 def test_a_message_not_held_has_no_held_until(api_client, organization, gateway):
-    message = messages_queue(organization=organization, recipients=["+12025550101"], body="Hi", source="api").messages[0]
+    message = messages_queue(organization=organization, recipients=["+12025550101"], body="Hi", source="api").messages[
+        0
+    ]
 
     assert _read(api_client, message.pk)["heldUntil"] is None
     assert _read(api_client, message.pk)["routeHistory"] == []
