@@ -243,4 +243,4 @@ def copyable(value: str):
 
 
 class SendTestForm(forms.Form):
-    recipient = forms.CharField(help_text="E.164 number, e.g. +15551234567", widget=TextWidget)
+    recipient = forms.CharField(help_text="E.164 number, e.g. +12025550123", widget=TextWidget)

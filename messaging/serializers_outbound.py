@@ -41,7 +41,7 @@ class FlatInputSerializer(serializers.Serializer):
 class SmsSendInputSerializer(FlatInputSerializer):
     message = StrictCharField(trim_whitespace=False, help_text="The text; GSM-7 or UCS-2, segment-limited.")
     phoneNumber = StrictCharField(  # noqa: N815 — BioT's wire name
-        max_length=32, help_text="Full international format, e.g. +15551234567."
+        max_length=32, help_text="Full international format, e.g. +12025550123."
     )
 
     def __init__(self, *args, region: str | None = None, **kwargs):
