@@ -7,9 +7,10 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
-from gateways.config import SPECS, ConfigError
+from gateways.exceptions import ConfigError
 from gateways.forms import GatewayForm, SendTestForm, copyable, gateway_fieldsets
 from gateways.models import Gateway
+from gateways.providers import ADAPTERS
 from gateways.services import (
     gateway_inbound_warnings,
     gateway_retire_webhook_token,
@@ -53,13 +54,13 @@ class GatewayAdmin(OrganizationScopedAdmin):
         if obj is not None:
             return obj.type
         type_ = request.GET.get("type") or request.POST.get("type") or ""
-        return type_ if type_ in SPECS else ""
+        return type_ if type_ in ADAPTERS else ""
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self._type_for(request, None):
             context = {
                 **self.admin_site.each_context(request),
-                "types": [(value, label, SPECS[value].description) for value, label in Gateway.Type.choices],
+                "types": [(a.type, a.label, a.config_spec.description) for a in ADAPTERS.values()],
                 "opts": self.model._meta,
                 "has_view_permission": self.has_view_permission(request),
                 "title": "Add gateway",

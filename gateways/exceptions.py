@@ -30,3 +30,18 @@ class GatewayAmbiguousError(GatewayError):
 
 class WebhookValidationError(GatewayError, SuspiciousOperation):
     """A provider callback failed its authenticity check."""
+
+
+class ConfigError(ValueError):
+    """A gateway configuration problem, naming the field."""
+
+    def __init__(self, message: str, *, field: str, errors: list[tuple[str, str]] | None = None):
+        super().__init__(message)
+        self.field = field
+        self.errors = errors or [(field, message)]  # every (field, message) found, first = `field`
+
+    @classmethod
+    def combined(cls, problems: list["ConfigError"]) -> "ConfigError":
+        """One error carrying every (field, message) of `problems`, the first one first."""
+        pairs = [pair for exc in problems for pair in exc.errors]
+        return cls(pairs[0][1], field=pairs[0][0], errors=pairs)

@@ -7,8 +7,10 @@ from typing import Any
 
 from django.db import transaction
 
-from gateways.config import ConfigError, as_bool, as_str, config_representation, config_validate, type_from_name
+from gateways.config import as_bool, as_str, config_representation, config_validate, type_from_name
+from gateways.exceptions import ConfigError
 from gateways.models import Gateway, InboundNumber
+from gateways.providers import adapter_class
 from gateways.webhook_url import gateway_webhook_url
 from smsportal.localcache import local_caches_clear
 from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
@@ -166,13 +168,9 @@ def _numbers_assign(gateway: Gateway, data: dict) -> None:
 
 
 def gateway_own_numbers(gateway: Gateway) -> list[str]:
-    """Numbers a gateway receives on by its configuration alone: a Twilio `from` that is a phone
-    number (not a Messaging Service SID) is where replies to its messages come back."""
-    sender = str(gateway.config.get("from") or "") if gateway.type == Gateway.Type.TWILIO else ""
-    try:
-        return [to_e164(sender)] if sender.startswith("+") else []
-    except InvalidPhoneNumber:
-        return []
+    """Numbers a gateway receives on by its configuration alone, as its adapter declares them."""
+    adapter = adapter_class(gateway.type)
+    return adapter.own_numbers(gateway.config) if adapter else []
 
 
 def gateway_default_senders(gateway: Gateway) -> set[str]:

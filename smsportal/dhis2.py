@@ -7,7 +7,7 @@ a version prefix (/api/26/gateways == /api/gateways).
 
 from http import HTTPStatus
 
-from django.urls import re_path
+from django.urls.resolvers import RegexPattern, URLPattern
 from rest_framework.response import Response
 
 
@@ -45,11 +45,11 @@ def bad_request(message: str, *, field: str | None = None) -> Response:
     return web_message(message, http_status=400, response={"field": field} if field else None)
 
 
-def api_path(route: str, view, name: str | None = None):
+def api_path(route: str, view, name: str | None = None, *, pattern: type[RegexPattern] = RegexPattern):
     """A URL pattern under /api/ that also answers under /api/<version>/ (DHIS2 clients use both),
-    with or without a trailing slash."""
+    with or without a trailing slash. `pattern`: a RegexPattern that may refine the match."""
     route = route if route.endswith("/?") else f"{route}/?"
-    return re_path(rf"^api/(?:\d+/)?{route}$", view, name=name)
+    return URLPattern(pattern(rf"^api/(?:\d+/)?{route}$", name=name, is_endpoint=True), view, name=name)
 
 
 def pager(*, page: int, page_size: int, total: int) -> dict:

@@ -54,7 +54,7 @@ class GatewayFactory(DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"gateway-{n}")
-    type = Gateway.Type.SIMULATOR
+    type = "simulator"
     is_default = True
     # The simulator reports delivery like a provider; tests about sending see `sent` unless they
     # ask for reports (tests/gateways/test_simulator_reports.py).

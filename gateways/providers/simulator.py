@@ -11,8 +11,10 @@ import logging
 import uuid
 from collections.abc import Sequence
 
+from gateways.exceptions import ConfigError
 from gateways.providers.base import Capabilities, OutboundSms, ProviderAdapter, SendResult
 from gateways.providers.settings import ProviderSettings, Setting
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +26,25 @@ REPORT_CHOICES = (
 )
 
 
+def _reports_rule(config: dict, secrets: dict, failed: set) -> None:
+    """deliveryReports is one of REPORT_CHOICES; failNumbers are stored in E.164."""
+    allowed = [value for value, _ in REPORT_CHOICES if value]
+    if config.get("deliveryReports", "") not in ("", *allowed):
+        raise ConfigError("deliveryReports must be empty (delivered), " + " or ".join(allowed), field="deliveryReports")
+    if "failNumbers" not in config:
+        return
+    numbers = []
+    for n, raw in enumerate(config["failNumbers"]):
+        try:
+            numbers.append(to_e164(raw))
+        except InvalidPhoneNumber as exc:
+            raise ConfigError(f"failNumbers[{n}]: {exc}", field="failNumbers") from None
+    config["failNumbers"] = numbers
+
+
 class SimulatorAdapter(ProviderAdapter):
     type = "simulator"
+    label = "Simulator"
     capabilities = Capabilities(max_batch_size=500, dedupes_on_reference=True)
     config_spec = ProviderSettings(
         settings=(
@@ -42,6 +61,7 @@ class SimulatorAdapter(ProviderAdapter):
                 kind="list",
             ),
         ),
+        rules=(_reports_rule,),
         description="Sends nothing: the portal's phone simulator shows what it delivered and lets you reply, "
         "and it reports delivery like a real provider. For trying smsportal out.",
     )

@@ -22,8 +22,18 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import urlsplit
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -32,6 +42,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from gateways.exceptions import (
+    ConfigError,
     GatewayAmbiguousError,
     GatewayRejectedError,
     GatewayTemporaryError,
@@ -74,8 +85,6 @@ SERVER_ERRORS = {"InternalError", "InternalFailure", "InternalServerException", 
 
 _clients_lock = threading.Lock()
 _clients: dict[tuple, object] = {}
-_certs_lock = threading.Lock()
-_certs: dict[str, object] = {}
 
 
 def signing_string(envelope: dict) -> bytes:
@@ -100,27 +109,66 @@ def _public_key(cert_url: str):
     test_pem = getattr(settings, "SMSPORTAL_SNS_TEST_CERTIFICATE", "")
     if test_pem:
         return x509.load_pem_x509_certificate(test_pem.encode()).public_key()
-    with _certs_lock:
-        cached = _certs.get(cert_url)
-    if cached is not None:
-        return cached
     try:
-        response = http_session().get(cert_url, timeout=5, allow_redirects=False)
-        response.raise_for_status()
-        key = x509.load_pem_x509_certificate(response.content).public_key()
-    except Exception as exc:  # noqa: BLE001 — any failure means "not verified"
+        return _fetched_key(cert_url)
+    except Exception as exc:  # noqa: BLE001 — any failure means "not verified" (and is not cached)
         raise WebhookValidationError(f"signing certificate unavailable ({type(exc).__name__})")
-    with _certs_lock:
-        if len(_certs) > 32:
-            _certs.clear()
-        _certs[cert_url] = key
-    return key
+
+
+@lru_cache(maxsize=32)
+def _fetched_key(cert_url: str):
+    response = http_session().get(cert_url, timeout=5, allow_redirects=False)
+    response.raise_for_status()
+    return x509.load_pem_x509_certificate(response.content).public_key()
+
+
+# -- configuration rules (gateways.config runs them after reading every field) ------------------
+
+SERVICES = ("sns", "pinpoint-sms-voice-v2")
+
+
+def _service_rule(config: dict, secrets: dict, failed: set) -> None:
+    if config.get("service", "sns") not in SERVICES:
+        raise ConfigError("service must be one of " + ", ".join(SERVICES), field="service")
+
+
+@lru_cache(maxsize=8)
+def aws_regions(service: str) -> frozenset[str]:
+    """The regions botocore knows for `service`, in every partition (from its bundled endpoint data)."""
+    session = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions(service, partition_name=partition)
+    )
+
+
+def _region_rule(config: dict, secrets: dict, failed: set) -> None:
+    region, service = config.get("region"), config.get("service", "sns")
+    if not region or "service" in failed or service not in SERVICES:
+        return
+    known = aws_regions(service)
+    if known and region not in known:
+        raise ConfigError(
+            f"region {region!r} is not an AWS region of {service}: e.g. " + ", ".join(sorted(known)[:5]) + ", …",
+            field="region",
+        )
+
+
+def _endpoint_rule(config: dict, secrets: dict, failed: set) -> None:
+    if config.get("endpointUrl") and "endpointUrl" not in failed:
+        try:
+            aws_endpoint_check(str(config["endpointUrl"]))
+        except UnsafeUrlError as exc:
+            raise ConfigError(f"endpointUrl: {exc}", field="endpointUrl")
 
 
 class SnsAdapter(RequestsAdapter):
     """AWS SNS publish / End User Messaging send_text_message via boto3, SNS-signed callbacks."""
 
     type = "sns"
+    label = "AWS SNS / End User Messaging"
+    signed_webhooks = True  # SNS message signatures
     capabilities = Capabilities(max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16)
     config_spec = ProviderSettings(
         (
@@ -171,6 +219,7 @@ class SnsAdapter(RequestsAdapter):
             ),
         ),
         description="Amazon SNS or AWS End User Messaging SMS, through boto3.",
+        rules=(_service_rule, _region_rule, _endpoint_rule),
         webhooks_hint="Subscribe the inbound URL (HTTPS) to the SNS topic of your two-way number, and the status "
         "URL to the topic of the configuration set's event destination; the subscriptions confirm themselves.",
     )
@@ -185,38 +234,31 @@ class SnsAdapter(RequestsAdapter):
     def region(self) -> str:
         return str(self.gateway.config.get("region") or "us-east-1")
 
-    def client(self):
-        import boto3
-        from botocore.config import Config
-
-        config = self.gateway.config
-        secret = self.secret("secretAccessKey")
-        key = (
-            str(self.gateway.pk),
-            self.service,
-            self.region,
-            str(config.get("endpointUrl") or ""),
-            str(config.get("accessKeyId") or ""),
-            hashlib.sha256(secret.encode()).hexdigest(),
-        )
+    def client(self, service: str = "", region: str = ""):
+        """A boto3 client for this gateway's account (its own service and region unless named),
+        reused while the configuration is unchanged."""
+        config, secret = self.gateway.config, self.secret("secretAccessKey")
+        service, region = service or self.service, region or self.region
+        endpoint, access_key = str(config.get("endpointUrl") or ""), str(config.get("accessKeyId") or "")
+        key = (str(self.gateway.pk), service, region, endpoint, access_key, hashlib.sha256(secret.encode()).hexdigest())
         with _clients_lock:
             client = _clients.get(key)
             if client is None:
+                timeout = float(settings.SMSPORTAL_HTTP_TIMEOUT)
                 kwargs = {
-                    "region_name": self.region,
+                    "region_name": region,
                     "config": Config(
-                        connect_timeout=min(5.0, float(settings.SMSPORTAL_HTTP_TIMEOUT)),
-                        read_timeout=float(settings.SMSPORTAL_HTTP_TIMEOUT),
+                        connect_timeout=min(5.0, timeout),
+                        read_timeout=timeout,
                         retries={"total_max_attempts": 1, "mode": "standard"},
                         max_pool_connections=self.capabilities.concurrency,
                     ),
                 }
-                if config.get("endpointUrl"):
-                    kwargs["endpoint_url"] = str(config["endpointUrl"])
-                if config.get("accessKeyId") and secret:
-                    kwargs["aws_access_key_id"] = str(config["accessKeyId"])
-                    kwargs["aws_secret_access_key"] = secret
-                client = boto3.session.Session().client(self.service, **kwargs)
+                if endpoint:
+                    kwargs["endpoint_url"] = endpoint
+                if access_key and secret:
+                    kwargs |= {"aws_access_key_id": access_key, "aws_secret_access_key": secret}
+                client = boto3.session.Session().client(service, **kwargs)
                 if len(_clients) > 64:
                     _clients.clear()
                 _clients[key] = client
@@ -329,7 +371,7 @@ class SnsAdapter(RequestsAdapter):
         topic, token = str(envelope.get("TopicArn")), str(envelope.get("Token") or "")
         region = TOPIC_ARN.match(topic).group(1)
         if self.gateway.config.get("endpointUrl"):
-            self.client_for("sns", region).confirm_subscription(TopicArn=topic, Token=token)
+            self.client("sns", region).confirm_subscription(TopicArn=topic, Token=token)
             logger.info("SNS subscription confirmed", extra={"gateway": self.gateway.uid})
             return
         url = str(envelope.get("SubscribeURL") or "")
@@ -342,16 +384,6 @@ class SnsAdapter(RequestsAdapter):
             return
         http_session().get(url, timeout=10, allow_redirects=False)
         logger.info("SNS subscription confirmed", extra={"gateway": self.gateway.uid})
-
-    def client_for(self, service: str, region: str):
-        import boto3
-
-        config = self.gateway.config
-        kwargs = {"region_name": region, "endpoint_url": str(config["endpointUrl"])}
-        if config.get("accessKeyId") and self.secret("secretAccessKey"):
-            kwargs["aws_access_key_id"] = str(config["accessKeyId"])
-            kwargs["aws_secret_access_key"] = self.secret("secretAccessKey")
-        return boto3.session.Session().client(service, **kwargs)
 
     def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
         message = self._notification_message(request)
@@ -394,14 +426,6 @@ class SnsAdapter(RequestsAdapter):
 
 
 def _map_boto_error(exc: Exception) -> Exception:
-    from botocore.exceptions import (
-        ClientError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        ReadTimeoutError,
-    )
-
     if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):
         return GatewayTemporaryError("AWS endpoint unreachable", result_code="RESULT_CODE_504")
     if isinstance(exc, ReadTimeoutError):

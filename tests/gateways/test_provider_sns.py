@@ -225,15 +225,15 @@ def test_subscription_is_confirmed_only_for_allow_listed_topics(signer, rf, moto
     signer.sns_topic_arn = topic
     adapter = sns_adapter(moto_server, topicArns=[topic])
     confirmed = []
-    real_client_for = adapter.client_for
+    real_client = adapter.client
 
-    def spying_client_for(service, region):
-        client = real_client_for(service, region)
+    def spying_client(service="", region=""):
+        client = real_client(service, region)
         real_confirm = client.confirm_subscription
         client.confirm_subscription = lambda **kw: (real_confirm(**kw), confirmed.append(kw))
         return client
 
-    monkeypatch.setattr(adapter, "client_for", spying_client_for)
+    monkeypatch.setattr(adapter, "client", spying_client)
     envelope = signer.sns_envelope(
         "You have chosen to subscribe to the topic",
         kind="SubscriptionConfirmation",

@@ -104,11 +104,9 @@ class Command(BaseCommand):
 
         # The simulator is the default unless the organization already chose another default.
         if not Gateway.objects.filter(organization=organization, is_default=True).exists():
-            simulator = Gateway.objects.filter(organization=organization, type=Gateway.Type.SIMULATOR).first()
+            simulator = Gateway.objects.filter(organization=organization, type="simulator").first()
             if simulator is None:
-                Gateway.objects.create(
-                    organization=organization, name="Simulator", type=Gateway.Type.SIMULATOR, is_default=True
-                )
+                Gateway.objects.create(organization=organization, name="Simulator", type="simulator", is_default=True)
             else:
                 Gateway.objects.filter(pk=simulator.pk).update(is_default=True)
 
