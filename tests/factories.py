@@ -58,7 +58,7 @@ class GatewayFactory(DjangoModelFactory):
     is_default = True
     # The simulator reports delivery like a provider; tests about sending see `sent` unless they
     # ask for reports (tests/gateways/test_simulator_reports.py).
-    config = factory.LazyAttribute(lambda g: {"deliveryReports": "off"} if g.type == Gateway.Type.SIMULATOR else {})
+    config = factory.LazyAttribute(lambda g: {"deliveryReports": "off"} if g.type == "simulator" else {})
 
 
 class ApiKeyFactory(DjangoModelFactory):
