@@ -38,6 +38,7 @@ def test_the_simulator_form_has_no_empty_settings_section(admin_client):
     page = admin_client.get("/admin/gateways/gateway/add/?type=simulator").content.decode()
 
     assert "Simulator account" not in page and "Advanced" not in page
+    assert "Delivery reports" in page and "Numbers that cannot be reached" in page
 
 
 def test_the_webhook_urls_are_shown_with_a_copy_button(admin_client, organization, settings):
