@@ -27,7 +27,7 @@ from entities.services import api_key_create
 from messaging.models import InboundMessage
 from plugins.models import PluginInvocation, PluginRegistration
 from smsportal.wsgi import application
-from tests.factories import CaregiverFactory, OrganizationUserFactory, PatientFactory
+from tests.factories import CaregiverFactory, KeywordCommandFactory, OrganizationUserFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -132,6 +132,7 @@ def seeded(organization, gateway, bearer):
         attempt_log=[{"at": timezone.now().isoformat(), "statusCode": 500, "error": "boom", "ms": 12}],
     )
     assert DoseSlot.objects.filter(schedule=schedule).exists()
+    command = KeywordCommandFactory(organization=organization, keyword="HOURS")
     return {
         "/api/v1/patients/{id}/": {"id": patient.pk},
         "/api/v1/caregivers/{id}/": {"id": caregiver.pk},
@@ -144,6 +145,7 @@ def seeded(organization, gateway, bearer):
         "/api/sms/inbound/{uid}": {"uid": inbound.pk},
         "/api/gateways/{uid}": {"uid": gateway.pk},
         "/api/gateways/{route}": {"route": "simulator"},
+        "/api/v1/keyword-commands/{id}/": {"id": command.pk},
     }
 
 
