@@ -28,8 +28,9 @@ class PersonFactory(DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     first_name = factory.Sequence(lambda n: f"First{n}")
     last_name = factory.Sequence(lambda n: f"Last{n}")
-    # 202-555-01xx numbers are fictional but parse as valid US numbers.
-    phone = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+    # 202-555-xxxx numbers parse as valid US numbers. 2000-9999 only: tests name 202-555-01xx numbers
+    # themselves, and a generated one equal to theirs made a person of another organization share it.
+    phone = factory.Sequence(lambda n: f"+1202555{2000 + n % 8000:04d}")
     email = factory.LazyAttribute(lambda o: f"{o.first_name.lower()}@example.org")
 
 
