@@ -4,7 +4,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gateways.models import Gateway
+from gateways.providers import get_adapter
 from gateways.providers.base import ProviderAdapter
+from gateways.routing import gateway_usable_fallback
 from smsportal.localcache import LocalCache
 from smsportal.phones import country_of
 
@@ -24,8 +26,6 @@ def gateway_for_send(*, organization, gateway_id=None) -> Gateway | None:
         lambda: gateway_default_for(organization=organization, prefetch=("inbound_numbers",)),
     )
     if gateway is not None and gateway.down_until and gateway.down_until > timezone.now():
-        from gateways.routing import gateway_usable_fallback
-
         # Marked down: new messages start on its fallback, if that one is usable.
         return gateway_usable_fallback(gateway) or gateway
     return gateway
@@ -81,8 +81,6 @@ class _UnknownGateway(Exception):
 
 
 def _gateway_with_adapter(gateway_id) -> tuple[Gateway, ProviderAdapter]:
-    from gateways.providers import get_adapter
-
     # At most one row by primary key: no ORDER BY to compile (first() would add one).
     found = list(Gateway.objects.select_related("organization").filter(Q(pk=gateway_id), is_active=True)[:1])
     if not found:

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from entities.selectors import organization_for_user, scope_to_user
 from messaging.models import KeywordCommand
-from messaging.services.keywords import KeywordCommandInvalid, keyword_command_save
+from messaging.services.keyword_commands import KeywordCommandInvalid, keyword_command_save
 from smsportal.exceptions import ApiError
 from smsportal.pagination import BoundedLimitOffsetPagination
 

@@ -3,7 +3,19 @@ from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
 
-from portal.views import adherence_report, conversations, live, organizations, patients, send, simulator, today
+from portal.views import (
+    adherence_report,
+    consent,
+    conversations,
+    follow_up,
+    live,
+    message_log,
+    organizations,
+    patients,
+    send,
+    simulator,
+    today,
+)
 
 app_name = "portal"
 urlpatterns = [
@@ -20,9 +32,13 @@ urlpatterns = [
     path("portal/organizations/", organizations.organizations, name="organizations"),
     path("portal/doses/<int:pk>/remind", today.dose_remind, name="dose-remind"),
     path("portal/plugin/install", today.plugin_install, name="plugin-install"),
+    path("portal/follow-up/", follow_up.follow_up_list, name="follow-up"),
+    path("portal/follow-up/<uuid:pk>/", follow_up.follow_up_detail, name="follow-up-detail"),
+    path("portal/follow-up/<uuid:pk>/action", follow_up.follow_up_action, name="follow-up-action"),
     path("portal/adherence/", adherence_report.adherence, name="adherence"),
     path("portal/adherence/export.csv", adherence_report.adherence_export, name="adherence-export"),
     path("portal/patients/<uuid:pk>/", patients.patient_detail, name="patient"),
+    path("portal/patients/<uuid:pk>/consent", consent.patient_consent, name="patient-consent"),
     path("portal/patients/<uuid:patient_pk>/schedules/new", patients.schedule_edit, name="schedule-new"),
     path("portal/patients/<uuid:patient_pk>/schedules/<uuid:pk>/", patients.schedule_edit, name="schedule-edit"),
     path("portal/conversations/", conversations.conversations, name="conversations"),
@@ -35,6 +51,8 @@ urlpatterns = [
     path("portal/conversations/<str:entity_type>/<uuid:pk>/", conversations.thread, name="thread"),
     path("portal/conversations/<str:entity_type>/<uuid:pk>/send", conversations.thread_send, name="thread-send"),
     path("portal/messages/<uuid:message_id>/resend", conversations.message_resend, name="message-resend"),
+    path("portal/messages/", message_log.message_log, name="message-log"),
+    path("portal/messages/export.csv", message_log.message_log_export, name="message-log-export"),
     path("portal/send/", send.send, name="send"),
     path("portal/text-info", send.text_info, name="text-info"),
     path("portal/simulator/", simulator.simulator, name="simulator"),

@@ -18,7 +18,8 @@ env = environ.Env()
 # GENERAL
 # https://docs.djangoproject.com/en/5.2/ref/settings/
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="django-insecure-dev-only-change-me-in-production")
+DEVELOPMENT_SECRET_KEY = "django-insecure-dev-only-change-me-in-production"  # refused by check --deploy
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TIME_ZONE = "UTC"
@@ -112,6 +113,12 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # WhiteNoise serves STATIC_ROOT in production (after `collectstatic`); in development the
 # finders serve app static files directly, so an absent STATIC_ROOT is expected.
 WHITENOISE_USE_FINDERS = DEBUG
+# `collectstatic` also writes gzip copies that WhiteNoise serves to browsers accepting them. Not the
+# manifest (hashed names) variant: `{% static %}` would then fail wherever collectstatic has not run.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 warnings.filterwarnings("ignore", message="No directory at")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/portal/"
@@ -151,10 +158,13 @@ CELERY_TASK_TIME_LIMIT = 300
 # docs/performance.md); reconnect after this many tasks. CONN_MAX_AGE/health checks still apply.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Where beat keeps its last-run times (systemd: the unit's StateDirectory, docs/deploy.md).
+CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule"))
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.outbound_sweep_task", "schedule": 30.0},
     "adherence-tick": {"task": "adherence.tasks.adherence_tick_task", "schedule": 30.0},
     "adherence-materialize": {"task": "adherence.tasks.adherence_materialize_task", "schedule": 600.0},
+    "adherence-follow-up": {"task": "adherence.tasks.follow_up_sweep_task", "schedule": 600.0},
     "inbound-sweep": {"task": "messaging.tasks.inbound_sweep_task", "schedule": 30.0},
     "plugins-sweep": {"task": "plugins.tasks.plugins_sweep_task", "schedule": 30.0},
 }
@@ -200,9 +210,10 @@ SPECTACULAR_SETTINGS = {
         "OutboundStatusEnum": "messaging.models.OutboundMessage.Status",
         "Dhis2OutboundStatusEnum": "messaging.serializers_outbound.DHIS2_STATUS_NAMES",
         "WebMessageStatusEnum": ["OK", "WARNING", "ERROR"],
-        "PluginActionEnum": ["_incomingSms", "_smsStatus"],  # plugins.models.PluginAction values
+        "PluginActionEnum": ["_incomingSms", "_smsStatus", "_consentChanged", "_followUpOpened"],  # PluginAction values
         "EntityTypeEnum": "plugins.models.ENTITY_TYPES",
         "KeywordActionEnum": "messaging.models.KeywordCommand.Action",
+        "ConsentStatusEnum": ["opted_in", "opted_out", "unknown"],  # entities.models_consent.ConsentStatus
     },
 }
 
@@ -335,6 +346,8 @@ SMSPORTAL_PUBLIC_BASE_URL = env(
     "SMSPORTAL_PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 ).rstrip("/")
 SMSPORTAL_MAX_SEGMENTS = env.int("SMSPORTAL_MAX_SEGMENTS", default=10)
+# A message template (reminder, caregiver, HELP …) filled with typical values may need at most this many.
+SMSPORTAL_TEMPLATE_MAX_SEGMENTS = env.int("SMSPORTAL_TEMPLATE_MAX_SEGMENTS", default=3)
 SMSPORTAL_DHIS2_MAX_SMS_LENGTH = env.int("SMSPORTAL_DHIS2_MAX_SMS_LENGTH", default=1071)
 SMSPORTAL_ALLOW_PRIVATE_URLS = env.bool("SMSPORTAL_ALLOW_PRIVATE_URLS", default=False)
 SMSPORTAL_HTTP_TIMEOUT = env.float("SMSPORTAL_HTTP_TIMEOUT", default=15.0)

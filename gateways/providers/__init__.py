@@ -14,7 +14,7 @@ import pkgutil
 from gateways.providers.base import ProviderAdapter
 
 # Helper modules of the package: no adapter in them.
-HELPERS = frozenset({"base", "httpbase", "settings", "webhooks"})
+HELPERS = frozenset({"base", "httpbase", "settings", "sns_notifications", "webhooks"})
 
 ADAPTERS: dict[str, type[ProviderAdapter]] = {}
 

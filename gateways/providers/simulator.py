@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from gateways.exceptions import ConfigError
 from gateways.providers.base import Capabilities, OutboundSms, ProviderAdapter, SendResult
 from gateways.providers.settings import ProviderSettings, Setting
+from smsportal.enqueue import enqueue
 from smsportal.phones import InvalidPhoneNumber, to_e164
 
 logger = logging.getLogger(__name__)
 
+REPORTS_TASK = "messaging.tasks.simulator_reports_task"
 REPORT_DELAY_SECONDS = 2  # a real network's handset acknowledgement takes a moment
 REPORT_CHOICES = (
     ("", "Delivered (like a phone that is on)"),
@@ -92,12 +94,9 @@ class SimulatorAdapter(ProviderAdapter):
         if (self.gateway.config.get("deliveryReports") or "") == "off" or self.gateway.pk is None:
             return
         reports = [self._report(sms, result) for sms, result in zip(messages, results, strict=True)]
-        # The report arrives as a provider's webhook would: a separate task, after the send. The
-        # task (messaging) is imported here, where it is enqueued: gateways never import messaging
-        # at module level.
-        from messaging.tasks import simulator_reports_task
-
+        # The report arrives as a provider's webhook would: a separate task, after the send (enqueued by
+        # name: gateways never import messaging).
         try:
-            simulator_reports_task.apply_async((str(self.gateway.pk), reports), countdown=REPORT_DELAY_SECONDS)
+            enqueue(REPORTS_TASK, str(self.gateway.pk), reports, countdown=REPORT_DELAY_SECONDS)
         except Exception:  # noqa: BLE001 — the send itself succeeded; a lost report only leaves it `sent`
             logger.warning("simulator delivery reports not enqueued", extra={"gateway": self.gateway.uid})

@@ -6,20 +6,12 @@ Send with boto3, one message per call, in parallel within a batch. Config (`conf
 `senderId`, `topicArns` (allow-list for callbacks). `secretAccessKey` is a secret; without keys
 boto3's default credential chain is used.
 
-Callbacks (two-way SMS and End User Messaging delivery events) arrive as SNS HTTPS
-notifications. Each is verified (docs: sns-verify-signature-of-message): the TopicArn must be
-allow-listed; SigningCertURL must be https://sns.<region of the topic>.amazonaws.com/
-SimpleNotificationService-<hex>.pem (other hosts were a real CVE in django-ses); the RSA signature
-(SignatureVersion 1 = SHA1, 2 = SHA256) over the canonical string must verify with that
-certificate. Subscription confirmations are confirmed only after all of that.
-`SMSPORTAL_SNS_TEST_CERTIFICATE` (tests only) supplies a locally generated certificate instead of
-fetching one; the URL checks still apply.
+Callbacks (two-way SMS and End User Messaging delivery events) arrive as SNS HTTPS notifications,
+verified by gateways/providers/sns_notifications.py; subscriptions are confirmed only after that.
 """
 
-import base64
 import hashlib
 import logging
-import re
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -34,10 +26,6 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -46,80 +34,38 @@ from gateways.exceptions import (
     GatewayAmbiguousError,
     GatewayRejectedError,
     GatewayTemporaryError,
-    WebhookValidationError,
 )
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, http_session
 from gateways.providers.settings import ProviderSettings, Setting
-from gateways.providers.webhooks import fresh_check, normalise_number, parse_timestamp, request_json
+from gateways.providers.sns_notifications import notification_verify, sns_hosts, topic_region
+from gateways.providers.webhooks import normalise_number, parse_timestamp, request_json
 from gateways.urlsafety import UnsafeUrlError, aws_endpoint_check
 from smsportal.input_safety import HostileInput, json_loads
 
 logger = logging.getLogger(__name__)
 
-NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
-SUBSCRIPTION_KEYS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
-CERT_PATH = re.compile(r"^/SimpleNotificationService-[0-9a-fA-F]+\.pem$")
-TOPIC_ARN = re.compile(r"^arn:aws(?:-cn|-us-gov)?:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]+$")
 
 # End User Messaging event types → ours (reference B.2/B.6); pending/queued/unknown change nothing.
-EVENT_STATUS = {
-    "TEXT_SUCCESSFUL": "sent",
-    "TEXT_DELIVERED": "delivered",
-    "TEXT_UNREACHABLE": "undelivered",
-    "TEXT_CARRIER_UNREACHABLE": "undelivered",
-    "TEXT_TTL_EXPIRED": "undelivered",
-} | {
-    t: "failed"
-    for t in (
-        "TEXT_INVALID",
-        "TEXT_INVALID_MESSAGE",
-        "TEXT_BLOCKED",
-        "TEXT_CARRIER_BLOCKED",
-        "TEXT_SPAM",
-        "TEXT_PROTECT_BLOCKED",
-    )
-}
+_UNDELIVERED = ("TEXT_UNREACHABLE", "TEXT_CARRIER_UNREACHABLE", "TEXT_TTL_EXPIRED")
+_FAILED = (
+    "TEXT_INVALID",
+    "TEXT_INVALID_MESSAGE",
+    "TEXT_BLOCKED",
+    "TEXT_CARRIER_BLOCKED",
+    "TEXT_SPAM",
+    "TEXT_PROTECT_BLOCKED",
+)
+EVENT_STATUS = (
+    {"TEXT_SUCCESSFUL": "sent", "TEXT_DELIVERED": "delivered"}
+    | dict.fromkeys(_UNDELIVERED, "undelivered")
+    | dict.fromkeys(_FAILED, "failed")
+)
 THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException", "ThrottledException"}
 SERVER_ERRORS = {"InternalError", "InternalFailure", "InternalServerException", "ServiceUnavailable"}
 
 _clients_lock = threading.Lock()
 _clients: dict[tuple, object] = {}
-
-
-def signing_string(envelope: dict) -> bytes:
-    """The canonical `Key\\nValue\\n` string SNS signs, keys in byte order, per message type."""
-    keys = NOTIFICATION_KEYS if envelope.get("Type") == "Notification" else SUBSCRIPTION_KEYS
-    return "".join(f"{k}\n{envelope[k]}\n" for k in keys if k in envelope and envelope[k] is not None).encode()
-
-
-def cert_url_allowed(url: str, region: str) -> bool:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return (
-        parts.scheme == "https"
-        and parts.port in (None, 443)
-        and host in (f"sns.{region}.amazonaws.com", f"sns.{region}.amazonaws.com.cn")
-        and bool(CERT_PATH.match(parts.path))
-        and not parts.query
-    )
-
-
-def _public_key(cert_url: str):
-    test_pem = getattr(settings, "SMSPORTAL_SNS_TEST_CERTIFICATE", "")
-    if test_pem:
-        return x509.load_pem_x509_certificate(test_pem.encode()).public_key()
-    try:
-        return _fetched_key(cert_url)
-    except Exception as exc:  # noqa: BLE001 — any failure means "not verified" (and is not cached)
-        raise WebhookValidationError(f"signing certificate unavailable ({type(exc).__name__})")
-
-
-@lru_cache(maxsize=32)
-def _fetched_key(cert_url: str):
-    response = http_session().get(cert_url, timeout=5, allow_redirects=False)
-    response.raise_for_status()
-    return x509.load_pem_x509_certificate(response.content).public_key()
 
 
 # -- configuration rules (gateways.config runs them after reading every field) ------------------
@@ -315,32 +261,7 @@ class SnsAdapter(RequestsAdapter):
         return {str(t) for t in topics if t}
 
     def verify_request(self, request: HttpRequest, *, kind: str) -> None:
-        envelope = request_json(request)
-        if not isinstance(envelope, dict):
-            raise WebhookValidationError("not an SNS message")
-        kind_ = envelope.get("Type")
-        if kind_ not in ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"):
-            raise WebhookValidationError("unknown SNS message type")
-        topic = str(envelope.get("TopicArn") or "")
-        match = TOPIC_ARN.match(topic)
-        if not match or topic not in self.allowed_topics():
-            raise WebhookValidationError("SNS topic not allow-listed for this gateway")
-        version = str(envelope.get("SignatureVersion") or "")
-        if version not in ("1", "2"):
-            raise WebhookValidationError("unsupported SNS SignatureVersion")
-        cert_url = str(envelope.get("SigningCertURL") or envelope.get("SigningCertUrl") or "")
-        if not cert_url_allowed(cert_url, match.group(1)):
-            raise WebhookValidationError("SigningCertURL is not an SNS certificate URL for the topic's region")
-        try:
-            signature = base64.b64decode(str(envelope.get("Signature") or ""), validate=True)
-        except ValueError:
-            raise WebhookValidationError("SNS signature is not base64")
-        digest = hashes.SHA256() if version == "2" else hashes.SHA1()  # noqa: S303 — SNS v1 is SHA1withRSA
-        try:
-            _public_key(cert_url).verify(signature, signing_string(envelope), padding.PKCS1v15(), digest)
-        except (InvalidSignature, TypeError, ValueError):
-            raise WebhookValidationError("SNS signature does not verify")
-        fresh_check(parse_timestamp(envelope.get("Timestamp")), settings.SMSPORTAL_SNS_MAX_AGE_SECONDS, "SNS")
+        notification_verify(request_json(request), topics=self.allowed_topics())
 
     def _notification_message(self, request: HttpRequest) -> dict | None:
         """The inner message of a verified Notification; confirms subscriptions on the way."""
@@ -369,17 +290,14 @@ class SnsAdapter(RequestsAdapter):
     def confirm_subscription(self, envelope: dict) -> None:
         """Confirm a (verified, allow-listed) subscription: ConfirmSubscription, or GET the pinned SubscribeURL."""
         topic, token = str(envelope.get("TopicArn")), str(envelope.get("Token") or "")
-        region = TOPIC_ARN.match(topic).group(1)
+        region = topic_region(topic)
         if self.gateway.config.get("endpointUrl"):
             self.client("sns", region).confirm_subscription(TopicArn=topic, Token=token)
             logger.info("SNS subscription confirmed", extra={"gateway": self.gateway.uid})
             return
         url = str(envelope.get("SubscribeURL") or "")
         parts = urlsplit(url)
-        if parts.scheme != "https" or (parts.hostname or "") not in (
-            f"sns.{region}.amazonaws.com",
-            f"sns.{region}.amazonaws.com.cn",
-        ):
+        if parts.scheme != "https" or (parts.hostname or "") not in sns_hosts(region):
             logger.warning("SNS SubscribeURL host refused", extra={"gateway": self.gateway.uid})
             return
         http_session().get(url, timeout=10, allow_redirects=False)

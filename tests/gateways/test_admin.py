@@ -244,7 +244,7 @@ def test_forms_use_human_labels_and_dropdowns_and_the_chooser_has_breadcrumbs(ad
 
 
 def test_saving_an_inbound_number_where_receiving_is_unlisted_warns(admin_client, organization):
-    from messaging.receive_countries import inbound_number_warning
+    from gateways.receive_countries import inbound_number_warning
 
     response = admin_client.post(
         "/admin/gateways/gateway/add/?type=twilio",

@@ -12,7 +12,8 @@ from gateways.exceptions import (
     WebhookValidationError,
 )
 from gateways.providers.base import OutboundSms
-from gateways.providers.sns import SnsAdapter, cert_url_allowed
+from gateways.providers.sns import SnsAdapter
+from gateways.providers.sns_notifications import cert_url_allowed
 from tests.gateways.conftest import build_gateway
 
 TOPIC = "arn:aws:sns:us-east-1:111122223333:sms-events"

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from gateways.providers.sns import signing_string
+from gateways.providers.sns_notifications import signing_string
 from gateways.simulator.outbox import SentMessage
 from gateways.simulator.providers import Route, SimulatedProvider
 

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from gateways import views
+from messaging import views_webhooks as views
 
-app_name = "gateways"
+app_name = "gateways"  # the gateways' webhook URLs: reverse("gateways:inbound", ...)
 urlpatterns = [
     path("<uuid:gateway_uid>/inbound", views.inbound_webhook, name="inbound"),
     path("<uuid:gateway_uid>/inbound/", views.inbound_webhook),
