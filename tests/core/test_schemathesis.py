@@ -23,12 +23,14 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from adherence.models import DoseSlot, MedicationSchedule
 from adherence.services import schedule_save
+from entities.consent import consent_record
 from entities.services import api_key_create
 from messaging.models import InboundMessage
 from plugins.models import PluginInvocation, PluginRegistration
 from smsportal.wsgi import application
 from tests.factories import (
     CaregiverFactory,
+    ConsentProgramFactory,
     FollowUpFactory,
     KeywordCommandFactory,
     OrganizationUserFactory,
@@ -139,10 +141,20 @@ def seeded(organization, gateway, bearer):
     )
     assert DoseSlot.objects.filter(schedule=schedule).exists()
     command = KeywordCommandFactory(organization=organization, keyword="HOURS")
+    staff = OrganizationUserFactory(organization=organization)
+    program = ConsentProgramFactory(organization=organization)
+    for person in (patient, caregiver, staff):
+        consent_record(
+            organization=organization, person=person, program=program, status="opted_in", source="api", text="Yes"
+        )
     return {
         "/api/v1/patients/{id}/": {"id": patient.pk},
         "/api/v1/caregivers/{id}/": {"id": caregiver.pk},
-        "/api/v1/organization-users/{id}/": {"id": OrganizationUserFactory(organization=organization).pk},
+        "/api/v1/organization-users/{id}/": {"id": staff.pk},
+        "/api/v1/patients/{id}/consent/": {"id": patient.pk},
+        "/api/v1/caregivers/{id}/consent/": {"id": caregiver.pk},
+        "/api/v1/organization-users/{id}/consent/": {"id": staff.pk},
+        "/api/v1/consent-programs/{slug}/": {"slug": program.slug},
         "/api/v1/medication-schedules/{id}/": {"id": schedule.pk},
         "/api/v1/medication-schedules/{id}/doses/": {"id": schedule.pk},
         "/api/v1/follow-ups/{id}/": {"id": FollowUpFactory(organization=organization, patient=patient).pk},
