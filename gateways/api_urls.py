@@ -3,7 +3,7 @@
 from gateways import api
 from smsportal.dhis2 import api_path
 
-TYPES = r"(?P<route>clickatell|bulksms|generichttp|http|twilio|sns|simulator)"
+TYPES = r"(?P<route>clickatell|bulksms|generichttp|http|twilio|sns|simulator|chtgateway)"
 
 urlpatterns = [
     api_path(r"gateways/?", api.GatewayListApi.as_view(), name="dhis2-gateways"),

@@ -31,9 +31,15 @@ TYPE_ROUTES = {
     "twilio": T.TWILIO,
     "sns": T.SNS,
     "simulator": T.SIMULATOR,
+    "chtgateway": T.CHT_GATEWAY,
 }
 # DHIS2 type names (and ours) accepted in `type`.
-TYPE_NAMES = {t.value: t.value for t in T} | {"generichttp": T.HTTP, "generic_http": T.HTTP}
+TYPE_NAMES = {t.value: t.value for t in T} | {
+    "generichttp": T.HTTP,
+    "generic_http": T.HTTP,
+    "chtgateway": T.CHT_GATEWAY,
+    "medic-gateway": T.CHT_GATEWAY,
+}
 
 
 class ConfigError(ValueError):

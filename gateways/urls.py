@@ -1,9 +1,11 @@
 from django.urls import path
 
-from gateways import views
+from gateways import views, views_pull
 
 app_name = "gateways"
 urlpatterns = [
+    path("<uuid:gateway_uid>/cht-gateway", views_pull.cht_gateway_poll, name="cht-gateway"),
+    path("<uuid:gateway_uid>/cht-gateway/", views_pull.cht_gateway_poll),
     path("<uuid:gateway_uid>/inbound", views.inbound_webhook, name="inbound"),
     path("<uuid:gateway_uid>/inbound/", views.inbound_webhook),
     path("<uuid:gateway_uid>/status", views.status_webhook, name="status"),

@@ -13,6 +13,9 @@ TOKENLESS_TYPES = {Gateway.Type.TWILIO, Gateway.Type.SNS}
 def gateway_webhook_url(*, gateway: Gateway, kind: str, base_url: str | None = None) -> str:
     """The public URL a provider calls for `kind` ("inbound" or "status"), with the current token."""
     base = (base_url or settings.SMSPORTAL_PUBLIC_BASE_URL).rstrip("/")
+    if gateway.type == Gateway.Type.CHT_GATEWAY:
+        # The phone polls one URL for both directions, authenticated by HTTP Basic (no token).
+        return f"{base}{reverse('gateways:cht-gateway', kwargs={'gateway_uid': gateway.pk})}"
     url = f"{base}{reverse(f'gateways:{kind}', kwargs={'gateway_uid': gateway.pk})}"
     tokens = gateway.webhook_tokens()
     if tokens and gateway.type not in TOKENLESS_TYPES:

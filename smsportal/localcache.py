@@ -21,6 +21,7 @@ INVALIDATING_MODELS = [
     "entities.ApiKey",
     "gateways.Gateway",
     "gateways.InboundNumber",
+    "gateways.GatewayRoute",
     "plugins.PluginRegistration",
 ]
 

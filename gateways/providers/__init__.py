@@ -2,6 +2,7 @@
 
 from gateways.providers.base import ProviderAdapter
 from gateways.providers.bulksms import BulkSmsAdapter
+from gateways.providers.cht_gateway import ChtGatewayAdapter
 from gateways.providers.clickatell import ClickatellAdapter
 from gateways.providers.generic_http import GenericHttpAdapter
 from gateways.providers.simulator import SimulatorAdapter
@@ -10,7 +11,15 @@ from gateways.providers.twilio import TwilioAdapter
 
 ADAPTERS: dict[str, type[ProviderAdapter]] = {
     a.type: a
-    for a in (SimulatorAdapter, ClickatellAdapter, BulkSmsAdapter, GenericHttpAdapter, TwilioAdapter, SnsAdapter)
+    for a in (
+        SimulatorAdapter,
+        ClickatellAdapter,
+        BulkSmsAdapter,
+        GenericHttpAdapter,
+        TwilioAdapter,
+        SnsAdapter,
+        ChtGatewayAdapter,
+    )
 }
 
 

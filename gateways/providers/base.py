@@ -34,6 +34,11 @@ class Capabilities:
     concurrency: int = 1
     # The provider answers "do you have this message?" (ProviderAdapter.status_lookup).
     status_lookup: bool = False
+    # Pull mode: the provider (a CHT gateway phone) polls us for its messages; dispatch never pushes
+    # to it, its messages wait `queued` for the poll (messaging/services/pull.py).
+    pull: bool = False
+    # The provider's throughput limits count segments, not messages (rate limits pace in segments).
+    counts_segments: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,9 @@ class OutboundSms:
     to: str  # E.164
     text: str
     sender: str = ""  # our number / sender id for this destination, when the gateway has one
+    segments: int = 1  # SMS parts of `text` (messaging/text.py), for segment-counted rate limits
+    # Not to be delivered after this (aware datetime): providers with a validity period get it.
+    valid_until: datetime | None = None
 
 
 @dataclass(frozen=True)

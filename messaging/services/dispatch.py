@@ -69,6 +69,7 @@ def dispatch_request() -> None:
 
 def outbound_dispatch() -> int:
     """Reserve queued messages and enqueue one delivery task per gateway batch. Returns the count."""
+    from messaging.services.pull import pull_gateway_ids
     from messaging.tasks import outbound_deliver_task
 
     client = get_redis()
@@ -86,6 +87,8 @@ def outbound_dispatch() -> int:
             due = (
                 OutboundMessage.objects.select_for_update(skip_locked=True)
                 .filter(status=Status.QUEUED, dispatched_at__isnull=True)
+                # Pull-mode gateways' messages wait for their phone's poll (messaging/services/pull.py).
+                .exclude(gateway_id__in=pull_gateway_ids())
                 .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
                 .order_by("created_at")
                 .values_list("id", "gateway_id")[: settings.SMSPORTAL_DISPATCH_BATCH]

@@ -19,10 +19,12 @@ from django.db import connection, models, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
+from gateways.route_selectors import route_gateway, route_match, routes_for
 from gateways.selectors import gateway_for_send, gateway_senders
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.models import OptOut, OutboundMessage
 from messaging.services.dispatch import dispatch_request
+from messaging.services.expiry import valid_until_default
 from messaging.text import text_info
 from smsportal.db import execute_hot
 from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
@@ -122,6 +124,7 @@ def messages_queue(
     require_one: bool = False,
     ignore_opt_out: bool = False,
     not_before=None,
+    valid_until=None,
 ) -> QueueResult:
     """Validate and store one message per recipient, then ask for dispatch after commit.
 
@@ -134,6 +137,9 @@ def messages_queue(
     HELP is always answered; the one STOP confirmation) — never for anything else.
     `not_before` holds the rows (queued, `next_attempt_at`) until then; API and portal sends made in
     the organization's quiet hours are held until they end (dose reminders and system replies are not).
+    `valid_until`: not handed to a provider by then → expired (default: the source's validity, settings).
+    Without an explicit `gateway`, each recipient goes through the organization's prefix routes
+    (longest prefix wins; gateways/route_selectors.py), the default gateway being the `*` route.
     """
     if not_before is None and source in QUIET_HOURS_SOURCES:
         not_before = organization.quiet_hours_release()
@@ -141,6 +147,7 @@ def messages_queue(
     # COMMIT round trips. Several recipients are written in one transaction (all or nothing).
     context = transaction.atomic() if len(recipients) > 1 else contextlib.nullcontext()
     with context:
+        routes = () if gateway is not None else routes_for(organization.pk)
         gateway = gateway or gateway_for_send(organization=organization)
         if gateway is None:
             raise NoGatewayConfigured()
@@ -149,6 +156,8 @@ def messages_queue(
         )
         result = QueueResult(batch_id=uuid.uuid4())
         now = timezone.now()
+        if valid_until is None:
+            valid_until = valid_until_default(source=source, now=now)
         # A prototype row carries every default; each recipient's row differs in a few columns only.
         prototype = {
             "organization_id": organization.pk,
@@ -161,10 +170,11 @@ def messages_queue(
             "source": source,
             "idempotency_key": idempotency_key,
             "next_attempt_at": not_before,
+            "valid_until": valid_until,
             "created_at": now,
             "updated_at": now,
         }
-        rows = _Rows(prototype, gateway=gateway, now=now)
+        rows = _Rows(prototype, gateway=gateway, now=now, routes=routes)
         region = organization.default_region or None
         valid = _numbers_valid(recipients, region=region, strict=strict_numbers, result=result)
         if connection.vendor == "postgresql" and len(recipients) >= STREAM_THRESHOLD and not refuse_opted_out:
@@ -261,11 +271,12 @@ def _layout() -> tuple[list, list[str], list[bool], list, str, str]:
 class _Rows:
     """The outbox rows of one send, as column values in model field order."""
 
-    def __init__(self, prototype: dict, *, gateway, now):
+    def __init__(self, prototype: dict, *, gateway, now, routes=()):
         self.fields, self.columns, self.plain, defaults, self.table, self.names = _layout()
         self.base = [prototype.get(name, default) for name, default in zip(self.columns, defaults, strict=True)]
         index = {name: i for i, name in enumerate(self.columns)}
         self.i_id, self.i_recipient, self.i_sender = index["id"], index["recipient"], index["sender"]
+        self.i_gateway = index["gateway_id"]
         self.failed = [(index["status"], Status.FAILED), (index["error_reason"], OPTED_OUT)]
         self.failed += [(index["failed_at"], now), (index["result_code"], "FAILED")]
         self.gateway = gateway
@@ -275,6 +286,9 @@ class _Rows:
             prefetch_related_objects([gateway], "inbound_numbers")
         self.local_senders = gateway_senders(gateway, organization_id=prototype["organization_id"])
         self.default_sender = gateway.config.get("from", "") or ""
+        self.organization_id = prototype["organization_id"]
+        self.routes = routes
+        self._route_senders: dict = {}  # gateway id → (local numbers, its `from`), built once per send
         self.values: list[list] = []
         self.queued = 0
         self._templates: dict[bool, list[str]] = {}  # COPY text of a queued row and of an opted-out one
@@ -283,10 +297,17 @@ class _Rows:
         row = self.base.copy()
         row[self.i_id] = uuid.uuid4()
         row[self.i_recipient] = number
-        if self.local_senders:  # as gateway_sender_for(), with the map built once per send
-            row[self.i_sender] = self.local_senders.get(country_of(number)) or self.default_sender
+        route = route_match(self.routes, number) if self.routes else None
+        if route is not None:
+            routed = route_gateway(route)
+            row[self.i_gateway] = routed.pk
+            local, default = self._senders_of(routed)
         else:
-            row[self.i_sender] = self.default_sender
+            local, default = self.local_senders, self.default_sender
+        if local:  # as gateway_sender_for(), with the map built once per send
+            row[self.i_sender] = local.get(country_of(number)) or default
+        else:
+            row[self.i_sender] = default
         if number in opted_out:
             for i, value in self.failed:
                 row[i] = value
@@ -295,6 +316,13 @@ class _Rows:
             self.queued += 1
         self.values.append(row)
         return row
+
+    def _senders_of(self, gateway) -> tuple[dict, str]:
+        senders = self._route_senders.get(gateway.pk)
+        if senders is None:
+            local = gateway_senders(gateway, organization_id=self.organization_id)
+            senders = self._route_senders[gateway.pk] = (local, gateway.config.get("from", "") or "")
+        return senders
 
     def _params(self, row: list) -> list:
         prepared = zip(self.fields, self.plain, row, strict=True)
@@ -379,6 +407,8 @@ class _Rows:
             line[i_id] = str(row[i_id])
             line[i_recipient] = row[i_recipient]  # E.164: digits and "+", nothing to escape
             line[i_sender] = _copy_text(row[i_sender])
+            if self.routes:
+                line[self.i_gateway] = str(row[self.i_gateway])
             lines.append("\t".join(line))
         return "\n".join(lines) + "\n"
 
