@@ -120,6 +120,11 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
     return sent
 
 
+def reminder_valid_until(slot: DoseSlot) -> datetime | None:
+    seconds = settings.SMSPORTAL_VALIDITY_SECONDS.get("schedule", 0)
+    return slot.scheduled_at + timedelta(seconds=seconds) if seconds else None
+
+
 def reminder_send(*, slot: DoseSlot, now: datetime | None = None) -> bool:
     """Claim the slot and queue its reminder in one transaction; False when someone else has it."""
     now = now or timezone.now()
@@ -137,6 +142,8 @@ def reminder_send(*, slot: DoseSlot, now: datetime | None = None) -> bool:
                 recipients=[str(slot.patient.phone)],
                 body=reminder_text(slot),
                 source="schedule",
+                # A reminder is worthless long after its dose: expired rather than sent late.
+                valid_until=reminder_valid_until(slot),
             )
             reminder = result.messages[0] if result.messages else None
             DoseSlot.objects.filter(pk=slot.pk).update(reminder=reminder)

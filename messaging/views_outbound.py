@@ -29,6 +29,7 @@ from messaging.serializers_outbound import (
     WebMessageSerializer,
     our_statuses,
     outbound_dhis2_representation,
+    valid_until_parse,
 )
 from messaging.services.idempotency import HEADER, idempotency_key_validate, idempotent_response
 from messaging.services.outbound import messages_queue
@@ -93,6 +94,7 @@ class SmsSendApi(APIView):
                     source=Source.BIOT_API,
                     idempotency_key=key,
                     refuse_opted_out=True,
+                    valid_until=data.get("validUntil"),
                 )
             except MessageRejected as exc:
                 raise ApiError(str(exc), status_code=exc.status_code, field=exc.field, code=exc.code)
@@ -133,8 +135,8 @@ class Dhis2View(dhis2.Dhis2ExceptionMixin, APIView):
         return super().handle_exception(exc)
 
 
-def _send_request_parse(request) -> tuple[str, list[str], str]:
-    """(message, recipients, subject) from the JSON body or the query-parameter form."""
+def _send_request_parse(request) -> tuple[str, list[str], str, object]:
+    """(message, recipients, subject, validUntil) from the JSON body or the query-parameter form."""
     is_json = (request.content_type or "").startswith("application/json")
     if is_json and request.body:
         if not isinstance(request.data, dict):
@@ -150,7 +152,7 @@ def _send_request_parse(request) -> tuple[str, list[str], str]:
             raise _conflict("Message must be specified", field="message")
         if not [r for r in recipients if r.strip()]:
             raise _conflict("no recipient", field="recipients")
-        return message, recipients, data.get("subject", "")
+        return message, recipients, data.get("subject", ""), data.get("validUntil")
     params = request.query_params if request.query_params else request.data
     # DHIS2's query form takes one recipient and does not split it on commas.
     recipient = (params.get("recipient") or "").strip()
@@ -159,7 +161,7 @@ def _send_request_parse(request) -> tuple[str, list[str], str]:
         raise _conflict("Recipient must be specified", field="recipient")
     if not message.strip():
         raise _conflict("Message must be specified", field="message")
-    return message, [recipient], ""
+    return message, [recipient], "", valid_until_parse(params.get("validUntil"))
 
 
 def _recipients_validate(value) -> list[str]:
@@ -242,6 +244,7 @@ class Dhis2OutboundApi(Dhis2View):
         parameters=[
             OpenApiParameter("recipient", str, description="query form: one recipient (not split on commas)"),
             OpenApiParameter("message", str, description="query form: the text"),
+            OpenApiParameter("validUntil", str, description="query form: ISO 8601, in the future (else 400)"),
             OpenApiParameter(
                 HEADER,
                 OpenApiTypes.STR,
@@ -266,14 +269,14 @@ class Dhis2OutboundApi(Dhis2View):
     def post(self, request):
         organization = _organization(request)
         key = idempotency_key_validate(request.headers.get(HEADER))
-        message, recipients, subject = _send_request_parse(request)
+        message, recipients, subject, valid_until = _send_request_parse(request)
         return idempotent_response(
             request,
             organization=organization,
-            produce=lambda: self._send(organization, message, recipients, subject, key),
+            produce=lambda: self._send(organization, message, recipients, subject, key, valid_until),
         )
 
-    def _send(self, organization, message, recipients, subject, key) -> Response:
+    def _send(self, organization, message, recipients, subject, key, valid_until=None) -> Response:
         try:
             result = messages_queue(
                 organization=organization,
@@ -284,6 +287,7 @@ class Dhis2OutboundApi(Dhis2View):
                 idempotency_key=key,
                 max_length_default=settings.SMSPORTAL_DHIS2_MAX_SMS_LENGTH,
                 require_one=True,
+                valid_until=valid_until,
             )
         except MessageRejected as exc:
             field = {"phoneNumber": "recipients"}.get(exc.field, exc.field)

@@ -121,7 +121,10 @@ class SnsAdapter(RequestsAdapter):
     """AWS SNS publish / End User Messaging send_text_message via boto3, SNS-signed callbacks."""
 
     type = "sns"
-    capabilities = Capabilities(max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16)
+    # End User Messaging's MPS limits count message parts (segments).
+    capabilities = Capabilities(
+        max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16, counts_segments=True
+    )
     config_spec = ProviderSettings(
         (
             Setting(
