@@ -178,3 +178,4 @@ class GatewayAdmin(OrganizationScopedAdmin):
 
 
 from gateways import admin_numbers  # noqa: E402, F401 — registers the number-assignment admin
+from gateways import admin_routes  # noqa: E402, F401 — registers the prefix-route admin

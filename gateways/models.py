@@ -178,3 +178,14 @@ class GatewayRoute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix} → {self.gateway_id}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from gateways.config import ConfigError
+        from gateways.route_services import route_clean
+
+        try:
+            route_clean(self)
+        except ConfigError as exc:
+            raise ValidationError({exc.field: str(exc)})

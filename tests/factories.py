@@ -10,7 +10,7 @@ from factory.django import DjangoModelFactory
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
 from audit.models import AuditEntry
 from entities.models import ApiKey, Caregiver, Organization, OrganizationUser, Patient
-from gateways.models import Gateway
+from gateways.models import Gateway, GatewayRoute
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
 from plugins.models import PluginAction, PluginInvocation, PluginRegistration
 
@@ -56,6 +56,15 @@ class GatewayFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"gateway-{n}")
     type = Gateway.Type.SIMULATOR
     is_default = True
+
+
+class GatewayRouteFactory(DjangoModelFactory):
+    class Meta:
+        model = GatewayRoute
+
+    organization = factory.SubFactory(OrganizationFactory)
+    prefix = factory.Sequence(lambda n: f"+{254 + n}")
+    gateway = factory.SubFactory(GatewayFactory, organization=factory.SelfAttribute("..organization"), is_default=False)
 
 
 class ApiKeyFactory(DjangoModelFactory):

@@ -23,6 +23,7 @@ FACTORIES = {
         factories.CaregiverFactory,
         factories.ApiKeyFactory,
         factories.GatewayFactory,
+        factories.GatewayRouteFactory,
         factories.OutboundMessageFactory,
         factories.InboundMessageFactory,
         factories.OptOutFactory,
