@@ -177,5 +177,7 @@ class GatewayAdmin(OrganizationScopedAdmin):
         self.message_user(request, "Previous webhook tokens retired.")
 
 
-from gateways import admin_numbers  # noqa: E402, F401 — registers the number-assignment admin
-from gateways import admin_routes  # noqa: E402, F401 — registers the prefix-route admin
+from gateways import (
+    admin_numbers,  # noqa: E402, F401 — registers the number-assignment admin
+    admin_routes,  # noqa: E402, F401 — registers the prefix-route admin
+)
