@@ -177,7 +177,5 @@ class GatewayAdmin(OrganizationScopedAdmin):
         self.message_user(request, "Previous webhook tokens retired.")
 
 
-from gateways import (
-    admin_numbers,  # noqa: E402, F401 — registers the number-assignment admin
-    admin_routes,  # noqa: E402, F401 — registers the prefix-route admin
-)
+# Register the number-assignment and prefix-route admins.
+from gateways import admin_numbers, admin_routes  # noqa: E402, F401
