@@ -123,8 +123,8 @@ def test_the_sweeper_expires_queued_messages_once(organization, gateway):
 
 def test_a_late_provider_report_still_moves_an_expired_message(organization, gateway):
     """Expired means never handed over as far as we know; a report proving otherwise wins."""
-    from messaging.services.status import outbound_status_apply
     from gateways.providers.base import StatusUpdate
+    from messaging.services.status import outbound_status_apply
 
     message = OutboundMessage.objects.create(
         organization=organization, gateway=gateway, recipient="+12025550101", body="x", source="system",
