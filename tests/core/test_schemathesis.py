@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from adherence.models import DoseSlot, MedicationSchedule
 from adherence.services import schedule_save
 from entities.services import api_key_create
+from gateways.models import GatewayRoute
 from messaging.models import InboundMessage
 from plugins.models import PluginInvocation, PluginRegistration
 from smsportal.wsgi import application
@@ -144,6 +145,9 @@ def seeded(organization, gateway, bearer):
         "/api/sms/inbound/{uid}": {"uid": inbound.pk},
         "/api/gateways/{uid}": {"uid": gateway.pk},
         "/api/gateways/{route}": {"route": "simulator"},
+        "/api/gateways/routes/{route_id}": {
+            "route_id": GatewayRoute.objects.create(organization=organization, prefix="+1", gateway=gateway).pk
+        },
     }
 
 
