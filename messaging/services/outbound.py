@@ -10,8 +10,6 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from functools import cached_property, lru_cache
 
 from django.conf import settings
@@ -26,7 +24,7 @@ from messaging.models import OptOut, OutboundMessage
 from messaging.services.dispatch import dispatch_request
 from messaging.services.expiry import valid_until_default
 from messaging.text import text_info
-from smsportal.db import execute_hot
+from smsportal.db import copy_text, execute_hot
 from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
 
 logger = logging.getLogger(__name__)
@@ -402,32 +400,12 @@ class _Rows:
             template = self._templates.get(failed)
             if template is None:
                 prepared = [f.get_db_prep_save(v, connection) for f, v in zip(self.fields, row, strict=True)]
-                template = self._templates[failed] = [_copy_text(v) for v in prepared]
+                template = self._templates[failed] = [copy_text(v) for v in prepared]
             line = template.copy()
             line[i_id] = str(row[i_id])
             line[i_recipient] = row[i_recipient]  # E.164: digits and "+", nothing to escape
-            line[i_sender] = _copy_text(row[i_sender])
+            line[i_sender] = copy_text(row[i_sender])
             if self.routes:
                 line[self.i_gateway] = str(row[self.i_gateway])
             lines.append("\t".join(line))
         return "\n".join(lines) + "\n"
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value) -> str:
-    """One value in COPY's text format, as the column's get_db_prep_save() prepared it."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID | int | float | Decimal):
-        return str(value)
-    if hasattr(value, "obj") and hasattr(value, "dumps"):  # psycopg Json/Jsonb, as JSONField prepares it
-        return value.dumps(value.obj).translate(_COPY_ESCAPES)
-    raise TypeError(f"no COPY text form for {type(value).__name__}")

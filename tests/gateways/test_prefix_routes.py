@@ -146,3 +146,14 @@ def test_routes_to_an_inactive_gateway_are_skipped(organization, gateway, kenya)
     GatewayRouteFactory(organization=organization, prefix="+254", gateway=kenya)
     Gateway.objects.filter(pk=kenya.pk).update(is_active=False)
     assert send(organization, "+254712345678") == {"+254712345678": gateway.pk}
+
+
+def test_a_large_send_is_routed_per_recipient(organization, gateway, kenya):
+    """Past COPY_THRESHOLD (PostgreSQL's COPY path) each row still carries its own route's gateway."""
+    GatewayRouteFactory(organization=organization, prefix="+254", gateway=kenya)
+    numbers = [f"+2547123450{n:02d}" for n in range(40)] + [f"+1202555{n:04d}" for n in range(40)]
+
+    chosen = send(organization, *numbers)
+
+    assert {n for n, g in chosen.items() if g == kenya.pk} == set(numbers[:40])
+    assert {n for n, g in chosen.items() if g == gateway.pk} == set(numbers[40:])
