@@ -1,9 +1,11 @@
 """Writes about organizations and people."""
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from entities.models import ApiKey, Caregiver, Organization, Person
+from smsportal.localcache import local_caches_clear
 
 
 def organization_get_or_create(*, slug: str, name: str | None = None) -> Organization:
@@ -23,10 +25,6 @@ def api_key_create(*, organization: Organization, name: str = "default") -> tupl
 @transaction.atomic
 def api_keys_revoke(*, queryset) -> int:
     """Revoke the live keys among `queryset`, one save each so the audit trail records every one."""
-    from django.utils import timezone
-
-    from smsportal.localcache import local_caches_clear
-
     now, count = timezone.now(), 0
     for api_key in queryset.filter(revoked_at=None).select_for_update():
         api_key.revoked_at = now

@@ -7,14 +7,16 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
-from gateways.config import SPECS, ConfigError
+from gateways.exceptions import ConfigError, GatewayError
 from gateways.forms import GatewayForm, SendTestForm, copyable, gateway_fieldsets
 from gateways.models import Gateway
+from gateways.providers import ADAPTERS
 from gateways.services import (
     gateway_inbound_warnings,
     gateway_retire_webhook_token,
     gateway_rotate_webhook_token,
     gateway_set_default,
+    gateway_webhooks_register,
     inbound_numbers_set,
 )
 from gateways.webhook_url import gateway_webhook_url
@@ -47,19 +49,25 @@ class GatewayAdmin(OrganizationScopedAdmin):
         "last_error",
         "down_until",
     ]
-    actions = ["make_default", "send_test_sms", "rotate_webhook_token", "retire_previous_webhook_token"]
+    actions = [
+        "make_default",
+        "send_test_sms",
+        "rotate_webhook_token",
+        "retire_previous_webhook_token",
+        "register_webhooks",
+    ]
 
     def _type_for(self, request, obj) -> str:
         if obj is not None:
             return obj.type
         type_ = request.GET.get("type") or request.POST.get("type") or ""
-        return type_ if type_ in SPECS else ""
+        return type_ if type_ in ADAPTERS else ""
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self._type_for(request, None):
             context = {
                 **self.admin_site.each_context(request),
-                "types": [(value, label, SPECS[value].description) for value, label in Gateway.Type.choices],
+                "types": [(a.type, a.label, a.config_spec.description) for a in ADAPTERS.values()],
                 "opts": self.model._meta,
                 "has_view_permission": self.has_view_permission(request),
                 "title": "Add gateway",
@@ -175,6 +183,18 @@ class GatewayAdmin(OrganizationScopedAdmin):
         for gateway in queryset:
             gateway_retire_webhook_token(gateway=gateway)
         self.message_user(request, "Previous webhook tokens retired.")
+
+    @admin.action(
+        description="Register webhook URLs with the provider (SMS Gateway for Android)", permissions=["change"]
+    )
+    def register_webhooks(self, request, queryset):
+        for gateway in queryset:
+            try:
+                registered = gateway_webhooks_register(gateway=gateway)
+            except (ConfigError, GatewayError) as exc:
+                self.message_user(request, f"{gateway.name}: not registered: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{gateway.name}: {len(registered)} webhooks registered.")
 
 
 # Register the number-assignment and prefix-route admins.

@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 
 from entities.tenancy import PlatformAdmin
-from gateways.config import ConfigError
+from gateways.exceptions import ConfigError
 from gateways.models import InboundNumber
 from gateways.services import inbound_number_assign, inbound_number_assign_check
 

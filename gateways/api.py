@@ -14,8 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from entities.selectors import organization_for_user, scope_to_user
-from gateways.config import TYPE_ROUTES, ConfigError
+from gateways.exceptions import ConfigError
 from gateways.models import Gateway
+from gateways.providers import type_for_route, typed_routes
 from gateways.selectors import gateway_default_for
 from gateways.services import (
     TypeChangeError,
@@ -38,7 +39,7 @@ GATEWAY_SCHEMA = OpenApiResponse(
 )
 WEB_MESSAGE = OpenApiResponse(OpenApiTypes.OBJECT, description="DHIS2 WebMessage envelope")
 # The typed routes match only these words (gateways/api_urls.py); any other is a gateway uid.
-ROUTE = OpenApiParameter("route", OpenApiTypes.STR, OpenApiParameter.PATH, enum=sorted(TYPE_ROUTES))
+ROUTE = OpenApiParameter("route", OpenApiTypes.STR, OpenApiParameter.PATH, enum=typed_routes())
 
 
 def _gateways(request):
@@ -97,7 +98,7 @@ class GatewayTypedListApi(APIView):
 
     @extend_schema(operation_id="dhis2_gateways_typed_list", tags=TAGS, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, route):
-        gateways = _gateways(request).filter(type=TYPE_ROUTES[route])
+        gateways = _gateways(request).filter(type=type_for_route(route))
         return Response({"gateways": [gateway_representation(g) for g in gateways]})
 
     @extend_schema(
@@ -108,7 +109,7 @@ class GatewayTypedListApi(APIView):
         responses={200: WEB_MESSAGE, 400: WEB_MESSAGE, 405: OpenApiResponse(OpenApiTypes.OBJECT)},
     )
     def post(self, request, route):
-        return _create(request, TYPE_ROUTES[route])
+        return _create(request, type_for_route(route))
 
     @extend_schema(
         operation_id="dhis2_gateways_typed_update",
@@ -121,8 +122,8 @@ class GatewayTypedListApi(APIView):
         body = _body(request) or {}
         uid = body.get("uid") or body.get("id")
         if uid:
-            return _update(request, uid, TYPE_ROUTES[route])
-        candidates = list(_gateways(request).filter(type=TYPE_ROUTES[route])[:2])
+            return _update(request, uid, type_for_route(route))
+        candidates = list(_gateways(request).filter(type=type_for_route(route))[:2])
         if len(candidates) != 1:
             return dhis2.bad_request(
                 "uid is required: the organization has "
@@ -130,7 +131,7 @@ class GatewayTypedListApi(APIView):
                 + f" {route} gateways",
                 field="uid",
             )
-        return _update(request, candidates[0].pk, TYPE_ROUTES[route])
+        return _update(request, candidates[0].pk, type_for_route(route))
 
 
 def _create(request, type_):
@@ -177,7 +178,7 @@ class GatewayTypedUpdateApi(APIView):
         responses={200: WEB_MESSAGE, 400: WEB_MESSAGE, 404: WEB_MESSAGE, 409: WEB_MESSAGE},
     )
     def put(self, request, route, uid):
-        return _update(request, uid, TYPE_ROUTES[route])
+        return _update(request, uid, type_for_route(route))
 
 
 class GatewayDetailApi(APIView):

@@ -1,25 +1,7 @@
-"""System checks: the adapter registry matches Gateway.Type; test-only trust settings stay out of production."""
+"""System checks: test-only trust settings stay out of production."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
-
-
-@register()
-def adapters_cover_gateway_types(app_configs, **kwargs):
-    from gateways.models import Gateway
-    from gateways.providers import ADAPTERS
-
-    missing = set(Gateway.Type.values) - set(ADAPTERS)
-    extra = set(ADAPTERS) - set(Gateway.Type.values)
-    if missing or extra:
-        return [
-            Error(
-                f"gateways.providers.ADAPTERS does not match Gateway.Type (missing {sorted(missing)}, "
-                f"unknown {sorted(extra)})",
-                id="gateways.E001",
-            )
-        ]
-    return []
 
 
 @register(Tags.security, deploy=True)

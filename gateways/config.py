@@ -1,6 +1,6 @@
 """Validation of a gateway's configuration, shared by the API and the admin.
 
-What each type accepts is declared by its adapter (`config_spec`); the cross-field rules are here.
+What each type accepts is declared by its adapter (`config_spec`, with its cross-field `rules`).
 Field names are DHIS2's gateway JSON names. A field listed in `secrets` is stored encrypted in
 `Gateway.secrets` and never returned: reads show `MASK` when it is set; an update where it is
 absent, blank or equal to `MASK` keeps the stored value. Generic HTTP parameters marked
@@ -8,60 +8,32 @@ absent, blank or equal to `MASK` keeps the stored value. Generic HTTP parameters
 """
 
 import re
-from functools import lru_cache
 from typing import Any
 
+from gateways.exceptions import ConfigError
 from gateways.models import Gateway
-from gateways.providers import ADAPTERS
-from gateways.providers.settings import ProviderSettings
-from gateways.urlsafety import UnsafeUrlError, aws_endpoint_check, url_check
+from gateways.providers import ADAPTERS, type_for_name
+from gateways.providers.settings import TEMPLATE_PLACEHOLDER, ProviderSettings
+from gateways.urlsafety import UnsafeUrlError, url_check
 
 MASK = "********"
-T = Gateway.Type
-CONTENT_TYPES = ("FORM_URL_ENCODED", "APPLICATION_JSON", "APPLICATION_XML", "TEXT_PLAIN")
-SNS_SERVICES = ("sns", "pinpoint-sms-voice-v2")
-HTTP_METHODS = ("GET", "POST", "PUT")
-PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-# Typed routes of the seed (/api/gateways/<route>) → gateway type.
-TYPE_ROUTES = {
-    "clickatell": T.CLICKATELL,
-    "bulksms": T.BULKSMS,
-    "generichttp": T.HTTP,
-    "http": T.HTTP,
-    "twilio": T.TWILIO,
-    "sns": T.SNS,
-    "simulator": T.SIMULATOR,
-    "chtgateway": T.CHT_GATEWAY,
-}
-# DHIS2 type names (and ours) accepted in `type`.
-TYPE_NAMES = {t.value: t.value for t in T} | {
-    "generichttp": T.HTTP,
-    "generic_http": T.HTTP,
-    "chtgateway": T.CHT_GATEWAY,
-    "medic-gateway": T.CHT_GATEWAY,
-}
 
 
-class ConfigError(ValueError):
-    """A gateway configuration problem, naming the field."""
-
-    def __init__(self, message: str, *, field: str, errors: list[tuple[str, str]] | None = None):
-        super().__init__(message)
-        self.field = field
-        self.errors = errors or [(field, message)]  # every (field, message) found, first = `field`
-
-
-# What each type accepts, as its adapter declares it (gateways/providers/settings.py).
-SPECS: dict[str, ProviderSettings] = {type_: adapter.config_spec for type_, adapter in ADAPTERS.items()}
+def spec_for(type_: str) -> ProviderSettings:
+    """What a gateway type accepts, as its adapter declares it (gateways/providers/settings.py)."""
+    adapter = ADAPTERS.get(type_)
+    return adapter.config_spec if adapter else ProviderSettings()
 
 
 def type_from_name(value: Any) -> str:
+    """The gateway type a DHIS2 `type` value names (ours, a typed route or an alias)."""
     name = str(value or "").strip().lower()
-    if not name:
-        raise ConfigError("type is required: one of " + ", ".join(t.value for t in T), field="type")
-    if name not in TYPE_NAMES:
-        raise ConfigError(f"unknown gateway type {value!r}: one of " + ", ".join(t.value for t in T), field="type")
-    return TYPE_NAMES[name]
+    type_ = type_for_name(name) if name else None
+    if type_ is None:
+        known = ", ".join(ADAPTERS)
+        problem = f"unknown gateway type {value!r}" if name else "type is required"
+        raise ConfigError(f"{problem}: one of {known}", field="type")
+    return type_
 
 
 def as_bool(value: Any, name: str) -> bool:
@@ -85,12 +57,12 @@ def as_str(value: Any, name: str, *, max_length: int = 2000) -> str:
 
 def url_template_check(value: str, name: str, *, resolve: bool = True) -> None:
     """A URL template must be an http(s) URL to a public host once its placeholders are filled in."""
-    for placeholder in PLACEHOLDER.findall(value):
+    for placeholder in TEMPLATE_PLACEHOLDER.findall(value):
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", placeholder):
             raise ConfigError(f"{name} has a malformed placeholder ${{{placeholder}}}", field=name)
-    if value.count("${") != len(PLACEHOLDER.findall(value)):
+    if value.count("${") != len(TEMPLATE_PLACEHOLDER.findall(value)):
         raise ConfigError(f"{name} has an unclosed placeholder", field=name)
-    probe = PLACEHOLDER.sub("x", value)
+    probe = TEMPLATE_PLACEHOLDER.sub("x", value)
     try:
         url_check(probe, resolve=resolve)
     except UnsafeUrlError as exc:
@@ -145,7 +117,7 @@ def config_validate(
     Every problem is reported at once: the ConfigError raised names the first field and carries
     all of them in `errors`.
     """
-    spec = SPECS[type_]
+    spec = spec_for(type_)
     config = dict(gateway.config) if gateway else {}
     stored = dict(gateway.secrets) if gateway else {}
     secrets = {k: v for k, v in stored.items() if k == "webhookTokens" or k in spec.secrets or k == "parameters"}
@@ -167,7 +139,7 @@ def config_validate(
         if config.get(name):
             check(url_template_check, config[name], name, resolve=resolve)
     failed = {e.field.split("[", 1)[0].split(".", 1)[0] for e in errors}
-    for rule in TYPE_RULES.get(type_, ()):
+    for rule in spec.rules:
         check(rule, config, secrets, failed)
     failed = {e.field.split("[", 1)[0].split(".", 1)[0] for e in errors}
     for name in spec.required:
@@ -207,123 +179,9 @@ def _field_set(config: dict, secrets: dict, stored: dict, name: str, kind: str, 
             config.pop(name, None)
 
 
-# -- per-type rules: (config, secrets, fields that already failed) → raise ConfigError -------------
-
-# Placeholders the generic HTTP adapter fills in (besides the parameter keys).
-HTTP_PLACEHOLDERS = ("text", "recipients", "recipients_no_plus", "id", "from")
-
-
-def _http_content_type(config: dict, secrets: dict, failed: set) -> None:
-    content_type = str(config.get("contentType") or "FORM_URL_ENCODED").upper()
-    if content_type not in CONTENT_TYPES:
-        raise ConfigError("contentType must be one of " + ", ".join(CONTENT_TYPES), field="contentType")
-    config["contentType"] = content_type
-
-
-def _http_method(config: dict, secrets: dict, failed: set) -> None:
-    method = str(config.get("method") or "POST").upper()
-    if method not in HTTP_METHODS:
-        raise ConfigError("method must be " + ", ".join(HTTP_METHODS[:-1]) + " or " + HTTP_METHODS[-1], field="method")
-    if config.get("method"):
-        config["method"] = method
-
-
-def _http_placeholders(config: dict, secrets: dict, failed: set) -> None:
-    """Every ${...} in the templates must be one the adapter fills in: a typo would be sent verbatim."""
-    keys = [str(p.get("key")) for p in config.get("parameters") or [] if isinstance(p, dict)]
-    known = set(HTTP_PLACEHOLDERS) | set(keys)
-    for name in ("configurationTemplate", "urlTemplate"):
-        template = str(config.get(name) or "")
-        if name in failed or not template:
-            continue
-        found = PLACEHOLDER.findall(template)
-        if template.count("${") != len(found) or any(not re.fullmatch(r"[A-Za-z0-9_.-]+", p) for p in found):
-            raise ConfigError(f"{name} has a malformed ${{...}} placeholder", field=name)
-        unknown = [p for p in dict.fromkeys(found) if p not in known]
-        if unknown:
-            raise ConfigError(
-                f"{name} has unknown placeholder(s) "
-                + ", ".join(f"${{{p}}}" for p in unknown)
-                + ": use "
-                + ", ".join(f"${{{p}}}" for p in HTTP_PLACEHOLDERS)
-                + " or a parameter key",
-                field=name,
-            )
-
-
-def _sns_service(config: dict, secrets: dict, failed: set) -> None:
-    if config.get("service", "sns") not in SNS_SERVICES:
-        raise ConfigError("service must be one of " + ", ".join(SNS_SERVICES), field="service")
-
-
-@lru_cache(maxsize=8)
-def aws_regions(service: str) -> frozenset[str]:
-    """The regions botocore knows for `service`, in every partition (from its bundled endpoint data)."""
-    import boto3
-
-    session = boto3.session.Session()
-    return frozenset(
-        region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions(service, partition_name=partition)
-    )
-
-
-def _sns_region(config: dict, secrets: dict, failed: set) -> None:
-    region, service = config.get("region"), config.get("service", "sns")
-    if not region or "service" in failed or service not in SNS_SERVICES:
-        return
-    known = aws_regions(service)
-    if known and region not in known:
-        raise ConfigError(
-            f"region {region!r} is not an AWS region of {service}: e.g. " + ", ".join(sorted(known)[:5]) + ", …",
-            field="region",
-        )
-
-
-def _sns_endpoint(config: dict, secrets: dict, failed: set) -> None:
-    if config.get("endpointUrl") and "endpointUrl" not in failed:
-        try:
-            aws_endpoint_check(str(config["endpointUrl"]))
-        except UnsafeUrlError as exc:
-            raise ConfigError(f"endpointUrl: {exc}", field="endpointUrl")
-
-
-# Twilio: "from" is an E.164 number or an alphanumeric sender id (1-11 letters, digits, spaces; a letter).
-E164 = re.compile(r"\+[1-9]\d{1,14}")
-ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
-
-
-def _twilio_from(config: dict, secrets: dict, failed: set) -> None:
-    sender = config.get("from")
-    if "from" in failed:
-        return
-    if not (sender or config.get("messagingServiceSid")):
-        raise ConfigError("from or messagingServiceSid is required", field="from")
-    if sender and not (E164.fullmatch(sender) or ALPHANUMERIC_SENDER.fullmatch(sender)):
-        raise ConfigError(
-            "from must be an E.164 number (+ and country code, e.g. +12025550100) or an alphanumeric sender id "
-            "of at most 11 letters, digits and spaces with at least one letter",
-            field="from",
-        )
-
-
-def _clickatell_key(config: dict, secrets: dict, failed: set) -> None:
-    if not (secrets.get("authToken") or secrets.get("password")):
-        raise ConfigError("authToken (the Clickatell API key) is required", field="authToken")
-
-
-TYPE_RULES = {
-    T.HTTP: (_http_content_type, _http_placeholders, _http_method),
-    T.SNS: (_sns_service, _sns_region, _sns_endpoint),
-    T.TWILIO: (_twilio_from,),
-    T.CLICKATELL: (_clickatell_key,),
-}
-
-
 def config_representation(gateway: Gateway) -> dict:
     """The type-specific fields for reading: config as stored, secrets masked."""
-    spec = SPECS.get(gateway.type, ProviderSettings())
+    spec = spec_for(gateway.type)
     out: dict[str, Any] = {}
     for name in spec.fields:
         if name in gateway.config:

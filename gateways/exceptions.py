@@ -30,3 +30,12 @@ class GatewayAmbiguousError(GatewayError):
 
 class WebhookValidationError(GatewayError, SuspiciousOperation):
     """A provider callback failed its authenticity check."""
+
+
+class ConfigError(ValueError):
+    """A gateway configuration problem, naming the field."""
+
+    def __init__(self, message: str, *, field: str, errors: list[tuple[str, str]] | None = None):
+        super().__init__(message)
+        self.field = field
+        self.errors = errors or [(field, message)]  # every (field, message) found, first = `field`

@@ -11,8 +11,10 @@ from django import forms
 from django.utils.html import format_html
 
 from entities.models import Organization
-from gateways.config import SPECS, ConfigError, config_representation, config_validate
+from gateways.config import config_representation, config_validate, spec_for
+from gateways.exceptions import ConfigError
 from gateways.models import Gateway
+from gateways.providers import ADAPTERS
 from gateways.providers.settings import Setting
 from smsportal.admin_base import IntegerWidget, PasswordWidget, SelectWidget, SwitchWidget, TextareaWidget, TextWidget
 from smsportal.phones import InvalidPhoneNumber, to_e164
@@ -62,7 +64,7 @@ class GatewayForm(forms.ModelForm):
     which a global gateway is an explicit, labelled option, never what an untouched select means.
     """
 
-    gateway_type: str = Gateway.Type.SIMULATOR
+    gateway_type: str = "simulator"
     request_organization = None
     inbound_numbers_text = forms.CharField(
         label="Inbound numbers",
@@ -85,13 +87,13 @@ class GatewayForm(forms.ModelForm):
     @classmethod
     def for_type(cls, type_: str) -> type["GatewayForm"]:
         attrs: dict = {"gateway_type": type_}
-        for setting in SPECS[type_].shown():
+        for setting in spec_for(type_).shown():
             attrs[form_field_name(setting)] = _form_field(setting)
         return type(f"{type_.title()}GatewayForm", (cls,), attrs)
 
     @property
     def settings_shown(self) -> list[Setting]:
-        return SPECS[self.gateway_type].shown()
+        return spec_for(self.gateway_type).shown()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -223,8 +225,8 @@ class GatewayForm(forms.ModelForm):
 
 def gateway_fieldsets(type_: str, *, with_organization: bool, existing: bool) -> list:
     """The admin fieldsets of a type: general, the provider's sections as it declares them, routing, webhooks."""
-    spec = SPECS[type_]
-    label = Gateway.Type(type_).label
+    spec = spec_for(type_)
+    label = ADAPTERS[type_].label
     general = (["organization"] if with_organization else []) + ["name", "is_active", "make_default"]
     fieldsets: list = [(None, {"fields": general, "description": spec.description})]
     for section, settings in spec.sections().items():

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from phonenumber_field.modelfields import PhoneNumberField
 
+from gateways.providers import type_choices
 from smsportal.crypto import EncryptedJSONField
 
 
@@ -18,21 +19,13 @@ class Gateway(models.Model):
     encrypted at rest; no API ever returns it.
     """
 
-    class Type(models.TextChoices):
-        SIMULATOR = "simulator", "Simulator"
-        CLICKATELL = "clickatell", "Clickatell"
-        BULKSMS = "bulksms", "BulkSMS"
-        HTTP = "http", "Generic HTTP"
-        TWILIO = "twilio", "Twilio"
-        SNS = "sns", "AWS SNS / End User Messaging"
-        CHT_GATEWAY = "cht_gateway", "CHT gateway (Android phone, polls us)"
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
         "entities.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="gateways"
     )
     name = models.CharField(max_length=100)
-    type = models.CharField(max_length=20, choices=Type.choices)
+    # The provider: one registered adapter (gateways/providers/), which also names it.
+    type = models.CharField(max_length=20, choices=type_choices)
     config = models.JSONField(default=dict, blank=True)
     secrets = EncryptedJSONField(blank=True, default=dict)
     is_default = models.BooleanField(default=False)

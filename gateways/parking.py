@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from gateways.models import ParkedStatus
 from gateways.providers.base import StatusUpdate
+from smsportal.flags import Flag
 from smsportal.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -25,11 +26,15 @@ MARKER_KEY = "smsportal:parked:{}"
 MARKER_SECONDS = 600
 
 
+def _marker(gateway_id) -> Flag:
+    return Flag(MARKER_KEY.format(gateway_id), MARKER_SECONDS)
+
+
 def _marker_set(gateway_id) -> None:
     client = get_redis()
     if client is not None:
         try:
-            client.set(MARKER_KEY.format(gateway_id), "1", ex=MARKER_SECONDS)
+            _marker(gateway_id).set(client)
         except Exception:  # noqa: BLE001 — without the marker the lookup simply always runs
             logger.warning("parked-report marker not set", extra={"gateway": str(gateway_id)})
 
@@ -39,7 +44,7 @@ def _marker_absent(gateway_id) -> bool:
     if client is None:
         return False
     try:
-        return not client.exists(MARKER_KEY.format(gateway_id))
+        return not _marker(gateway_id).is_up(client)
     except Exception:  # noqa: BLE001
         return False
 

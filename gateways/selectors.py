@@ -4,7 +4,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gateways.models import Gateway
-from gateways.providers.base import ProviderAdapter
+from gateways.providers import ADAPTERS, get_adapter
+from gateways.providers.base import Capabilities, ProviderAdapter
+from gateways.routing import gateway_usable_fallback
 from smsportal.localcache import LocalCache
 from smsportal.phones import country_of
 
@@ -24,8 +26,6 @@ def gateway_for_send(*, organization, gateway_id=None) -> Gateway | None:
         lambda: gateway_default_for(organization=organization, prefetch=("inbound_numbers",)),
     )
     if gateway is not None and gateway.down_until and gateway.down_until > timezone.now():
-        from gateways.routing import gateway_usable_fallback
-
         # Marked down: new messages start on its fallback, if that one is usable.
         return gateway_usable_fallback(gateway) or gateway
     return gateway
@@ -59,6 +59,19 @@ def gateway_senders(gateway: Gateway, *, organization_id=None) -> dict[str, str]
     return {n.country: str(n.number) for n in numbers}
 
 
+# Pull-mode providers (Capabilities.pull): a class attribute of every pull adapter (some push adapters
+# compute theirs per gateway, so only class-level Capabilities are read).
+PULL_TYPES = tuple(t for t, a in ADAPTERS.items() if isinstance(a.capabilities, Capabilities) and a.capabilities.pull)
+_pull_ids = LocalCache("pull-gateways")
+
+
+def pull_gateway_ids() -> list:
+    """The ids of the pull-mode gateways (cached per process): dispatch must not push to them."""
+    return _pull_ids.get_or_load(
+        None, lambda: list(Gateway.objects.filter(type__in=PULL_TYPES).values_list("pk", flat=True))
+    )
+
+
 _webhook_gateways = LocalCache("webhook-gateway")
 
 
@@ -81,8 +94,6 @@ class _UnknownGateway(Exception):
 
 
 def _gateway_with_adapter(gateway_id) -> tuple[Gateway, ProviderAdapter]:
-    from gateways.providers import get_adapter
-
     # At most one row by primary key: no ORDER BY to compile (first() would add one).
     found = list(Gateway.objects.select_related("organization").filter(Q(pk=gateway_id), is_active=True)[:1])
     if not found:

@@ -7,8 +7,12 @@ from typing import Any
 
 from django.db import transaction
 
-from gateways.config import ConfigError, as_bool, as_str, config_representation, config_validate, type_from_name
+from entities.models import Organization
+from gateways.config import as_bool, as_str, config_representation, config_validate, type_from_name
+from gateways.exceptions import ConfigError
 from gateways.models import Gateway, InboundNumber
+from gateways.providers import adapter_class, get_adapter
+from gateways.receive_countries import inbound_number_warning
 from gateways.webhook_url import gateway_webhook_url
 from smsportal.localcache import local_caches_clear
 from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
@@ -149,8 +153,6 @@ def _number_shown(number: InboundNumber, with_organization: bool) -> dict:
 def _numbers_assign(gateway: Gateway, data: dict) -> None:
     """`inboundNumbers` objects carrying `organization` (a global gateway's, superusers only: nobody
     else reaches one through the API) assign or share that number, as the admin does."""
-    from entities.models import Organization
-
     raw = data.get("inboundNumbers")
     for n, item in enumerate(raw if isinstance(raw, list) else []):
         if not isinstance(item, dict) or "organization" not in item:
@@ -174,13 +176,9 @@ def _numbers_assign(gateway: Gateway, data: dict) -> None:
 
 
 def gateway_own_numbers(gateway: Gateway) -> list[str]:
-    """Numbers a gateway receives on by its configuration alone: a Twilio `from` that is a phone
-    number (not a Messaging Service SID) is where replies to its messages come back."""
-    sender = str(gateway.config.get("from") or "") if gateway.type == Gateway.Type.TWILIO else ""
-    try:
-        return [to_e164(sender)] if sender.startswith("+") else []
-    except InvalidPhoneNumber:
-        return []
+    """Numbers a gateway receives on by its configuration alone, as its adapter declares them."""
+    adapter = adapter_class(gateway.type)
+    return adapter.own_numbers(gateway.config) if adapter else []
 
 
 def gateway_default_senders(gateway: Gateway) -> set[str]:
@@ -250,8 +248,6 @@ def inbound_numbers_set(gateway: Gateway, numbers: list[str] | None, *, own_befo
 
 def gateway_inbound_warnings(*, gateway: Gateway) -> list[str]:
     """One warning per inbound-number country where receiving SMS is not known to work (seed list)."""
-    from messaging.receive_countries import inbound_number_warning
-
     # Queried, not gateway.inbound_numbers.all(): a prefetched list would predate the save.
     countries = dict.fromkeys(InboundNumber.objects.filter(gateway=gateway).values_list("country", flat=True))
     return [w for w in (inbound_number_warning(c) for c in countries) if w]
@@ -346,3 +342,19 @@ def gateway_retire_webhook_token(*, gateway: Gateway) -> None:
     gateway.secrets = {**gateway.secrets, "webhookTokens": tokens[:1]}
     gateway.save(update_fields=["secrets", "updated_at"])
     logger.info("gateway previous webhook token retired", extra={"gateway": gateway.uid})
+
+
+def gateway_webhooks_register(*, gateway: Gateway, base_url: str | None = None) -> list[dict]:
+    """Register this gateway's inbound and status URLs through the provider's own API (SMS Gateway
+    for Android's `/webhooks`), for providers whose adapter can. Raises ConfigError when it cannot,
+    a GatewayError when the provider refuses or is unreachable."""
+    adapter = get_adapter(gateway)
+    if not adapter.registers_webhooks:
+        raise ConfigError(f"{gateway.get_type_display()} webhooks are set in the provider's console", field="type")
+    if not gateway.webhook_tokens():
+        gateway.ensure_webhook_token()
+        gateway.save(update_fields=["secrets"])
+    urls = {kind: gateway_webhook_url(gateway=gateway, kind=kind, base_url=base_url) for kind in ("inbound", "status")}
+    registered = adapter.webhooks_register(urls)
+    logger.info("webhooks registered with the provider", extra={"gateway": gateway.uid, "count": len(registered)})
+    return registered

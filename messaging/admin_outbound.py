@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from entities.tenancy import OrganizationScopedAdmin
 from messaging.models import OptOut, OutboundMessage
+from messaging.services.reconcile import outbound_requeue_failed, outbound_resend
 
 
 @admin.register(OutboundMessage)
@@ -26,15 +27,11 @@ class OutboundMessageAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Send selected failed messages again")
     def retry_failed(self, request, queryset):
-        from messaging.services.reconcile import outbound_requeue_failed
-
         count = outbound_requeue_failed(message_ids=list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{count} failed message(s) queued again; opted-out numbers are skipped.")
 
     @admin.action(description="Resend selected messages that may not have been sent (unknown)")
     def resend_unknown(self, request, queryset):
-        from messaging.services.reconcile import outbound_resend
-
         copies = outbound_resend(message_ids=list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{len(copies)} message(s) sent again as possible duplicates; each at most once.")
 

@@ -80,6 +80,13 @@ class SmsSendInputSerializer(FlatInputSerializer):
         max_length=32, help_text="Full international format, e.g. +15551234567."
     )
     validUntil = ValidUntilField()  # noqa: N815
+    program = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text="smsportal extension: the consent program (slug) the message belongs to; a program that "
+        "requires consent refuses recipients who have not opted in (docs/consent.md).",
+    )
 
     def __init__(self, *args, region: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,15 +102,6 @@ class SmsSendInputSerializer(FlatInputSerializer):
 
 class SmsSendOutputSerializer(serializers.Serializer):
     messageId = serializers.UUIDField(help_text="Our message id; replies are linked to it.")  # noqa: N815
-
-
-class ApiErrorSerializer(serializers.Serializer):
-    """The error shape of the BioT-style and entity APIs."""
-
-    error = serializers.CharField()
-    field = serializers.CharField(required=False)
-    fields = serializers.DictField(required=False)
-    code = serializers.CharField(required=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,6 +137,13 @@ class Dhis2OutboundInputSerializer(serializers.Serializer):
     )
     subject = serializers.CharField(required=False, allow_blank=True, max_length=200)
     validUntil = ValidUntilField()  # noqa: N815
+    program = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text="smsportal extension: the consent program (slug); recipients it may not reach are refused "
+        "with the reason (docs/consent.md).",
+    )
 
     def validate_recipients(self, value):
         from django.conf import settings

@@ -1,7 +1,7 @@
 """Thin Celery tasks: ids in, one service call, retry policy here and nothing else.
 
-Tasks import the services; a service enqueues a task by importing it inside the function (the one
-back-edge, never at module level)."""
+Tasks import the services; a service enqueues a task by its name (smsportal/enqueue.py), never by
+importing this module."""
 
 from celery import shared_task
 

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from entities.selectors import organization_for_user, scope_to_user
+from gateways.models import Gateway
 from gateways.providers.base import InboundSms
 from messaging.models import InboundMessage
 from messaging.serializers_outbound import WebMessageSerializer
@@ -151,8 +152,6 @@ def _read_submission(request) -> dict:
 
 def _gateway_for_label(organization, label: str):
     """The organization's gateway a DHIS2 gatewayid names (its uid or name), for replies; else None."""
-    from gateways.models import Gateway
-
     qs = Gateway.objects.filter(organization=organization, is_active=True)
     try:
         return qs.filter(pk=uuid.UUID(label)).first()

@@ -19,7 +19,6 @@ from messaging.models import OutboundMessage
 from messaging.serializers_outbound import (
     DHIS2_STATUS_NAMES,
     OUTBOUND_FIELDS,
-    ApiErrorSerializer,
     Dhis2OutboundInputSerializer,
     Dhis2OutboundListSerializer,
     Dhis2OutboundSmsSerializer,
@@ -34,7 +33,7 @@ from messaging.serializers_outbound import (
 from messaging.services.idempotency import HEADER, idempotency_key_validate, idempotent_response
 from messaging.services.outbound import messages_queue
 from smsportal import dhis2
-from smsportal.exceptions import ApiError
+from smsportal.exceptions import ApiError, ApiErrorSerializer
 
 Source = OutboundMessage.Source
 
@@ -74,7 +73,10 @@ class SmsSendApi(APIView):
             400: OpenApiResponse(ApiErrorSerializer, description="invalid field (named in `field`/`fields`)"),
             401: ApiErrorSerializer,
             409: OpenApiResponse(
-                ApiErrorSerializer, description="opted out, no gateway, or Idempotency-Key reused with another body"
+                ApiErrorSerializer,
+                description="opted out (of everything or of the program), no consent to a program that requires it, "
+                "the exemption guard's limit, no gateway, or Idempotency-Key reused with another body "
+                "(`code` says which)",
             ),
         },
     )
@@ -95,6 +97,7 @@ class SmsSendApi(APIView):
                     idempotency_key=key,
                     refuse_opted_out=True,
                     valid_until=data.get("validUntil"),
+                    program=data.get("program") or None,
                 )
             except MessageRejected as exc:
                 raise ApiError(str(exc), status_code=exc.status_code, field=exc.field, code=exc.code)
@@ -135,8 +138,8 @@ class Dhis2View(dhis2.Dhis2ExceptionMixin, APIView):
         return super().handle_exception(exc)
 
 
-def _send_request_parse(request) -> tuple[str, list[str], str, object]:
-    """(message, recipients, subject, validUntil) from the JSON body or the query-parameter form."""
+def _send_request_parse(request) -> tuple[str, list[str], str, str, object]:
+    """(message, recipients, subject, program, validUntil) from the JSON body or the query-parameter form."""
     is_json = (request.content_type or "").startswith("application/json")
     if is_json and request.body:
         if not isinstance(request.data, dict):
@@ -152,7 +155,7 @@ def _send_request_parse(request) -> tuple[str, list[str], str, object]:
             raise _conflict("Message must be specified", field="message")
         if not [r for r in recipients if r.strip()]:
             raise _conflict("no recipient", field="recipients")
-        return message, recipients, data.get("subject", ""), data.get("validUntil")
+        return message, recipients, data.get("subject", ""), data.get("program", ""), data.get("validUntil")
     params = request.query_params if request.query_params else request.data
     # DHIS2's query form takes one recipient and does not split it on commas.
     recipient = (params.get("recipient") or "").strip()
@@ -161,7 +164,10 @@ def _send_request_parse(request) -> tuple[str, list[str], str, object]:
         raise _conflict("Recipient must be specified", field="recipient")
     if not message.strip():
         raise _conflict("Message must be specified", field="message")
-    return message, [recipient], "", valid_until_parse(params.get("validUntil"))
+    program = params.get("program") or ""
+    if not isinstance(program, str) or len(program) > 50:
+        raise _bad_request("program: a program's slug", field="program")
+    return message, [recipient], "", program, valid_until_parse(params.get("validUntil"))
 
 
 def _recipients_validate(value) -> list[str]:
@@ -269,14 +275,14 @@ class Dhis2OutboundApi(Dhis2View):
     def post(self, request):
         organization = _organization(request)
         key = idempotency_key_validate(request.headers.get(HEADER))
-        message, recipients, subject, valid_until = _send_request_parse(request)
+        message, recipients, subject, program, valid_until = _send_request_parse(request)
         return idempotent_response(
             request,
             organization=organization,
-            produce=lambda: self._send(organization, message, recipients, subject, key, valid_until),
+            produce=lambda: self._send(organization, message, recipients, subject, key, program, valid_until),
         )
 
-    def _send(self, organization, message, recipients, subject, key, valid_until=None) -> Response:
+    def _send(self, organization, message, recipients, subject, key, program="", valid_until=None) -> Response:
         try:
             result = messages_queue(
                 organization=organization,
@@ -288,6 +294,7 @@ class Dhis2OutboundApi(Dhis2View):
                 max_length_default=settings.SMSPORTAL_DHIS2_MAX_SMS_LENGTH,
                 require_one=True,
                 valid_until=valid_until,
+                program=program or None,
             )
         except MessageRejected as exc:
             field = {"phoneNumber": "recipients"}.get(exc.field, exc.field)

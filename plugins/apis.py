@@ -12,13 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from entities.selectors import organization_for_user, scope_to_user
-from messaging.serializers_outbound import ApiErrorSerializer
 from plugins.choices import ENTITY_TYPES, PluginAction
 from plugins.invocations import invocation_retry_now
 from plugins.models import PluginInvocation, PluginRegistration
 from plugins.registrations import biot_subscribe, biot_unsubscribe, registration_create, registration_update
 from plugins.signing import jwks
-from smsportal.exceptions import ApiError
+from smsportal.exceptions import ApiError, ApiErrorSerializer
 from smsportal.pagination import BoundedLimitOffsetPagination
 
 # JSON name → model field

@@ -11,12 +11,16 @@ from django.db.models import F
 from entities.selectors import contacts_get_by_phone
 from plugins.choices import PluginAction
 from plugins.models import PluginInvocation
-from plugins.payload import incoming_sms_payload, new_trace_id, sms_status_payload
+from plugins.payload import consent_changed_payload, incoming_sms_payload, sms_status_payload
 from plugins.registrations import registrations_for, registrations_matching
-from plugins.tasks import plugin_invocation_run_task, plugin_invocations_run_task
+from smsportal.enqueue import enqueue_on_commit
+from smsportal.tracing import new_trace_id
 
 Status = PluginInvocation.Status
 RUN_CHUNK = 16  # invocations per task
+# Enqueued by name (smsportal/enqueue.py): plugins/tasks.py runs plugins/runner.py, not this module.
+RUN_TASK = "plugins.tasks.plugin_invocation_run_task"
+RUN_CHUNK_TASK = "plugins.tasks.plugin_invocations_run_task"
 
 
 def invocations_for_incoming(*, message, entity, registrations, names: list[str] | None = None) -> list:
@@ -73,6 +77,34 @@ def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvoca
     return invocations_save(invocations)
 
 
+def plugins_invoke_consent(*, record, person, previous_status: str) -> list[PluginInvocation]:
+    """`_consentChanged` calls for one consent record (the `consent_changed` signal, sent inside the
+    transaction that appended it: the invocations commit or roll back with the record)."""
+    registrations = registrations_for(
+        organization=person.organization, action=PluginAction.CONSENT_CHANGED, entity_type=person.entity_type
+    )
+    trace_id = new_trace_id()
+    invocations = []
+    for registration in registrations:
+        invocation = PluginInvocation(
+            organization_id=record.organization_id,
+            registration=registration,
+            action=PluginAction.CONSENT_CHANGED,
+            event_key=f"{PluginAction.CONSENT_CHANGED}:{record.id}",
+            entity_type=person.entity_type,
+            max_attempts=registration.max_attempts,
+        )
+        invocation.payload = consent_changed_payload(
+            record=record,
+            person=person,
+            previous_status=previous_status,
+            trace_id=trace_id,
+            span_id=invocation.id.hex[:16],
+        )
+        invocations.append(invocation)
+    return invocations_save(invocations)
+
+
 def invocations_save(invocations: list[PluginInvocation]) -> list[PluginInvocation]:
     """Insert unsaved invocations and enqueue their runs after commit. Call inside a transaction."""
     if not invocations:
@@ -85,7 +117,7 @@ def invocations_save(invocations: list[PluginInvocation]) -> list[PluginInvocati
     # per-task queries are paid once per chunk, not once per call.
     ids = [str(invocation.id) for invocation in invocations]
     for start in range(0, len(ids), RUN_CHUNK):
-        plugin_invocations_run_task.delay_on_commit(ids[start : start + RUN_CHUNK])
+        enqueue_on_commit(RUN_CHUNK_TASK, ids[start : start + RUN_CHUNK])
     return invocations
 
 
@@ -128,5 +160,5 @@ def invocation_retry_now(*, invocation: PluginInvocation) -> bool:
             else F("max_attempts"),
         )
         if updated:
-            plugin_invocation_run_task.delay_on_commit(str(invocation.pk))
+            enqueue_on_commit(RUN_TASK, str(invocation.pk))
     return bool(updated)

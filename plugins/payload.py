@@ -1,11 +1,11 @@
-"""The bodies of plugin calls: BioT's `_incomingSms` payload field for field, and `_smsStatus`
-(docs/plugins.md, "The call")."""
+"""The bodies of plugin calls: BioT's `_incomingSms` payload field for field, `_smsStatus` and
+`_consentChanged` (docs/plugins.md, "The call")."""
 
-import secrets
 import time
 from datetime import UTC, datetime
 
 from entities.serializers import entity_biot_representation
+from smsportal.tracing import traceparent
 
 
 def iso_ns(value: datetime | int) -> str:
@@ -17,15 +17,6 @@ def iso_ns(value: datetime | int) -> str:
         dt = value.astimezone(UTC)
         nanos = dt.microsecond * 1000
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
-
-
-def new_trace_id() -> str:
-    return secrets.token_hex(16)
-
-
-def traceparent(trace_id: str, span_id: str) -> str:
-    """W3C traceparent: version-traceid-parentid-flags (the form of BioT's metadata.traceId)."""
-    return f"00-{trace_id}-{span_id}-00"
 
 
 def _metadata(*, entity_type, action, start, trace_id, span_id, subject_id, source_ip) -> dict:
@@ -91,6 +82,41 @@ def sms_status_payload(*, message, entity, previous_status: str, trace_id: str, 
                     "providerMessageId": message.provider_message_id,
                     "errorCode": message.provider_error_code or None,
                     "errorReason": message.error_reason or None,
+                }
+            },
+        },
+    }
+
+
+def consent_changed_payload(*, record, person, previous_status: str, trace_id: str, span_id: str) -> dict:
+    """Our `_consentChanged` extension: the same envelope; data.additionalData.metadata is the
+    ledger record (docs/plugins.md)."""
+    program = record.program
+    return {
+        "metadata": _metadata(
+            entity_type=person.entity_type,
+            action="_consentChanged",
+            start=record.created_at,
+            trace_id=trace_id,
+            span_id=span_id,
+            subject_id=record.actor,
+            source_ip=None,
+        ),
+        "data": {
+            "entity": entity_biot_representation(person),
+            "additionalData": {
+                "metadata": {
+                    "recordId": str(record.id),
+                    "program": {"slug": program.slug, "name": program.name, "requireConsent": program.require_consent},
+                    "status": record.status,
+                    "previousStatus": previous_status,
+                    "source": record.source,
+                    "actor": record.actor,
+                    "text": record.text,
+                    "note": record.note,
+                    "phoneNumber": record.phone_number or None,
+                    "inboundMessageId": str(record.inbound_message_id) if record.inbound_message_id else None,
+                    "time": iso_ns(record.created_at),
                 }
             },
         },

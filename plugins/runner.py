@@ -8,7 +8,6 @@ retrying (backoff + jitter) or failed. `invocations_recover` finds the rows whos
 
 import json
 import logging
-import random
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ from plugins.registrations import registrations_enabled
 from plugins.transport import request_prepare, request_send
 from plugins.validation import handler_resolve
 from smsportal.localcache import local_caches_clear
+from smsportal.retry import backoff
 
 logger = logging.getLogger(__name__)
 Status = PluginInvocation.Status
@@ -174,12 +174,6 @@ def _handler_call(invocation: PluginInvocation, registration: PluginRegistration
     return True, None, "", None
 
 
-def _backoff(attempt: int) -> float:
-    """Exponential backoff with jitter: base·2^(attempt-1), scaled by 0.5–1.0, capped."""
-    base = settings.SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS
-    return min(settings.SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS, base * 2 ** max(0, attempt - 1)) * random.uniform(0.5, 1.0)
-
-
 def _outcomes_record(results: list[tuple]) -> dict[str, float]:
     """Record the attempts of a chunk: (invocation, ok, status code, error, Retry-After, ms) each.
 
@@ -203,7 +197,14 @@ def _outcomes_record(results: list[tuple]) -> dict[str, float]:
         if ok:
             status, finished_at = Status.SUCCEEDED, now
         elif invocation.attempts < invocation.max_attempts:
-            countdown = max(_backoff(invocation.attempts), retry_after or 0.0)
+            countdown = max(
+                backoff(
+                    invocation.attempts - 1,
+                    base=settings.SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS,
+                    cap=settings.SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS,
+                ),
+                retry_after or 0.0,
+            )
             status, next_attempt_at = Status.RETRYING, now + timedelta(seconds=countdown)
             countdowns[str(invocation.pk)] = countdown
         else:
@@ -290,7 +291,7 @@ def invocations_recover() -> tuple[int, list]:
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - grace)
     )
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        # Eager mode (`make run`) queues no countdown retry: it runs inline at once, finds the row not
-        # yet due and ends. This sweep is what runs a due retry, so it needs no lost-task grace.
+        # Eager mode has no countdown retry pending outside `make run`'s timer (smsportal/eager.py), or
+        # after the dev server restarted: this sweep runs a due retry then, so it needs no lost-task grace.
         lost |= Q(status=Status.RETRYING, next_attempt_at__lte=now)
     return reset, list(PluginInvocation.objects.filter(lost).values_list("id", flat=True)[:1000])

@@ -27,9 +27,10 @@ from urllib3.exceptions import (
 from gateways.providers.httpbase import http_pool
 from gateways.urlsafety import SafeHTTPAdapter, UnsafeUrlError
 from plugins.models import PluginInvocation, PluginRegistration
-from plugins.payload import new_trace_id, traceparent
 from plugins.signing import plugin_token
 from plugins.validation import plugin_url_check
+from smsportal.retry import retry_after_seconds
+from smsportal.tracing import new_trace_id, traceparent
 
 MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "smsportal-plugins/1.0"
@@ -88,17 +89,6 @@ def request_build(invocation: PluginInvocation, registration: PluginRegistration
         signed = f"{webhook_id}.{timestamp}.".encode() + body
         headers["webhook-signature"] = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     return body, headers
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (the delta form; an HTTP date is ignored), bounded by the backoff cap."""
-    try:
-        seconds = float(value) if value else None
-    except ValueError:
-        return None
-    if seconds is None or seconds < 0:
-        return None
-    return min(seconds, settings.SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS)
 
 
 def request_prepare(invocation: PluginInvocation, registration: PluginRegistration):
@@ -161,7 +151,11 @@ def request_send(registration: PluginRegistration, prepared):
 def _http_outcome(status: int, retry_after_header: str | None):
     if 200 <= status < 300:
         return True, status, "", None
-    retry_after = _retry_after(retry_after_header) if status in (429, 503) else None
+    retry_after = (
+        retry_after_seconds(retry_after_header, cap=settings.SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS)
+        if status in (429, 503)
+        else None
+    )
     return False, status, f"HTTP {status}", retry_after
 
 

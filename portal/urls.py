@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal.views import adherence_report, conversations, live, organizations, patients, send, simulator, today
+from portal.views import (
+    adherence_report,
+    consent,
+    conversations,
+    live,
+    message_log,
+    organizations,
+    patients,
+    send,
+    simulator,
+    today,
+)
 
 app_name = "portal"
 urlpatterns = [
@@ -18,6 +29,7 @@ urlpatterns = [
     path("portal/adherence/", adherence_report.adherence, name="adherence"),
     path("portal/adherence/export.csv", adherence_report.adherence_export, name="adherence-export"),
     path("portal/patients/<uuid:pk>/", patients.patient_detail, name="patient"),
+    path("portal/patients/<uuid:pk>/consent", consent.patient_consent, name="patient-consent"),
     path("portal/patients/<uuid:patient_pk>/schedules/new", patients.schedule_edit, name="schedule-new"),
     path("portal/patients/<uuid:patient_pk>/schedules/<uuid:pk>/", patients.schedule_edit, name="schedule-edit"),
     path("portal/conversations/", conversations.conversations, name="conversations"),
@@ -30,6 +42,8 @@ urlpatterns = [
     path("portal/conversations/<str:entity_type>/<uuid:pk>/", conversations.thread, name="thread"),
     path("portal/conversations/<str:entity_type>/<uuid:pk>/send", conversations.thread_send, name="thread-send"),
     path("portal/messages/<uuid:message_id>/resend", conversations.message_resend, name="message-resend"),
+    path("portal/messages/", message_log.message_log, name="message-log"),
+    path("portal/messages/export.csv", message_log.message_log_export, name="message-log-export"),
     path("portal/send/", send.send, name="send"),
     path("portal/text-info", send.text_info, name="text-info"),
     path("portal/simulator/", simulator.simulator, name="simulator"),

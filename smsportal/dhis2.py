@@ -5,10 +5,14 @@ with null keys omitted and the HTTP status equal to httpStatusCode. Paths answer
 a version prefix (/api/26/gateways == /api/gateways).
 """
 
+from datetime import UTC
 from http import HTTPStatus
 
-from django.urls import re_path
+from django.urls.resolvers import RegexPattern, URLPattern
+from rest_framework import exceptions
 from rest_framework.response import Response
+
+from smsportal.exceptions import ApiError
 
 
 def web_message(
@@ -45,11 +49,11 @@ def bad_request(message: str, *, field: str | None = None) -> Response:
     return web_message(message, http_status=400, response={"field": field} if field else None)
 
 
-def api_path(route: str, view, name: str | None = None):
+def api_path(route: str, view, name: str | None = None, *, pattern: type[RegexPattern] = RegexPattern):
     """A URL pattern under /api/ that also answers under /api/<version>/ (DHIS2 clients use both),
-    with or without a trailing slash."""
+    with or without a trailing slash. `pattern`: a RegexPattern that may refine the match."""
     route = route if route.endswith("/?") else f"{route}/?"
-    return re_path(rf"^api/(?:\d+/)?{route}$", view, name=name)
+    return URLPattern(pattern(rf"^api/(?:\d+/)?{route}$", name=name, is_endpoint=True), view, name=name)
 
 
 def pager(*, page: int, page_size: int, total: int) -> dict:
@@ -62,8 +66,6 @@ MAX_PAGE = 1_000_000  # beyond it the offset overflows SQLite's 64-bit integers 
 
 def page_params(request, *, max_page_size: int = 1000) -> tuple[bool, int, int]:
     """DHIS2 paging (`paging`, `page`, `pageSize`), bounded; a bad value → 400 naming the field."""
-    from smsportal.exceptions import ApiError
-
     paging = (request.query_params.get("paging") or "true").lower() != "false"
     values = {}
     for name, default, upper in (("page", 1, MAX_PAGE), ("pageSize", 50, max_page_size)):
@@ -88,7 +90,6 @@ def dhis2_time(value) -> str | None:
     with the `Z` so clients never guess the zone; inbound and outbound objects use the same form."""
     if value is None:
         return None
-    from datetime import UTC
 
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -97,8 +98,6 @@ class Dhis2ExceptionMixin:
     """Render DRF errors (auth, parse, validation, 404, 405) as WebMessages on DHIS2 endpoints."""
 
     def handle_exception(self, exc):
-        from rest_framework import exceptions
-
         response = super().handle_exception(exc)
         data = response.data if isinstance(response.data, dict) else {}
         if isinstance(exc, exceptions.ValidationError) and "fields" in data:

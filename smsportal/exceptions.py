@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -30,6 +30,15 @@ class ApiError(exceptions.APIException):
         super().__init__(detail=detail, code=code)
         self.status_code = status_code
         self.field = field
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The error shape of the BioT-style and entity APIs (what api_exception_handler renders), for the schema."""
+
+    error = serializers.CharField()
+    field = serializers.CharField(required=False)
+    fields = serializers.DictField(required=False)
+    code = serializers.CharField(required=False)
 
 
 def flatten_errors(errors, prefix: str = "") -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 
+from smsportal.celery import app
 from smsportal.redis import get_redis
 
 
@@ -20,8 +21,6 @@ def healthz(request):
         try:
             client = get_redis()
             if client is None:
-                from smsportal.celery import app
-
                 with app.connection_for_write() as conn:
                     conn.ensure_connection(max_retries=1, timeout=2)
             else:

@@ -4,11 +4,7 @@ import re
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, ValidationResult
-from phonenumbers.phonenumberutil import (
-    _maybe_strip_national_prefix_carrier_code,
-    _test_number_length,
-)
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
 
 class InvalidPhoneNumber(ValueError):
@@ -174,6 +170,7 @@ def _canonical_verdict(text: str) -> tuple[bool, str] | None:
     a string does not need (punctuation, letters, extensions, RFC 3966). This runs only the steps
     parse() applies to it — the country code, then the national-prefix rule — on the digits
     themselves (tested against parse() + format_number() on generated numbers of every region).
+    Digits that may start with a national prefix are left to parse(): it alone knows when to strip it.
     """
     split = _country_code_split(text)
     if split is None:
@@ -183,12 +180,8 @@ def _canonical_verdict(text: str) -> tuple[bool, str] | None:
     if main is None or not 2 <= len(national) <= 17:
         return None
     prefix = _prefix_pattern(country_code)
-    if prefix is not None and prefix.match(national):
-        # A national prefix (or carrier code) may be typed after the country code: parse()
-        # strips it only when what remains is still a possible number.
-        _, stripped, _ = _maybe_strip_national_prefix_carrier_code(national, main)
-        if _test_number_length(stripped, main) not in _NOT_STRIPPED:
-            national = stripped
+    if prefix is not None and (found := prefix.match(national)):
+        national = _national_prefix_removed(national, found, country_code)
         if not 2 <= len(national) <= 17:
             return None
     verdict = _national_verdict(country_code, national)
@@ -200,10 +193,40 @@ def _canonical_verdict(text: str) -> tuple[bool, str] | None:
     return True, f"+{country_code}{national}"
 
 
+def _national_prefix_removed(national: str, found: re.Match, country_code: int) -> str:
+    """`national` without the national prefix (or carrier code) `found` at its start, the way the
+    numbering plan's metadata says parse() reads it: removed, or rewritten by the plan's transform
+    rule when its last group matched; kept when the digits as typed fit the plan's pattern and the
+    rest would not, or when the rest has no possible length (too short, local-only, none listed)."""
+    main, _ = _country(country_code)
+    rule = main.national_prefix_transform_rule
+    if rule and found.groups() and found.groups()[-1] is not None:
+        rest = found.expand(rule) + national[found.end() :]
+    else:
+        rest = national[found.end() :]
+    pattern = _general_pattern(country_code)
+    if pattern.fullmatch(national) and not pattern.fullmatch(rest):
+        return national
+    lengths, local_only = main.general_desc.possible_length, main.general_desc.possible_length_local_only
+    if (
+        lengths
+        and lengths[0] != -1
+        and len(rest) not in local_only
+        and (len(rest) in lengths or len(rest) > lengths[-1])
+    ):
+        return rest
+    return national
+
+
+@lru_cache(maxsize=512)
+def _general_pattern(country_code: int) -> re.Pattern:
+    main, _ = _country(country_code)
+    return re.compile(main.general_desc.national_number_pattern or "(?!)")
+
+
 _CANONICAL = re.compile(r"\+[1-9][0-9]{2,16}")
 _LETTER = re.compile(r"[^\W\d_]")
 _EXTENSION = re.compile(r"\d\s*(?:ext\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
-_NOT_STRIPPED = (ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY, ValidationResult.INVALID_LENGTH)
 
 
 def _invalid_reason(number: phonenumbers.PhoneNumber) -> str:

@@ -8,7 +8,7 @@ from smsportal.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("messaging.urls")),
-    path("webhooks/", include("gateways.urls")),
+    path("webhooks/", include("messaging.urls_webhooks")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -6,18 +6,29 @@ queries the database: the pipeline (messaging.services) claims, records and retr
 
 import abc
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from gateways.exceptions import WebhookValidationError
 from gateways.providers.settings import ProviderSettings
 
-if TYPE_CHECKING:
-    from gateways.models import Gateway
+
+class GatewayRecord(Protocol):
+    """What an adapter reads of its gateway (gateways.models.Gateway): its settings, never the database."""
+
+    pk: Any
+    uid: str
+    config: dict
+    secrets: dict
+    max_sms_length: int | None
+
+    def webhook_tokens(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -49,9 +60,8 @@ class OutboundSms:
     to: str  # E.164
     text: str
     sender: str = ""  # our number / sender id for this destination, when the gateway has one
+    valid_until: datetime | None = None  # not to be delivered after this (providers with a validity period)
     segments: int = 1  # SMS parts of `text` (messaging/text.py), for segment-counted rate limits
-    # Not to be delivered after this (aware datetime): providers with a validity period get it.
-    valid_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -105,13 +115,43 @@ class LookupAnswer:
 class ProviderAdapter(abc.ABC):
     """Speaks one provider's API for one configured gateway."""
 
-    type: ClassVar[str]
+    type: ClassVar[str]  # Gateway.type; also its DHIS2 type name and typed route
+    label: ClassVar[str]  # how the admin and the API's choices name it
+    # More DHIS2 typed routes (/api/gateways/<route>) and type names for this provider.
+    routes: ClassVar[tuple[str, ...]] = ()
+    aliases: ClassVar[tuple[str, ...]] = ()  # accepted in a gateway's `type` only
     capabilities: ClassVar[Capabilities] = Capabilities()
     # The settings a gateway of this type is configured with: validation and the admin form read it.
     config_spec: ClassVar[ProviderSettings] = ProviderSettings()
+    # The provider signs its callbacks (verify_request checks that): its webhook URLs carry no token.
+    signed_webhooks: ClassVar[bool] = False
 
-    def __init__(self, gateway: "Gateway"):
+    # The provider's API takes our webhook URLs (gateways.services.gateway_webhooks_register).
+    registers_webhooks: ClassVar[bool] = False
+
+    def __init__(self, gateway: GatewayRecord):
         self.gateway = gateway
+
+    @classmethod
+    def route_names(cls) -> tuple[str, ...]:
+        return (cls.type, *cls.routes)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return (*cls.route_names(), *cls.aliases)
+
+    @classmethod
+    def own_numbers(cls, config: Mapping[str, Any]) -> list[str]:
+        """E.164 numbers a gateway receives on by its configuration alone (replies come back to them)."""
+        return []
+
+    def webhook_url(self, kind: str, *, base_url: str | None = None) -> str:
+        """The public URL the provider calls for `kind` ("inbound" or "status"), with the current
+        token unless the provider signs its callbacks."""
+        base = (base_url or settings.SMSPORTAL_PUBLIC_BASE_URL).rstrip("/")
+        url = f"{base}{reverse(f'gateways:{kind}', kwargs={'gateway_uid': self.gateway.pk})}"
+        tokens = [] if self.signed_webhooks else self.gateway.webhook_tokens()
+        return f"{url}?token={tokens[0]}" if tokens else url
 
     @abc.abstractmethod
     def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
@@ -122,13 +162,21 @@ class ProviderAdapter(abc.ABC):
         GatewayAmbiguousError when it is unknown whether the provider accepted them.
         """
 
-    def status_lookup(self, messages: Sequence[OutboundSms], *, since: datetime) -> dict[str, LookupAnswer]:
+    def status_lookup(
+        self, messages: Sequence[OutboundSms], *, since: datetime, recorded: Callable[[list[str]], set[str]]
+    ) -> dict[str, LookupAnswer]:
         """Ask the provider about messages whose outcome is unknown (sent since `since`).
 
         One LookupAnswer per reference the provider can answer for; a reference left out is
-        undecided. Only for adapters whose capabilities say `status_lookup`.
+        undecided. Only for adapters whose capabilities say `status_lookup`. `recorded(ids)`: which
+        of these provider ids this gateway's messages already carry (the pipeline's records).
         """
         return {}
+
+    def webhooks_register(self, urls: Mapping[str, str]) -> list[dict]:
+        """Register our webhook URLs (`{"inbound": …, "status": …}`) with the provider; only for
+        adapters with `registers_webhooks`."""
+        raise NotImplementedError
 
     def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
         """The replies carried by an inbound webhook request (may be several, or none)."""

@@ -83,6 +83,7 @@ class BulkSmsAdapter(RequestsAdapter):
     """BulkSMS v1 JSON API with Basic auth; batches one array of messages per request."""
 
     type = "bulksms"
+    label = "BulkSMS"
     default_url = DEFAULT_URL
     capabilities = Capabilities(
         max_batch_size=200, max_length=459, delivery_reports=True, inbound=True, status_lookup=True
@@ -181,7 +182,9 @@ class BulkSmsAdapter(RequestsAdapter):
             )
         return results
 
-    def status_lookup(self, messages: Sequence[OutboundSms], *, since: datetime) -> dict[str, LookupAnswer]:
+    def status_lookup(
+        self, messages: Sequence[OutboundSms], *, since: datetime, recorded=None
+    ) -> dict[str, LookupAnswer]:
         """Retrieve Messages filtered on our `userSuppliedId` and the submission date, one request per
         message. One entry to that number: found; none: never received; several: undecided."""
         auth = (str(self.gateway.config.get("username") or ""), self.secret("password"))

@@ -7,8 +7,8 @@ and is answered with `{"messages": [{id, to, content}]}`, the messages waiting f
 Lists may be absent or null. The phone ignores a message id it already has, so a message it did not
 confirm is safely offered again; it may repeat inbound messages and status updates.
 
-Pull mode: dispatch never calls `send_batch`; the view (gateways/views_pull.py) hands this adapter's
-parsed request to messaging/services/pull.py, which stores, applies and claims.
+Pull mode: dispatch never calls `send_batch`; the view (messaging/views_pull.py) hands this adapter's
+parsed request (`parse_poll`) to messaging/services/pull.py, which stores, applies and claims.
 """
 
 import base64
@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 
 from gateways.exceptions import GatewayTemporaryError, WebhookValidationError
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, ProviderAdapter, SendResult, StatusUpdate
@@ -120,6 +122,10 @@ def poll_request_parse(request: HttpRequest) -> PollRequest:
 
 class ChtGatewayAdapter(ProviderAdapter):
     type = "cht_gateway"
+    label = "CHT gateway (Android phone, polls us)"
+    routes = ("chtgateway",)
+    aliases = ("medic-gateway", "medic_gateway")
+    signed_webhooks = True  # HTTP Basic authenticates the phone: its URL carries no token
     # One poll answers up to max_batch_size messages; the phone dedupes on our id.
     capabilities = Capabilities(max_batch_size=50, dedupes_on_reference=True, pull=True, counts_segments=True)
     config_spec = ProviderSettings(
@@ -134,6 +140,11 @@ class ChtGatewayAdapter(ProviderAdapter):
         webhooks_hint="The phone polls one URL (shown as the inbound URL, ending in /cht-gateway); it has no "
         "separate status URL.",
     )
+
+    def webhook_url(self, kind: str, *, base_url: str | None = None) -> str:
+        """The one URL the phone polls, for both directions (shown as the inbound and the status URL)."""
+        base = (base_url or settings.SMSPORTAL_PUBLIC_BASE_URL).rstrip("/")
+        return f"{base}{reverse('gateways:cht-gateway', kwargs={'gateway_uid': self.gateway.pk})}"
 
     def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
         # Never called by the pipeline (pull mode); a stray call must not lose the messages.
@@ -155,6 +166,10 @@ class ChtGatewayAdapter(ProviderAdapter):
         ok_password = hmac.compare_digest(password.encode(), expected_password.encode())
         if not (sep and expected_user and expected_password and ok_user and ok_password):
             raise WebhookValidationError("basic auth wrong")
+
+    def parse_poll(self, request: HttpRequest) -> PollRequest:
+        """The phone's POST, validated all or nothing (ChtGatewayInputError names the field)."""
+        return poll_request_parse(request)
 
     @staticmethod
     def poll_response(messages: Sequence[OutboundSms]) -> dict[str, Any]:

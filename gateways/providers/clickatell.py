@@ -13,7 +13,7 @@ from urllib.parse import unquote_to_bytes
 
 from django.http import HttpRequest
 
-from gateways.exceptions import GatewayAmbiguousError
+from gateways.exceptions import ConfigError, GatewayAmbiguousError
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, unused, url_template
@@ -52,10 +52,16 @@ def _int(value) -> int | None:
         return None
 
 
+def _key_rule(config: dict, secrets: dict, failed: set) -> None:
+    if not (secrets.get("authToken") or secrets.get("password")):
+        raise ConfigError("authToken (the Clickatell API key) is required", field="authToken")
+
+
 class ClickatellAdapter(RequestsAdapter):
     """Clickatell Platform HTTP API: one text to many recipients per request."""
 
     type = "clickatell"
+    label = "Clickatell"
     default_url = DEFAULT_URL
     capabilities = Capabilities(max_batch_size=MAX_RECIPIENTS, max_length=1071, delivery_reports=True, inbound=True)
     config_spec = ProviderSettings(
@@ -79,6 +85,7 @@ class ClickatellAdapter(RequestsAdapter):
             unused("sendUrlParameters", "bool"),
         ),
         description="Clickatell Platform (REST API). Needs a REST integration with two-way messaging on.",
+        rules=(_key_rule,),
         webhooks_hint="In the Clickatell portal, open the integration: paste the inbound URL into “Reply "
         "callback URL” and the status URL into “Message status callback URL” (HTTP POST).",
     )

@@ -25,10 +25,10 @@ from xml.sax.saxutils import escape as xml_escape
 from django.conf import settings
 from django.http import HttpRequest
 
-from gateways.exceptions import WebhookValidationError
+from gateways.exceptions import ConfigError, WebhookValidationError
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
-from gateways.providers.settings import ProviderSettings, Setting, unused
+from gateways.providers.settings import TEMPLATE_PLACEHOLDER, ProviderSettings, Setting, unused
 from gateways.providers.webhooks import dig, fresh_check, normalise_number, parse_timestamp, request_fields
 
 CONTENT_TYPES = {
@@ -60,10 +60,58 @@ def _signature_id(request: HttpRequest) -> str:
     return f"sig:{signature[:40]}" if signature else ""
 
 
+# -- configuration rules (gateways.config runs them after reading every field) ------------------
+
+# Placeholders send_batch fills in (besides the parameter keys).
+HTTP_PLACEHOLDERS = ("text", "recipients", "recipients_no_plus", "id", "from")
+HTTP_METHODS = ("GET", "POST", "PUT")
+
+
+def _content_type_rule(config: dict, secrets: dict, failed: set) -> None:
+    content_type = str(config.get("contentType") or "FORM_URL_ENCODED").upper()
+    if content_type not in CONTENT_TYPES:
+        raise ConfigError("contentType must be one of " + ", ".join(CONTENT_TYPES), field="contentType")
+    config["contentType"] = content_type
+
+
+def _method_rule(config: dict, secrets: dict, failed: set) -> None:
+    method = str(config.get("method") or "POST").upper()
+    if method not in HTTP_METHODS:
+        raise ConfigError("method must be " + ", ".join(HTTP_METHODS[:-1]) + " or " + HTTP_METHODS[-1], field="method")
+    if config.get("method"):
+        config["method"] = method
+
+
+def _placeholders_rule(config: dict, secrets: dict, failed: set) -> None:
+    """Every ${...} in the templates must be one the adapter fills in: a typo would be sent verbatim."""
+    keys = [str(p.get("key")) for p in config.get("parameters") or [] if isinstance(p, dict)]
+    known = set(HTTP_PLACEHOLDERS) | set(keys)
+    for name in ("configurationTemplate", "urlTemplate"):
+        template = str(config.get(name) or "")
+        if name in failed or not template:
+            continue
+        found = TEMPLATE_PLACEHOLDER.findall(template)
+        if template.count("${") != len(found) or any(not PLACEHOLDER.fullmatch(f"${{{p}}}") for p in found):
+            raise ConfigError(f"{name} has a malformed ${{...}} placeholder", field=name)
+        unknown = [p for p in dict.fromkeys(found) if p not in known]
+        if unknown:
+            raise ConfigError(
+                f"{name} has unknown placeholder(s) "
+                + ", ".join(f"${{{p}}}" for p in unknown)
+                + ": use "
+                + ", ".join(f"${{{p}}}" for p in HTTP_PLACEHOLDERS)
+                + " or a parameter key",
+                field=name,
+            )
+
+
 class GenericHttpAdapter(RequestsAdapter):
     """Any HTTP SMS API, wired by configuration (DHIS2's generic HTTP gateway, extended)."""
 
     type = "http"
+    label = "Generic HTTP"
+    routes = ("generichttp",)
+    aliases = ("generic_http",)
     config_spec = ProviderSettings(
         (
             Setting(
@@ -157,6 +205,7 @@ class GenericHttpAdapter(RequestsAdapter):
             unused("username"),
         ),
         description="Any HTTP SMS service, wired by configuration (DHIS2's generic HTTP gateway).",
+        rules=(_content_type_rule, _placeholders_rule, _method_rule),
         webhooks_hint="Give the provider the inbound URL for replies and the status URL for delivery reports; "
         "set the field names they use under “Reply callback” and “Status callback”.",
     )

@@ -1,17 +1,25 @@
 """How an adapter describes its settings: the one declaration the API validation and the admin form read.
 
 Each adapter class sets `config_spec = ProviderSettings(...)`. gateways.config derives what a
-gateway type accepts from it (field kinds, secrets, required fields, URLs to check) and
+gateway type accepts from it (field kinds, secrets, required fields, URLs to check, cross-field rules) and
 gateways.forms builds the admin form from it (labels, help text, dropdowns, sections), so a new
 provider brings its form with it. Names are DHIS2's gateway JSON names.
 """
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 # Value kinds: "str", "text" (multi-line string), "url", "bool", "int", "list" (of strings),
 # "dict" (string → string) and "parameters" (the generic HTTP gateway's parameter list).
 KINDS = ("str", "text", "url", "bool", "int", "list", "dict", "parameters")
+# A `${...}` placeholder of a URL or body template, well-formed or not (the checks say which).
+TEMPLATE_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+# A cross-field rule: (config, secrets, names of fields that already failed) → raise
+# gateways.exceptions.ConfigError naming the field; it may normalise `config` in place.
+Rule = Callable[[dict, dict, set], None]
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class ProviderSettings:
     description: str = ""  # shown above the form: what this provider is and where its settings come from
     # Where the inbound and status webhook URLs go in the provider's console ("" = it has no webhooks).
     webhooks_hint: str = ""
+    rules: tuple[Rule, ...] = ()  # checked by gateways.config after every field is read
 
     @property
     def fields(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ from gateways.providers.settings import ProviderSettings
 
 class SimulatorAdapter(ProviderAdapter):
     type = "simulator"
+    label = "Simulator"
     capabilities = Capabilities(max_batch_size=500, dedupes_on_reference=True)
     config_spec = ProviderSettings(
         description="Accepts every message without sending anything: the portal's phone simulator shows what "

@@ -6,121 +6,115 @@ Send with boto3, one message per call, in parallel within a batch. Config (`conf
 `senderId`, `topicArns` (allow-list for callbacks). `secretAccessKey` is a secret; without keys
 boto3's default credential chain is used.
 
-Callbacks (two-way SMS and End User Messaging delivery events) arrive as SNS HTTPS
-notifications. Each is verified (docs: sns-verify-signature-of-message): the TopicArn must be
-allow-listed; SigningCertURL must be https://sns.<region of the topic>.amazonaws.com/
-SimpleNotificationService-<hex>.pem (other hosts were a real CVE in django-ses); the RSA signature
-(SignatureVersion 1 = SHA1, 2 = SHA256) over the canonical string must verify with that
-certificate. Subscription confirmations are confirmed only after all of that.
-`SMSPORTAL_SNS_TEST_CERTIFICATE` (tests only) supplies a locally generated certificate instead of
-fetching one; the URL checks still apply.
+Callbacks (two-way SMS and End User Messaging delivery events) arrive as SNS HTTPS notifications,
+verified by gateways/providers/sns_notifications.py; subscriptions are confirmed only after that.
 """
 
-import base64
 import hashlib
 import logging
-import re
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 from django.conf import settings
 from django.http import HttpRequest
 
 from gateways.exceptions import (
+    ConfigError,
     GatewayAmbiguousError,
     GatewayRejectedError,
     GatewayTemporaryError,
-    WebhookValidationError,
 )
 from gateways.providers.base import Capabilities, InboundSms, OutboundSms, SendResult, StatusUpdate
 from gateways.providers.httpbase import RequestsAdapter, http_session
 from gateways.providers.settings import ProviderSettings, Setting
-from gateways.providers.webhooks import fresh_check, normalise_number, parse_timestamp, request_json
+from gateways.providers.sns_notifications import notification_verify, sns_hosts, topic_region
+from gateways.providers.webhooks import normalise_number, parse_timestamp, request_json
 from gateways.urlsafety import UnsafeUrlError, aws_endpoint_check
 from smsportal.input_safety import HostileInput, json_loads
 
 logger = logging.getLogger(__name__)
 
-NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
-SUBSCRIPTION_KEYS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
-CERT_PATH = re.compile(r"^/SimpleNotificationService-[0-9a-fA-F]+\.pem$")
-TOPIC_ARN = re.compile(r"^arn:aws(?:-cn|-us-gov)?:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]+$")
 
 # End User Messaging event types → ours (reference B.2/B.6); pending/queued/unknown change nothing.
-EVENT_STATUS = {
-    "TEXT_SUCCESSFUL": "sent",
-    "TEXT_DELIVERED": "delivered",
-    "TEXT_UNREACHABLE": "undelivered",
-    "TEXT_CARRIER_UNREACHABLE": "undelivered",
-    "TEXT_TTL_EXPIRED": "undelivered",
-} | {
-    t: "failed"
-    for t in (
-        "TEXT_INVALID",
-        "TEXT_INVALID_MESSAGE",
-        "TEXT_BLOCKED",
-        "TEXT_CARRIER_BLOCKED",
-        "TEXT_SPAM",
-        "TEXT_PROTECT_BLOCKED",
-    )
-}
+_UNDELIVERED = ("TEXT_UNREACHABLE", "TEXT_CARRIER_UNREACHABLE", "TEXT_TTL_EXPIRED")
+_FAILED = (
+    "TEXT_INVALID",
+    "TEXT_INVALID_MESSAGE",
+    "TEXT_BLOCKED",
+    "TEXT_CARRIER_BLOCKED",
+    "TEXT_SPAM",
+    "TEXT_PROTECT_BLOCKED",
+)
+EVENT_STATUS = (
+    {"TEXT_SUCCESSFUL": "sent", "TEXT_DELIVERED": "delivered"}
+    | dict.fromkeys(_UNDELIVERED, "undelivered")
+    | dict.fromkeys(_FAILED, "failed")
+)
 THROTTLING = {"Throttling", "ThrottlingException", "TooManyRequestsException", "ThrottledException"}
 SERVER_ERRORS = {"InternalError", "InternalFailure", "InternalServerException", "ServiceUnavailable"}
 
 _clients_lock = threading.Lock()
 _clients: dict[tuple, object] = {}
-_certs_lock = threading.Lock()
-_certs: dict[str, object] = {}
 
 
-def signing_string(envelope: dict) -> bytes:
-    """The canonical `Key\\nValue\\n` string SNS signs, keys in byte order, per message type."""
-    keys = NOTIFICATION_KEYS if envelope.get("Type") == "Notification" else SUBSCRIPTION_KEYS
-    return "".join(f"{k}\n{envelope[k]}\n" for k in keys if k in envelope and envelope[k] is not None).encode()
+# -- configuration rules (gateways.config runs them after reading every field) ------------------
+
+SERVICES = ("sns", "pinpoint-sms-voice-v2")
 
 
-def cert_url_allowed(url: str, region: str) -> bool:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return (
-        parts.scheme == "https"
-        and parts.port in (None, 443)
-        and host in (f"sns.{region}.amazonaws.com", f"sns.{region}.amazonaws.com.cn")
-        and bool(CERT_PATH.match(parts.path))
-        and not parts.query
+def _service_rule(config: dict, secrets: dict, failed: set) -> None:
+    if config.get("service", "sns") not in SERVICES:
+        raise ConfigError("service must be one of " + ", ".join(SERVICES), field="service")
+
+
+@lru_cache(maxsize=8)
+def aws_regions(service: str) -> frozenset[str]:
+    """The regions botocore knows for `service`, in every partition (from its bundled endpoint data)."""
+    session = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions(service, partition_name=partition)
     )
 
 
-def _public_key(cert_url: str):
-    test_pem = getattr(settings, "SMSPORTAL_SNS_TEST_CERTIFICATE", "")
-    if test_pem:
-        return x509.load_pem_x509_certificate(test_pem.encode()).public_key()
-    with _certs_lock:
-        cached = _certs.get(cert_url)
-    if cached is not None:
-        return cached
-    try:
-        response = http_session().get(cert_url, timeout=5, allow_redirects=False)
-        response.raise_for_status()
-        key = x509.load_pem_x509_certificate(response.content).public_key()
-    except Exception as exc:  # noqa: BLE001 — any failure means "not verified"
-        raise WebhookValidationError(f"signing certificate unavailable ({type(exc).__name__})")
-    with _certs_lock:
-        if len(_certs) > 32:
-            _certs.clear()
-        _certs[cert_url] = key
-    return key
+def _region_rule(config: dict, secrets: dict, failed: set) -> None:
+    region, service = config.get("region"), config.get("service", "sns")
+    if not region or "service" in failed or service not in SERVICES:
+        return
+    known = aws_regions(service)
+    if known and region not in known:
+        raise ConfigError(
+            f"region {region!r} is not an AWS region of {service}: e.g. " + ", ".join(sorted(known)[:5]) + ", …",
+            field="region",
+        )
+
+
+def _endpoint_rule(config: dict, secrets: dict, failed: set) -> None:
+    if config.get("endpointUrl") and "endpointUrl" not in failed:
+        try:
+            aws_endpoint_check(str(config["endpointUrl"]))
+        except UnsafeUrlError as exc:
+            raise ConfigError(f"endpointUrl: {exc}", field="endpointUrl")
 
 
 class SnsAdapter(RequestsAdapter):
     """AWS SNS publish / End User Messaging send_text_message via boto3, SNS-signed callbacks."""
 
     type = "sns"
+    label = "AWS SNS / End User Messaging"
+    signed_webhooks = True  # SNS message signatures
     # End User Messaging's MPS limits count message parts (segments).
     capabilities = Capabilities(
         max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16, counts_segments=True
@@ -174,6 +168,7 @@ class SnsAdapter(RequestsAdapter):
             ),
         ),
         description="Amazon SNS or AWS End User Messaging SMS, through boto3.",
+        rules=(_service_rule, _region_rule, _endpoint_rule),
         webhooks_hint="Subscribe the inbound URL (HTTPS) to the SNS topic of your two-way number, and the status "
         "URL to the topic of the configuration set's event destination; the subscriptions confirm themselves.",
     )
@@ -188,38 +183,31 @@ class SnsAdapter(RequestsAdapter):
     def region(self) -> str:
         return str(self.gateway.config.get("region") or "us-east-1")
 
-    def client(self):
-        import boto3
-        from botocore.config import Config
-
-        config = self.gateway.config
-        secret = self.secret("secretAccessKey")
-        key = (
-            str(self.gateway.pk),
-            self.service,
-            self.region,
-            str(config.get("endpointUrl") or ""),
-            str(config.get("accessKeyId") or ""),
-            hashlib.sha256(secret.encode()).hexdigest(),
-        )
+    def client(self, service: str = "", region: str = ""):
+        """A boto3 client for this gateway's account (its own service and region unless named),
+        reused while the configuration is unchanged."""
+        config, secret = self.gateway.config, self.secret("secretAccessKey")
+        service, region = service or self.service, region or self.region
+        endpoint, access_key = str(config.get("endpointUrl") or ""), str(config.get("accessKeyId") or "")
+        key = (str(self.gateway.pk), service, region, endpoint, access_key, hashlib.sha256(secret.encode()).hexdigest())
         with _clients_lock:
             client = _clients.get(key)
             if client is None:
+                timeout = float(settings.SMSPORTAL_HTTP_TIMEOUT)
                 kwargs = {
-                    "region_name": self.region,
+                    "region_name": region,
                     "config": Config(
-                        connect_timeout=min(5.0, float(settings.SMSPORTAL_HTTP_TIMEOUT)),
-                        read_timeout=float(settings.SMSPORTAL_HTTP_TIMEOUT),
+                        connect_timeout=min(5.0, timeout),
+                        read_timeout=timeout,
                         retries={"total_max_attempts": 1, "mode": "standard"},
                         max_pool_connections=self.capabilities.concurrency,
                     ),
                 }
-                if config.get("endpointUrl"):
-                    kwargs["endpoint_url"] = str(config["endpointUrl"])
-                if config.get("accessKeyId") and secret:
-                    kwargs["aws_access_key_id"] = str(config["accessKeyId"])
-                    kwargs["aws_secret_access_key"] = secret
-                client = boto3.session.Session().client(self.service, **kwargs)
+                if endpoint:
+                    kwargs["endpoint_url"] = endpoint
+                if access_key and secret:
+                    kwargs |= {"aws_access_key_id": access_key, "aws_secret_access_key": secret}
+                client = boto3.session.Session().client(service, **kwargs)
                 if len(_clients) > 64:
                     _clients.clear()
                 _clients[key] = client
@@ -276,32 +264,7 @@ class SnsAdapter(RequestsAdapter):
         return {str(t) for t in topics if t}
 
     def verify_request(self, request: HttpRequest, *, kind: str) -> None:
-        envelope = request_json(request)
-        if not isinstance(envelope, dict):
-            raise WebhookValidationError("not an SNS message")
-        kind_ = envelope.get("Type")
-        if kind_ not in ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"):
-            raise WebhookValidationError("unknown SNS message type")
-        topic = str(envelope.get("TopicArn") or "")
-        match = TOPIC_ARN.match(topic)
-        if not match or topic not in self.allowed_topics():
-            raise WebhookValidationError("SNS topic not allow-listed for this gateway")
-        version = str(envelope.get("SignatureVersion") or "")
-        if version not in ("1", "2"):
-            raise WebhookValidationError("unsupported SNS SignatureVersion")
-        cert_url = str(envelope.get("SigningCertURL") or envelope.get("SigningCertUrl") or "")
-        if not cert_url_allowed(cert_url, match.group(1)):
-            raise WebhookValidationError("SigningCertURL is not an SNS certificate URL for the topic's region")
-        try:
-            signature = base64.b64decode(str(envelope.get("Signature") or ""), validate=True)
-        except ValueError:
-            raise WebhookValidationError("SNS signature is not base64")
-        digest = hashes.SHA256() if version == "2" else hashes.SHA1()  # noqa: S303 — SNS v1 is SHA1withRSA
-        try:
-            _public_key(cert_url).verify(signature, signing_string(envelope), padding.PKCS1v15(), digest)
-        except (InvalidSignature, TypeError, ValueError):
-            raise WebhookValidationError("SNS signature does not verify")
-        fresh_check(parse_timestamp(envelope.get("Timestamp")), settings.SMSPORTAL_SNS_MAX_AGE_SECONDS, "SNS")
+        notification_verify(request_json(request), topics=self.allowed_topics())
 
     def _notification_message(self, request: HttpRequest) -> dict | None:
         """The inner message of a verified Notification; confirms subscriptions on the way."""
@@ -330,31 +293,18 @@ class SnsAdapter(RequestsAdapter):
     def confirm_subscription(self, envelope: dict) -> None:
         """Confirm a (verified, allow-listed) subscription: ConfirmSubscription, or GET the pinned SubscribeURL."""
         topic, token = str(envelope.get("TopicArn")), str(envelope.get("Token") or "")
-        region = TOPIC_ARN.match(topic).group(1)
+        region = topic_region(topic)
         if self.gateway.config.get("endpointUrl"):
-            self.client_for("sns", region).confirm_subscription(TopicArn=topic, Token=token)
+            self.client("sns", region).confirm_subscription(TopicArn=topic, Token=token)
             logger.info("SNS subscription confirmed", extra={"gateway": self.gateway.uid})
             return
         url = str(envelope.get("SubscribeURL") or "")
         parts = urlsplit(url)
-        if parts.scheme != "https" or (parts.hostname or "") not in (
-            f"sns.{region}.amazonaws.com",
-            f"sns.{region}.amazonaws.com.cn",
-        ):
+        if parts.scheme != "https" or (parts.hostname or "") not in sns_hosts(region):
             logger.warning("SNS SubscribeURL host refused", extra={"gateway": self.gateway.uid})
             return
         http_session().get(url, timeout=10, allow_redirects=False)
         logger.info("SNS subscription confirmed", extra={"gateway": self.gateway.uid})
-
-    def client_for(self, service: str, region: str):
-        import boto3
-
-        config = self.gateway.config
-        kwargs = {"region_name": region, "endpoint_url": str(config["endpointUrl"])}
-        if config.get("accessKeyId") and self.secret("secretAccessKey"):
-            kwargs["aws_access_key_id"] = str(config["accessKeyId"])
-            kwargs["aws_secret_access_key"] = self.secret("secretAccessKey")
-        return boto3.session.Session().client(service, **kwargs)
 
     def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
         message = self._notification_message(request)
@@ -397,14 +347,6 @@ class SnsAdapter(RequestsAdapter):
 
 
 def _map_boto_error(exc: Exception) -> Exception:
-    from botocore.exceptions import (
-        ClientError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        ReadTimeoutError,
-    )
-
     if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):
         return GatewayTemporaryError("AWS endpoint unreachable", result_code="RESULT_CODE_504")
     if isinstance(exc, ReadTimeoutError):

@@ -14,7 +14,8 @@ one Twilio signed. A secondary auth token (`secondaryAuthToken`) is accepted too
 import hmac
 import logging
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
@@ -24,7 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from gateways.exceptions import GatewayAmbiguousError, WebhookValidationError
+from gateways.exceptions import ConfigError, GatewayAmbiguousError, WebhookValidationError
 from gateways.providers.base import (
     Capabilities,
     InboundSms,
@@ -36,7 +37,7 @@ from gateways.providers.base import (
 from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting, url_template
 from gateways.providers.webhooks import normalise_number
-from gateways.webhook_url import gateway_webhook_url
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +90,31 @@ def _signed_as_is(tokens: list[str], url: str, params, signature: str) -> bool:
     return hmac.compare_digest(computed.encode(), signature.encode())
 
 
+# "from" is an E.164 number or an alphanumeric sender id (1-11 letters, digits, spaces; a letter).
+E164 = re.compile(r"\+[1-9]\d{1,14}")
+ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+
+
+def _from_rule(config: dict, secrets: dict, failed: set) -> None:
+    sender = config.get("from")
+    if "from" in failed:
+        return
+    if not (sender or config.get("messagingServiceSid")):
+        raise ConfigError("from or messagingServiceSid is required", field="from")
+    if sender and not (E164.fullmatch(sender) or ALPHANUMERIC_SENDER.fullmatch(sender)):
+        raise ConfigError(
+            "from must be an E.164 number (+ and country code, e.g. +12025550100) or an alphanumeric sender id "
+            "of at most 11 letters, digits and spaces with at least one letter",
+            field="from",
+        )
+
+
 class TwilioAdapter(RequestsAdapter):
     """Twilio Messages API: one message per request, parallel within a batch."""
 
     type = "twilio"
+    label = "Twilio"
+    signed_webhooks = True  # X-Twilio-Signature
     default_url = DEFAULT_URL
     capabilities = Capabilities(
         max_batch_size=1,
@@ -139,9 +161,19 @@ class TwilioAdapter(RequestsAdapter):
             url_template("Twilio", DEFAULT_URL),
         ),
         description="Twilio Programmable Messaging.",
+        rules=(_from_rule,),
         webhooks_hint="In the Twilio Console open Phone Numbers → your number → Messaging: paste the inbound URL "
         "into “A message comes in” (HTTP POST). The status URL is sent with every message; nothing to paste.",
     )
+
+    @classmethod
+    def own_numbers(cls, config) -> list[str]:
+        """A `from` that is a phone number (not a Messaging Service SID) is where replies come back."""
+        sender = str(config.get("from") or "")
+        try:
+            return [to_e164(sender)] if sender.startswith("+") else []
+        except InvalidPhoneNumber:
+            return []
 
     @property
     def account_sid(self) -> str:
@@ -151,7 +183,7 @@ class TwilioAdapter(RequestsAdapter):
         return f"{self.base_url.rstrip('/')}/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
 
     def status_callback_url(self) -> str:
-        return gateway_webhook_url(gateway=self.gateway, kind="status")
+        return self.webhook_url("status")
 
     def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
         url, auth, callback = self.messages_url(), (self.account_sid, self.secret("authToken")), None
@@ -186,14 +218,14 @@ class TwilioAdapter(RequestsAdapter):
 
         return self.map_concurrent(send_one, messages)
 
-    def status_lookup(self, messages: Sequence[OutboundSms], *, since: datetime) -> dict[str, LookupAnswer]:
+    def status_lookup(
+        self, messages: Sequence[OutboundSms], *, since: datetime, recorded: Callable[[list[str]], set[str]]
+    ) -> dict[str, LookupAnswer]:
         """List the messages sent to each number since `since` and match ours on the body.
 
         A match needs one candidate per message (same number, same text, a sid not already
         recorded for another message): two identical texts to one number stay undecided.
         """
-        from messaging.models import OutboundMessage
-
         auth = (self.account_sid, self.secret("authToken"))
         by_number: dict[str, list[OutboundSms]] = {}
         for m in messages:
@@ -203,11 +235,7 @@ class TwilioAdapter(RequestsAdapter):
             listed = self._listed(number, since, auth)
             if listed is None:
                 continue
-            known = set(
-                OutboundMessage.objects.filter(
-                    gateway_id=self.gateway.pk, provider_message_id__in=[x["sid"] for x in listed]
-                ).values_list("provider_message_id", flat=True)
-            )
+            known = recorded([x["sid"] for x in listed])
             for text in {m.text for m in ours}:
                 same = [m for m in ours if m.text == text]
                 free = [x for x in listed if x.get("body") == text and x["sid"] not in known]

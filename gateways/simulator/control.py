@@ -3,12 +3,9 @@ of calling `ProviderSimulator` methods in-process (docs/gateways.md lists the ac
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from gateways.simulator.http_server import Exchange
-
-if TYPE_CHECKING:
-    from gateways.simulator.server import ProviderSimulator
+from gateways.simulator.providers import Simulator
 
 PREFIX = "/_sim/"
 
@@ -100,7 +97,7 @@ ACTIONS: dict[tuple[str, str | None], Callable] = {
 }
 
 
-def handle(sim: "ProviderSimulator", exchange: Exchange) -> None:
+def handle(sim: Simulator, exchange: Exchange) -> None:
     action = exchange.path[len(PREFIX) :]
     handler = ACTIONS.get((action, exchange.method)) or ACTIONS.get((action, None))
     if handler is None:

@@ -42,6 +42,8 @@ class ProviderSimulator:
         self.messages: dict[str, SentMessage] = {}
         self.behaviours: list[Behaviour] = []
         self.status_urls: dict[str, str] = {}
+        # Webhooks registered through a provider's API (SMS Gateway for Android): provider → event → URL.
+        self.webhooks: dict[str, dict[str, str]] = {}
         self.auto_report: str | None = None  # a status to report automatically after each accepted send
         self.reports_posted = 0
         self.sns_topic_arn = "arn:aws:sns:us-east-1:111122223333:sms-events"
@@ -53,8 +55,8 @@ class ProviderSimulator:
         self._thread: threading.Thread | None = None
         self._report_queue: queue.Queue = queue.Queue()
         self._report_threads: list[threading.Thread] = []
-        self._session = requests.Session()
-        self._session.trust_env = False  # loopback only: never through a proxy from the environment
+        self.session = requests.Session()
+        self.session.trust_env = False  # loopback only: never through a proxy from the environment
         self._sns_signer: SnsSigner | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -111,7 +113,7 @@ class ProviderSimulator:
             if not loop.is_running():
                 loop.close()
             self._loop = self._server = None
-        self._session.close()
+        self.session.close()
 
     def __enter__(self) -> "ProviderSimulator":
         return self.start()
@@ -147,6 +149,7 @@ class ProviderSimulator:
             self.requests.clear()
             self.messages.clear()
             self.status_urls.clear()
+            self.webhooks.clear()
             self.auto_report = None
             self.reports_posted = 0
 
@@ -195,10 +198,14 @@ class ProviderSimulator:
         with self._lock:
             return next_behaviour(self.behaviours, provider)
 
-    def _new_id(self, provider: str) -> str:
-        return providers.get(provider).new_id(next(self._ids))
+    def next_number(self) -> int:
+        """The simulator's running counter (message ids, submission ids)."""
+        return next(self._ids)
 
-    def _accept(self, message: SentMessage) -> None:
+    def new_id(self, provider: str) -> str:
+        return providers.get(provider).new_id(self.next_number())
+
+    def accept(self, message: SentMessage) -> None:
         with self._lock:
             self.messages[message.provider_message_id] = message
         if self.auto_report:
@@ -275,6 +282,6 @@ class ProviderSimulator:
         """
         module = providers.get(provider)
         incoming = IncomingReply(
-            sender, recipient, text, reply_id or self._new_id(provider), related_message_id, auth_token, account_sid
+            sender, recipient, text, reply_id or self.new_id(provider), related_message_id, auth_token, account_sid
         )
         return module.reply(self, url, incoming)

@@ -14,23 +14,26 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from gateways.models import Gateway
 from gateways.providers import get_adapter
+from gateways.selectors import pull_gateway_ids
 from messaging.models import OutboundMessage
+from smsportal.enqueue import enqueue
+from smsportal.flags import Flag
 from smsportal.redis import get_redis
 
 logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status
 
 DISPATCH_PENDING_KEY = "smsportal:outbound:dispatch-pending"
+# Holds the start time of the run that will next read the queue (smsportal/flags.py).
+DISPATCH_PENDING = Flag(DISPATCH_PENDING_KEY, 5)
+# Enqueued by name (smsportal/enqueue.py): messaging/tasks.py imports this module.
+DISPATCH_TASK = "messaging.tasks.outbound_dispatch_task"
+DELIVER_TASK = "messaging.tasks.outbound_deliver_task"
 MAX_RECIPIENTS_PER_CALL = 200  # DHIS2 partitions recipient lists in slices of at most 200
 DISPATCH_RUN_SECONDS = 20.0  # one dispatch run stops after this and asks for a new run
 
-# SET the pending flag to our run's start time unless a run is pending; else return that run's
-# start time. One round trip, atomic (works on every Redis version with Lua).
-_FLAG_OR_ETA = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return false end
-return redis.call('GET', KEYS[1])
-"""
 ETA_MARGIN_SECONDS = 0.05  # clock differences between web and worker hosts
 _known_read_after = threading.local()
 
@@ -44,11 +47,9 @@ def dispatch_request() -> None:
     so until shortly before it, rows committed in this thread need no Redis call at all (the
     single-send path would otherwise pay one per request). Without Redis the task runs inline.
     """
-    from messaging.tasks import outbound_dispatch_task
-
     client = get_redis()
     if client is None or settings.CELERY_TASK_ALWAYS_EAGER:
-        outbound_dispatch_task.delay()
+        enqueue(DISPATCH_TASK)
         return
     now = time.time()
     if now < getattr(_known_read_after, "eta", 0.0) - ETA_MARGIN_SECONDS:
@@ -56,9 +57,9 @@ def dispatch_request() -> None:
     delay = settings.SMSPORTAL_DISPATCH_DELAY
     eta = now + delay
     try:
-        pending = client.eval(_FLAG_OR_ETA, 1, DISPATCH_PENDING_KEY, repr(eta), 5)
+        pending = DISPATCH_PENDING.raise_once(client, repr(eta))
         if pending is None:
-            outbound_dispatch_task.apply_async(countdown=delay or None)
+            enqueue(DISPATCH_TASK, countdown=delay)
         else:
             eta = float(pending)
         _known_read_after.eta = eta
@@ -69,12 +70,9 @@ def dispatch_request() -> None:
 
 def outbound_dispatch() -> int:
     """Reserve queued messages and enqueue one delivery task per gateway batch. Returns the count."""
-    from messaging.services.pull import pull_gateway_ids
-    from messaging.tasks import outbound_deliver_task
-
     client = get_redis()
     if client is not None:
-        client.delete(DISPATCH_PENDING_KEY)
+        DISPATCH_PENDING.clear(client)
     total = 0
     deadline = time.monotonic() + DISPATCH_RUN_SECONDS
     while True:
@@ -103,7 +101,7 @@ def outbound_dispatch() -> int:
         for gateway_id, ids in by_gateway.items():
             size = _task_batch_size(gateway_id)
             for start in range(0, len(ids), size):
-                outbound_deliver_task.delay(ids[start : start + size])
+                enqueue(DELIVER_TASK, ids[start : start + size])
         total += len(rows)
         if len(rows) < settings.SMSPORTAL_DISPATCH_BATCH:
             # Drained. Rows committed from now on request a new run (the flag was cleared), which
@@ -113,8 +111,6 @@ def outbound_dispatch() -> int:
 
 
 def _task_batch_size(gateway_id) -> int:
-    from gateways.models import Gateway
-
     gateway = Gateway.objects.filter(pk=gateway_id).first()
     if gateway is None:
         return 100

@@ -1,6 +1,6 @@
 """The admin's "send a test SMS": one message through exactly the chosen gateway, by the normal queue."""
 
-from gateways.config import ConfigError
+from gateways.exceptions import ConfigError
 from gateways.models import Gateway
 from messaging.models import OutboundMessage
 from messaging.services.outbound import messages_queue

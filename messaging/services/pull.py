@@ -1,6 +1,6 @@
 """Pull mode: gateways whose phone polls us (CHT gateway, gateways/providers/cht_gateway.py).
 
-Their messages wait `queued`; dispatch skips them (`pull_gateway_ids`). A poll:
+Their messages wait `queued`; dispatch skips them (gateways.selectors.pull_gateway_ids). A poll:
 1. notes the phone is alive (a gateway marked down for silence comes back);
 2. stores its inbound messages once each (inbound_receive's unique key: a repeated id is ignored);
 3. applies its status updates: any update confirms a message we offered (`sending` → `sent`, our id
@@ -27,34 +27,22 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from gateways.models import Gateway
-from gateways.providers import ADAPTERS
-from gateways.providers.base import Capabilities, InboundSms, OutboundSms, StatusUpdate
+from gateways.providers.base import InboundSms, OutboundSms, StatusUpdate
 from gateways.route_selectors import fallback_for
-from gateways.selectors import gateway_sender_for
+from gateways.selectors import PULL_TYPES, gateway_sender_for
 from messaging.models import OutboundMessage
 from messaging.services.dispatch import dispatch_request
 from messaging.services.expiry import outbound_expire, still_valid
 from messaging.services.receive import inbound_receive
 from messaging.services.status import outbound_status_apply, reference_filter
-from smsportal.localcache import LocalCache, local_caches_clear
+from smsportal.localcache import local_caches_clear
 from smsportal.redact import stored_error
 
 logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status
-# Capabilities is a class attribute of every pull adapter (some push adapters compute theirs per gateway).
-PULL_TYPES = tuple(t for t, a in ADAPTERS.items() if isinstance(a.capabilities, Capabilities) and a.capabilities.pull)
 SILENT = "the phone stopped polling"
 # A silent phone's gateway stays down until its next poll (which clears this).
 DOWN_UNTIL_POLL = timedelta(days=3650)
-
-_pull_ids = LocalCache("pull-gateways")
-
-
-def pull_gateway_ids() -> list:
-    """The ids of the pull-mode gateways (cached per process): dispatch must not push to them."""
-    return _pull_ids.get_or_load(
-        None, lambda: list(Gateway.objects.filter(type__in=PULL_TYPES).values_list("pk", flat=True))
-    )
 
 
 def pull_poll(

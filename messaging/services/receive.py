@@ -19,6 +19,7 @@ from messaging.services.attribution import reply_organization
 from messaging.services.routing import inbound_route_request
 from smsportal.db import execute_hot, insert_row_params, insert_rows_sql
 from smsportal.phones import sender_e164
+from smsportal.tracing import new_trace_id
 
 logger = logging.getLogger(__name__)
 Status = InboundMessage.Status
@@ -39,8 +40,6 @@ def inbound_receive(
     `organization` None (a global gateway's webhook): attributed by the number the reply was sent
     to (messaging/services/attribution.py); a reply no rule attributes is stored unattributed.
     """
-    from plugins.payload import new_trace_id
-
     label = gateway_label or (gateway.uid if gateway is not None else "default")
     provider_id = sms.provider_message_id or uuid.uuid4().hex
     if organization is None and gateway is not None:

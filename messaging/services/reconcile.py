@@ -20,10 +20,11 @@ from django.utils import timezone
 
 from gateways.providers import get_adapter
 from gateways.providers.base import OutboundSms, StatusUpdate
+from gateways.selectors import pull_gateway_ids
 from messaging.models import OptOut, OutboundMessage
 from messaging.services.dispatch import dispatch_request
 from messaging.services.expiry import outbound_expire
-from messaging.services.pull import pull_gateway_ids, pull_gateways_check
+from messaging.services.pull import pull_gateways_check
 from messaging.services.status import in_doubt_settle, outbound_status_apply
 
 logger = logging.getLogger(__name__)
@@ -106,12 +107,20 @@ def outbound_reconcile() -> dict[str, int]:
     return counts
 
 
+def _recorded(gateway, provider_ids: list[str]) -> set[str]:
+    return set(
+        OutboundMessage.objects.filter(gateway_id=gateway.pk, provider_message_id__in=provider_ids).values_list(
+            "provider_message_id", flat=True
+        )
+    )
+
+
 def _reconcile_gateway(adapter, messages: list[OutboundMessage], counts: dict) -> None:
     gateway = adapter.gateway
     asked = [OutboundSms(reference=str(m.id), to=m.recipient, text=m.body, sender=m.sender) for m in messages]
     since = min(m.claimed_at or m.created_at for m in messages) - timedelta(minutes=5)
     try:
-        found = adapter.status_lookup(asked, since=since)
+        found = adapter.status_lookup(asked, since=since, recorded=lambda ids: _recorded(gateway, ids))
     except Exception:  # noqa: BLE001 — a lookup that fails changes nothing; the next run asks again
         logger.warning("status lookup failed", extra={"gateway": gateway.uid}, exc_info=True)
         return

@@ -17,11 +17,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from entities.consent import programs_of
 from entities.models import Organization
 from messaging.live import publish_many
 from messaging.models import InboundMessage, KeywordCommand
 from messaging.services.commands import builtin_command_run, correlate, normalize_words, reply
+from messaging.services.keywords import command_match
 from messaging.services.routing_context import RoutingContext
+from smsportal.enqueue import enqueue
+from smsportal.flags import Flag
 from smsportal.localcache import LocalCache
 from smsportal.logging import phone_ref
 from smsportal.redis import get_redis
@@ -30,21 +34,20 @@ logger = logging.getLogger(__name__)
 Status = InboundMessage.Status
 Reason = InboundMessage.FailureReason
 
-ROUTE_PENDING_KEY = "smsportal:inbound:route-pending"
+ROUTE_PENDING = Flag("smsportal:inbound:route-pending", 5)  # a routing run is published (smsportal/flags.py)
 ROUTE_BATCH = 50
+ROUTE_TASK = "messaging.tasks.inbound_route_task"  # by name: messaging/tasks.py imports this module
 
 
 def inbound_route_request() -> None:
     """Make sure a routing run will pick up what was just committed (one publish per pending run)."""
-    from messaging.tasks import inbound_route_task
-
     client = get_redis()
     if client is None or settings.CELERY_TASK_ALWAYS_EAGER:
-        inbound_route_task.delay()
+        enqueue(ROUTE_TASK)
         return
     try:
-        if client.set(ROUTE_PENDING_KEY, "1", nx=True, ex=5):
-            inbound_route_task.delay()
+        if ROUTE_PENDING.raise_once(client) is None:
+            enqueue(ROUTE_TASK)
     except Exception:
         # Redis or the broker is down: the row is committed as `received`; the sweeper routes it.
         logger.warning("inbound route request not published; the sweeper will route the message", exc_info=True)
@@ -59,7 +62,7 @@ def inbound_route_pending(*, batch: int = ROUTE_BATCH, max_batches: int = 4) -> 
     client = get_redis()
     if client is not None:
         try:
-            client.delete(ROUTE_PENDING_KEY)  # before reading: a later commit publishes a new run
+            ROUTE_PENDING.clear(client)  # before reading: a later commit publishes a new run
         except Exception:  # noqa: BLE001
             logger.warning("route-pending flag not cleared", exc_info=True)
     routed = 0
@@ -166,22 +169,21 @@ def _publish(*messages: InboundMessage) -> None:
 
 
 def _route(message: InboundMessage, context: RoutingContext) -> None:
-    from plugins.invocations import invocations_for_incoming
-
     organization = message.organization
     now = timezone.now()
     message.updated_at = now
     context.updated.append(message)
     correlate(message, context.last_sent.get(message.pk))
     words = normalize_words(message.text)
-    whole = " ".join(words)
     message.status, message.processed_at = Status.PROCESSED, now
 
-    if message.originator.startswith("+") and whole:
-        for kind in ("opt_out", "opt_in", "help"):
-            if whole in organization.keywords(kind):
-                builtin_command_run(message, kind)
-                return
+    if message.originator.startswith("+") and words:
+        programs = programs_of(organization.pk)
+        builtin = command_match(words, organization=organization, programs=programs)
+        if builtin is not None:
+            people = context.people.get(message.originator, [])
+            builtin_command_run(message, builtin, people=people, programs=programs)
+            return
 
     command = context.commands.get(words[0]) if words else None
     if command is not None:
@@ -212,9 +214,8 @@ def _route(message: InboundMessage, context: RoutingContext) -> None:
     names = (
         [command.plugin_name] if command is not None and command.action == KeywordCommand.Action.PLUGIN_ONLY else None
     )
-    context.invocations.extend(
-        invocations_for_incoming(message=message, entity=entity, registrations=context.registrations(), names=names)
-    )
+    for listener in context.listeners:
+        listener.matched(message=message, entity=entity, names=names)
 
 
 def inbound_sweep() -> dict[str, int]:

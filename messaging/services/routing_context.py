@@ -1,5 +1,5 @@
 """What routing reads and writes once per batch: the last message sent to each number, keyword
-commands, matching people and plugin registrations in; the routed rows out in one statement."""
+commands and matching people in; the routed rows out in one statement."""
 
 from collections import defaultdict
 
@@ -8,6 +8,7 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
 from entities.models import ENTITY_MODELS
+from messaging.listeners import routing_batches
 from messaging.models import InboundMessage, KeywordCommand, OutboundMessage
 from smsportal.db import update_from_values_sql
 
@@ -49,8 +50,8 @@ def _last_sent_postgresql(organization_id, replies: list[tuple[str, object]]) ->
 
 class RoutingContext:
     """What routing needs about one organization and a set of senders, read once per batch:
-    the last message sent to each number, keyword commands, matching people, plugin registrations.
-    Collects the row updates and plugin invocations, written by `flush()` in two statements."""
+    the last message sent to each number, keyword commands, matching people. Collects the row
+    updates, written by `flush()` in one statement with what the listeners collected."""
 
     def __init__(self, organization, messages: list[InboundMessage]):
         self.organization = organization
@@ -77,9 +78,8 @@ class RoutingContext:
             for person in qs:
                 person.organization = organization  # filtered by it; saves a query per payload
                 self.people[person.phone_text].append(person)
-        self._registrations = None
         self.updated: list[InboundMessage] = []
-        self.invocations: list = []
+        self.listeners = routing_batches(organization)  # plugins' invocations (messaging/listeners.py)
 
     def _last_sent(self, messages: list[InboundMessage]) -> dict:
         """The message each reply answers: the newest one sent to its number by the time the reply
@@ -123,19 +123,11 @@ class RoutingContext:
                 found[reply.pk] = last
         return found
 
-    def registrations(self):
-        if self._registrations is None:
-            from plugins.registrations import registrations_enabled
-
-            self._registrations = registrations_enabled(organization_id=self.organization.id)
-        return self._registrations
-
     def flush(self) -> None:
-        from plugins.invocations import invocations_save
-
         _routed_save(self.updated)
-        invocations_save(self.invocations)
-        self.updated, self.invocations = [], []
+        for listener in self.listeners:
+            listener.flush()
+        self.updated = []
 
 
 ROUTED_FIELDS = [

@@ -15,8 +15,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from gateways.models import Gateway
 from gateways.parking import status_unpark
 from gateways.providers.base import StatusUpdate
+from messaging import listeners
 from messaging.live import publish
 from messaging.models import OutboundMessage
 from smsportal.redact import stored_error
@@ -106,15 +108,13 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
 
 def delivery_status_changed(*, message: OutboundMessage, previous_status: str) -> None:
     """A delivery report moved an outbound message: tell open portal pages and `_smsStatus` plugins."""
-    from plugins.invocations import plugins_invoke_status
-
     publish(
         organization_id=message.organization_id,
         event="outbound.status",
         data={"id": str(message.id), "status": message.status, "previousStatus": previous_status},
     )
     # No transaction of our own: with no `_smsStatus` plugin this is one read (no write lock).
-    plugins_invoke_status(message=message, previous_status=previous_status)
+    listeners.delivery_status_changed(message=message, previous_status=previous_status)
 
 
 def parked_apply(gateway, provider_message_ids: list) -> None:
@@ -130,8 +130,6 @@ def in_doubt_settle(ids: list, *, reason: str) -> int:
     with their parked reports applied; the rest are `unknown` until a report or the reconciler
     resolves them. Returns how many became `unknown`.
     """
-    from gateways.models import Gateway
-
     rows = OutboundMessage.objects.filter(id__in=ids, status=Status.SENDING)
     now = timezone.now()
     known = list(rows.filter(provider_message_id__isnull=False).values_list("gateway_id", "provider_message_id"))

@@ -7,6 +7,9 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from adherence.services import quiet_hours_release
+from messaging.exceptions import MessageRejected, NoGatewayConfigured
+from messaging.services.reconcile import outbound_resend
 from portal import selectors
 from portal.views.send import queue_and_announce
 from portal.views.shared import is_fragment, staff_view
@@ -45,7 +48,6 @@ def thread(request, entity_type, pk):
     }
     if is_fragment(request):
         return render(request, "portal/_thread_messages.html", context)
-    from adherence.services import quiet_hours_release
 
     context["quiet_until"] = quiet_hours_release(organization=request.organization)
     return render(request, "portal/thread.html", context)
@@ -62,7 +64,6 @@ def number_thread(request, message_id):
     entity = selectors.entity_by_phone(organization=request.organization, phone=phone)
     if entity is not None:
         return redirect("portal:thread", entity.entity_type, entity.pk)
-    from adherence.services import quiet_hours_release
 
     context = {
         "message_id": message_id,
@@ -90,8 +91,6 @@ def number_thread_send(request, message_id):
 def message_resend(request, message_id):
     """Resend a message that may not have been sent (`unknown` past the deadline), once, on a
     person's decision: the copy is flagged a possible duplicate (docs/reliability.md)."""
-    from messaging.services.reconcile import outbound_resend
-
     if not selectors.number_of_message(organization=request.organization, message_id=message_id):
         raise Http404("no such message in your organization")
     if outbound_resend(message_ids=[message_id], organization=request.organization):
@@ -113,8 +112,6 @@ def thread_send(request, entity_type, pk):
 
 def _thread_reply(request, *, phone: str, entity_ids, back):
     """Queue the composer's message to `phone`; answer JSON (the page's script) or redirect `back`."""
-    from messaging.exceptions import MessageRejected, NoGatewayConfigured
-
     body = request.POST.get("body", "")
     error = None
     try:

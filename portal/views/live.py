@@ -3,9 +3,11 @@
 import json
 import time
 
+from django.db import connection
 from django.http import StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
+from messaging import live as live_events
 from portal.views.shared import staff_view
 
 LIVE_STREAM_SECONDS = 300  # the browser reconnects by itself; bounds a stream's lifetime
@@ -15,13 +17,9 @@ LIVE_STREAM_SECONDS = 300  # the browser reconnects by itself; bounds a stream's
 @require_GET
 def live(request):
     """One stream per open page, closed after LIVE_STREAM_SECONDS (the browser reconnects)."""
-    from messaging import live as live_events
-
     org_id = request.organization.pk
 
     def stream():
-        from django.db import connection
-
         # The stream never queries the database: give the connection back now instead of holding
         # it for the stream's lifetime (Django closes it only when the response finishes).
         connection.close()

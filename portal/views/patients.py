@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from adherence.models import DoseSlot, MedicationSchedule
+from adherence.services import schedule_save
 from entities.models import Patient
 from portal import selectors
 from portal.forms import ScheduleForm
@@ -14,29 +15,34 @@ from portal.views.shared import staff_view
 
 @staff_view
 def patient_detail(request, pk):
+    from portal.views.consent import consent_context
+
+    patient = get_object_or_404(Patient, pk=pk, organization=request.organization)
+    context = patient_context(request, patient)
+    context.update(consent_context(person=patient))
+    return render(request, "portal/patient.html", context)
+
+
+def patient_context(request, patient) -> dict:
     org = request.organization
-    patient = get_object_or_404(Patient, pk=pk, organization=org)
     start, end = days_range(request)
     bars = selectors.adherence_by_day(organization=org, start=start, end=end, patient=patient)
-    context = {
+    return {
         "patient": patient,
         "start": start,
         "end": end,
         "days": (end - start).days + 1,
         "chart": chart(bars),
         "rates": selectors.rates(bars),
-        "schedules": MedicationSchedule.objects.filter(organization=org, patient=patient).order_by("medication"),
+        "schedules": _times_sorted(MedicationSchedule.objects.filter(organization=org, patient=patient)),
         "recent": DoseSlot.objects.filter(organization=org, patient=patient, scheduled_at__lte=timezone.now())
         .select_related("schedule", "confirmation")
         .order_by("-scheduled_at")[:20],
     }
-    return render(request, "portal/patient.html", context)
 
 
 @staff_view
 def schedule_edit(request, patient_pk, pk=None):
-    from adherence.services import schedule_save
-
     org = request.organization
     patient = get_object_or_404(Patient, pk=patient_pk, organization=org)
     schedule = (
@@ -49,4 +55,19 @@ def schedule_edit(request, patient_pk, pk=None):
         schedule_save(schedule=form.save(commit=False))
         messages.success(request, f"Schedule for {schedule.medication} saved.")
         return redirect("portal:patient", pk=patient.pk)
-    return render(request, "portal/schedule_form.html", {"form": form, "patient": patient, "schedule": schedule})
+    context = {"form": form, "patient": patient, "schedule": schedule, "is_new": pk is None}
+    return render(request, "portal/schedule_form.html", context)
+
+
+def _times_sorted(schedules) -> list:
+    """Schedules by medication, each one's dose times in the order of the day (the API and imports
+    store them as given)."""
+    from adherence.schedule import parse_dose_time
+
+    found = list(schedules.order_by("medication"))
+    for s in found:
+        try:
+            s.dose_times = sorted(s.dose_times, key=parse_dose_time)
+        except (TypeError, ValueError):
+            pass
+    return found

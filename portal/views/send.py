@@ -1,22 +1,27 @@
 """The Send page (one message to chosen people) and the composer's live segment count; also the
 queueing every portal composer shares (`queue_and_announce`)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from adherence.services import messages_queue_quiet
+from messaging import live
+from messaging.exceptions import MessageRejected, NoGatewayConfigured
+from messaging.text import text_info as info
 from portal.forms import SendForm
+from portal.selectors import phone_masked
 from portal.views.shared import staff_view
 
 
-def queue_and_announce(request, *, recipients: list[str], body: str, entity_ids=()):
+def queue_and_announce(request, *, recipients: list[str], body: str, entity_ids=(), program=None):
     """Queue a portal message (held in quiet hours) and tell open pages once it is committed."""
-    from adherence.services import messages_queue_quiet
-    from messaging import live
-
-    result = messages_queue_quiet(organization=request.organization, recipients=recipients, body=body, source="portal")
+    result = messages_queue_quiet(
+        organization=request.organization, recipients=recipients, body=body, source="portal", program=program
+    )
     org_id = request.organization.pk
     sent = [(str(m.id), m.status) for m in result.messages]
     for entity_id in entity_ids or [None]:
@@ -33,19 +38,19 @@ def queue_and_announce(request, *, recipients: list[str], body: str, entity_ids=
 
 @staff_view
 def send(request):
-    from messaging.exceptions import MessageRejected, NoGatewayConfigured
-
     org = request.organization
     form = SendForm(request.POST or None, organization=org)
     if request.method == "POST" and form.is_valid():
         people = form.cleaned_data["people"]
+        recipients = list(dict.fromkeys([str(p.phone) for p in people] + form.cleaned_data["numbers"]))
         try:
             with transaction.atomic():
                 result = queue_and_announce(
                     request,
-                    recipients=[str(p.phone) for p in people],
+                    recipients=recipients,
                     body=form.cleaned_data["body"],
                     entity_ids=[p.pk for p in people],
+                    program=form.cleaned_data.get("program"),
                 )
         except MessageRejected as exc:
             form.add_error("body", str(exc))
@@ -58,7 +63,10 @@ def send(request):
             if held:
                 text += f" {held} held until quiet hours end."
             if result.refused:
-                text += f" {len(result.refused)} not sent: " + "; ".join(sorted({r for _, r in result.refused}))
+                # Which ones, by their last digits (a shared screen), and why: opted out, invalid.
+                text += f" {len(result.refused)} not sent: " + "; ".join(
+                    f"{phone_masked(number)} ({reason})" for number, reason in result.refused[:20]
+                )
             messages.success(request, text)
             return redirect("portal:send")
     return render(request, "portal/send.html", {"form": form})
@@ -68,10 +76,6 @@ def send(request):
 @require_POST
 def text_info(request):
     """Encoding and segment count of a draft, computed by messaging.text (the sender's rules)."""
-    from django.conf import settings
-
-    from messaging.text import text_info as info
-
     text = request.POST.get("text", "")
     result = info(text)
     per = (160 if result.segments == 1 else 153) if result.encoding == "GSM-7" else (70 if result.segments == 1 else 67)

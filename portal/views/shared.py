@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from adherence.schedule import zone
+from entities.models import Organization
 from entities.selectors import organization_for_user
 
 # Session key of the organization a superuser (who belongs to none) chose on the organizations page.
@@ -40,15 +42,11 @@ def staff_view(view):
 
 
 def organization_chosen(request):
-    from entities.models import Organization
-
     chosen = request.session.get(CHOSEN_ORGANIZATION)
     return Organization.objects.filter(pk=chosen).first() if chosen else None
 
 
 def _tzinfo(organization):
-    from adherence.schedule import zone
-
     try:
         return zone(organization.timezone or "UTC")
     except ValueError:

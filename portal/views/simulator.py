@@ -9,13 +9,15 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from gateways.models import Gateway
+from gateways.providers.base import InboundSms
+from gateways.selectors import gateway_sender_for
+from messaging.services.receive import inbound_receive
 from portal import selectors
 from portal.views.shared import is_fragment, staff_view
 
 
 def _simulator_gateway(org):
-    from gateways.models import Gateway
-
     return Gateway.objects.filter(organization=org, type="simulator", is_active=True).order_by("-is_default").first()
 
 
@@ -50,10 +52,6 @@ def simulator(request):
 @require_POST
 def simulator_reply(request):
     """Reply as the phone: an InboundSms through the real inbound path (inbound_receive)."""
-    from gateways.providers.base import InboundSms
-    from gateways.selectors import gateway_sender_for
-    from messaging.services.receive import inbound_receive
-
     org = request.organization
     number = _number(request.POST.get("number", ""))
     text = request.POST.get("text", "")

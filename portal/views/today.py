@@ -7,6 +7,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from adherence.models import DoseSlot
+from adherence.plugin import plugin_install as install
+from adherence.plugin import plugin_installed
+from adherence.services import dose_early_grace, reminder_send
 from portal import selectors
 from portal.views.shared import is_fragment, page_path, paginate, staff_view
 
@@ -14,8 +17,6 @@ from portal.views.shared import is_fragment, page_path, paginate, staff_view
 @staff_view
 @require_GET
 def today(request):
-    from adherence.services import dose_early_grace
-
     org = request.organization
     day = selectors.org_today(org)
     status = request.GET.get("status", "")
@@ -33,7 +34,6 @@ def today(request):
     }
     if is_fragment(request):
         return render(request, "portal/_today_body.html", context)
-    from adherence.plugin import plugin_installed
 
     context["plugin_installed"] = plugin_installed(organization=org)
     return render(request, "portal/today.html", context)
@@ -43,8 +43,6 @@ def today(request):
 @require_POST
 def dose_remind(request, pk):
     """Send a pending dose's reminder now (the same once-only claim the beat uses)."""
-    from adherence.services import dose_early_grace, reminder_send
-
     slot = get_object_or_404(
         DoseSlot.objects.select_related("patient", "schedule", "organization"), pk=pk, organization=request.organization
     )
@@ -64,8 +62,6 @@ def dose_remind(request, pk):
 @staff_view
 @require_POST
 def plugin_install(request):
-    from adherence.plugin import plugin_install as install
-
     if install(organization=request.organization) is None:
         messages.error(request, "Plugins are not available in this installation.")
     else:

@@ -13,7 +13,7 @@ from gateways.webhook_url import gateway_webhook_url
 from messaging.models import OutboundMessage
 from messaging.services.reconcile import outbound_reconcile, outbound_sweep
 from tests.factories import GatewayFactory
-from tests.gateways.polling import wait_for
+from tests.polling import wait_until
 
 SID = "AC" + "f" * 32
 AUTH_TOKEN = "fault-auth-token"
@@ -81,7 +81,7 @@ def settle(ids, *, timeout: float = 90.0, done=("delivered",)) -> None:
         return not OutboundMessage.objects.filter(id__in=ids).exclude(status__in=done).exists()
 
     try:
-        wait_for(all_done, timeout=timeout, interval=0.5)
+        wait_until(all_done, timeout, "every message sent, failed or unknown", interval=0.5)
     except AssertionError:
         left = OutboundMessage.objects.filter(id__in=ids).exclude(status__in=done)
         summary = sorted({(m.status, m.error_reason) for m in left[:50]})

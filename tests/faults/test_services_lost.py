@@ -16,8 +16,8 @@ from messaging.models import OutboundMessage
 from messaging.services.dispatch import outbound_dispatch
 from messaging.services.outbound import messages_queue
 from tests.faults.conftest import assert_each_received_once, beat, numbers, settle
-from tests.gateways.polling import wait_for
 from tests.messaging.workers import broker_mode, celery_worker
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +47,7 @@ def _redis_server(port: int):
         return False
 
     try:
-        wait_for(answers, timeout=10, interval=0.05)
+        wait_until(answers, 10, "the service to answer", interval=0.05)
         yield process
     finally:
         process.kill()
@@ -102,7 +102,11 @@ def test_database_connections_killed_mid_send_lose_nothing_and_send_nothing_twic
         killed = 0
         for share in (0.2, 0.5, 0.8):
             # Beat's sweeper runs meanwhile: a cut task's messages are sent by the next one.
-            wait_for(lambda share=share: beat() and len(provider_simulator.messages) >= count * share, timeout=60)
+            wait_until(
+                lambda share=share: beat() and len(provider_simulator.messages) >= count * share,
+                60,
+                f"{share:.0%} of the messages at the provider",
+            )
             killed += _terminate_other_connections()  # the worker's, mid-transaction or mid-send
         assert killed >= 3
         started = time.monotonic()

@@ -11,8 +11,8 @@ import pytest
 from messaging.models import OutboundMessage
 from messaging.services.outbound import messages_queue
 from tests.faults.conftest import assert_each_received_once, numbers, settle
-from tests.gateways.polling import wait_for
 from tests.messaging.workers import broker_mode, celery_worker
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -28,7 +28,7 @@ def _queue(organization, count: int) -> list:
 
 
 def _kill_when(worker, condition) -> None:
-    wait_for(condition, timeout=60, interval=0.01)
+    wait_until(condition, 60, getattr(condition, "__qualname__", "the condition"), interval=0.01)
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=10)
 

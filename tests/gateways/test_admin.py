@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from gateways.models import Gateway
+from gateways.providers import ADAPTERS
 from messaging.models import OutboundMessage
 from tests.factories import GatewayFactory
 
@@ -243,7 +244,7 @@ def test_forms_use_human_labels_and_dropdowns_and_the_chooser_has_breadcrumbs(ad
 
 
 def test_saving_an_inbound_number_where_receiving_is_unlisted_warns(admin_client, organization):
-    from messaging.receive_countries import inbound_number_warning
+    from gateways.receive_countries import inbound_number_warning
 
     response = admin_client.post(
         "/admin/gateways/gateway/add/?type=twilio",
@@ -277,7 +278,7 @@ def test_a_listed_country_gives_no_warning(admin_client, organization):
     assert not [m for m in response.context["messages"] if m.level_tag == "warning"]
 
 
-@pytest.mark.parametrize("type_", [t.value for t in Gateway.Type])
+@pytest.mark.parametrize("type_", list(ADAPTERS))
 def test_every_type_add_form_renders_with_the_organization_choice(admin_client, organization, type_):
     page = admin_client.get(f"/admin/gateways/gateway/add/?type={type_}")
 

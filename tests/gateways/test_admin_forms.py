@@ -8,7 +8,7 @@ from gateways.providers import ADAPTERS
 from tests.factories import GatewayFactory
 
 pytestmark = pytest.mark.django_db
-TYPES = [t.value for t in Gateway.Type]
+TYPES = list(ADAPTERS)
 COMMON = {"organization", "name", "is_active", "make_default", "fallback", "rate_limit_per_second"}
 COMMON |= {"sender_rate_limit_per_second"}
 COMMON |= {"max_sms_length", "inbound_numbers_text"}
@@ -102,7 +102,6 @@ def test_a_superusers_add_form_preselects_no_organization_and_never_the_global_g
 
 def test_a_providers_declaration_is_its_form_and_its_validation(monkeypatch, organization):
     """A new provider brings its form with it: nothing but the adapter's `config_spec` is needed."""
-    from gateways import config
     from gateways.forms import GatewayForm, gateway_fieldsets
     from gateways.providers.settings import ProviderSettings, Setting
 
@@ -113,7 +112,7 @@ def test_a_providers_declaration_is_its_form_and_its_validation(monkeypatch, org
         ),
         description="A provider that does not exist yet.",
     )
-    monkeypatch.setitem(config.SPECS, "simulator", spec)
+    monkeypatch.setattr(ADAPTERS["simulator"], "config_spec", spec)
     form_class = GatewayForm.for_type("simulator")
 
     form = form_class(data={"organization": organization.pk, "name": "new", "cfg_region": "eu"})

@@ -402,7 +402,7 @@ def test_every_problem_is_reported_at_once(api_client):
 
 
 def test_inbound_number_in_an_unlisted_country_is_accepted_with_a_warning(api_client):
-    from messaging.receive_countries import inbound_number_warning
+    from gateways.receive_countries import inbound_number_warning
 
     created = api_client.post(
         "/api/gateways", {**CLICKATELL, "inboundNumbers": ["+254711000111", "+12025550100"]}, format="json"

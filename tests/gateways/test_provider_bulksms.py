@@ -121,7 +121,7 @@ def test_status_reports_in_both_renderings(sim, rf, rendering):
     sim.bulksms_rendering = rendering
     [result] = adapter.send_batch(MESSAGES[:1])
     captured = []
-    sim._session.post = lambda url, json=None, headers=None, **kw: captured.append((json, headers)) or _Ok()
+    sim.session.post = lambda url, json=None, headers=None, **kw: captured.append((json, headers)) or _Ok()
 
     sim.deliver(result.provider_message_id, "delivered", url="http://smsportal.test/status")
     sim.deliver(result.provider_message_id, "undelivered", url="http://smsportal.test/status")

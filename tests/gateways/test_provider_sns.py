@@ -12,7 +12,8 @@ from gateways.exceptions import (
     WebhookValidationError,
 )
 from gateways.providers.base import OutboundSms
-from gateways.providers.sns import SnsAdapter, cert_url_allowed
+from gateways.providers.sns import SnsAdapter
+from gateways.providers.sns_notifications import cert_url_allowed
 from tests.gateways.conftest import build_gateway
 
 TOPIC = "arn:aws:sns:us-east-1:111122223333:sms-events"
@@ -225,15 +226,15 @@ def test_subscription_is_confirmed_only_for_allow_listed_topics(signer, rf, moto
     signer.sns_topic_arn = topic
     adapter = sns_adapter(moto_server, topicArns=[topic])
     confirmed = []
-    real_client_for = adapter.client_for
+    real_client = adapter.client
 
-    def spying_client_for(service, region):
-        client = real_client_for(service, region)
+    def spying_client(service="", region=""):
+        client = real_client(service, region)
         real_confirm = client.confirm_subscription
         client.confirm_subscription = lambda **kw: (real_confirm(**kw), confirmed.append(kw))
         return client
 
-    monkeypatch.setattr(adapter, "client_for", spying_client_for)
+    monkeypatch.setattr(adapter, "client", spying_client)
     envelope = signer.sns_envelope(
         "You have chosen to subscribe to the topic",
         kind="SubscriptionConfirmation",

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from gateways.providers.base import InboundSms, StatusUpdate
+from gateways.receive_countries import inbound_number_warning, receive_supported
 from messaging.models import InboundMessage
-from messaging.receive_countries import inbound_number_warning, receive_supported
 from messaging.services.outbound import messages_queue
 from messaging.services.receive import inbound_receive
 from messaging.services.routing import inbound_sweep

@@ -14,18 +14,41 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import requests
 
 from gateways.simulator.http_server import Exchange
 from gateways.simulator.outbox import IncomingReply, SentMessage
 
-if TYPE_CHECKING:
-    from gateways.simulator.server import ProviderSimulator
+
+class Simulator(Protocol):
+    """What wire-format modules and the control API use of the running simulator
+    (gateways/simulator/server.py, which dispatches to them)."""
+
+    messages: dict[str, SentMessage]
+    requests: Any  # the RecordedRequest log
+    status_urls: dict[str, str]
+    webhooks: dict[str, dict[str, str]]  # registered through a provider's API: provider → event → URL
+    auto_report: str | None
+    bulksms_rendering: str
+    sns_topic_arn: str
+    session: requests.Session
+
+    def next_number(self) -> int: ...
+    def new_id(self, provider: str) -> str: ...
+    def accept(self, message: SentMessage) -> None: ...
+    def behave(self, **kwargs) -> None: ...
+    def reset(self) -> None: ...
+    def deliver(
+        self, provider_message_id: str, status: str = ..., url: str | None = ..., error_code: str | None = ...
+    ) -> int: ...
+    def reply(self, provider: str, url: str, **kwargs) -> requests.Response: ...
+    def sns_envelope(self, message: str, **kwargs) -> dict: ...
+
 
 # A route's handler answers the exchange; `error_code` is the fault mode's provider error, if any.
-Handler = Callable[["ProviderSimulator", Exchange, str | None], None]
+Handler = Callable[[Simulator, Exchange, str | None], None]
 
 
 @dataclass(frozen=True)
@@ -57,9 +80,9 @@ class SimulatedProvider:
     name: str  # as in `behave(provider=...)`, `--status-url NAME=...` and RecordedRequest.provider
     routes: tuple[Route, ...]
     # Post a delivery report for `message` to `target`, in this provider's format.
-    report: Callable[["ProviderSimulator", SentMessage, str, str | None, str], requests.Response]
+    report: Callable[[Simulator, SentMessage, str, str | None, str], requests.Response]
     # Post an incoming SMS to `url`, in this provider's format.
-    reply: Callable[["ProviderSimulator", str, IncomingReply], requests.Response]
+    reply: Callable[[Simulator, str, IncomingReply], requests.Response]
     error_body: Callable[[int, str | None], Any] = plain_error_body
     new_id: Callable[[int], str] = random_id  # given the simulator's running counter
 

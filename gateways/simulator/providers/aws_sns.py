@@ -3,10 +3,17 @@
 signed with a local certificate (`SnsSigner`)."""
 
 import base64
+import datetime
 import json
 import time
 import uuid
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+from gateways.providers.sns_notifications import signing_string
 from gateways.simulator.outbox import SentMessage
 from gateways.simulator.providers import Route, SimulatedProvider
 
@@ -38,7 +45,7 @@ def send(sim, exchange, error_code) -> None:
             content_type=JSON_1_0,
         )
     message_id = str(uuid.uuid4())
-    sim._accept(
+    sim.accept(
         SentMessage(
             "aws",
             message_id,
@@ -53,7 +60,7 @@ def send(sim, exchange, error_code) -> None:
 
 def _post_notification(sim, url: str, message: dict, headers: dict):
     envelope = sim.sns_envelope(json.dumps(message))
-    return sim._session.post(url, data=json.dumps(envelope).encode(), headers=headers, timeout=15)
+    return sim.session.post(url, data=json.dumps(envelope).encode(), headers=headers, timeout=15)
 
 
 def report(sim, message, status, error_code, target):
@@ -94,13 +101,6 @@ class SnsSigner:
     """
 
     def __init__(self, region: str = "us-east-1"):
-        import datetime
-
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from cryptography.x509.oid import NameOID
-
         self.region = region
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"sns.{region}.amazonaws.com")])
@@ -119,11 +119,6 @@ class SnsSigner:
         self.cert_url = f"https://sns.{region}.amazonaws.com/SimpleNotificationService-{uuid.uuid4().hex}.pem"
 
     def sign(self, envelope: dict, version: str = "2") -> dict:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
-        from gateways.providers.sns import signing_string
-
         envelope = {**envelope, "SignatureVersion": version, "SigningCertURL": self.cert_url}
         digest = hashes.SHA256() if version == "2" else hashes.SHA1()  # noqa: S303 — SNS v1 is SHA1withRSA
         signature = self.key.sign(signing_string(envelope), padding.PKCS1v15(), digest)

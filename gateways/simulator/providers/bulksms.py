@@ -40,7 +40,7 @@ def new_id(n: int) -> str:
 
 
 def _submission(sim) -> dict:
-    return {"id": f"2-{next(sim._ids):014d}", "date": now_iso()}
+    return {"id": f"2-{sim.next_number():014d}", "date": now_iso()}
 
 
 def send(sim, exchange, error_code) -> None:
@@ -56,14 +56,14 @@ def send(sim, exchange, error_code) -> None:
         targets = item.get("to")
         for target in targets if isinstance(targets, list) else [targets]:
             number = target.get("address") if isinstance(target, dict) else str(target)
-            provider_id = sim._new_id("bulksms")
+            provider_id = sim.new_id("bulksms")
             if error_code:
                 status = {"id": f"FAILED.{error_code}", "type": "FAILED", "subtype": error_code}
             else:
                 status = {"id": "ACCEPTED.null", "type": "ACCEPTED", "subtype": None}
                 sender = item.get("from") if isinstance(item.get("from"), str) else ""
                 reference = item.get("userSuppliedId", "")
-                sim._accept(SentMessage("bulksms", provider_id, number, item.get("body", ""), sender, reference))
+                sim.accept(SentMessage("bulksms", provider_id, number, item.get("body", ""), sender, reference))
             out.append(
                 {
                     "id": provider_id,
@@ -102,7 +102,7 @@ def report(sim, message, status, error_code, target):
     else:
         entry["status"] = {"id": f"{kind}.{sub or 'null'}", "type": kind, "subtype": sub}
     headers = {"X-BulkSMS-Event": "status-report", "X-BulkSMS-Delivery-Attempt": "1", **WEBHOOK_HEADERS}
-    return sim._session.post(target, json=[entry], headers=headers, timeout=15)
+    return sim.session.post(target, json=[entry], headers=headers, timeout=15)
 
 
 def reply(sim, url, incoming):
@@ -123,7 +123,7 @@ def reply(sim, url, incoming):
         entry["to"] = {"type": "INTERNATIONAL", "address": incoming.recipient}
         entry["body"] = {"value": incoming.text, "encoding": {"type": "TEXT"}}
     headers = {"X-BulkSMS-Event": "incoming-message", **WEBHOOK_HEADERS}
-    return sim._session.post(url, json=[entry], headers=headers, timeout=15)
+    return sim.session.post(url, json=[entry], headers=headers, timeout=15)
 
 
 # Retrieve Messages (`GET /v1/messages?filter=...`): the reconciler's status lookup. The filter is

@@ -56,9 +56,9 @@ def send(sim, exchange, error_code) -> None:
                 }
             )
             continue
-        provider_id = sim._new_id("clickatell")
+        provider_id = sim.new_id("clickatell")
         reference = f"{client_id}:{n}" if client_id else ""  # one clientMessageId per multi-recipient request
-        sim._accept(SentMessage("clickatell", provider_id, number, content, sender, reference))
+        sim.accept(SentMessage("clickatell", provider_id, number, content, sender, reference))
         messages.append({"apiMessageId": provider_id, "accepted": True, "to": number, "errorCode": None, "error": None})
     exchange.send(202, {"messages": messages, "errorCode": None, "error": None, "errorDescription": None})
 
@@ -76,7 +76,7 @@ def report(sim, message, status, error_code, target):
         "statusDescription": status,
         "timestamp": str(int(time.time() * 1000)),
     }
-    return sim._session.post(target, json=body, timeout=15)
+    return sim.session.post(target, json=body, timeout=15)
 
 
 def reply(sim, url, incoming):
@@ -93,7 +93,7 @@ def reply(sim, url, incoming):
         "network": "SIM",
         "keyword": "",
     }
-    return sim._session.post(url, json=body, timeout=15)
+    return sim.session.post(url, json=body, timeout=15)
 
 
 PROVIDER = SimulatedProvider(

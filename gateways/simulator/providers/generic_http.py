@@ -32,9 +32,9 @@ def send(sim, exchange, error_code) -> None:
     if error_code:
         return exchange.send(200, {"status": "error", "error": error_code})
     recipients, text = _recipients_and_text(exchange)
-    provider_id = sim._new_id("generic")
+    provider_id = sim.new_id("generic")
     # One id per request: a multi-recipient request is one message to the simulator.
-    sim._accept(SentMessage("generic", provider_id, recipients, text))
+    sim.accept(SentMessage("generic", provider_id, recipients, text))
     exchange.send(200, {"id": provider_id, "status": "accepted"})
 
 
@@ -42,7 +42,7 @@ def report(sim, message, status, error_code, target):
     form = {"id": message.provider_message_id, "status": status}
     if error_code:
         form["error"] = error_code
-    return sim._session.post(target, data=form, timeout=15)
+    return sim.session.post(target, data=form, timeout=15)
 
 
 def reply(sim, url, incoming):
@@ -53,7 +53,7 @@ def reply(sim, url, incoming):
         "text": incoming.text,
         "date": now_iso(),
     }
-    return sim._session.post(url, data=form, timeout=15)
+    return sim.session.post(url, data=form, timeout=15)
 
 
 PROVIDER = SimulatedProvider(

@@ -56,9 +56,9 @@ def send(sim, exchange, error_code) -> None:
         return exchange.send(400, error_body(400, "21604"))
     if error_code:
         return exchange.send(400, error_body(400, error_code))
-    sid = sim._new_id("twilio")
+    sid = sim.new_id("twilio")
     sender, callback = form.get("From", ""), form.get("StatusCallback", "")
-    sim._accept(SentMessage("twilio", sid, form["To"], form["Body"], sender, "", callback, account_sid, token))
+    sim.accept(SentMessage("twilio", sid, form["To"], form["Body"], sender, "", callback, account_sid, token))
     exchange.send(
         201,
         {
@@ -104,7 +104,7 @@ def list_messages(sim, exchange, error_code) -> None:
 
 def _post_signed(sim, url: str, form: dict[str, str], auth_token: str):
     headers = {"X-Twilio-Signature": twilio_signature(auth_token, url, form)}
-    return sim._session.post(url, data=form, headers=headers, timeout=15)
+    return sim.session.post(url, data=form, headers=headers, timeout=15)
 
 
 def report(sim, message, status, error_code, target):

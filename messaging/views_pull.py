@@ -1,7 +1,7 @@
 """The poll URL of a pull-mode gateway: a CHT gateway phone (gateways/providers/cht_gateway.py).
 
-Thin: authenticate (HTTP Basic), validate the body (all or nothing: 400 naming the field), then
-messaging/services/pull.py stores, applies and claims. Errors use the app's documented shape
+Thin: the gateway's adapter authenticates (HTTP Basic) and validates the body (all or nothing: 400
+naming the field); messaging/services/pull.py stores, applies and claims. Errors use the app's documented shape
 `{"error": true, "message": …}` (plus our `field`).
 """
 
@@ -15,9 +15,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from gateways.exceptions import WebhookValidationError
-from gateways.providers.cht_gateway import poll_request_parse
 from gateways.providers.webhooks import webhook_input_check
 from gateways.selectors import gateway_get_for_webhook
+from messaging.services.pull import pull_poll
 from smsportal.http import MAX_INBOUND_BODY_BYTES, body_too_large
 from smsportal.input_safety import HostileInput, json_loads
 
@@ -53,8 +53,6 @@ def _gunzip(request) -> None:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def cht_gateway_poll(request, gateway_uid):
-    from messaging.services.pull import pull_poll
-
     found = gateway_get_for_webhook(gateway_id=gateway_uid)
     if found is None or not found[1].capabilities.pull:
         return _error(404, "unknown gateway")
@@ -71,7 +69,7 @@ def cht_gateway_poll(request, gateway_uid):
     try:
         _gunzip(request)
         webhook_input_check(request)
-        poll = poll_request_parse(request)
+        poll = adapter.parse_poll(request)
     except HostileInput as exc:
         logger.warning("pull gateway input refused", extra={"gateway": gateway.uid, "field": exc.field})
         return _error(400, str(exc), exc.field)

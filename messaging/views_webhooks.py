@@ -1,4 +1,5 @@
-"""Provider webhooks: plain Django views, one pair of URLs per gateway (keyed by its uid)."""
+"""Provider webhooks: plain Django views, one pair of URLs per gateway (keyed by its uid). The
+gateway's adapter verifies and parses; messaging stores replies and applies delivery reports."""
 
 import contextlib
 import logging
@@ -12,6 +13,8 @@ from gateways.exceptions import WebhookValidationError
 from gateways.parking import status_park
 from gateways.providers.webhooks import webhook_input_check
 from gateways.selectors import gateway_get_for_webhook
+from messaging.services.receive import inbound_receive
+from messaging.services.status import outbound_status_apply
 from smsportal.http import body_too_large
 from smsportal.input_safety import HostileInput
 
@@ -49,8 +52,6 @@ def _hostile(gateway, kind: str, exc: HostileInput) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def inbound_webhook(request, gateway_uid, token=None):
     """A reply from a phone: verify, store (deduplicated), route asynchronously."""
-    from messaging.services.receive import inbound_receive
-
     gateway, adapter = _gateway_and_adapter(gateway_uid)
     request.webhook_path_token = token
     if (refused := _refused(request, gateway, adapter, "inbound")) is not None:
@@ -73,8 +74,6 @@ def inbound_webhook(request, gateway_uid, token=None):
 @require_http_methods(["GET", "POST"])
 def status_webhook(request, gateway_uid, token=None):
     """A delivery report: verify, then move each message forward only."""
-    from messaging.services.status import outbound_status_apply
-
     gateway, adapter = _gateway_and_adapter(gateway_uid)
     request.webhook_path_token = token
     if (refused := _refused(request, gateway, adapter, "status")) is not None:

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from adherence.demo import demo_seed
 from entities.models import ApiKey, Caregiver, OrganizationUser, Patient
 from entities.roles import organization_login_create
 from entities.services import organization_get_or_create
@@ -88,15 +89,11 @@ class Command(BaseCommand):
 
         # The simulator is the default unless the organization already chose another default.
         if not Gateway.objects.filter(organization=organization, is_default=True).exists():
-            simulator = Gateway.objects.filter(organization=organization, type=Gateway.Type.SIMULATOR).first()
+            simulator = Gateway.objects.filter(organization=organization, type="simulator").first()
             if simulator is None:
-                Gateway.objects.create(
-                    organization=organization, name="Simulator", type=Gateway.Type.SIMULATOR, is_default=True
-                )
+                Gateway.objects.create(organization=organization, name="Simulator", type="simulator", is_default=True)
             else:
                 Gateway.objects.filter(pk=simulator.pk).update(is_default=True)
-
-        from adherence.demo import demo_seed
 
         demo_seed(organization=organization)  # medication schedules + the built-in medication plugin
 
