@@ -29,7 +29,7 @@ Status = OutboundMessage.Status
 def cht_gateway(organization, **kwargs) -> Gateway:
     return GatewayFactory(
         organization=organization,
-        type=Gateway.Type.CHT_GATEWAY,
+        type="cht_gateway",
         name="clinic phone",
         config={"username": "gateway"},
         secrets={"password": "topSecret"},
