@@ -37,6 +37,7 @@ FACTORIES = {
         factories.DoseConfirmationFactory,
         factories.PatientRosterFactory,
         factories.AuditEntryFactory,
+        factories.MessageTemplateFactory,
     )
 }
 
