@@ -45,6 +45,7 @@ class OutboundMessage(models.Model):
     sending ─ambiguous (timeout, killed worker)─> unknown ─DLR or status lookup─> sent | delivered | ...
                                                   └─ provider never had it (lookup) ─> queued
     queued/sending ─rejected, opted out, retries exhausted─> failed (error_reason)
+    queued ─past valid_until, never handed to a provider─> expired (error_reason)
     """
 
     class Status(models.TextChoices):
@@ -55,6 +56,7 @@ class OutboundMessage(models.Model):
         DELIVERED = "delivered"
         UNDELIVERED = "undelivered"
         FAILED = "failed"
+        EXPIRED = "expired"
 
     # Forward-only ranking for provider reports: a report never moves a message to a lower rank.
     RANK = {
@@ -65,8 +67,13 @@ class OutboundMessage(models.Model):
         Status.DELIVERED: 4,
         Status.UNDELIVERED: 4,
         Status.FAILED: 4,
+        # Never handed to a provider in time. Ranked like `unknown`: a provider's report that it had the
+        # message after all (a lost answer) still moves it on.
+        Status.EXPIRED: 2,
     }
     FINAL = {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED}
+    # Terminal for the pipeline: nothing sends, retries or re-routes these.
+    DONE = FINAL | {Status.EXPIRED}
 
     class Encoding(models.TextChoices):
         GSM7 = "GSM-7"
@@ -127,6 +134,10 @@ class OutboundMessage(models.Model):
     unknown_at = models.DateTimeField(
         null=True, blank=True, help_text="When its provider outcome became unknown (reconciled from delivery reports)."
     )
+    valid_until = models.DateTimeField(
+        null=True, blank=True, help_text="Not handed to a provider by then → expired, never sent late."
+    )
+    expired_at = models.DateTimeField(null=True, blank=True)
     resent_as = models.UUIDField(
         null=True, blank=True, help_text="The copy a person resent after it may not have been sent (still unknown)."
     )

@@ -18,7 +18,7 @@ from entities.models import (
     OrganizationUser,
     Patient,
 )
-from gateways.models import Gateway
+from gateways.models import Gateway, GatewayRoute
 from messaging.message_templates import MessageTemplate
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
 from plugins.models import PluginAction, PluginInvocation, PluginRegistration
@@ -94,6 +94,15 @@ class GatewayFactory(DjangoModelFactory):
     # The simulator reports delivery like a provider; tests about sending see `sent` unless they
     # ask for reports (tests/gateways/test_simulator_reports.py).
     config = factory.LazyAttribute(lambda g: {"deliveryReports": "off"} if g.type == "simulator" else {})
+
+
+class GatewayRouteFactory(DjangoModelFactory):
+    class Meta:
+        model = GatewayRoute
+
+    organization = factory.SubFactory(OrganizationFactory)
+    prefix = factory.Sequence(lambda n: f"+{254 + n}")
+    gateway = factory.SubFactory(GatewayFactory, organization=factory.SelfAttribute("..organization"), is_default=False)
 
 
 class ApiKeyFactory(DjangoModelFactory):

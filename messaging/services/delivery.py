@@ -23,16 +23,12 @@ from django.utils import timezone
 from gateways.exceptions import GatewayAmbiguousError, GatewayRejectedError, GatewayTemporaryError
 from gateways.providers import get_adapter
 from gateways.providers.base import OutboundSms, SendResult
-from gateways.routing import (
-    gateway_failure_note,
-    gateway_is_down,
-    gateway_success_note,
-    gateway_usable_fallback,
-    send_batch_paced,
-)
+from gateways.route_selectors import fallback_for
+from gateways.routing import gateway_failure_note, gateway_is_down, gateway_success_note, send_batch_paced
 from gateways.selectors import gateway_sender_for
 from messaging.models import OutboundMessage
 from messaging.services.dispatch import dispatch_request
+from messaging.services.expiry import outbound_expire, still_valid
 from messaging.services.status import in_doubt_settle, parked_apply
 from smsportal.db import update_from_values_sql
 from smsportal.redact import stored_error
@@ -61,10 +57,12 @@ def outbound_deliver(*, message_ids: list[str]) -> RetryPlan | None:
     Returns the messages to try again later (temporary failure) and after how long.
     """
     token = uuid.uuid4()
+    outbound_expire(ids=message_ids)  # past their validUntil: expired, never sent late
     now = timezone.now()
     claimed = (
         OutboundMessage.objects.filter(id__in=message_ids, status=Status.QUEUED, provider_message_id__isnull=True)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)))
+        .filter(still_valid(now))
         # send_started_at is cleared so the sweeper can tell "this attempt never called the provider"
         # from an earlier attempt's mark.
         .update(
@@ -109,11 +107,19 @@ def _deliver_for_gateway(messages: list[OutboundMessage], token) -> RetryPlan | 
     gateway = messages[0].gateway
     if gateway is None or not gateway.is_active:
         return _retry_or_fail(messages, reason="gateway unavailable", result_code="FAILED")
-    if gateway_is_down(gateway) and (fallback := gateway_usable_fallback(gateway)) is not None:
-        # Marked down: its messages go to the fallback without calling it (never sent, so safe).
-        _reroute_to_fallback(messages, fallback, reason="gateway marked down")
-        return None
+    if gateway_is_down(gateway):
+        # Marked down: its messages go to their fallback without calling it (never sent, so safe);
+        # those without a usable fallback are still tried on it.
+        messages = _to_fallbacks(messages, reason="gateway marked down")
+        if not messages:
+            return None
     adapter = get_adapter(gateway)
+    if adapter.capabilities.pull:
+        # Pull mode: the phone takes its messages when it polls; this claim gives them back untouched.
+        OutboundMessage.objects.filter(id__in=[m.id for m in messages], claim_token=token).update(
+            status=Status.QUEUED, claim_token=None, dispatched_at=None, attempts=F("attempts") - 1
+        )
+        return None
     size = in_flight_group_size(adapter)
     plans: list[RetryPlan | None] = []
     for start in range(0, len(messages), size):
@@ -157,7 +163,17 @@ def _send_started_mark(group: list[OutboundMessage], token) -> list[OutboundMess
 def _deliver_group(adapter, messages: list[OutboundMessage]) -> tuple[RetryPlan | None, str]:
     """Send one in-flight group and record its outcome. Returns (retry plan, why to stop or "")."""
     gateway = adapter.gateway
-    batch = [OutboundSms(reference=str(m.id), to=m.recipient, text=m.body, sender=m.sender) for m in messages]
+    batch = [
+        OutboundSms(
+            reference=str(m.id),
+            to=m.recipient,
+            text=m.body,
+            sender=m.sender,
+            segments=m.segments,
+            valid_until=m.valid_until,
+        )
+        for m in messages
+    ]
     try:
         results = send_batch_paced(adapter, batch)
     except GatewayTemporaryError as exc:
@@ -288,11 +304,11 @@ def _retry_or_fail(
     for m in messages:
         (retry if m.attempts < settings.SMSPORTAL_SEND_MAX_ATTEMPTS or not count_attempt else exhausted).append(m)
     if exhausted:
-        fallback = gateway_usable_fallback(exhausted[0].gateway) if exhausted[0].gateway else None
-        if fallback is not None:
-            _reroute_to_fallback(exhausted, fallback, reason=f"primary gateway failed: {reason}")
-        else:
-            _messages_fail(exhausted, reason=f"retries exhausted: {reason}", result_code=result_code)
+        stranded = exhausted
+        if exhausted[0].gateway is not None:
+            stranded = _to_fallbacks(exhausted, reason=f"primary gateway failed: {reason}")
+        if stranded:
+            _messages_fail(stranded, reason=f"retries exhausted: {reason}", result_code=result_code)
     if not retry:
         return None
     delay = max(retry_after or 0.0, backoff(max(m.attempts for m in retry), base=1.0, cap=600.0))
@@ -306,6 +322,22 @@ def _retry_or_fail(
         error_reason=stored_error(f"retrying: {reason}"),
     )
     return RetryPlan([str(m.id) for m in retry], delay)
+
+
+def _to_fallbacks(messages: list[OutboundMessage], *, reason: str) -> list[OutboundMessage]:
+    """Hand each message to the fallback of the route that chose its gateway, else the gateway's own
+    (gateways/route_selectors.py). Returns the messages no usable fallback takes."""
+    by_fallback: dict = defaultdict(list)
+    stranded = []
+    for m in messages:
+        fallback = fallback_for(m.gateway, organization_id=m.organization_id, recipient=m.recipient)
+        if fallback is None:
+            stranded.append(m)
+        else:
+            by_fallback[fallback.pk].append((fallback, m))
+    for pairs in by_fallback.values():
+        _reroute_to_fallback([m for _, m in pairs], pairs[0][0], reason=reason)
+    return stranded
 
 
 def _reroute_to_fallback(messages: list[OutboundMessage], fallback, *, reason: str) -> None:

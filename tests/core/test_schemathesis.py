@@ -25,6 +25,7 @@ from adherence.models import DoseSlot, MedicationSchedule
 from adherence.services import schedule_save
 from entities.consent import consent_record
 from entities.services import api_key_create
+from gateways.models import GatewayRoute
 from messaging.models import InboundMessage
 from plugins.models import PluginInvocation, PluginRegistration
 from smsportal.wsgi import application
@@ -165,6 +166,9 @@ def seeded(organization, gateway, bearer):
         "/api/gateways/{uid}": {"uid": gateway.pk},
         "/api/gateways/{route}": {"route": "simulator"},
         "/api/v1/keyword-commands/{id}/": {"id": command.pk},
+        "/api/gateways/routes/{route_id}": {
+            "route_id": GatewayRoute.objects.create(organization=organization, prefix="+1", gateway=gateway).pk
+        },
     }
 
 

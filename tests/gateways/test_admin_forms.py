@@ -10,6 +10,7 @@ from tests.factories import GatewayFactory
 pytestmark = pytest.mark.django_db
 TYPES = list(ADAPTERS)
 COMMON = {"organization", "name", "is_active", "make_default", "fallback", "rate_limit_per_second"}
+COMMON |= {"sender_rate_limit_per_second"}
 COMMON |= {"max_sms_length", "inbound_numbers_text"}
 
 
