@@ -61,20 +61,7 @@ class ScheduleForm(forms.ModelForm):
 
     class Meta:
         model = MedicationSchedule
-        fields = [
-            "medication",
-            "dose_times",
-            "days_of_week",
-            "start_date",
-            "end_date",
-            "timezone",
-            "reminder_texts",
-            "confirm_replies",
-            "response_window_minutes",
-            "alert_caregivers",
-            "caregiver_alert_text",
-            "active",
-        ]
+        fields = list(MedicationSchedule.SETTINGS)
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),

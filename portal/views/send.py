@@ -8,9 +8,9 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from adherence.services import messages_queue_quiet
 from messaging import live
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
+from messaging.services.outbound import messages_queue
 from messaging.text import text_info as info
 from portal.forms import SendForm
 from portal.views.shared import staff_view
@@ -18,7 +18,7 @@ from portal.views.shared import staff_view
 
 def queue_and_announce(request, *, recipients: list[str], body: str, entity_ids=()):
     """Queue a portal message (held in quiet hours) and tell open pages once it is committed."""
-    result = messages_queue_quiet(organization=request.organization, recipients=recipients, body=body, source="portal")
+    result = messages_queue(organization=request.organization, recipients=recipients, body=body, source="portal")
     org_id = request.organization.pk
     sent = [(str(m.id), m.status) for m in result.messages]
     for entity_id in entity_ids or [None]:
