@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-postgres lint format worker beat simulator clean bench
+.PHONY: run prod test test-postgres lint format worker beat simulator clean bench
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,17 @@ run: $(BIN)/.installed
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# Production on one host (docs/deploy.md): settings from the environment and ENV_FILE (honcho's
+# .env format); refuses to start while `check --deploy` reports an error, then migrates, collects
+# static files and runs the Procfile (gunicorn, Celery worker, Celery beat) until stopped.
+ENV_FILE ?= .env
+PROD_RUN = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --env $(ENV_FILE) run
+prod: $(BIN)/.installed
+	$(PROD_RUN) python manage.py check --deploy --fail-level ERROR
+	$(PROD_RUN) python manage.py migrate --noinput
+	$(PROD_RUN) python manage.py collectstatic --noinput --verbosity 0
+	PATH="$(abspath $(BIN)):$$PATH" exec $(BIN)/honcho --env $(ENV_FILE) start --port $(PORT) --no-colour
 
 test: $(BIN)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -51,7 +62,7 @@ simulator: $(BIN)/.installed
 	$(BIN)/python manage.py provider_simulator --port $${SIM_PORT:-8025}
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 staticfiles celerybeat-schedule*
 
 bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/outbound.py

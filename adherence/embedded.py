@@ -4,7 +4,8 @@ Started only by `runserver` in eager mode (no broker), in its reloading child pr
 SMSPORTAL_EMBEDDED_BEAT=0. It runs EVERY entry of settings.CELERY_BEAT_SCHEDULE at that entry's
 interval — the same schedule production's `celery beat` uses, so a new periodic task is picked up
 without touching this file. The tasks are idempotent services, so both running at once would still
-send each reminder once.
+send each reminder once. With it starts the timer that runs countdown tasks (send and plugin
+retries) when they fall due, not at the next sweep (smsportal/eager.py).
 """
 
 import logging
@@ -17,6 +18,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+from smsportal.eager import countdowns
 
 logger = logging.getLogger(__name__)
 TICK_SECONDS = 5  # granularity; each entry still runs at its own interval
@@ -81,6 +84,7 @@ def start() -> None:
     if _started:
         return
     _started = True
+    countdowns.start()
     threading.Thread(target=_loop, name="smsportal-embedded-beat", daemon=True).start()
     logger.info("embedded beat started", extra={"tick_seconds": TICK_SECONDS})
 

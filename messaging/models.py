@@ -121,6 +121,13 @@ class OutboundMessage(models.Model):
             # number alone cheap too.
             models.Index(fields=["recipient", "organization", "-created_at"], name="outbound_recipient_org"),
             models.Index(fields=["organization", "-created_at"], name="outbound_org_created"),
+            # The message log's "failed / undelivered / unknown" filters: a partial index, so only
+            # the few rows in those states are in it (common states walk outbound_org_created).
+            models.Index(
+                fields=["organization", "status", "-created_at"],
+                condition=Q(status__in=["failed", "undelivered", "unknown"]),
+                name="outbound_org_trouble",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -199,6 +206,13 @@ class InboundMessage(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "originator", "-received_at"], name="inbound_org_originator"),
+            # The portal's message log, newest first (portal/selectors/message_log.py).
+            models.Index(fields=["organization", "-received_at"], name="inbound_org_received"),
+            models.Index(
+                fields=["organization", "status", "-received_at"],
+                condition=Q(status__in=["received", "processing", "failed"]),
+                name="inbound_org_unprocessed",
+            ),
             models.Index(fields=["organization", "entity_type", "entity_id"], name="inbound_org_entity"),
             models.Index(fields=["created_at"], condition=Q(status="received"), name="inbound_received"),
         ]

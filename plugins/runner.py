@@ -291,7 +291,7 @@ def invocations_recover() -> tuple[int, list]:
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - grace)
     )
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        # Eager mode (`make run`) queues no countdown retry: it runs inline at once, finds the row not
-        # yet due and ends. This sweep is what runs a due retry, so it needs no lost-task grace.
+        # Eager mode has no countdown retry pending outside `make run`'s timer (smsportal/eager.py), or
+        # after the dev server restarted: this sweep runs a due retry then, so it needs no lost-task grace.
         lost |= Q(status=Status.RETRYING, next_attempt_at__lte=now)
     return reset, list(PluginInvocation.objects.filter(lost).values_list("id", flat=True)[:1000])

@@ -5,8 +5,10 @@ import re
 from django import forms
 
 from adherence.models import MedicationSchedule
-from adherence.schedule import known_timezones
+from adherence.schedule import known_timezones, parse_dose_time
 from portal import selectors
+
+MAX_NUMBERS = 100  # numbers typed on the Send page (a list beyond that is an import, not a form)
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -67,6 +69,21 @@ class ScheduleForm(forms.ModelForm):
             "end_date": forms.DateInput(attrs={"type": "date"}),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance._state.adding and not self.is_bound and not self.initial.get("start_date"):
+            # A new schedule starts today in the organization's zone (its first doses materialize now).
+            self.initial["start_date"] = selectors.org_today(self.instance.organization)
+
+    def clean_dose_times(self):
+        """In the order of the day, whatever order they were typed in; bad ones are left for the
+        schedule's own validation to name."""
+        times = self.cleaned_data["dose_times"]
+        try:
+            return sorted(times, key=parse_dose_time)
+        except ValueError:
+            return times
+
     @staticmethod
     def timezones():
         return sorted(known_timezones())
@@ -75,6 +92,13 @@ class ScheduleForm(forms.ModelForm):
 class SendForm(forms.Form):
     people = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     all_patients = forms.BooleanField(required=False, label="All patients")
+    numbers = forms.CharField(
+        required=False,
+        label="Other numbers",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Numbers nobody is registered with, separated by commas or lines; national numbers are read in "
+        "your organization's region.",
+    )
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message")
 
     def __init__(self, *args, organization, **kwargs):
@@ -89,12 +113,32 @@ class SendForm(forms.Form):
             for key, p in self.people_by_key.items()
         ]
 
+    def clean_numbers(self) -> list[str]:
+        """Each typed number in E.164 (the organization's region for national ones); every bad one named."""
+        from smsportal.phones import InvalidPhoneNumber, to_e164
+
+        given = [part.strip() for part in re.split(r"[,;\n]", self.cleaned_data.get("numbers") or "") if part.strip()]
+        if len(given) > MAX_NUMBERS:
+            raise forms.ValidationError(f"at most {MAX_NUMBERS} numbers at once")
+        numbers, errors = [], []
+        for raw in given:
+            try:
+                number = to_e164(raw, region=self.organization.default_region or None)
+            except InvalidPhoneNumber as exc:
+                errors.append(f'"{raw[:24]}": {exc}')
+                continue
+            if number not in numbers:
+                numbers.append(number)
+        if errors:
+            raise forms.ValidationError(errors)
+        return numbers
+
     def clean(self):
         data = super().clean()
         chosen = [self.people_by_key[k] for k in data.get("people") or [] if k in self.people_by_key]
         if data.get("all_patients"):
             chosen += [p for p in self.people_by_key.values() if p.entity_type == "patient" and p not in chosen]
-        if not chosen:
-            raise forms.ValidationError("Choose at least one recipient.")
+        if not chosen and not data.get("numbers") and "numbers" not in self.errors:
+            raise forms.ValidationError("Choose at least one recipient or type a number.")
         data["people"] = chosen
         return data

@@ -1,7 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal.views import adherence_report, conversations, live, organizations, patients, send, simulator, today
+from portal.views import (
+    adherence_report,
+    conversations,
+    live,
+    message_log,
+    organizations,
+    patients,
+    send,
+    simulator,
+    today,
+)
 
 app_name = "portal"
 urlpatterns = [
@@ -30,6 +40,8 @@ urlpatterns = [
     path("portal/conversations/<str:entity_type>/<uuid:pk>/", conversations.thread, name="thread"),
     path("portal/conversations/<str:entity_type>/<uuid:pk>/send", conversations.thread_send, name="thread-send"),
     path("portal/messages/<uuid:message_id>/resend", conversations.message_resend, name="message-resend"),
+    path("portal/messages/", message_log.message_log, name="message-log"),
+    path("portal/messages/export.csv", message_log.message_log_export, name="message-log-export"),
     path("portal/send/", send.send, name="send"),
     path("portal/text-info", send.text_info, name="text-info"),
     path("portal/simulator/", simulator.simulator, name="simulator"),

@@ -1,4 +1,5 @@
-"""Celery app: Django-aware tasks with delay_on_commit (Celery >= 5.4)."""
+"""Celery app: Django-aware tasks with delay_on_commit (Celery >= 5.4), whose countdowns the
+embedded mode honours (smsportal/eager.py)."""
 
 import os
 
@@ -6,7 +7,7 @@ from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsportal.settings")
 
-app = Celery("smsportal", task_cls="celery.contrib.django.task:DjangoTask")
+app = Celery("smsportal", task_cls="smsportal.eager:Task")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

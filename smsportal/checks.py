@@ -45,8 +45,42 @@ def broker_configured(app_configs, **kwargs):
         return [
             Error(
                 "Celery runs tasks eagerly (no CELERY_BROKER_URL / REDIS_URL): sends happen inside web requests.",
-                hint="Set REDIS_URL (or CELERY_BROKER_URL) and run `make worker` and `make beat`.",
+                hint="Set REDIS_URL (or CELERY_BROKER_URL); `make prod` runs the worker and beat (docs/deploy.md).",
                 id="smsportal.E003",
             )
         ]
     return []
+
+
+@register(deploy=True)
+def production_database(app_configs, **kwargs):
+    """SQLite serves the embedded mode (one process); several web and worker processes need
+    PostgreSQL's row locks (SKIP LOCKED claims) and concurrent writers."""
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        return [
+            Error(
+                "The database is SQLite (no DATABASE_URL): production runs web and worker processes side by side.",
+                hint="Set DATABASE_URL=postgres://user:password@host:5432/smsportal (PostgreSQL 13+).",
+                id="smsportal.E004",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def not_a_development_install(app_configs, **kwargs):
+    """Django only warns about these (security.W018, W009); here they stop `make prod`: debug pages
+    show settings and data, and a published key lets anyone sign sessions."""
+    errors = []
+    if settings.DEBUG:
+        errors.append(Error("DEBUG is on.", hint="Unset DEBUG (or DEBUG=0) in production.", id="smsportal.E005"))
+    if settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
+        errors.append(
+            Error(
+                "SECRET_KEY is the development default, published in this repository.",
+                hint="Set SECRET_KEY to a long random value, e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe(50))'.",
+                id="smsportal.E006",
+            )
+        )
+    return errors

@@ -18,7 +18,8 @@ env = environ.Env()
 # GENERAL
 # https://docs.djangoproject.com/en/5.2/ref/settings/
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="django-insecure-dev-only-change-me-in-production")
+DEVELOPMENT_SECRET_KEY = "django-insecure-dev-only-change-me-in-production"  # refused by check --deploy
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TIME_ZONE = "UTC"
@@ -112,6 +113,12 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # WhiteNoise serves STATIC_ROOT in production (after `collectstatic`); in development the
 # finders serve app static files directly, so an absent STATIC_ROOT is expected.
 WHITENOISE_USE_FINDERS = DEBUG
+# `collectstatic` also writes gzip copies that WhiteNoise serves to browsers accepting them. Not the
+# manifest (hashed names) variant: `{% static %}` would then fail wherever collectstatic has not run.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 warnings.filterwarnings("ignore", message="No directory at")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/portal/"
@@ -151,6 +158,8 @@ CELERY_TASK_TIME_LIMIT = 300
 # docs/performance.md); reconnect after this many tasks. CONN_MAX_AGE/health checks still apply.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Where beat keeps its last-run times (systemd: the unit's StateDirectory, docs/deploy.md).
+CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule"))
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.outbound_sweep_task", "schedule": 30.0},
     "adherence-tick": {"task": "adherence.tasks.adherence_tick_task", "schedule": 30.0},

@@ -26,7 +26,7 @@ def patient_detail(request, pk):
         "days": (end - start).days + 1,
         "chart": chart(bars),
         "rates": selectors.rates(bars),
-        "schedules": MedicationSchedule.objects.filter(organization=org, patient=patient).order_by("medication"),
+        "schedules": _times_sorted(MedicationSchedule.objects.filter(organization=org, patient=patient)),
         "recent": DoseSlot.objects.filter(organization=org, patient=patient, scheduled_at__lte=timezone.now())
         .select_related("schedule", "confirmation")
         .order_by("-scheduled_at")[:20],
@@ -48,4 +48,19 @@ def schedule_edit(request, patient_pk, pk=None):
         schedule_save(schedule=form.save(commit=False))
         messages.success(request, f"Schedule for {schedule.medication} saved.")
         return redirect("portal:patient", pk=patient.pk)
-    return render(request, "portal/schedule_form.html", {"form": form, "patient": patient, "schedule": schedule})
+    context = {"form": form, "patient": patient, "schedule": schedule, "is_new": pk is None}
+    return render(request, "portal/schedule_form.html", context)
+
+
+def _times_sorted(schedules) -> list:
+    """Schedules by medication, each one's dose times in the order of the day (the API and imports
+    store them as given)."""
+    from adherence.schedule import parse_dose_time
+
+    found = list(schedules.order_by("medication"))
+    for s in found:
+        try:
+            s.dose_times = sorted(s.dose_times, key=parse_dose_time)
+        except (TypeError, ValueError):
+            pass
+    return found

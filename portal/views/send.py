@@ -13,6 +13,7 @@ from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.services.outbound import messages_queue
 from messaging.text import text_info as info
 from portal.forms import SendForm
+from portal.selectors import phone_masked
 from portal.views.shared import staff_view
 
 
@@ -39,13 +40,11 @@ def send(request):
     form = SendForm(request.POST or None, organization=org)
     if request.method == "POST" and form.is_valid():
         people = form.cleaned_data["people"]
+        recipients = list(dict.fromkeys([str(p.phone) for p in people] + form.cleaned_data["numbers"]))
         try:
             with transaction.atomic():
                 result = queue_and_announce(
-                    request,
-                    recipients=[str(p.phone) for p in people],
-                    body=form.cleaned_data["body"],
-                    entity_ids=[p.pk for p in people],
+                    request, recipients=recipients, body=form.cleaned_data["body"], entity_ids=[p.pk for p in people]
                 )
         except MessageRejected as exc:
             form.add_error("body", str(exc))
@@ -58,7 +57,10 @@ def send(request):
             if held:
                 text += f" {held} held until quiet hours end."
             if result.refused:
-                text += f" {len(result.refused)} not sent: " + "; ".join(sorted({r for _, r in result.refused}))
+                # Which ones, by their last digits (a shared screen), and why: opted out, invalid.
+                text += f" {len(result.refused)} not sent: " + "; ".join(
+                    f"{phone_masked(number)} ({reason})" for number, reason in result.refused[:20]
+                )
             messages.success(request, text)
             return redirect("portal:send")
     return render(request, "portal/send.html", {"form": form})

@@ -196,6 +196,20 @@ def test_reminder_reply_confirmation_live_and_other_org_sees_nothing(browser, li
     thread.wait_for_selector(".bubble.out:has-text('See you on Monday') .status.delivered")
     assert thread.evaluate("window.__stillTheSamePage") is True
 
+    # The message log lists it all, and a new message appears on the open log without reloading.
+    log = context.new_page()
+    log.goto(f"{base}/portal/messages/")
+    live_connected(log)
+    log.evaluate("window.__stillTheSamePage = true")
+    row = log.locator(f"[data-message-id='{message.pk}']")
+    assert "delivered" in row.inner_text() and "Ana Lopez" in row.inner_text()
+    thread.fill("textarea[name=body]", "One more thing: bring your pill box.")
+    thread.click(".composer button[type=submit]")
+    log.wait_for_selector("#message-log .log-row:has-text('bring your pill box')")
+    assert log.evaluate("window.__stillTheSamePage") is True
+    log.locator(f"[data-message-id='{message.pk}'] summary").click()
+    log.screenshot(path=str(SHOTS / "message-log.png"), full_page=True)
+
     adherence = context.new_page()
     adherence.goto(f"{base}/portal/adherence/")
     assert "Ana Lopez" in adherence.inner_text("table.list") and "Ben Okafor" in adherence.inner_text("table.list")
@@ -261,6 +275,7 @@ def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(browser
         "conversations": "/portal/conversations/",
         "thread": f"/portal/conversations/patient/{ana.pk}/",
         "send": "/portal/send/",
+        "messages": "/portal/messages/",
         "simulator": "/portal/simulator/?number=%2B12025550111",
     }
     shots = Path(os.environ.get("SMSPORTAL_LAYOUT_SHOTS", tmp_path))  # set it to look at them
@@ -281,3 +296,37 @@ def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(browser
                     f"{name} at {width}px: nav link {link.inner_text()!r} is off screen"
                 )
         context.close()
+
+
+def test_on_a_phone_the_conversations_message_box_is_visible_without_scrolling(browser, live_server, demo):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    login(page, live_server.url, "nurse")
+    page.goto(f"{live_server.url}/portal/conversations/patient/{demo['ana'].pk}/")
+
+    for part in (".composer textarea", ".composer button[type=submit]"):
+        box = page.locator(part).bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 844, f"{part} is below the fold: {box}"
+    assert page.evaluate("window.scrollY") == 0
+    page.screenshot(path=str(SHOTS / "conversation-phone.png"))
+    context.close()
+
+
+def test_a_composer_error_clears_when_the_text_changes(browser, live_server, demo):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    login(page, live_server.url, "nurse")
+    page.goto(f"{live_server.url}/portal/conversations/patient/{demo['ana'].pk}/")
+    error = page.locator(".composer [data-error]")
+
+    page.fill(".composer textarea", "x" * 2000)  # past the segment limit: the server refuses it
+    page.click(".composer button[type=submit]")
+    page.wait_for_selector(".composer [data-error]:not([hidden])")
+    assert error.inner_text()
+
+    page.locator(".composer textarea").press("Backspace")
+    page.wait_for_selector(".composer [data-error]", state="hidden")
+    assert error.inner_text() == ""
+    context.close()

@@ -1,5 +1,6 @@
-"""Production settings: `manage.py check --deploy` passes with the production variables set,
-and fails without an encryption key."""
+"""Production settings: `manage.py check --deploy` (the first step of `make prod`) passes with the
+production variables set, and fails without an encryption key, a broker, PostgreSQL, a secret key of its
+own, or with DEBUG on."""
 
 import os
 import subprocess
@@ -23,7 +24,7 @@ def _check_deploy(**overrides) -> subprocess.CompletedProcess:
             "SECURE_COOKIES": "1",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "SMSPORTAL_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "DATABASE_URL": "sqlite:////tmp/smsportal-check-deploy.sqlite3",
+            "DATABASE_URL": "postgres://smsportal@db.example.org:5432/smsportal",  # never connected to
         }
     )
     env.update(overrides)
@@ -54,13 +55,32 @@ def test_check_deploy_fails_without_an_encryption_key():
     assert "smsportal.E001" in result.stderr + result.stdout
 
 
-def test_check_deploy_warns_about_the_development_secret_key():
+def test_check_deploy_refuses_the_development_secret_key():
     result = _check_deploy(SECRET_KEY=None)
 
-    assert "security.W009" in result.stderr + result.stdout
+    assert result.returncode != 0
+    assert "smsportal.E006" in result.stderr + result.stdout and "security.W009" in result.stderr + result.stdout
+
+
+def test_check_deploy_refuses_debug():
+    result = _check_deploy(DEBUG="1")
+
+    assert result.returncode != 0 and "smsportal.E005" in result.stderr + result.stdout
 
 
 def test_an_invalid_encryption_key_is_an_error():
     result = _check_deploy(SMSPORTAL_ENCRYPTION_KEY="not-a-key")
 
     assert result.returncode != 0 and "smsportal.E002" in result.stderr + result.stdout
+
+
+def test_check_deploy_refuses_sqlite():
+    result = _check_deploy(DATABASE_URL="sqlite:////tmp/smsportal-check-deploy.sqlite3")
+
+    assert result.returncode != 0 and "smsportal.E004" in result.stderr + result.stdout
+
+
+def test_check_deploy_refuses_the_embedded_eager_mode():
+    result = _check_deploy(REDIS_URL=None)
+
+    assert result.returncode != 0 and "smsportal.E003" in result.stderr + result.stdout

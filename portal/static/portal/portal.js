@@ -74,6 +74,11 @@
 
   // ---- AJAX forms (send box, phone simulator) --------------------------------------------
   document.querySelectorAll("form[data-ajax]").forEach(function (form) {
+    // An error is about the text that was sent: once the text changes it no longer applies.
+    form.addEventListener("input", function () {
+      var shown = form.querySelector("[data-error]");
+      if (shown && !shown.hidden) { shown.hidden = true; shown.textContent = ""; }
+    });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var error = form.querySelector("[data-error]");

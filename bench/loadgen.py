@@ -1,0 +1,178 @@
+"""Load and CPU accounting shared by the benchmarks that compare smsportal with a peer in one run.
+
+`post_all` sends each prepared request exactly once over 16 kept-alive connections — with wrk when
+it is installed (`apt-get install wrk`), since a Python client takes a good part of the two cores
+from the server it measures — and returns (seconds, answered with 2xx). `cpu_of_tree` and
+`postgres_backends_cpu` read CPU seconds from /proc, so a figure per item does not depend on how
+busy the machine is.
+"""
+
+import http.client
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+Request = tuple[str, str, dict, bytes]  # method, path, headers, body
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port: int, path: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status < 500:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on {port} did not answer {path}")
+
+
+def post_all(port: int, requests: list[Request], ready_path: str | None = None) -> tuple[float, int]:
+    if ready_path:
+        wait_http(port, ready_path)
+    if shutil.which("wrk"):
+        return _wrk(port, requests)
+    return _python_clients(port, requests)
+
+
+# Each wrk thread sends its own slice once, then (until stopped) repeats its last request, and prints
+# "done" when its slice has been answered. wrk calls request() once on thread 1 to check the script:
+# that call gets an extra copy of the first request, answered and not counted.
+WRK_SCRIPT = """
+local count = 0
+function setup(thread) count = count + 1; thread:set("tid", count) end
+function init(args)
+  local all = dofile(args[1])
+  mine, sent, answered, ok = {}, 0, 0, 0
+  if tid == 1 then local r = all[1]; table.insert(mine, wrk.format(r[1], r[2], r[4], r[3])) end
+  for i = tid, #all, tonumber(args[2]) do
+    local r = all[i]
+    table.insert(mine, wrk.format(r[1], r[2], r[4], r[3]))
+  end
+end
+function request()
+  sent = sent + 1
+  return mine[math.min(sent, #mine)]
+end
+function response(status, headers, body)
+  answered = answered + 1
+  if answered == #mine then io.write("done\\n"); io.flush() end
+end
+"""
+
+
+def _lua_string(value: str) -> str:
+    return f"[==[{value}]==]"
+
+
+def _wrk(port: int, requests: list[Request], threads: int = 2, connections: int = 16) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory(prefix="loadgen_") as tmp:
+        table = Path(tmp) / "requests.lua"
+        rows = []
+        for method, path, headers, body in requests:
+            head = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
+            rows.append(f"{{{_lua_string(method)}, {_lua_string(path)}, {_lua_string(body.decode())}, {{{head}}}}}")
+        table.write_text("return {\n" + ",\n".join(rows) + "\n}\n")
+        script = Path(tmp) / "post.lua"
+        script.write_text(WRK_SCRIPT)
+        command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", "600s", "-s", str(script)]
+        command += [f"http://127.0.0.1:{port}", "--", str(table), str(threads)]
+        started = time.perf_counter()
+        wrk = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        finished = 0
+        for line in wrk.stdout:  # bounded: wrk stops itself after 600 s
+            if line.strip() == "done":
+                finished += 1
+                if finished == threads:
+                    break
+        seconds = time.perf_counter() - started
+        wrk.send_signal(signal.SIGINT)
+        summary = wrk.communicate(timeout=30)[0]
+    if finished < threads:
+        raise RuntimeError(f"wrk stopped before every request was answered:\n{summary}")
+    errors = int(summary.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in summary else 0
+    return seconds, len(requests) - errors
+
+
+def _send(port: int, request: Request) -> int:
+    method, path, headers, body = request
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def _client_main(port: int, requests: list[Request], threads: int, out: mp.Queue) -> None:
+    with ThreadPoolExecutor(threads) as pool:
+        statuses = list(pool.map(lambda r: _send(port, r), requests))
+    out.put(sum(1 for s in statuses if 200 <= s < 300))
+
+
+def _python_clients(port: int, requests: list[Request], processes: int = 2, threads: int = 8) -> tuple[float, int]:
+    out: mp.Queue = mp.Queue()
+    chunks = [requests[i::processes] for i in range(processes)]
+    procs = [mp.Process(target=_client_main, args=(port, c, threads, out)) for c in chunks]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    ok = sum(out.get(timeout=600) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    return time.perf_counter() - started, ok
+
+
+def _cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def cpu_of_tree(pid: int) -> float:
+    """CPU seconds so far of a process and its direct children (gunicorn or Celery workers)."""
+    return sum(_cpu(p) for p in [pid, *_children(pid)])
+
+
+def postgres_backends_cpu(database: str) -> float:
+    """CPU seconds so far of the PostgreSQL backends connected to one database."""
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
+         f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return sum(_cpu(int(p)) for p in out.stdout.split())
