@@ -11,7 +11,7 @@ from django.db.models import F
 from entities.selectors import contacts_get_by_phone
 from plugins.choices import PluginAction
 from plugins.models import PluginInvocation
-from plugins.payload import incoming_sms_payload, sms_status_payload
+from plugins.payload import consent_changed_payload, incoming_sms_payload, sms_status_payload
 from plugins.registrations import registrations_for, registrations_matching
 from smsportal.enqueue import enqueue_on_commit
 from smsportal.tracing import new_trace_id
@@ -69,6 +69,34 @@ def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvoca
         invocation.payload = sms_status_payload(
             message=message,
             entity=entity,
+            previous_status=previous_status,
+            trace_id=trace_id,
+            span_id=invocation.id.hex[:16],
+        )
+        invocations.append(invocation)
+    return invocations_save(invocations)
+
+
+def plugins_invoke_consent(*, record, person, previous_status: str) -> list[PluginInvocation]:
+    """`_consentChanged` calls for one consent record (the `consent_changed` signal, sent inside the
+    transaction that appended it: the invocations commit or roll back with the record)."""
+    registrations = registrations_for(
+        organization=person.organization, action=PluginAction.CONSENT_CHANGED, entity_type=person.entity_type
+    )
+    trace_id = new_trace_id()
+    invocations = []
+    for registration in registrations:
+        invocation = PluginInvocation(
+            organization_id=record.organization_id,
+            registration=registration,
+            action=PluginAction.CONSENT_CHANGED,
+            event_key=f"{PluginAction.CONSENT_CHANGED}:{record.id}",
+            entity_type=person.entity_type,
+            max_attempts=registration.max_attempts,
+        )
+        invocation.payload = consent_changed_payload(
+            record=record,
+            person=person,
             previous_status=previous_status,
             trace_id=trace_id,
             span_id=invocation.id.hex[:16],

@@ -1,5 +1,5 @@
-"""The bodies of plugin calls: BioT's `_incomingSms` payload field for field, and `_smsStatus`
-(docs/plugins.md, "The call")."""
+"""The bodies of plugin calls: BioT's `_incomingSms` payload field for field, `_smsStatus` and
+`_consentChanged` (docs/plugins.md, "The call")."""
 
 import time
 from datetime import UTC, datetime
@@ -82,6 +82,41 @@ def sms_status_payload(*, message, entity, previous_status: str, trace_id: str, 
                     "providerMessageId": message.provider_message_id,
                     "errorCode": message.provider_error_code or None,
                     "errorReason": message.error_reason or None,
+                }
+            },
+        },
+    }
+
+
+def consent_changed_payload(*, record, person, previous_status: str, trace_id: str, span_id: str) -> dict:
+    """Our `_consentChanged` extension: the same envelope; data.additionalData.metadata is the
+    ledger record (docs/plugins.md)."""
+    program = record.program
+    return {
+        "metadata": _metadata(
+            entity_type=person.entity_type,
+            action="_consentChanged",
+            start=record.created_at,
+            trace_id=trace_id,
+            span_id=span_id,
+            subject_id=record.actor,
+            source_ip=None,
+        ),
+        "data": {
+            "entity": entity_biot_representation(person),
+            "additionalData": {
+                "metadata": {
+                    "recordId": str(record.id),
+                    "program": {"slug": program.slug, "name": program.name, "requireConsent": program.require_consent},
+                    "status": record.status,
+                    "previousStatus": previous_status,
+                    "source": record.source,
+                    "actor": record.actor,
+                    "text": record.text,
+                    "note": record.note,
+                    "phoneNumber": record.phone_number or None,
+                    "inboundMessageId": str(record.inbound_message_id) if record.inbound_message_id else None,
+                    "time": iso_ns(record.created_at),
                 }
             },
         },

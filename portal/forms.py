@@ -100,10 +100,19 @@ class SendForm(forms.Form):
         "your organization's region.",
     )
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message")
+    program = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="— none —",
+        help_text="A program that requires consent is sent only to people who opted in.",
+    )
 
     def __init__(self, *args, organization, **kwargs):
+        from entities.models import ConsentProgram
+
         super().__init__(*args, **kwargs)
         self.organization = organization
+        self.fields["program"].queryset = ConsentProgram.objects.filter(organization=organization)
         self.people_by_key = {
             f"{p.entity_type}:{p.pk}": p for p in selectors.simulator_numbers(organization=organization)
         }
@@ -141,4 +150,31 @@ class SendForm(forms.Form):
         if not chosen and not data.get("numbers") and "numbers" not in self.errors:
             raise forms.ValidationError("Choose at least one recipient or type a number.")
         data["people"] = chosen
+        return data
+
+
+class ConsentForm(forms.Form):
+    """Staff record what a person agreed to (or revoked), for one of the organization's programs."""
+
+    program = forms.ModelChoiceField(queryset=None, empty_label=None)
+    status = forms.ChoiceField(choices=[("opted_in", "Opted in"), ("opted_out", "Opted out")])
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=2000,
+        label="What they agreed to",
+        help_text="Blank: the program's consent text.",
+    )
+    note = forms.CharField(required=False, max_length=500, label="How (e.g. signed form at the clinic)")
+
+    def __init__(self, *args, organization, **kwargs):
+        from entities.models import ConsentProgram
+
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = ConsentProgram.objects.filter(organization=organization)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("program") and not data.get("text"):
+            data["text"] = data["program"].consent_text
         return data

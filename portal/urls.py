@@ -3,6 +3,7 @@ from django.urls import path
 
 from portal.views import (
     adherence_report,
+    consent,
     conversations,
     live,
     message_log,
@@ -28,6 +29,7 @@ urlpatterns = [
     path("portal/adherence/", adherence_report.adherence, name="adherence"),
     path("portal/adherence/export.csv", adherence_report.adherence_export, name="adherence-export"),
     path("portal/patients/<uuid:pk>/", patients.patient_detail, name="patient"),
+    path("portal/patients/<uuid:pk>/consent", consent.patient_consent, name="patient-consent"),
     path("portal/patients/<uuid:patient_pk>/schedules/new", patients.schedule_edit, name="schedule-new"),
     path("portal/patients/<uuid:patient_pk>/schedules/<uuid:pk>/", patients.schedule_edit, name="schedule-edit"),
     path("portal/conversations/", conversations.conversations, name="conversations"),

@@ -209,8 +209,9 @@ SPECTACULAR_SETTINGS = {
         "OutboundStatusEnum": "messaging.models.OutboundMessage.Status",
         "Dhis2OutboundStatusEnum": "messaging.serializers_outbound.DHIS2_STATUS_NAMES",
         "WebMessageStatusEnum": ["OK", "WARNING", "ERROR"],
-        "PluginActionEnum": ["_incomingSms", "_smsStatus"],  # plugins.models.PluginAction values
+        "PluginActionEnum": ["_incomingSms", "_smsStatus", "_consentChanged"],  # plugins.models.PluginAction values
         "EntityTypeEnum": "plugins.models.ENTITY_TYPES",
+        "ConsentStatusEnum": ["opted_in", "opted_out", "unknown"],  # entities.models_consent.ConsentStatus
     },
 }
 

@@ -22,6 +22,8 @@ FACTORIES = {
         factories.OrganizationUserFactory,
         factories.CaregiverFactory,
         factories.ApiKeyFactory,
+        factories.ConsentProgramFactory,
+        factories.ConsentRecordFactory,
         factories.GatewayFactory,
         factories.OutboundMessageFactory,
         factories.InboundMessageFactory,
