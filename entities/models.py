@@ -38,6 +38,12 @@ class Organization(models.Model):
     default_region = models.CharField(
         max_length=2, blank=True, default="", help_text="ISO country used to read national-format numbers."
     )
+    default_locale = models.CharField(
+        max_length=16,
+        blank=True,
+        default="en",
+        help_text="Language of messages to people without a locale, or whose language has no template.",
+    )
     # Commands and compliance texts (CTIA): configurable per organization.
     opt_out_keywords = models.JSONField(default=list, blank=True)
     opt_in_keywords = models.JSONField(default=list, blank=True)

@@ -4,7 +4,7 @@ import re
 
 from django import forms
 
-from adherence.models import MedicationSchedule
+from adherence.models import DEFAULT_FOLLOW_UP_MISSED, DEFAULT_FOLLOW_UP_SILENT_DAYS, MedicationSchedule
 from adherence.schedule import known_timezones, parse_dose_time
 from portal import selectors
 
@@ -56,14 +56,17 @@ class ScheduleForm(forms.ModelForm):
         choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple, required=False
     )
     reminder_texts = LocaleTextsField(
-        required=False, help_text="One line per language; placeholders {first_name} {last_name} {medication} {time}."
+        required=False,
+        help_text='One line per language, e.g. "es: Hola {first_name} …"; a language without a line uses the '
+        "organization's template. Placeholders {first_name} {last_name} {medication} {dose_time} {organization}.",
     )
     confirm_replies = ListTextField(required=False, help_text='Comma-separated, e.g. "1, Medication Taken".')
     timezone = forms.CharField(widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}))
 
     class Meta:
         model = MedicationSchedule
-        fields = list(MedicationSchedule.SETTINGS)
+        # The follow-up thresholds are the portal's (not in the import/export columns).
+        fields = [*MedicationSchedule.SETTINGS[:-1], "follow_up_missed_doses", "follow_up_silent_days", "active"]
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),
@@ -71,9 +74,19 @@ class ScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("follow_up_missed_doses", "follow_up_silent_days"):
+            self.fields[name].required = False  # left empty: the default (docs/portal.md)
         if self.instance._state.adding and not self.is_bound and not self.initial.get("start_date"):
             # A new schedule starts today in the organization's zone (its first doses materialize now).
             self.initial["start_date"] = selectors.org_today(self.instance.organization)
+
+    def clean_follow_up_missed_doses(self):
+        value = self.cleaned_data.get("follow_up_missed_doses")
+        return DEFAULT_FOLLOW_UP_MISSED if value is None else value
+
+    def clean_follow_up_silent_days(self):
+        value = self.cleaned_data.get("follow_up_silent_days")
+        return DEFAULT_FOLLOW_UP_SILENT_DAYS if value is None else value
 
     def clean_dose_times(self):
         """In the order of the day, whatever order they were typed in; bad ones are left for the

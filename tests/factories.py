@@ -7,7 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
+from adherence.models import DoseConfirmation, DoseSlot, FollowUp, MedicationSchedule, PatientRoster
 from audit.models import AuditEntry
 from entities.models import (
     ApiKey,
@@ -19,6 +19,7 @@ from entities.models import (
     Patient,
 )
 from gateways.models import Gateway
+from messaging.message_templates import MessageTemplate
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
 from plugins.models import PluginAction, PluginInvocation, PluginRegistration
 
@@ -215,3 +216,24 @@ class AuditEntryFactory(DjangoModelFactory):
     object_repr = factory.Sequence(lambda n: f"audited-{n}")
     action = AuditEntry.Action.UPDATE
     changes = factory.LazyFunction(lambda: {"name": ["before", "after"]})
+
+
+class FollowUpFactory(DjangoModelFactory):
+    class Meta:
+        model = FollowUp
+
+    organization = factory.SubFactory(OrganizationFactory)
+    patient = factory.SubFactory(PatientFactory, organization=factory.SelfAttribute("..organization"))
+    reason = FollowUp.Reason.MISSED_DOSES
+    detail = factory.LazyFunction(lambda: {"missedDoses": 2})
+    opened_at = factory.LazyFunction(timezone.now)
+
+
+class MessageTemplateFactory(DjangoModelFactory):
+    class Meta:
+        model = MessageTemplate
+
+    organization = factory.SubFactory(OrganizationFactory)
+    kind = "reminder"
+    locale = factory.Sequence(lambda n: ["en", "es", "fr", "de", "pt", "it"][n % 6] + ("" if n < 6 else f"-x{n}"))
+    text = "Take {medication}"

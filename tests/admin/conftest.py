@@ -36,6 +36,7 @@ FACTORIES = {
         factories.DoseConfirmationFactory,
         factories.PatientRosterFactory,
         factories.AuditEntryFactory,
+        factories.MessageTemplateFactory,
     )
 }
 
