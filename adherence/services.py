@@ -17,7 +17,6 @@ from adherence.schedule import doses_between, reply_confirms
 from messaging import live
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.message_templates import TemplateKind, render, template_render
-from messaging.models import OutboundMessage
 from messaging.services.outbound import messages_queue
 
 logger = logging.getLogger(__name__)
@@ -325,40 +324,19 @@ def caregivers_alert(*, slot: DoseSlot, now: datetime | None = None) -> int:
                 slot.organization, TemplateKind.CAREGIVER, caregiver.locale, first_name=caregiver.first_name, **values
             )
         try:
-            messages_queue_quiet(
-                organization=slot.organization, recipients=[str(caregiver.phone)], body=body, source="system", now=now
+            # A system message, but not urgent: held in quiet hours like the organization's own sends.
+            messages_queue(
+                organization=slot.organization,
+                recipients=[str(caregiver.phone)],
+                body=body,
+                source="system",
+                not_before=slot.organization.quiet_hours_release(now),
             )
             count += 1
         except (MessageRejected, NoGatewayConfigured) as exc:
             logger.warning("caregiver alert not queued", extra={"slot": slot.pk, "reason": str(exc)})
     DoseSlot.objects.filter(pk=slot.pk).update(caregivers_alerted_at=now or timezone.now())
     return count
-
-
-# --- quiet hours -----------------------------------------------------------------------------
-
-
-def quiet_hours_release(*, organization, now: datetime | None = None) -> datetime | None:
-    """When the organization's quiet hours end, if `now` falls inside them; else None."""
-    return organization.quiet_hours_release(now)
-
-
-@transaction.atomic
-def messages_queue_quiet(*, organization, recipients, body, source, now=None, **kwargs):
-    """messages_queue, but held until quiet hours end: for every message that is not a dose reminder.
-
-    Held rows stay `queued` with `next_attempt_at` at the end of quiet hours; the dispatcher skips
-    them until then and the outbound sweeper dispatches them once due.
-    """
-    result = messages_queue(organization=organization, recipients=recipients, body=body, source=source, **kwargs)
-    release = quiet_hours_release(organization=organization, now=now)
-    if release is not None:
-        ids = [m.pk for m in result.messages if m.status == OutboundMessage.Status.QUEUED]
-        OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=release)
-        for m in result.messages:
-            if m.pk in ids:
-                m.next_attempt_at = release
-    return result
 
 
 # --- live events -----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import inbound as bench  # noqa: E402
+import webhook_load  # noqa: E402
 
 
 def wsgi_call(application, request) -> int:
@@ -100,7 +101,7 @@ def main() -> None:
 
     arrivals_q: mp.Queue = mp.Queue()
     ready = mp.Event()
-    receiver = mp.Process(target=bench._receiver_main, args=(port, arrivals_q, ready), daemon=True)
+    receiver = mp.Process(target=webhook_load._receiver_main, args=(port, arrivals_q, ready), daemon=True)
     receiver.start()
     ready.wait(10)
     gateway_id = bench.seed(5000, f"http://127.0.0.1:{port}/plugin")
@@ -117,7 +118,7 @@ def main() -> None:
     run_patch = mock.patch("plugins.tasks.plugin_invocations_run_task.delay")
     run_delay = run_patch.start()
 
-    warm = [bench.signed_request(public, gateway_id, f"SMw{i}", bench.phone(i), f"1 w{i}") for i in range(50)]
+    warm = [webhook_load.signed_request(public, gateway_id, f"SMw{i}", bench.phone(i), f"1 w{i}") for i in range(50)]
     for r in warm:
         assert wsgi_call(application, r) == 200
     from messaging.services.routing import inbound_route_pending
@@ -130,7 +131,9 @@ def main() -> None:
     run_delay.reset_mock()
 
     n = args.n
-    reqs = [bench.signed_request(public, gateway_id, f"SMp{i}", bench.phone(i + 50), f"1 p{i}") for i in range(n)]
+    reqs = [
+        webhook_load.signed_request(public, gateway_id, f"SMp{i}", bench.phone(i + 50), f"1 p{i}") for i in range(n)
+    ]
     statuses = timed(
         "webhook (WSGI, middleware included)",
         n,

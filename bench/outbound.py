@@ -30,6 +30,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from cpu import cpu_snapshot, cpu_used
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 DB_NAME = os.environ.get("BENCH_DB_NAME", "smsportal_bench_outbound")
@@ -144,12 +146,16 @@ def count_sent(batch_id: str) -> int:
         return cursor.fetchone()[0]
 
 
-def bulk_run(base: str, key: str, n: int, area: str) -> tuple[float, float]:
+def bulk_run(base: str, key: str, n: int, area: str, cpu_of=None) -> tuple[float, float]:
+    """(recipients accepted/s, messages sent/s). With `cpu_of`, also prints the CPU per recipient
+    of the accept (the POST) and per message of the whole (accept, dispatch and send)."""
     recipients = [f"+1{area}555{i:04d}" for i in range(n)]
     payload = {"message": "Clinic reminder: your appointment is tomorrow at 9:00.", "recipients": recipients}
+    before = _cpu_snapshot(cpu_of) if cpu_of else None
     t0 = time.perf_counter()
     status, body = post_json(f"{base}/api/sms/outbound", payload, {"Authorization": f"Bearer {key}"})
     t1 = time.perf_counter()
+    accepted = _cpu_snapshot(cpu_of) if cpu_of else None
     assert status == 200 and body["response"]["queued"] == n, body.get("message")
     batch_id = body["response"]["batchId"]
     deadline = time.monotonic() + 180
@@ -158,6 +164,12 @@ def bulk_run(base: str, key: str, n: int, area: str) -> tuple[float, float]:
             raise SystemExit(f"only {count_sent(batch_id)}/{n} sent after 180 s")
         time.sleep(0.02)
     t2 = time.perf_counter()
+    if cpu_of:
+        accept = sum(cpu_used(before, accepted).values()) * 1000 / n
+        whole = cpu_used(before, _cpu_snapshot(cpu_of))
+        shown = ", ".join(f"{k} {v * 1000 / n:.2f}" for k, v in whole.items())
+        total = sum(whole.values()) * 1000 / n
+        print(f"  bulk: CPU ms per recipient accepted {accept:.3f}; per message sent {total:.3f} ({shown})")
     return n / (t1 - t0), n / (t2 - t0)
 
 
@@ -242,8 +254,6 @@ def single_run(port: int, key: str, total: int, area: str | None, clients: int =
     else:
         rate, count = _asyncio_run(port, key, total, area, clients)
     if cpu_of:
-        from inbound import cpu_used
-
         parts = {name: s * 1000 / max(1, count) for name, s in cpu_used(before, _cpu_snapshot(cpu_of)).items()}
         shown = ", ".join(f"{name} {ms:.2f}" for name, ms in parts.items())
         print(f"  {'single send' if area else 'GET /healthz'}: CPU ms per request {sum(parts.values()):.2f} ({shown})")
@@ -253,8 +263,6 @@ def single_run(port: int, key: str, total: int, area: str | None, clients: int =
 def _cpu_snapshot(roots: dict[str, int]) -> dict[str, dict[int, float]]:
     """CPU seconds so far of each process tree, of PostgreSQL's backends of the bench database and
     of the load generator (wrk: this process's waited-for children), per process."""
-    from inbound import cpu_snapshot  # bench/inbound.py, the same /proc accounting
-
     snapshot = cpu_snapshot(roots, DATABASE_URL)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     snapshot["client"] = {0: usage.ru_utime + usage.ru_stime if CLIENT == "wrk" else time.process_time()}
@@ -346,7 +354,7 @@ def main() -> None:
             cpu_of["redis"] = int(redis_pid)
         accept, dispatch, single, reference = [], [], [], []
         for run in range(args.runs):
-            a, d = bulk_run(base, key, args.recipients, AREA_CODES[run % len(AREA_CODES)])
+            a, d = bulk_run(base, key, args.recipients, AREA_CODES[run % len(AREA_CODES)], cpu_of=cpu_of)
             s = single_run(web_port, key, args.single, AREA_CODES[run % len(AREA_CODES)], cpu_of=cpu_of)
             # The same client against the cheapest DB-touching endpoint: how loaded is this machine now?
             r = single_run(web_port, key, args.single, None, cpu_of=cpu_of)

@@ -26,6 +26,7 @@ from gateways.providers.settings import ProviderSettings, Setting
 from gateways.providers.webhooks import normalise_number, parse_timestamp, request_fields
 from smsportal.input_safety import HostileInput
 from smsportal.phones import InvalidPhoneNumber, to_e164
+from smsportal.text import text_info
 
 REFERENCE_PARAM = "ref"  # our message id, in each message's dlr-url
 DLR_MASK = 31  # every report type: delivered, failed, buffered, SMSC accepted, SMSC rejected
@@ -99,8 +100,6 @@ class KannelAdapter(RequestsAdapter):
             return []
 
     def _params(self, message: OutboundSms, callback: str) -> dict[str, str]:
-        from messaging.text import text_info  # a leaf module: the GSM-7/UCS-2 rule lives there
-
         config = self.gateway.config
         params = {
             "username": str(config.get("username") or ""),

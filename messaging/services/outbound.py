@@ -24,9 +24,9 @@ from messaging.models import OptOut, OutboundMessage
 from messaging.services.dispatch import dispatch_request
 from messaging.services.expiry import valid_until_default
 from messaging.services.send_rules import OPTED_OUT, refusal_error, refusals, send_rules
-from messaging.text import text_info
 from smsportal.db import copy_text, execute_hot
 from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
+from smsportal.text import text_info
 
 logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status

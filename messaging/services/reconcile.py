@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status
 RECONCILE_BATCH = 500  # unknown messages asked about per run (bounded; the next run goes on)
 WORKER_GONE = "worker stopped during the provider call; reconciling"
+# What a resend copies: the same message to the same number through the same gateway.
+RESENT_FIELDS = ("organization_id", "batch_id", "recipient", "sender", "subject", "body", "encoding", "segments")
+RESENT_FIELDS += ("gateway_id", "source")
 
 
 def outbound_sweep() -> dict[str, int]:
@@ -172,17 +175,7 @@ def outbound_resend(*, message_ids: list, organization=None) -> list[OutboundMes
             if opted_out.exists():
                 continue
             copy = OutboundMessage.objects.create(
-                organization_id=original.organization_id,
-                batch_id=original.batch_id,
-                recipient=original.recipient,
-                sender=original.sender,
-                subject=original.subject,
-                body=original.body,
-                encoding=original.encoding,
-                segments=original.segments,
-                gateway_id=original.gateway_id,
-                source=original.source,
-                possible_duplicate=True,
+                **{name: getattr(original, name) for name in RESENT_FIELDS}, possible_duplicate=True
             )
             OutboundMessage.objects.filter(pk=original.pk).update(resent_as=copy.id)
             copies.append(copy)

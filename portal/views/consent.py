@@ -5,26 +5,16 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from entities.consent import ConsentError, consent_history, consent_record, consent_state
+from entities.consent import ConsentError, consent_record
 from entities.models import ConsentSource, Patient
 from portal.forms import ConsentForm
+from portal.views.patients import consent_context, patient_context
 from portal.views.shared import staff_view
-
-
-def consent_context(*, person, form=None) -> dict:
-    """What portal/_consent.html shows for a person (the page's form, or a fresh one)."""
-    return {
-        "consent_rows": consent_state(person=person),
-        "consent_history": consent_history(person=person, limit=50),
-        "consent_form": form or ConsentForm(organization=person.organization),
-    }
 
 
 @staff_view
 @require_POST
 def patient_consent(request, pk):
-    from portal.views.patients import patient_context
-
     patient = get_object_or_404(Patient, pk=pk, organization=request.organization)
     form = ConsentForm(request.POST, organization=request.organization)
     if form.is_valid():

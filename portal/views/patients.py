@@ -6,21 +6,29 @@ from django.utils import timezone
 
 from adherence.models import DoseSlot, MedicationSchedule
 from adherence.services import schedule_save, schedule_text_previews
+from entities.consent import consent_history, consent_state
 from entities.models import Patient
 from portal import follow_up_selectors, selectors
-from portal.forms import ScheduleForm
+from portal.forms import ConsentForm, ScheduleForm
 from portal.views.adherence_report import chart, days_range
 from portal.views.shared import staff_view
 
 
 @staff_view
 def patient_detail(request, pk):
-    from portal.views.consent import consent_context
-
     patient = get_object_or_404(Patient, pk=pk, organization=request.organization)
     context = patient_context(request, patient)
     context.update(consent_context(person=patient))
     return render(request, "portal/patient.html", context)
+
+
+def consent_context(*, person, form=None) -> dict:
+    """What portal/_consent.html shows for a person (the page's form, or a fresh one)."""
+    return {
+        "consent_rows": consent_state(person=person),
+        "consent_history": consent_history(person=person, limit=50),
+        "consent_form": form or ConsentForm(organization=person.organization),
+    }
 
 
 def patient_context(request, patient) -> dict:
