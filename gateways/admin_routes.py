@@ -1,5 +1,5 @@
 """Admin of an organization's prefix routes (tenancy: entities/tenancy.py). Validation is the model's
-(gateways/route_services.py `route_clean`): the same rules as the API."""
+(gateways/route_rules.py `route_clean`): the same rules as the API."""
 
 from django.contrib import admin
 

@@ -3,11 +3,14 @@
 import secrets
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from phonenumber_field.modelfields import PhoneNumberField
 
+from gateways.exceptions import ConfigError
 from gateways.providers import type_choices
+from gateways.route_rules import route_clean
 from smsportal.crypto import EncryptedJSONField
 
 
@@ -173,11 +176,6 @@ class GatewayRoute(models.Model):
         return f"{self.prefix} → {self.gateway_id}"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
-        from gateways.config import ConfigError
-        from gateways.route_services import route_clean
-
         try:
             route_clean(self)
         except ConfigError as exc:

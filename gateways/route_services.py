@@ -4,31 +4,14 @@ A route's gateway and fallback must be this organization's (or a global gateway)
 organization's gateway is refused naming the field, exactly as an unknown one (no existence leak).
 """
 
-import re
 import uuid
 
 from django.db import IntegrityError, transaction
 
-from gateways.config import ConfigError
+from gateways.exceptions import ConfigError
 from gateways.models import Gateway, GatewayRoute
+from gateways.route_rules import DEFAULT_ROUTE, route_clean, route_prefix_check
 from smsportal.localcache import local_caches_clear
-
-PREFIX = re.compile(r"^\+[1-9]\d{0,14}$")
-DEFAULT_ROUTE = "*"
-
-
-def route_prefix_check(value) -> str:
-    prefix = str(value or "").strip().replace(" ", "") if isinstance(value, str | int) else ""
-    if prefix == DEFAULT_ROUTE:
-        raise ConfigError(
-            "the * route is the organization's default gateway: set it with PUT /api/gateways/default/{uid}",
-            field="prefix",
-        )
-    if not PREFIX.match(prefix):
-        raise ConfigError(
-            "prefix must be + and 1 to 15 digits (a country or operator prefix, e.g. +254)", field="prefix"
-        )
-    return prefix
 
 
 def route_gateway_check(value, *, organization, field: str, required: bool = True) -> Gateway | None:
@@ -45,17 +28,6 @@ def route_gateway_check(value, *, organization, field: str, required: bool = Tru
     if found is None or found.organization_id not in (organization.pk, None):
         raise ConfigError(f"{field} must be the uid of one of the organization's gateways", field=field)
     return found
-
-
-def route_clean(route: GatewayRoute) -> None:
-    """The rules every saved route obeys (the admin's model validation runs them too)."""
-    route.prefix = route_prefix_check(route.prefix)
-    for name in ("gateway", "fallback"):
-        gateway = getattr(route, name, None) if getattr(route, f"{name}_id") else None
-        if gateway is not None and gateway.organization_id not in (route.organization_id, None):
-            raise ConfigError(f"{name} must be one of the organization's gateways", field=name)
-    if route.fallback_id and route.fallback_id == route.gateway_id:
-        raise ConfigError("fallback must be another gateway than the route's", field="fallback")
 
 
 def route_save(*, organization, data: dict, route: GatewayRoute | None = None) -> GatewayRoute:
