@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-DB_NAME = "smsportal_bench_bare"
+DB_NAME = os.environ.get("BENCH_BARE_DB_NAME", "smsportal_bench_bare")
 BIN = Path(sys.executable).parent
 
 SETTINGS = f"""

@@ -242,22 +242,22 @@ def single_run(port: int, key: str, total: int, area: str | None, clients: int =
     else:
         rate, count = _asyncio_run(port, key, total, area, clients)
     if cpu_of:
-        from inbound import cpu_used
-
-        parts = {name: s * 1000 / max(1, count) for name, s in cpu_used(before, _cpu_snapshot(cpu_of)).items()}
+        after = _cpu_snapshot(cpu_of)
+        parts = {name: (after[name] - before[name]) * 1000 / max(1, count) for name in after}
         shown = ", ".join(f"{name} {ms:.2f}" for name, ms in parts.items())
         print(f"  {'single send' if area else 'GET /healthz'}: CPU ms per request {sum(parts.values()):.2f} ({shown})")
     return rate
 
 
-def _cpu_snapshot(roots: dict[str, int]) -> dict[str, dict[int, float]]:
+def _cpu_snapshot(roots: dict[str, int]) -> dict[str, float]:
     """CPU seconds so far of each process tree, of PostgreSQL's backends of the bench database and
-    of the load generator (wrk: this process's waited-for children), per process."""
-    from inbound import cpu_snapshot  # bench/inbound.py, the same /proc accounting
+    of the load generator (wrk: this process's waited-for children)."""
+    from loadgen import cpu_of_tree, postgres_backends_cpu  # bench/loadgen.py, the same /proc accounting
 
-    snapshot = cpu_snapshot(roots, DATABASE_URL)
+    snapshot = {name: cpu_of_tree(pid) for name, pid in roots.items()}
+    snapshot["postgres"] = postgres_backends_cpu(DB_NAME)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    snapshot["client"] = {0: usage.ru_utime + usage.ru_stime if CLIENT == "wrk" else time.process_time()}
+    snapshot["client"] = usage.ru_utime + usage.ru_stime if CLIENT == "wrk" else time.process_time()
     return snapshot
 
 

@@ -32,7 +32,7 @@ from loadgen import cpu_of_tree, free_port, post_all, postgres_backends_cpu
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / "bench" / "results" / "rapidsms-venv"
 PEER_REQUIREMENTS = ["RapidSMS==2.2.0", "Django==5.1.15", "psycopg[binary]==3.2.13", "gunicorn==23.0.0"]
-DB_NAME = "smsportal_bench_rapidsms"
+DB_NAME = os.environ.get("BENCH_PEER_DB_NAME", "smsportal_bench_rapidsms")
 
 SETTINGS = """
 SECRET_KEY = "peer-" + "x" * 60
