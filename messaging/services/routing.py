@@ -22,7 +22,7 @@ from messaging.live import publish_many
 from messaging.models import InboundMessage, KeywordCommand
 from messaging.services.commands import builtin_command_run, correlate, normalize_words, reply
 from messaging.services.routing_context import RoutingContext
-from smsportal.enqueue import enqueue
+from smsportal.enqueue import enqueue, followups_held
 from smsportal.flags import Flag
 from smsportal.localcache import LocalCache
 from smsportal.logging import phone_ref
@@ -65,7 +65,13 @@ def inbound_route_pending(*, batch: int = ROUTE_BATCH, max_batches: int = 4) -> 
             logger.warning("route-pending flag not cleared", exc_info=True)
     routed = 0
     for _ in range(max_batches):
-        count = inbound_route_batch(limit=batch)
+        with followups_held() as followups:
+            count = inbound_route_batch(limit=batch)
+            # Nothing more waiting: this run makes the batch's first plugin calls itself (after the
+            # commit) instead of publishing them — one Celery hop per reply at low rates, not two.
+            # Any further chunks are published first, so other workers call them meanwhile. With
+            # more waiting, every chunk is published and the run goes on routing.
+            followups.run_here = 1 if count < batch else 0
         routed += count
         if count < batch:
             return routed
