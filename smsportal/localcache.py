@@ -22,6 +22,7 @@ INVALIDATING_MODELS = [
     "gateways.Gateway",
     "gateways.InboundNumber",
     "plugins.PluginRegistration",
+    "messaging.KeywordCommand",
 ]
 
 _caches: list["LocalCache"] = []

@@ -11,6 +11,7 @@ from entities.models import ENTITY_MODELS
 from messaging.listeners import routing_batches
 from messaging.models import InboundMessage, KeywordCommand, OutboundMessage
 from smsportal.db import update_from_values_sql
+from smsportal.localcache import LocalCache
 
 # Outbound statuses that mean "sent to the phone" for reply correlation.
 SENT_STATUSES = [
@@ -48,6 +49,20 @@ def _last_sent_postgresql(organization_id, replies: list[tuple[str, object]]) ->
     return {row[0]: OutboundMessage.from_db(connection.alias, _LAST_SENT_COLUMNS, row[1:]) for row in rows}
 
 
+_keyword_commands = LocalCache("routing-keyword-commands")
+
+
+def keyword_commands_get(*, organization_id) -> dict[str, KeywordCommand]:
+    """The organization's active keyword commands by keyword, kept per process for
+    SMSPORTAL_LOCAL_CACHE_SECONDS (saving or deleting one clears it): one query less per routing
+    run, the most of them at low rates. Read-only."""
+
+    def load():
+        return {c.keyword: c for c in KeywordCommand.objects.filter(organization_id=organization_id, is_active=True)}
+
+    return _keyword_commands.get_or_load(str(organization_id), load)
+
+
 class RoutingContext:
     """What routing needs about one organization and a set of senders, read once per batch:
     the last message sent to each number, keyword commands, matching people. Collects the row
@@ -57,7 +72,7 @@ class RoutingContext:
         self.organization = organization
         numbers = sorted({m.originator for m in messages if m.originator})
         self.last_sent = self._last_sent(messages)
-        self.commands = {c.keyword: c for c in KeywordCommand.objects.filter(organization=organization, is_active=True)}
+        self.commands = keyword_commands_get(organization_id=organization.id)
         self.people: dict[str, list] = defaultdict(list)
         related = {"patient": "caregivers", "caregiver": "patients"}
         phones = [n for n in numbers if n.startswith("+")]

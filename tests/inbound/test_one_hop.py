@@ -142,3 +142,26 @@ def test_a_task_run_in_place_that_raises_is_logged_and_the_rest_still_published(
 
     assert published == [(invocations.RUN_TASK, ("b",))]
     assert "follow-up task run in place failed" in caplog.text
+
+
+def test_keyword_commands_kept_per_process_follow_a_change_at_once(organization, gateway, receiver, held_routing):
+    """Routing keeps an organization's keyword commands per process; saving one takes effect on
+    the next reply routed here."""
+    from messaging.models import KeywordCommand
+
+    PatientFactory(organization=organization, phone=PHONE)
+    plugin(organization, receiver.url)
+    reply(organization, gateway, text="MUTE please", provider_id="SM1")
+    inbound_route_pending()  # no command yet: the plugin is called, and the (empty) commands are kept
+    command = KeywordCommand.objects.create(organization=organization, keyword="MUTE", action="ignore")
+
+    reply(organization, gateway, text="MUTE please", provider_id="SM2")
+    inbound_route_pending()
+    command.is_active = False
+    command.save()
+    reply(organization, gateway, text="MUTE please", provider_id="SM3")
+    inbound_route_pending()
+
+    commands = dict(InboundMessage.objects.values_list("provider_message_id", "command"))
+    assert commands == {"SM1": "", "SM2": "keyword:MUTE", "SM3": ""}
+    assert len(receiver.wait_for(2)) == 2  # SM1 and SM3; SM2 only stored
