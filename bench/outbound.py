@@ -144,12 +144,19 @@ def count_sent(batch_id: str) -> int:
         return cursor.fetchone()[0]
 
 
-def bulk_run(base: str, key: str, n: int, area: str) -> tuple[float, float]:
+def bulk_run(base: str, key: str, n: int, area: str, web_pid: int | None = None) -> tuple[float, float]:
+    """(recipients/s accepted, messages/s sent). With `web_pid`, the CPU ms per recipient the POST
+    cost the web tree and PostgreSQL is left in `bulk_run.accept_cpu_ms`."""
+    from loadgen import BackendCpu, cpu_of_tree
+
     recipients = [f"+1{area}555{i:04d}" for i in range(n)]
     payload = {"message": "Clinic reminder: your appointment is tomorrow at 9:00.", "recipients": recipients}
+    before = (cpu_of_tree(web_pid), BackendCpu(DB_NAME).start()) if web_pid else None
     t0 = time.perf_counter()
     status, body = post_json(f"{base}/api/sms/outbound", payload, {"Authorization": f"Bearer {key}"})
     t1 = time.perf_counter()
+    if before:
+        bulk_run.accept_cpu_ms = (cpu_of_tree(web_pid) - before[0] + before[1].stop()) * 1000 / n
     assert status == 200 and body["response"]["queued"] == n, body.get("message")
     batch_id = body["response"]["batchId"]
     deadline = time.monotonic() + 180
@@ -244,6 +251,7 @@ def single_run(port: int, key: str, total: int, area: str | None, clients: int =
     if cpu_of:
         after = _cpu_snapshot(cpu_of)
         parts = {name: (after[name] - before[name]) * 1000 / max(1, count) for name in after}
+        single_run.cpu_ms = parts
         shown = ", ".join(f"{name} {ms:.2f}" for name, ms in parts.items())
         print(f"  {'single send' if area else 'GET /healthz'}: CPU ms per request {sum(parts.values()):.2f} ({shown})")
     return rate
@@ -279,6 +287,17 @@ def _asyncio_run(port: int, key: str, total: int, area: str | None, clients: int
     return ok / elapsed, len(statuses)
 
 
+def trigram_indexes(*, on: bool) -> None:
+    """Create (as migrated) or drop the message log's trigram GIN indexes, between timed runs."""
+    import importlib
+
+    from django.db import connection
+
+    migration = importlib.import_module("messaging.migrations.0008_message_log_indexes")
+    with connection.schema_editor() as editor:
+        (migration.trigram_indexes_create if on else migration.trigram_indexes_drop)(None, editor)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
@@ -286,6 +305,12 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=6_000, help="single sends per run")
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--celery-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--trigram-ab",
+        action="store_true",
+        help="alternate runs with the message log's trigram indexes (messaging/migrations/0008) on and "
+        "dropped: what they cost the accept and single sends",
+    )
     parser.add_argument(
         "--providers",
         action="store_true",
@@ -345,9 +370,19 @@ def main() -> None:
         if redis_pid:
             cpu_of["redis"] = int(redis_pid)
         accept, dispatch, single, reference = [], [], [], []
+        by_state: dict[str, list] = {"with": [], "without": []}
         for run in range(args.runs):
-            a, d = bulk_run(base, key, args.recipients, AREA_CODES[run % len(AREA_CODES)])
+            state = "with" if run % 2 == 0 else "without"
+            if args.trigram_ab:
+                trigram_indexes(on=state == "with")
+            a, d = bulk_run(base, key, args.recipients, AREA_CODES[run % len(AREA_CODES)], web_pid=processes[1].pid)
             s = single_run(web_port, key, args.single, AREA_CODES[run % len(AREA_CODES)], cpu_of=cpu_of)
+            single_ms = single_run.cpu_ms["web"] + single_run.cpu_ms["postgres"]
+            by_state[state].append((a, bulk_run.accept_cpu_ms, s, single_ms))
+            print(
+                f"  accept CPU {bulk_run.accept_cpu_ms:.3f} ms per recipient (web + PostgreSQL); single send "
+                f"{single_ms:.2f} ms (web + PostgreSQL)" + (f"; trigram indexes {state}" if args.trigram_ab else "")
+            )
             # The same client against the cheapest DB-touching endpoint: how loaded is this machine now?
             r = single_run(web_port, key, args.single, None, cpu_of=cpu_of)
             accept.append(a)
@@ -365,6 +400,15 @@ def main() -> None:
             f"reference GET /healthz {statistics.median(reference):,.0f} req/s; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
+        if args.trigram_ab:
+            trigram_indexes(on=True)
+            for state, rows in by_state.items():
+                if rows:
+                    med = [statistics.median(column) for column in zip(*rows, strict=True)]
+                    print(
+                        f"trigram indexes {state} ({len(rows)} runs, medians): accept {med[0]:,.0f} recipients/s, "
+                        f"{med[1]:.3f} ms CPU per recipient; single {med[2]:,.0f} sends/s, {med[3]:.2f} ms CPU each"
+                    )
     finally:
         for process in reversed(processes):
             stop(process)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from entities.models import Organization
@@ -85,13 +85,7 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
     messages: list[InboundMessage] = []
     try:
         with transaction.atomic():
-            messages = list(
-                # Not the gateway: only an automatic reply needs it (loaded then), and joining it
-                # decrypted its secrets once per message.
-                InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=Status.RECEIVED)
-                .order_by("created_at")[:limit]
-            )
+            messages = _claim(limit)
             if not messages:
                 return 0
             for message in messages:
@@ -110,6 +104,22 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
         logger.exception("batch routing failed; routing one by one")
         ids = [m.id for m in messages]
         return sum(inbound_route(message_id=i) is not None for i in ids)
+
+
+def _claim(limit: int) -> list[InboundMessage]:
+    """Lock up to `limit` received messages, oldest first, skipping those another run holds. Not
+    the gateway: only an automatic reply needs it (loaded then), and joining it decrypted its
+    secrets once per message. Written out on PostgreSQL: compiling the ORM's locking SELECT was a
+    tenth of a routing run of one reply."""
+    if connection.vendor != "postgresql":
+        return list(
+            InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Status.RECEIVED)
+            .order_by("created_at")[:limit]
+        )
+    table = connection.ops.quote_name(InboundMessage._meta.db_table)
+    sql = f"SELECT * FROM {table} WHERE status = %s ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED"  # noqa: S608
+    return list(InboundMessage.objects.raw(sql, [Status.RECEIVED, limit]))
 
 
 _organizations = LocalCache("routing-organization")

@@ -4,7 +4,7 @@ commands and matching people in; the routed rows out in one statement."""
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import F, Window
+from django.db.models import F, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 
 from entities.models import ENTITY_MODELS
@@ -63,6 +63,41 @@ def keyword_commands_get(*, organization_id) -> dict[str, KeywordCommand]:
     return _keyword_commands.get_or_load(str(organization_id), load)
 
 
+def _related_attach(model, name: str, people: list) -> None:
+    """What `prefetch_related(name)` does for these people, with one written-out query: each gets
+    its related rows (a patient's caregivers, a caregiver's patients) as the prefetched result of
+    `person.<name>.all()`. Compiling the ORM's prefetch query was a sixth of a routing run of one
+    reply. On PostgreSQL only; elsewhere Django's own prefetch."""
+    if connection.vendor != "postgresql":
+        prefetch_related_objects(people, name)
+        return
+    descriptor = getattr(model, name)
+    field = descriptor.field  # the ManyToManyField (declared on one side, reverse on the other)
+    through = descriptor.through._meta
+    if descriptor.reverse:  # e.g. Patient.caregivers: the field is Caregiver.patients
+        other, mine_column, other_column = field.model, field.m2m_reverse_name(), field.m2m_column_name()
+    else:
+        other, mine_column, other_column = field.related_model, field.m2m_column_name(), field.m2m_reverse_name()
+    quote = connection.ops.quote_name
+    order = ", ".join(
+        f"o.{quote(other._meta.get_field(f.lstrip('-')).column)}{' DESC' if f.startswith('-') else ''}"
+        for f in other._meta.ordering
+    )
+    sql = (
+        f"SELECT o.*, t.{quote(mine_column)} AS related_owner FROM {quote(other._meta.db_table)} o "  # noqa: S608
+        f"JOIN {quote(through.db_table)} t ON t.{quote(other_column)} = o.id "
+        f"WHERE t.{quote(mine_column)} IN ({', '.join(['%s'] * len(people))}) "
+        f"ORDER BY {order or 'o.id'}"  # the model's ordering, as the ORM's prefetch
+    )
+    by_owner: dict = defaultdict(list)
+    for row in other.objects.raw(sql, [str(person.pk) for person in people]):
+        by_owner[str(row.related_owner)].append(row)
+    for person in people:
+        rows = other.objects.all()
+        rows._result_cache, rows._prefetch_done = by_owner.get(str(person.pk), []), True
+        person._prefetched_objects_cache = {name: rows}
+
+
 class RoutingContext:
     """What routing needs about one organization and a set of senders, read once per batch:
     the last message sent to each number, keyword commands, matching people. Collects the row
@@ -88,9 +123,10 @@ class RoutingContext:
                 f"WHERE organization_id = %s AND phone IN ({', '.join(['%s'] * len(phones))})",
                 [model._meta.get_field("organization").get_db_prep_value(organization.id, connection), *phones],
             )
-            if entity_type in related:
-                qs = qs.prefetch_related(related[entity_type])  # BioT `_referencers` / `patients` in the payload
-            for person in qs:
+            found = list(qs)
+            if entity_type in related and found:
+                _related_attach(model, related[entity_type], found)  # BioT `_referencers` / `patients`
+            for person in found:
                 person.organization = organization  # filtered by it; saves a query per payload
                 self.people[person.phone_text].append(person)
         self.updated: list[InboundMessage] = []

@@ -165,3 +165,31 @@ def test_keyword_commands_kept_per_process_follow_a_change_at_once(organization,
     commands = dict(InboundMessage.objects.values_list("provider_message_id", "command"))
     assert commands == {"SM1": "", "SM2": "keyword:MUTE", "SM3": ""}
     assert len(receiver.wait_for(2)) == 2  # SM1 and SM3; SM2 only stored
+
+
+def test_the_plugin_payload_lists_a_patients_caregivers_and_a_caregivers_patients(
+    organization, other_organization, gateway, receiver, held_routing
+):
+    """Routing reads people and who they are linked to with its own queries (on PostgreSQL): the
+    payload still names every caregiver of the patient (first by name) and every patient of the
+    caregiver, and nothing of another organization."""
+    from tests.factories import CaregiverFactory
+
+    patient = PatientFactory(organization=organization, phone=PHONE)
+    lonely = PatientFactory(organization=organization, phone="+12025550112")
+    zoe = CaregiverFactory(organization=organization, first_name="Zoe", last_name="Young", phone="+12025550113")
+    amy = CaregiverFactory(organization=organization, first_name="Amy", last_name="Adams", phone="+12025550114")
+    zoe.patients.add(patient)
+    amy.patients.add(patient, lonely)
+    CaregiverFactory(organization=other_organization, phone="+12025550115")
+    plugin(organization, receiver.url)
+    for i, sender in enumerate([PHONE, "+12025550112", "+12025550114"]):
+        reply(organization, gateway, sender=sender, provider_id=f"SM{i}")
+
+    inbound_route_pending()
+
+    entities = {c.json["data"]["entity"]["_id"]: c.json["data"]["entity"] for c in receiver.wait_for(3)}
+    caregivers = entities[str(patient.id)]["_referencers"]["caregivers"]
+    assert caregivers["count"] == 2 and caregivers["referrer"]["id"] == str(amy.id)
+    assert entities[str(lonely.id)]["_referencers"]["caregivers"]["count"] == 1
+    assert {p["id"] for p in entities[str(amy.id)]["patients"]} == {str(patient.id), str(lonely.id)}
