@@ -54,6 +54,7 @@ class MedicationScheduleAdmin(OrgScopedAdmin, ImportExportModelAdmin):
         ("When", {"fields": ["dose_times", "days_of_week", "start_date", "end_date", "timezone"]}),
         ("Messages", {"fields": ["reminder_texts", "confirm_replies", "response_window_minutes"]}),
         ("Caregivers", {"fields": ["alert_caregivers", "caregiver_alert_text"]}),
+        ("Follow up", {"fields": ["follow_up_missed_doses", "follow_up_silent_days"]}),
     ]
 
     @admin.display(description="dose times")

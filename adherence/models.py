@@ -15,14 +15,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from adherence.schedule import REMINDER_PLACEHOLDERS, schedule_validate
+from adherence.schedule import schedule_validate
 from entities.models import Patient
+from messaging.message_templates import PLACEHOLDERS, TemplateKind
 
 DEFAULT_CONFIRM_REPLIES = ["1", "Medication Taken"]
-DEFAULT_REMINDER_TEXT = (
-    "Hi {first_name}, it is time to take your {medication} ({time}). Reply 1 when you have taken it."
-)
-DEFAULT_CAREGIVER_TEXT = "{patient_first_name} has not confirmed taking {medication} due at {time}."
+DEFAULT_FOLLOW_UP_MISSED = 2
+DEFAULT_FOLLOW_UP_SILENT_DAYS = 3
 
 
 def default_days():
@@ -34,7 +33,7 @@ def default_confirm_replies():
 
 
 def default_reminder_texts():
-    return {"en": DEFAULT_REMINDER_TEXT}
+    return {}
 
 
 class MedicationSchedule(models.Model):
@@ -51,15 +50,31 @@ class MedicationSchedule(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", help_text="The patient's IANA time zone.")
     reminder_texts = models.JSONField(
         default=default_reminder_texts,
-        help_text='Per locale ("en", "es", "fr-ca" …): chosen by the patient\'s locale. Placeholders: '
-        + ", ".join(f"{{{p}}}" for p in REMINDER_PLACEHOLDERS),
+        blank=True,
+        help_text='This schedule\'s own reminder per locale ("en", "es", "fr-ca" …); a language without one '
+        "uses the organization's template. Chosen at send time by the patient's locale. Placeholders: "
+        + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS[TemplateKind.REMINDER]),
     )
     confirm_replies = models.JSONField(
         default=default_confirm_replies, help_text="Replies that confirm a dose (case- and space-insensitive)."
     )
     response_window_minutes = models.PositiveIntegerField(default=60)
     alert_caregivers = models.BooleanField(default=True, help_text="SMS the patient's caregivers on a missed dose.")
-    caregiver_alert_text = models.CharField(max_length=320, default=DEFAULT_CAREGIVER_TEXT)
+    caregiver_alert_text = models.CharField(
+        max_length=320,
+        blank=True,
+        default="",
+        help_text="Empty: the organization's caregiver template in each caregiver's language. "
+        "A text here is sent to every caregiver whatever their language.",
+    )
+    follow_up_missed_doses = models.PositiveSmallIntegerField(
+        default=DEFAULT_FOLLOW_UP_MISSED,
+        help_text="Put the patient on the Follow up list after this many missed doses in a row (0: never).",
+    )
+    follow_up_silent_days = models.PositiveSmallIntegerField(
+        default=DEFAULT_FOLLOW_UP_SILENT_DAYS,
+        help_text="… or after this many days of reminders without any reply (0: never).",
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -152,3 +167,7 @@ class PatientRoster(Patient):
         proxy = True
         verbose_name = "patient import/export"
         verbose_name_plural = "patients import/export"
+
+
+from adherence.follow_up_models import FollowUp as FollowUp  # noqa: E402  (its own module)
+from adherence.follow_up_models import FollowUpEvent as FollowUpEvent  # noqa: E402

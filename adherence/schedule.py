@@ -1,4 +1,5 @@
-"""Schedule arithmetic and validation: pure functions, no database.
+"""Schedule arithmetic and validation: pure functions, no queries of their own (validation reads the
+schedule's patient and organization, usually already loaded).
 
 Dose times are wall-clock times in the patient's zone. A time that does not exist on a
 daylight-saving spring-forward day (02:30 in New York) is taken at the same distance past the
@@ -6,7 +7,6 @@ gap (03:30); a time that happens twice on the fall-back day is taken at its firs
 """
 
 import re
-import string
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
 
+from messaging.message_templates import TemplateKind, template_errors, texts_errors
+
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-# Placeholders a reminder text may use; anything else is refused when the schedule is saved.
-REMINDER_PLACEHOLDERS = ("first_name", "last_name", "medication", "time")
-CAREGIVER_PLACEHOLDERS = ("first_name", "patient_first_name", "patient_last_name", "medication", "time")
 
 
 @lru_cache(maxsize=1)
@@ -38,13 +37,6 @@ def parse_dose_time(value) -> time:
     if not match:
         raise ValueError(f'{value!r} is not a time of day as "HH:MM"')
     return time(int(match.group(1)), int(match.group(2)))
-
-
-def placeholders_of(text: str) -> set[str]:
-    try:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError as exc:
-        raise ValueError(f"broken placeholder ({exc})") from exc
 
 
 def schedule_validate(schedule) -> None:
@@ -68,20 +60,10 @@ def schedule_validate(schedule) -> None:
         errors.setdefault("days_of_week", []).append("a non-empty list of weekdays, 0 = Monday … 6 = Sunday")
     if schedule.start_date and schedule.end_date and schedule.end_date < schedule.start_date:
         errors.setdefault("end_date", []).append("the end date is before the start date")
-    texts = schedule.reminder_texts
-    if not isinstance(texts, dict) or not texts or not all(isinstance(v, str) and v.strip() for v in texts.values()):
-        errors.setdefault("reminder_texts", []).append('at least one reminder text, e.g. {"en": "Time for …"}')
-    else:
-        for locale, text in texts.items():
-            try:
-                unknown = placeholders_of(text) - set(REMINDER_PLACEHOLDERS)
-            except ValueError as exc:
-                errors.setdefault("reminder_texts", []).append(f"{locale}: {exc}")
-                continue
-            if unknown:
-                errors.setdefault("reminder_texts", []).append(
-                    f"{locale}: unknown placeholder {{{sorted(unknown)[0]}}}; use " + ", ".join(REMINDER_PLACEHOLDERS)
-                )
+    values = schedule_sample_values(schedule)
+    errors_texts = texts_errors(TemplateKind.REMINDER, schedule.reminder_texts or {}, **values)
+    if errors_texts:
+        errors.setdefault("reminder_texts", []).extend(errors_texts)
     replies = schedule.confirm_replies
     if (
         not isinstance(replies, list)
@@ -89,17 +71,33 @@ def schedule_validate(schedule) -> None:
         or not all(isinstance(r, str) and normalize_reply(r) for r in replies)
     ):
         errors.setdefault("confirm_replies", []).append("at least one confirming reply")
-    try:
-        unknown = placeholders_of(schedule.caregiver_alert_text or "") - set(CAREGIVER_PLACEHOLDERS)
-    except ValueError as exc:
-        errors.setdefault("caregiver_alert_text", []).append(str(exc))
-    else:
-        if unknown:
-            errors.setdefault("caregiver_alert_text", []).append(f"unknown placeholder {{{sorted(unknown)[0]}}}")
+    if schedule.caregiver_alert_text:
+        errors_texts = template_errors(TemplateKind.CAREGIVER, schedule.caregiver_alert_text, locale="all", **values)
+        if errors_texts:
+            errors.setdefault("caregiver_alert_text", []).extend(errors_texts)
+    for name in ("follow_up_missed_doses", "follow_up_silent_days"):
+        value = getattr(schedule, name, None)
+        if value is not None and not 0 <= value <= 365:
+            errors.setdefault(name, []).append("between 0 (never) and 365")
     if schedule.response_window_minutes is not None and not 1 <= schedule.response_window_minutes <= 24 * 60:
         errors.setdefault("response_window_minutes", []).append("between 1 and 1440 minutes")
     if errors:
         raise ValidationError(errors)
+
+
+def schedule_sample_values(schedule) -> dict:
+    """The real values a schedule's texts will be filled with, where known (segment counts)."""
+    patient = schedule.patient if schedule.patient_id else None
+    times = schedule.dose_times if isinstance(schedule.dose_times, list) else []
+    return {
+        "first_name": getattr(patient, "first_name", ""),
+        "last_name": getattr(patient, "last_name", ""),
+        "patient_first_name": getattr(patient, "first_name", ""),
+        "patient_last_name": getattr(patient, "last_name", ""),
+        "medication": schedule.medication,
+        "dose_time": str(times[0]) if times else "",
+        "organization": schedule.organization.name if schedule.organization_id else "",
+    }
 
 
 def local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
@@ -151,30 +149,3 @@ def normalize_reply(text: str) -> str:
 def reply_confirms(text: str, confirm_replies: list[str]) -> bool:
     wanted = {normalize_reply(r) for r in confirm_replies or []}
     return bool(normalize_reply(text)) and normalize_reply(text) in wanted
-
-
-def text_for_locale(texts: dict[str, str], locale: str, *, fallback: str = "en") -> str:
-    """The text for "es-mx": "es-mx", then "es", then any "es-*", then the fallback, then the first."""
-    by_key = {k.lower().replace("_", "-"): v for k, v in (texts or {}).items()}
-    wanted = (locale or "").lower().replace("_", "-")
-    language = wanted.split("-")[0]
-    if wanted in by_key:
-        return by_key[wanted]
-    if language in by_key:
-        return by_key[language]
-    for key, value in by_key.items():
-        if key.split("-")[0] == language:
-            return value
-    if fallback in by_key:
-        return by_key[fallback]
-    return next(iter(by_key.values()), "")
-
-
-class _Blank(dict):
-    def __missing__(self, key):
-        return ""
-
-
-def render(text: str, **values) -> str:
-    """Fill placeholders; an unknown one renders empty instead of failing a send."""
-    return string.Formatter().vformat(text, (), _Blank(values))

@@ -19,6 +19,8 @@ FIELD_NAMES = {
     "response_window_minutes": "responseWindowMinutes",
     "alert_caregivers": "alertCaregivers",
     "caregiver_alert_text": "caregiverAlertText",
+    "follow_up_missed_doses": "followUpMissedDoses",
+    "follow_up_silent_days": "followUpSilentDays",
     "patient": "patientId",
 }
 
@@ -38,7 +40,15 @@ class MedicationScheduleSerializer(serializers.ModelSerializer):
         source="response_window_minutes", min_value=1, max_value=1440, required=False
     )
     alertCaregivers = serializers.BooleanField(source="alert_caregivers", required=False)
-    caregiverAlertText = serializers.CharField(source="caregiver_alert_text", max_length=320, required=False)
+    caregiverAlertText = serializers.CharField(
+        source="caregiver_alert_text", max_length=320, required=False, allow_blank=True
+    )
+    followUpMissedDoses = serializers.IntegerField(
+        source="follow_up_missed_doses", min_value=0, max_value=365, required=False
+    )
+    followUpSilentDays = serializers.IntegerField(
+        source="follow_up_silent_days", min_value=0, max_value=365, required=False
+    )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
@@ -58,6 +68,8 @@ class MedicationScheduleSerializer(serializers.ModelSerializer):
             "responseWindowMinutes",
             "alertCaregivers",
             "caregiverAlertText",
+            "followUpMissedDoses",
+            "followUpSilentDays",
             "active",
             "createdAt",
             "updatedAt",

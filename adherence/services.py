@@ -11,10 +11,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from adherence.follow_up import missed_streak_check
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule
-from adherence.schedule import doses_between, render, reply_confirms, text_for_locale
+from adherence.schedule import doses_between, reply_confirms
 from messaging import live
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
+from messaging.message_templates import TemplateKind, render, template_render
 from messaging.models import OutboundMessage
 from messaging.services.outbound import messages_queue
 
@@ -94,15 +96,54 @@ def slots_materialize(*, now: datetime | None = None, schedules=None, since: dat
 
 
 def reminder_text(slot: DoseSlot) -> str:
+    """Rendered now, in the patient's current locale: a locale changed since the schedule was saved
+    applies to this reminder (messaging.message_templates)."""
     patient, schedule = slot.patient, slot.schedule
-    text = text_for_locale(schedule.reminder_texts, patient.locale)
-    return render(
-        text,
+    return template_render(
+        slot.organization,
+        TemplateKind.REMINDER,
+        patient.locale,
+        overrides=schedule.reminder_texts,
         first_name=patient.first_name,
         last_name=patient.last_name,
         medication=schedule.medication,
-        time=slot.local_time.strftime("%H:%M"),
+        dose_time=slot.local_time.strftime("%H:%M"),
     )
+
+
+def schedule_text_previews(schedule: MedicationSchedule) -> list[dict]:
+    """Every language the schedule's patients can get, as it would be sent: the schedule's own
+    reminder texts and the organization's templates (reminder, caregiver), each filled with this
+    schedule's values, with its encoding and segment count (the schedule form shows them)."""
+    from adherence.schedule import schedule_sample_values
+    from messaging.message_templates import DEFAULT_TEXTS, organization_texts, template_preview
+
+    values = schedule_sample_values(schedule)
+    rows = []
+    own = schedule.reminder_texts if isinstance(schedule.reminder_texts, dict) else {}
+    org_reminders = organization_texts(schedule.organization, TemplateKind.REMINDER)
+    for locale, text in sorted(own.items()):
+        rows.append({"kind": "reminder", "locale": locale, "source": "this schedule", "text": text})
+    for locale, text in sorted(org_reminders.items()):
+        if locale not in own:
+            rows.append({"kind": "reminder", "locale": locale, "source": "organization", "text": text})
+    if not own and not org_reminders:
+        rows.append(
+            {"kind": "reminder", "locale": "en", "source": "built-in", "text": DEFAULT_TEXTS[TemplateKind.REMINDER]}
+        )
+    if schedule.caregiver_alert_text:
+        rows.append(
+            {"kind": "caregiver", "locale": "all", "source": "this schedule", "text": schedule.caregiver_alert_text}
+        )
+    else:
+        org_caregiver = organization_texts(schedule.organization, TemplateKind.CAREGIVER) or {
+            "en": DEFAULT_TEXTS[TemplateKind.CAREGIVER]
+        }
+        for locale, text in sorted(org_caregiver.items()):
+            rows.append({"kind": "caregiver", "locale": locale, "source": "organization", "text": text})
+    for row in rows:
+        row.update(template_preview(row["kind"], row["text"], **values))
+    return rows
 
 
 def reminders_send_due(*, now: datetime | None = None) -> int:
@@ -245,6 +286,7 @@ def slots_close_missed(*, now: datetime | None = None) -> int:
             _publish_on_commit(slot, "dose.missed")
             if slot.schedule.alert_caregivers and slot.reminder_id:
                 caregivers_alert(slot=slot, now=now)
+            missed_streak_check(slot=slot, now=now)
     return missed
 
 
@@ -252,15 +294,21 @@ def caregivers_alert(*, slot: DoseSlot, now: datetime | None = None) -> int:
     """One SMS per caregiver with a phone number (held during the organization's quiet hours)."""
     patient, schedule = slot.patient, slot.schedule
     count = 0
+    values = {
+        "patient_first_name": patient.first_name,
+        "patient_last_name": patient.last_name,
+        "medication": schedule.medication,
+        "dose_time": slot.local_time.strftime("%H:%M"),
+        "time": slot.local_time.strftime("%H:%M"),
+        "organization": slot.organization.name,
+    }
     for caregiver in patient.caregivers.exclude(phone=""):
-        body = render(
-            schedule.caregiver_alert_text,
-            first_name=caregiver.first_name,
-            patient_first_name=patient.first_name,
-            patient_last_name=patient.last_name,
-            medication=schedule.medication,
-            time=slot.local_time.strftime("%H:%M"),
-        )
+        if schedule.caregiver_alert_text:  # the schedule's own text, whatever the caregiver's language
+            body = render(schedule.caregiver_alert_text, first_name=caregiver.first_name, **values)
+        else:
+            body = template_render(
+                slot.organization, TemplateKind.CAREGIVER, caregiver.locale, first_name=caregiver.first_name, **values
+            )
         try:
             messages_queue_quiet(
                 organization=slot.organization, recipients=[str(caregiver.phone)], body=body, source="system", now=now

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from adherence.follow_up import follow_up_sweep
 from adherence.services import reminders_send_due, slots_close_missed, slots_materialize
 
 
@@ -15,3 +16,9 @@ def adherence_tick_task() -> dict:
 def adherence_materialize_task() -> int:
     """Every 10 min: create the dose slots of the next 48 hours (idempotent)."""
     return slots_materialize()
+
+
+@shared_task
+def follow_up_sweep_task() -> int:
+    """Every 10 min: put patients who stopped replying on the Follow up list (idempotent)."""
+    return follow_up_sweep()

@@ -5,7 +5,8 @@
 
 Options: --patients N (5000) --days D (30) --runs R (20) --fresh (rebuild the data set).
 The data set is built once (bulk inserts, ~2 doses a day per patient, a mix of on time / late /
-missed) and reused by later runs. Target (issue #5): each page <= 300 ms, a constant number of queries.
+missed) and reused by later runs. Target (issue #5): each page <= 300 ms, a constant number of queries;
+the Follow up list (issue #14, one patient in ten on it) as well.
 """
 
 import argparse
@@ -127,6 +128,36 @@ def build(patients: int, days: int, fresh: bool):
     return org
 
 
+def ensure_follow_ups(org) -> None:
+    """One patient in ten on the Follow up list, as many closed in the past week (built once)."""
+    from django.utils import timezone
+
+    from adherence.models import FollowUp, FollowUpEvent
+    from entities.models import Patient
+
+    if FollowUp.objects.filter(organization=org).exists():
+        return
+    now = timezone.now()
+    ids = list(Patient.objects.filter(organization=org).order_by("last_name").values_list("id", flat=True))
+    items = []
+    for n, patient_id in enumerate(ids[::10]):
+        opened = now - timedelta(hours=n % 160)
+        items.append(FollowUp(organization=org, patient_id=patient_id, reason="missed_doses", opened_at=opened,
+                              detail={"missedDoses": 2, "medication": "Metformin 500 mg"}))  # fmt: skip
+        items.append(FollowUp(organization=org, patient_id=patient_id, reason="silent", status="closed",
+                              opened_at=opened - timedelta(days=1), closed_at=opened - timedelta(hours=n % 30),
+                              outcome="reached", detail={"silentDays": 3}))  # fmt: skip
+    FollowUp.objects.bulk_create(items, batch_size=2000)
+    FollowUpEvent.objects.bulk_create(
+        [
+            FollowUpEvent(organization=org, follow_up=i, patient_id=i.patient_id, kind="opened", at=i.opened_at)
+            for i in items
+        ],  # fmt: skip
+        batch_size=2000,
+    )
+    print(f"built {len(items)} follow-up items")
+
+
 def measure(client, url: str, runs: int) -> tuple[list[float], int, int]:
     from django.core.cache import cache
     from django.db import connection
@@ -168,6 +199,10 @@ def main():
     call_command("migrate", verbosity=0)
     setup_test_environment()  # ALLOWED_HOSTS testserver, template rendering signals
     org = build(args.patients, args.days, args.fresh)
+    ensure_follow_ups(org)
+    from adherence.models import FollowUp
+
+    item = FollowUp.objects.filter(organization=org, status="open").order_by("opened_at").first()
     from django.contrib.auth.models import User
 
     client = Client()
@@ -182,6 +217,10 @@ def main():
         ("Today, search", "/portal/?q=Last0004", True),
         ("Adherence, 30 days (chart, rates, patients)", "/portal/adherence/", True),
         ("Adherence, 90 days (extra)", "/portal/adherence/?days=90", False),
+        ("Follow up (first page of 50 open, summary)", "/portal/follow-up/", True),
+        ("Follow up, live refresh fragment", "/portal/follow-up/?fragment=1", True),
+        ("Follow up, closed", "/portal/follow-up/?view=closed", True),
+        ("Follow up, one item (doses, conversation)", f"/portal/follow-up/{item.pk}/", True),
     ]
     for label, url, counts in pages:
         times, queries, size, cold = measure(client, url, args.runs)

@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
+from entities.admin_consent import consent_panel
 from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, OrganizationUser, Patient
 from entities.selectors import phone_number_shared
 from entities.services import api_key_create, api_keys_revoke
@@ -43,6 +44,13 @@ class OrganizationAdmin(OrganizationScopedAdmin):
         "opt_out_confirmation",
         "opt_in_confirmation",
         "help_text",
+        "help_contact",
+        "consent_confirmation",
+        "program_opt_out_confirmation",
+        "unknown_number_reply",
+        "exempt_mode",
+        "exempt_daily_limit",
+        "exempt_weekly_limit",
         "require_two_factor",
     ]
 
@@ -67,7 +75,7 @@ class PersonAdmin(OrganizationScopedAdmin):
     list_filter = ["enabled", "gender", "can_login", "organization", "created_at"]
     search_fields = ["first_name", "last_name", "email", "phone", "national_id"]
     list_select_related = ["organization"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    readonly_fields = ["id", "created_at", "updated_at", "consent"]
     fieldsets = [
         (None, {"fields": ["id", "organization", "first_name", "last_name", "description", "phone", "email"]}),
         ("Profile", {"fields": ["locale", "gender", "date_of_birth", "national_id", "custom_attributes"]}),
@@ -88,8 +96,13 @@ class PersonAdmin(OrganizationScopedAdmin):
             "Account",
             {"fields": ["enabled", "can_login", "invitation_accepted", "mfa_enabled", "registration_source"]},
         ),
+        ("Consent", {"fields": ["consent"]}),
         ("Times", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    @admin.display(description="consent")
+    def consent(self, obj):
+        return consent_panel(obj)
 
     def get_queryset(self, request):
         # How many entities of the organization share each row's number, in the same query.

@@ -13,7 +13,7 @@ class EntitiesConfig(AppConfig):
     verbose_name = "Organizations and people"
 
     def ready(self):
-        from entities import schema  # noqa: F401 — registers the OpenAPI auth extension
+        from entities import consent, schema  # noqa: F401 — consent's signals; the OpenAPI auth extension
 
         # After every app's migrate (permissions are created per app): the roles' groups stay in sync.
         post_migrate.connect(_roles_sync, dispatch_uid="entities.roles_sync")

@@ -8,8 +8,21 @@ from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
-DEFAULT_OPT_OUT_KEYWORDS = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"]
-DEFAULT_OPT_IN_KEYWORDS = ["START", "UNSTOP"]
+# Revocation "by any reasonable means" (FCC, April 2025): always honoured, whatever an organization
+# configures; its own opt-out keywords (ARRET, BAJA) are added to these (messaging/services/keywords.py).
+DEFAULT_OPT_OUT_KEYWORDS = [
+    "STOP",
+    "STOPALL",
+    "STOP ALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPT OUT",
+    "OPTOUT",
+]
+DEFAULT_OPT_IN_KEYWORDS = ["START", "UNSTOP", "YES"]
 DEFAULT_HELP_KEYWORDS = ["HELP", "INFO"]
 
 
@@ -24,6 +37,12 @@ class Organization(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     default_region = models.CharField(
         max_length=2, blank=True, default="", help_text="ISO country used to read national-format numbers."
+    )
+    default_locale = models.CharField(
+        max_length=16,
+        blank=True,
+        default="en",
+        help_text="Language of messages to people without a locale, or whose language has no template.",
     )
     # Commands and compliance texts (CTIA): configurable per organization.
     opt_out_keywords = models.JSONField(default=list, blank=True)
@@ -42,6 +61,39 @@ class Organization(models.Model):
         blank=True,
         default="Medication reminders from your care team. Msg&data rates may apply. Reply STOP to unsubscribe.",
     )
+    help_contact = models.CharField(
+        max_length=160,
+        blank=True,
+        default="",
+        help_text="How people reach the organization (a phone number or address), added to HELP answers.",
+    )
+    consent_confirmation = models.CharField(
+        max_length=320,
+        blank=True,
+        default="{organization}: you will receive {programs}. Reply STOP to end, HELP for help.",
+        help_text="The answer to an opt-in keyword that recorded consent. {organization}, {programs}.",
+    )
+    program_opt_out_confirmation = models.CharField(
+        max_length=320,
+        blank=True,
+        default="{organization}: you will receive no more {programs}. Reply STOP to end all messages.",
+        help_text="The answer to STOP <program keyword>. {organization}, {programs}.",
+    )
+    unknown_number_reply = models.CharField(
+        max_length=320,
+        blank=True,
+        default="",
+        help_text="The answer to an opt-in keyword from a number that is none of the organization's "
+        "people (blank: no answer). The message is stored; no person is created.",
+    )
+    exempt_mode = models.BooleanField(
+        "healthcare exemption guard",
+        default=False,
+        help_text="Without recorded consent, at most the limits below per person (FCC healthcare "
+        "exemption); further messages are refused with the reason.",
+    )
+    exempt_daily_limit = models.PositiveSmallIntegerField(default=1, help_text="Messages per 24 hours.")
+    exempt_weekly_limit = models.PositiveSmallIntegerField(default=3, help_text="Messages per 7 days.")
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
     require_two_factor = models.BooleanField(
@@ -82,13 +134,17 @@ class Organization(models.Model):
         return datetime.combine(release_day, end).replace(tzinfo=tz, fold=0).astimezone(UTC)
 
     def keywords(self, kind: str) -> list[str]:
-        """Configured keywords of a kind ("opt_out", "opt_in", "help"), else the CTIA defaults."""
+        """Configured keywords of a kind ("opt_out", "opt_in", "help"), else the defaults; opt-out
+        keywords are the standard set plus the configured ones (localized: ARRET, BAJA)."""
         defaults = {
             "opt_out": DEFAULT_OPT_OUT_KEYWORDS,
             "opt_in": DEFAULT_OPT_IN_KEYWORDS,
             "help": DEFAULT_HELP_KEYWORDS,
         }
-        return [k.upper() for k in (getattr(self, f"{kind}_keywords") or defaults[kind])]
+        configured = [" ".join(str(k).upper().split()) for k in getattr(self, f"{kind}_keywords") or []]
+        if kind == "opt_out":  # the standard set is never replaced, only extended
+            return list(dict.fromkeys([*DEFAULT_OPT_OUT_KEYWORDS, *configured]))
+        return configured or defaults[kind]
 
 
 class EntityType(models.TextChoices):
@@ -227,3 +283,23 @@ class ApiKey(models.Model):
         """A new raw key `sp_<prefix>_<secret>` and its prefix."""
         prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
         return f"sp_{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+# Registered with the app from here; they refer to Organization above.
+from entities.models_consent import Consent, ConsentProgram, ConsentRecord, ConsentSource, ConsentStatus  # noqa: E402, I001
+
+__all__ = [
+    "ENTITY_MODELS",
+    "ApiKey",
+    "Caregiver",
+    "Consent",
+    "ConsentProgram",
+    "ConsentRecord",
+    "ConsentSource",
+    "ConsentStatus",
+    "EntityType",
+    "Organization",
+    "OrganizationUser",
+    "Patient",
+    "Person",
+]

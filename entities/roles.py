@@ -24,6 +24,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "entities.caregiver": ALL,
         "entities.organizationuser": ALL,
         "entities.apikey": ("view", "add", "change"),
+        "entities.consentprogram": ALL,
+        "entities.consentrecord": ("view", "add"),  # the ledger is append-only
         "gateways.gateway": ALL,
         "gateways.inboundnumber": ALL,
         "plugins.pluginregistration": ALL,
@@ -42,6 +44,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "entities.patient": VIEW,
         "entities.caregiver": VIEW,
         "entities.organizationuser": VIEW,
+        "entities.consentrecord": VIEW,
         "messaging.outboundmessage": VIEW,
         "messaging.inboundmessage": VIEW,
         "adherence.medicationschedule": VIEW,

@@ -14,12 +14,14 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from entities.models import Caregiver, EntityType, Organization, OrganizationUser, Patient
 from entities.selectors import organization_for_user, scope_to_user
 from entities.serializers import EntityInputSerializer, entity_biot_representation
 from entities.services import entity_save
+from entities.views_consent import person_consent_get, person_consent_post, person_consent_schema
 from smsportal.exceptions import ApiError, ApiErrorSerializer
 from smsportal.pagination import BoundedLimitOffsetPagination
 from smsportal.phones import InvalidPhoneNumber, to_e164
@@ -197,6 +199,15 @@ class EntityViewSet(viewsets.ViewSet):
     def destroy(self, request, pk=None):
         self.get_object(pk).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @person_consent_schema
+    @action(detail=True, methods=["get", "post"], url_path="consent")
+    def consent(self, request, pk=None):
+        """The person's consent per program and its full history; POST appends a change."""
+        person = self.get_object(pk)
+        if request.method == "POST":
+            return person_consent_post(request, person)
+        return person_consent_get(person)
 
 
 @_schema("patient")

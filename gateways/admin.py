@@ -7,7 +7,7 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
-from gateways.exceptions import ConfigError
+from gateways.exceptions import ConfigError, GatewayError
 from gateways.forms import GatewayForm, SendTestForm, copyable, gateway_fieldsets
 from gateways.models import Gateway
 from gateways.providers import ADAPTERS
@@ -16,6 +16,7 @@ from gateways.services import (
     gateway_retire_webhook_token,
     gateway_rotate_webhook_token,
     gateway_set_default,
+    gateway_webhooks_register,
     inbound_numbers_set,
 )
 from gateways.webhook_url import gateway_webhook_url
@@ -48,7 +49,13 @@ class GatewayAdmin(OrganizationScopedAdmin):
         "last_error",
         "down_until",
     ]
-    actions = ["make_default", "send_test_sms", "rotate_webhook_token", "retire_previous_webhook_token"]
+    actions = [
+        "make_default",
+        "send_test_sms",
+        "rotate_webhook_token",
+        "retire_previous_webhook_token",
+        "register_webhooks",
+    ]
 
     def _type_for(self, request, obj) -> str:
         if obj is not None:
@@ -176,6 +183,18 @@ class GatewayAdmin(OrganizationScopedAdmin):
         for gateway in queryset:
             gateway_retire_webhook_token(gateway=gateway)
         self.message_user(request, "Previous webhook tokens retired.")
+
+    @admin.action(
+        description="Register webhook URLs with the provider (SMS Gateway for Android)", permissions=["change"]
+    )
+    def register_webhooks(self, request, queryset):
+        for gateway in queryset:
+            try:
+                registered = gateway_webhooks_register(gateway=gateway)
+            except (ConfigError, GatewayError) as exc:
+                self.message_user(request, f"{gateway.name}: not registered: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{gateway.name}: {len(registered)} webhooks registered.")
 
 
 from gateways import admin_numbers  # noqa: E402, F401 — registers the number-assignment admin

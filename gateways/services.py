@@ -11,7 +11,7 @@ from entities.models import Organization
 from gateways.config import as_bool, as_str, config_representation, config_validate, type_from_name
 from gateways.exceptions import ConfigError
 from gateways.models import Gateway, InboundNumber
-from gateways.providers import adapter_class
+from gateways.providers import adapter_class, get_adapter
 from gateways.receive_countries import inbound_number_warning
 from gateways.webhook_url import gateway_webhook_url
 from smsportal.localcache import local_caches_clear
@@ -334,3 +334,19 @@ def gateway_retire_webhook_token(*, gateway: Gateway) -> None:
     gateway.secrets = {**gateway.secrets, "webhookTokens": tokens[:1]}
     gateway.save(update_fields=["secrets", "updated_at"])
     logger.info("gateway previous webhook token retired", extra={"gateway": gateway.uid})
+
+
+def gateway_webhooks_register(*, gateway: Gateway, base_url: str | None = None) -> list[dict]:
+    """Register this gateway's inbound and status URLs through the provider's own API (SMS Gateway
+    for Android's `/webhooks`), for providers whose adapter can. Raises ConfigError when it cannot,
+    a GatewayError when the provider refuses or is unreachable."""
+    adapter = get_adapter(gateway)
+    if not adapter.registers_webhooks:
+        raise ConfigError(f"{gateway.get_type_display()} webhooks are set in the provider's console", field="type")
+    if not gateway.webhook_tokens():
+        gateway.ensure_webhook_token()
+        gateway.save(update_fields=["secrets"])
+    urls = {kind: gateway_webhook_url(gateway=gateway, kind=kind, base_url=base_url) for kind in ("inbound", "status")}
+    registered = adapter.webhooks_register(urls)
+    logger.info("webhooks registered with the provider", extra={"gateway": gateway.uid, "count": len(registered)})
+    return registered

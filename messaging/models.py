@@ -307,3 +307,6 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"idempotency key {self.pk}"
+
+
+from messaging.message_templates import MessageTemplate as MessageTemplate  # noqa: E402  (its own module)

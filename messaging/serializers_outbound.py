@@ -43,6 +43,13 @@ class SmsSendInputSerializer(FlatInputSerializer):
     phoneNumber = StrictCharField(  # noqa: N815 — BioT's wire name
         max_length=32, help_text="Full international format, e.g. +15551234567."
     )
+    program = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text="smsportal extension: the consent program (slug) the message belongs to; a program that "
+        "requires consent refuses recipients who have not opted in (docs/consent.md).",
+    )
 
     def __init__(self, *args, region: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,6 +98,13 @@ class Dhis2OutboundInputSerializer(serializers.Serializer):
         help_text="Numbers in international format; a leading 00 means +. Duplicates collapse.",
     )
     subject = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    program = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text="smsportal extension: the consent program (slug); recipients it may not reach are refused "
+        "with the reason (docs/consent.md).",
+    )
 
     def validate_recipients(self, value):
         from django.conf import settings

@@ -72,7 +72,10 @@ class SmsSendApi(APIView):
             400: OpenApiResponse(ApiErrorSerializer, description="invalid field (named in `field`/`fields`)"),
             401: ApiErrorSerializer,
             409: OpenApiResponse(
-                ApiErrorSerializer, description="opted out, no gateway, or Idempotency-Key reused with another body"
+                ApiErrorSerializer,
+                description="opted out (of everything or of the program), no consent to a program that requires it, "
+                "the exemption guard's limit, no gateway, or Idempotency-Key reused with another body "
+                "(`code` says which)",
             ),
         },
     )
@@ -92,6 +95,7 @@ class SmsSendApi(APIView):
                     source=Source.BIOT_API,
                     idempotency_key=key,
                     refuse_opted_out=True,
+                    program=data.get("program") or None,
                 )
             except MessageRejected as exc:
                 raise ApiError(str(exc), status_code=exc.status_code, field=exc.field, code=exc.code)
@@ -132,8 +136,8 @@ class Dhis2View(dhis2.Dhis2ExceptionMixin, APIView):
         return super().handle_exception(exc)
 
 
-def _send_request_parse(request) -> tuple[str, list[str], str]:
-    """(message, recipients, subject) from the JSON body or the query-parameter form."""
+def _send_request_parse(request) -> tuple[str, list[str], str, str]:
+    """(message, recipients, subject, program) from the JSON body or the query-parameter form."""
     is_json = (request.content_type or "").startswith("application/json")
     if is_json and request.body:
         if not isinstance(request.data, dict):
@@ -149,7 +153,7 @@ def _send_request_parse(request) -> tuple[str, list[str], str]:
             raise _conflict("Message must be specified", field="message")
         if not [r for r in recipients if r.strip()]:
             raise _conflict("no recipient", field="recipients")
-        return message, recipients, data.get("subject", "")
+        return message, recipients, data.get("subject", ""), data.get("program", "")
     params = request.query_params if request.query_params else request.data
     # DHIS2's query form takes one recipient and does not split it on commas.
     recipient = (params.get("recipient") or "").strip()
@@ -158,7 +162,10 @@ def _send_request_parse(request) -> tuple[str, list[str], str]:
         raise _conflict("Recipient must be specified", field="recipient")
     if not message.strip():
         raise _conflict("Message must be specified", field="message")
-    return message, [recipient], ""
+    program = params.get("program") or ""
+    if not isinstance(program, str) or len(program) > 50:
+        raise _bad_request("program: a program's slug", field="program")
+    return message, [recipient], "", program
 
 
 def _recipients_validate(value) -> list[str]:
@@ -265,14 +272,14 @@ class Dhis2OutboundApi(Dhis2View):
     def post(self, request):
         organization = _organization(request)
         key = idempotency_key_validate(request.headers.get(HEADER))
-        message, recipients, subject = _send_request_parse(request)
+        message, recipients, subject, program = _send_request_parse(request)
         return idempotent_response(
             request,
             organization=organization,
-            produce=lambda: self._send(organization, message, recipients, subject, key),
+            produce=lambda: self._send(organization, message, recipients, subject, key, program),
         )
 
-    def _send(self, organization, message, recipients, subject, key) -> Response:
+    def _send(self, organization, message, recipients, subject, key, program="") -> Response:
         try:
             result = messages_queue(
                 organization=organization,
@@ -283,6 +290,7 @@ class Dhis2OutboundApi(Dhis2View):
                 idempotency_key=key,
                 max_length_default=settings.SMSPORTAL_DHIS2_MAX_SMS_LENGTH,
                 require_one=True,
+                program=program or None,
             )
         except MessageRejected as exc:
             field = {"phoneNumber": "recipients"}.get(exc.field, exc.field)

@@ -1,6 +1,12 @@
 from django.apps import AppConfig
 
 
+def _consent_changed(sender, *, record, person, previous_status, **kwargs):
+    from plugins.invocations import plugins_invoke_consent
+
+    plugins_invoke_consent(record=record, person=person, previous_status=previous_status)
+
+
 class PluginsConfig(AppConfig):
     name = "plugins"
     verbose_name = "Plugins"
@@ -11,3 +17,7 @@ class PluginsConfig(AppConfig):
         from plugins.listener import LISTENER
 
         listen(LISTENER)
+        # entities/ records consent and sits below plugins/ (and messaging/): it sends a signal.
+        from entities.consent import consent_changed
+
+        consent_changed.connect(_consent_changed, dispatch_uid="plugins.consent_changed")

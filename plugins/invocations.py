@@ -11,7 +11,7 @@ from django.db.models import F
 from entities.selectors import contacts_get_by_phone
 from plugins.choices import PluginAction
 from plugins.models import PluginInvocation
-from plugins.payload import incoming_sms_payload, sms_status_payload
+from plugins.payload import consent_changed_additional, entity_event_payload, incoming_sms_payload, sms_status_payload
 from plugins.registrations import registrations_for, registrations_matching
 from smsportal.enqueue import enqueue_on_commit
 from smsportal.tracing import new_trace_id
@@ -70,6 +70,53 @@ def plugins_invoke_status(*, message, previous_status: str) -> list[PluginInvoca
             message=message,
             entity=entity,
             previous_status=previous_status,
+            trace_id=trace_id,
+            span_id=invocation.id.hex[:16],
+        )
+        invocations.append(invocation)
+    return invocations_save(invocations)
+
+
+def plugins_invoke_consent(*, record, person, previous_status: str) -> list[PluginInvocation]:
+    """`_consentChanged` calls for one consent record (the `consent_changed` signal, sent inside the
+    transaction that appended it: the invocations commit or roll back with the record)."""
+    return plugins_invoke_entity_event(
+        organization=person.organization,
+        action=PluginAction.CONSENT_CHANGED,
+        entity=person,
+        event_key=f"{PluginAction.CONSENT_CHANGED}:{record.id}",
+        start=record.created_at,
+        additional=consent_changed_additional(record=record, previous_status=previous_status),
+        subject_id=record.actor,
+    )
+
+
+def plugins_invoke_entity_event(
+    *, organization, action: str, entity, event_key: str, start, additional: dict, subject_id: str | None = None
+) -> list[PluginInvocation]:
+    """One call per registration of `action` serving the entity's type, for an event about a person
+    (`_consentChanged`, `_followUpOpened`). Call inside the transaction that records the event: the
+    calls go on commit."""
+    registrations = registrations_for(organization=organization, action=action, entity_type=entity.entity_type)
+    if not registrations:
+        return []
+    trace_id = new_trace_id()
+    invocations = []
+    for registration in registrations:
+        invocation = PluginInvocation(
+            organization_id=organization.pk,
+            registration=registration,
+            action=action,
+            event_key=event_key,
+            entity_type=entity.entity_type,
+            max_attempts=registration.max_attempts,
+        )
+        invocation.payload = entity_event_payload(
+            entity=entity,
+            action=action,
+            start=start,
+            additional=additional,
+            subject_id=subject_id,
             trace_id=trace_id,
             span_id=invocation.id.hex[:16],
         )

@@ -1,5 +1,5 @@
-"""The bodies of plugin calls: BioT's `_incomingSms` payload field for field, and `_smsStatus`
-(docs/plugins.md, "The call")."""
+"""The bodies of plugin calls: BioT's `_incomingSms` payload field for field, `_smsStatus`, and the
+entity events (`_consentChanged`, `_followUpOpened`) in the same envelope (docs/plugins.md, "The call")."""
 
 import time
 from datetime import UTC, datetime
@@ -85,4 +85,50 @@ def sms_status_payload(*, message, entity, previous_status: str, trace_id: str, 
                 }
             },
         },
+    }
+
+
+def consent_changed_additional(*, record, previous_status: str) -> dict:
+    """Our `_consentChanged` extension's data.additionalData: the ledger record (docs/plugins.md)."""
+    program = record.program
+    return {
+        "metadata": {
+            "recordId": str(record.id),
+            "program": {"slug": program.slug, "name": program.name, "requireConsent": program.require_consent},
+            "status": record.status,
+            "previousStatus": previous_status,
+            "source": record.source,
+            "actor": record.actor,
+            "text": record.text,
+            "note": record.note,
+            "phoneNumber": record.phone_number or None,
+            "inboundMessageId": str(record.inbound_message_id) if record.inbound_message_id else None,
+            "time": iso_ns(record.created_at),
+        }
+    }
+
+
+def entity_event_payload(
+    *,
+    entity,
+    action: str,
+    start: datetime,
+    additional: dict,
+    trace_id: str,
+    span_id: str,
+    subject_id: str | None = None,
+) -> dict:
+    """An event about a person (not a message): the same envelope, `data.additionalData` holding
+    what the action reports (`metadata` for `_consentChanged`, `followUp` for `_followUpOpened`)."""
+    return {
+        "metadata": _metadata(
+            entity_type=entity.entity_type,
+            action=action,
+            start=start,
+            trace_id=trace_id,
+            span_id=span_id,
+            subject_id=subject_id or str(entity.pk),
+            source_ip=None,
+        ),
+        "data": {"entity": entity_biot_representation(entity), "additionalData": additional},
     }

@@ -4,7 +4,7 @@ import re
 
 from django import forms
 
-from adherence.models import MedicationSchedule
+from adherence.models import DEFAULT_FOLLOW_UP_MISSED, DEFAULT_FOLLOW_UP_SILENT_DAYS, MedicationSchedule
 from adherence.schedule import known_timezones, parse_dose_time
 from portal import selectors
 
@@ -56,7 +56,9 @@ class ScheduleForm(forms.ModelForm):
         choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple, required=False
     )
     reminder_texts = LocaleTextsField(
-        required=False, help_text="One line per language; placeholders {first_name} {last_name} {medication} {time}."
+        required=False,
+        help_text='One line per language, e.g. "es: Hola {first_name} …"; a language without a line uses the '
+        "organization's template. Placeholders {first_name} {last_name} {medication} {dose_time} {organization}.",
     )
     confirm_replies = ListTextField(required=False, help_text='Comma-separated, e.g. "1, Medication Taken".')
     timezone = forms.CharField(widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}))
@@ -75,6 +77,8 @@ class ScheduleForm(forms.ModelForm):
             "response_window_minutes",
             "alert_caregivers",
             "caregiver_alert_text",
+            "follow_up_missed_doses",
+            "follow_up_silent_days",
             "active",
         ]
         widgets = {
@@ -84,9 +88,19 @@ class ScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("follow_up_missed_doses", "follow_up_silent_days"):
+            self.fields[name].required = False  # left empty: the default (docs/portal.md)
         if self.instance._state.adding and not self.is_bound and not self.initial.get("start_date"):
             # A new schedule starts today in the organization's zone (its first doses materialize now).
             self.initial["start_date"] = selectors.org_today(self.instance.organization)
+
+    def clean_follow_up_missed_doses(self):
+        value = self.cleaned_data.get("follow_up_missed_doses")
+        return DEFAULT_FOLLOW_UP_MISSED if value is None else value
+
+    def clean_follow_up_silent_days(self):
+        value = self.cleaned_data.get("follow_up_silent_days")
+        return DEFAULT_FOLLOW_UP_SILENT_DAYS if value is None else value
 
     def clean_dose_times(self):
         """In the order of the day, whatever order they were typed in; bad ones are left for the
@@ -113,10 +127,19 @@ class SendForm(forms.Form):
         "your organization's region.",
     )
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message")
+    program = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="— none —",
+        help_text="A program that requires consent is sent only to people who opted in.",
+    )
 
     def __init__(self, *args, organization, **kwargs):
+        from entities.models import ConsentProgram
+
         super().__init__(*args, **kwargs)
         self.organization = organization
+        self.fields["program"].queryset = ConsentProgram.objects.filter(organization=organization)
         self.people_by_key = {
             f"{p.entity_type}:{p.pk}": p for p in selectors.simulator_numbers(organization=organization)
         }
@@ -154,4 +177,31 @@ class SendForm(forms.Form):
         if not chosen and not data.get("numbers") and "numbers" not in self.errors:
             raise forms.ValidationError("Choose at least one recipient or type a number.")
         data["people"] = chosen
+        return data
+
+
+class ConsentForm(forms.Form):
+    """Staff record what a person agreed to (or revoked), for one of the organization's programs."""
+
+    program = forms.ModelChoiceField(queryset=None, empty_label=None)
+    status = forms.ChoiceField(choices=[("opted_in", "Opted in"), ("opted_out", "Opted out")])
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=2000,
+        label="What they agreed to",
+        help_text="Blank: the program's consent text.",
+    )
+    note = forms.CharField(required=False, max_length=500, label="How (e.g. signed form at the clinic)")
+
+    def __init__(self, *args, organization, **kwargs):
+        from entities.models import ConsentProgram
+
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = ConsentProgram.objects.filter(organization=organization)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("program") and not data.get("text"):
+            data["text"] = data["program"].consent_text
         return data

@@ -3,7 +3,9 @@ from django.urls import path
 
 from portal.views import (
     adherence_report,
+    consent,
     conversations,
+    follow_up,
     live,
     message_log,
     organizations,
@@ -25,9 +27,13 @@ urlpatterns = [
     path("portal/organizations/", organizations.organizations, name="organizations"),
     path("portal/doses/<int:pk>/remind", today.dose_remind, name="dose-remind"),
     path("portal/plugin/install", today.plugin_install, name="plugin-install"),
+    path("portal/follow-up/", follow_up.follow_up_list, name="follow-up"),
+    path("portal/follow-up/<uuid:pk>/", follow_up.follow_up_detail, name="follow-up-detail"),
+    path("portal/follow-up/<uuid:pk>/action", follow_up.follow_up_action, name="follow-up-action"),
     path("portal/adherence/", adherence_report.adherence, name="adherence"),
     path("portal/adherence/export.csv", adherence_report.adherence_export, name="adherence-export"),
     path("portal/patients/<uuid:pk>/", patients.patient_detail, name="patient"),
+    path("portal/patients/<uuid:pk>/consent", consent.patient_consent, name="patient-consent"),
     path("portal/patients/<uuid:patient_pk>/schedules/new", patients.schedule_edit, name="schedule-new"),
     path("portal/patients/<uuid:patient_pk>/schedules/<uuid:pk>/", patients.schedule_edit, name="schedule-edit"),
     path("portal/conversations/", conversations.conversations, name="conversations"),

@@ -19,6 +19,7 @@ from django.conf import settings
 INVALIDATING_MODELS = [
     "entities.Organization",
     "entities.ApiKey",
+    "entities.ConsentProgram",
     "gateways.Gateway",
     "gateways.InboundNumber",
     "plugins.PluginRegistration",

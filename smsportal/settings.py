@@ -164,6 +164,7 @@ CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.outbound_sweep_task", "schedule": 30.0},
     "adherence-tick": {"task": "adherence.tasks.adherence_tick_task", "schedule": 30.0},
     "adherence-materialize": {"task": "adherence.tasks.adherence_materialize_task", "schedule": 600.0},
+    "adherence-follow-up": {"task": "adherence.tasks.follow_up_sweep_task", "schedule": 600.0},
     "inbound-sweep": {"task": "messaging.tasks.inbound_sweep_task", "schedule": 30.0},
     "plugins-sweep": {"task": "plugins.tasks.plugins_sweep_task", "schedule": 30.0},
 }
@@ -209,8 +210,9 @@ SPECTACULAR_SETTINGS = {
         "OutboundStatusEnum": "messaging.models.OutboundMessage.Status",
         "Dhis2OutboundStatusEnum": "messaging.serializers_outbound.DHIS2_STATUS_NAMES",
         "WebMessageStatusEnum": ["OK", "WARNING", "ERROR"],
-        "PluginActionEnum": ["_incomingSms", "_smsStatus"],  # plugins.models.PluginAction values
+        "PluginActionEnum": ["_incomingSms", "_smsStatus", "_consentChanged", "_followUpOpened"],  # PluginAction values
         "EntityTypeEnum": "plugins.models.ENTITY_TYPES",
+        "ConsentStatusEnum": ["opted_in", "opted_out", "unknown"],  # entities.models_consent.ConsentStatus
     },
 }
 
@@ -340,6 +342,8 @@ PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", default=None)
 SMSPORTAL_ENCRYPTION_KEY = env.list("SMSPORTAL_ENCRYPTION_KEY", default=[])
 SMSPORTAL_PUBLIC_BASE_URL = env("SMSPORTAL_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SMSPORTAL_MAX_SEGMENTS = env.int("SMSPORTAL_MAX_SEGMENTS", default=10)
+# A message template (reminder, caregiver, HELP …) filled with typical values may need at most this many.
+SMSPORTAL_TEMPLATE_MAX_SEGMENTS = env.int("SMSPORTAL_TEMPLATE_MAX_SEGMENTS", default=3)
 SMSPORTAL_DHIS2_MAX_SMS_LENGTH = env.int("SMSPORTAL_DHIS2_MAX_SMS_LENGTH", default=1071)
 SMSPORTAL_ALLOW_PRIVATE_URLS = env.bool("SMSPORTAL_ALLOW_PRIVATE_URLS", default=False)
 SMSPORTAL_HTTP_TIMEOUT = env.float("SMSPORTAL_HTTP_TIMEOUT", default=15.0)

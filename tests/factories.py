@@ -7,10 +7,19 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
+from adherence.models import DoseConfirmation, DoseSlot, FollowUp, MedicationSchedule, PatientRoster
 from audit.models import AuditEntry
-from entities.models import ApiKey, Caregiver, Organization, OrganizationUser, Patient
+from entities.models import (
+    ApiKey,
+    Caregiver,
+    ConsentProgram,
+    ConsentRecord,
+    Organization,
+    OrganizationUser,
+    Patient,
+)
 from gateways.models import Gateway
+from messaging.message_templates import MessageTemplate
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
 from plugins.models import PluginAction, PluginInvocation, PluginRegistration
 
@@ -46,6 +55,31 @@ class OrganizationUserFactory(PersonFactory):
 class CaregiverFactory(PersonFactory):
     class Meta:
         model = Caregiver
+
+
+class ConsentProgramFactory(DjangoModelFactory):
+    class Meta:
+        model = ConsentProgram
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Program {n}")
+    slug = factory.Sequence(lambda n: f"program-{n}")
+    consent_text = "Medication reminders by SMS, up to 3 a day. Reply STOP to end."
+
+
+class ConsentRecordFactory(DjangoModelFactory):
+    """A ledger row as the admin shows it (tests that need the current state use consent_record())."""
+
+    class Meta:
+        model = ConsentRecord
+
+    organization = factory.SubFactory(OrganizationFactory)
+    program = factory.SubFactory(ConsentProgramFactory, organization=factory.SelfAttribute("..organization"))
+    entity_type = "patient"
+    entity_id = factory.LazyAttribute(lambda o: PatientFactory(organization=o.organization).pk)
+    status = "opted_in"
+    source = "portal"
+    text = "Medication reminders by SMS, up to 3 a day. Reply STOP to end."
 
 
 class GatewayFactory(DjangoModelFactory):
@@ -182,3 +216,24 @@ class AuditEntryFactory(DjangoModelFactory):
     object_repr = factory.Sequence(lambda n: f"audited-{n}")
     action = AuditEntry.Action.UPDATE
     changes = factory.LazyFunction(lambda: {"name": ["before", "after"]})
+
+
+class FollowUpFactory(DjangoModelFactory):
+    class Meta:
+        model = FollowUp
+
+    organization = factory.SubFactory(OrganizationFactory)
+    patient = factory.SubFactory(PatientFactory, organization=factory.SelfAttribute("..organization"))
+    reason = FollowUp.Reason.MISSED_DOSES
+    detail = factory.LazyFunction(lambda: {"missedDoses": 2})
+    opened_at = factory.LazyFunction(timezone.now)
+
+
+class MessageTemplateFactory(DjangoModelFactory):
+    class Meta:
+        model = MessageTemplate
+
+    organization = factory.SubFactory(OrganizationFactory)
+    kind = "reminder"
+    locale = factory.Sequence(lambda n: ["en", "es", "fr", "de", "pt", "it"][n % 6] + ("" if n < 6 else f"-x{n}"))
+    text = "Take {medication}"

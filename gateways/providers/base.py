@@ -55,6 +55,7 @@ class OutboundSms:
     to: str  # E.164
     text: str
     sender: str = ""  # our number / sender id for this destination, when the gateway has one
+    valid_until: datetime | None = None  # not to be delivered after this (providers with a validity period)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,9 @@ class ProviderAdapter(abc.ABC):
     # The provider signs its callbacks (verify_request checks that): its webhook URLs carry no token.
     signed_webhooks: ClassVar[bool] = False
 
+    # The provider's API takes our webhook URLs (gateways.services.gateway_webhooks_register).
+    registers_webhooks: ClassVar[bool] = False
+
     def __init__(self, gateway: GatewayRecord):
         self.gateway = gateway
 
@@ -162,6 +166,11 @@ class ProviderAdapter(abc.ABC):
         of these provider ids this gateway's messages already carry (the pipeline's records).
         """
         return {}
+
+    def webhooks_register(self, urls: Mapping[str, str]) -> list[dict]:
+        """Register our webhook URLs (`{"inbound": …, "status": …}`) with the provider; only for
+        adapters with `registers_webhooks`."""
+        raise NotImplementedError
 
     def parse_inbound(self, request: HttpRequest) -> list[InboundSms]:
         """The replies carried by an inbound webhook request (may be several, or none)."""

@@ -42,6 +42,8 @@ class ProviderSimulator:
         self.messages: dict[str, SentMessage] = {}
         self.behaviours: list[Behaviour] = []
         self.status_urls: dict[str, str] = {}
+        # Webhooks registered through a provider's API (SMS Gateway for Android): provider → event → URL.
+        self.webhooks: dict[str, dict[str, str]] = {}
         self.auto_report: str | None = None  # a status to report automatically after each accepted send
         self.reports_posted = 0
         self.sns_topic_arn = "arn:aws:sns:us-east-1:111122223333:sms-events"
@@ -147,6 +149,7 @@ class ProviderSimulator:
             self.requests.clear()
             self.messages.clear()
             self.status_urls.clear()
+            self.webhooks.clear()
             self.auto_report = None
             self.reports_posted = 0
 

@@ -23,14 +23,13 @@ from gateways.selectors import gateway_for_send, gateway_senders
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.models import OptOut, OutboundMessage
 from messaging.services.dispatch import dispatch_request
+from messaging.services.send_rules import OPTED_OUT, refusal_error, refusals, send_rules
 from messaging.text import text_info
 from smsportal.db import execute_hot
 from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
 
 logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status
-
-OPTED_OUT = "opted out"
 
 
 @dataclass
@@ -122,6 +121,7 @@ def messages_queue(
     require_one: bool = False,
     ignore_opt_out: bool = False,
     not_before=None,
+    program=None,
 ) -> QueueResult:
     """Validate and store one message per recipient, then ask for dispatch after commit.
 
@@ -134,6 +134,10 @@ def messages_queue(
     HELP is always answered; the one STOP confirmation) — never for anything else.
     `not_before` holds the rows (queued, `next_attempt_at`) until then; API and portal sends made in
     the organization's quiet hours are held until they end (dose reminders and system replies are not).
+    `program` (a consent program's slug or instance; else the program covering `source`, if any)
+    adds its consent and per-program opt-outs, and the organization's exemption guard applies
+    (send_rules.py); a refused recipient is stored `failed` with the reason, or raises with
+    `refuse_opted_out`. An unknown program raises (400, field "program") and stores nothing.
     """
     if not_before is None and source in QUIET_HOURS_SOURCES:
         not_before = organization.quiet_hours_release()
@@ -141,6 +145,8 @@ def messages_queue(
     # COMMIT round trips. Several recipients are written in one transaction (all or nothing).
     context = transaction.atomic() if len(recipients) > 1 else contextlib.nullcontext()
     with context:
+        # Before the gateway: an unknown program is the request's fault (400), whatever else is wrong.
+        rules = send_rules(organization=organization, source=source, program=program)
         gateway = gateway or gateway_for_send(organization=organization)
         if gateway is None:
             raise NoGatewayConfigured()
@@ -167,21 +173,35 @@ def messages_queue(
         rows = _Rows(prototype, gateway=gateway, now=now)
         region = organization.default_region or None
         valid = _numbers_valid(recipients, region=region, strict=strict_numbers, result=result)
-        if connection.vendor == "postgresql" and len(recipients) >= STREAM_THRESHOLD and not refuse_opted_out:
+        if rules is not None:
+            # A program or the exemption guard: one statement answers every question for every
+            # number (send_rules.refusals), then the rows are written as below (COPY from 50).
+            numbers = dict(valid)
+            refused = refusals(
+                organization=organization, numbers=list(numbers), rules=rules, ignore_opt_out=ignore_opt_out
+            )
+            if refuse_opted_out and refused:
+                raise refusal_error(next(iter(refused.values())))
+            for number, given in numbers.items():
+                rows.add(number, given, refused, result)
+            rows.insert()
+        elif connection.vendor == "postgresql" and len(recipients) >= STREAM_THRESHOLD and not refuse_opted_out:
             # Large sends: the whole opt-out list in one query, then validation and row building
             # stream into COPY, so the database inserts one chunk while the next is validated.
-            opted_out = set() if ignore_opt_out else opted_out_all(organization=organization)
+            opted_out = {} if ignore_opt_out else dict.fromkeys(opted_out_all(organization=organization), OPTED_OUT)
             rows.copy_streaming(valid, opted_out, result)
         elif connection.vendor == "postgresql" and refuse_opted_out and len(recipients) == 1 and not ignore_opt_out:
             for number, given in valid:
-                rows.add(number, given, set(), result)
+                rows.add(number, given, {}, result)
             if rows.values and not rows.insert_unless_opted_out(organization):
                 raise _opted_out_refusal()
         else:
             numbers = dict(valid)  # E.164 → as given
-            opted_out = set()
+            opted_out = {}
             if numbers and not ignore_opt_out:
-                opted_out = opted_out_numbers(organization=organization, numbers=list(numbers))
+                opted_out = dict.fromkeys(
+                    opted_out_numbers(organization=organization, numbers=list(numbers)), OPTED_OUT
+                )
             if refuse_opted_out and opted_out:
                 raise _opted_out_refusal()
             for number, given in numbers.items():
@@ -203,12 +223,7 @@ COPY_CHUNK = 1000  # rows per write while streaming
 
 
 def _opted_out_refusal() -> MessageRejected:
-    return MessageRejected(
-        "the recipient has opted out of messages from this organization",
-        field="phoneNumber",
-        code="opted_out",
-        status_code=409,
-    )
+    return refusal_error(OPTED_OUT)
 
 
 def _numbers_valid(recipients: list[str], *, region: str | None, strict: bool, result: QueueResult):
@@ -266,8 +281,8 @@ class _Rows:
         self.base = [prototype.get(name, default) for name, default in zip(self.columns, defaults, strict=True)]
         index = {name: i for i, name in enumerate(self.columns)}
         self.i_id, self.i_recipient, self.i_sender = index["id"], index["recipient"], index["sender"]
-        self.failed = [(index["status"], Status.FAILED), (index["error_reason"], OPTED_OUT)]
-        self.failed += [(index["failed_at"], now), (index["result_code"], "FAILED")]
+        self.i_reason = index["error_reason"]
+        self.failed = [(index["status"], Status.FAILED), (index["failed_at"], now), (index["result_code"], "FAILED")]
         self.gateway = gateway
         # One query for the gateway's local numbers, not one per recipient; without local numbers
         # every recipient gets the gateway's configured sender (no country lookup per number).
@@ -277,9 +292,9 @@ class _Rows:
         self.default_sender = gateway.config.get("from", "") or ""
         self.values: list[list] = []
         self.queued = 0
-        self._templates: dict[bool, list[str]] = {}  # COPY text of a queued row and of an opted-out one
+        self._templates: dict[str, list[str]] = {}  # COPY text of a queued row ("") and per refusal reason
 
-    def add(self, number: str, given: str, opted_out: set[str], result: QueueResult) -> list:
+    def add(self, number: str, given: str, refused: dict[str, str], result: QueueResult) -> list:
         row = self.base.copy()
         row[self.i_id] = uuid.uuid4()
         row[self.i_recipient] = number
@@ -287,10 +302,12 @@ class _Rows:
             row[self.i_sender] = self.local_senders.get(country_of(number)) or self.default_sender
         else:
             row[self.i_sender] = self.default_sender
-        if number in opted_out:
+        reason = refused.get(number)
+        if reason is not None:
             for i, value in self.failed:
                 row[i] = value
-            result.refused.append((given, OPTED_OUT))
+            row[self.i_reason] = reason
+            result.refused.append((given, reason))
         else:
             self.queued += 1
         self.values.append(row)
@@ -341,14 +358,14 @@ class _Rows:
             return
         OutboundMessage.objects.bulk_create(instances, batch_size=1000)
 
-    def copy_streaming(self, numbers, opted_out: set[str], result: QueueResult) -> None:
+    def copy_streaming(self, numbers, refused: dict[str, str], result: QueueResult) -> None:
         """Build rows from `numbers` as they are validated and COPY them in chunks: the database
         (the other core) inserts one chunk while this process validates the next."""
 
         def chunks():
             chunk: list[list] = []
             for number, given in numbers:
-                chunk.append(self.add(number, given, opted_out, result))
+                chunk.append(self.add(number, given, refused, result))
                 if len(chunk) == COPY_CHUNK:
                     yield chunk
                     chunk = []
@@ -365,16 +382,17 @@ class _Rows:
 
     def _copy_lines(self, rows: list[list]) -> str:
         """Rows in COPY's text format. Only id, recipient and sender differ from row to row (plus
-        the failure columns of opted-out rows): every other value is converted once per send, not
-        once per row as psycopg's write_row would (that was most of accepting 10,000 recipients)."""
-        i_status, i_id, i_recipient, i_sender = self.failed[0][0], self.i_id, self.i_recipient, self.i_sender
+        the failure columns of refused rows): every other value is converted once per send (and
+        refusal reason), not once per row as psycopg's write_row would (that was most of accepting
+        10,000 recipients)."""
+        i_reason, i_id, i_recipient, i_sender = self.i_reason, self.i_id, self.i_recipient, self.i_sender
         lines = []
         for row in rows:
-            failed = row[i_status] == Status.FAILED
-            template = self._templates.get(failed)
+            reason = row[i_reason]
+            template = self._templates.get(reason)
             if template is None:
                 prepared = [f.get_db_prep_save(v, connection) for f, v in zip(self.fields, row, strict=True)]
-                template = self._templates[failed] = [_copy_text(v) for v in prepared]
+                template = self._templates[reason] = [_copy_text(v) for v in prepared]
             line = template.copy()
             line[i_id] = str(row[i_id])
             line[i_recipient] = row[i_recipient]  # E.164: digits and "+", nothing to escape

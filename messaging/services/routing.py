@@ -17,10 +17,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from entities.consent import programs_of
 from entities.models import Organization
 from messaging.live import publish_many
 from messaging.models import InboundMessage, KeywordCommand
 from messaging.services.commands import builtin_command_run, correlate, normalize_words, reply
+from messaging.services.keywords import command_match
 from messaging.services.routing_context import RoutingContext
 from smsportal.enqueue import enqueue, followups_held
 from smsportal.flags import Flag
@@ -189,14 +191,15 @@ def _route(message: InboundMessage, context: RoutingContext) -> None:
     context.updated.append(message)
     correlate(message, context.last_sent.get(message.pk))
     words = normalize_words(message.text)
-    whole = " ".join(words)
     message.status, message.processed_at = Status.PROCESSED, now
 
-    if message.originator.startswith("+") and whole:
-        for kind in ("opt_out", "opt_in", "help"):
-            if whole in organization.keywords(kind):
-                builtin_command_run(message, kind)
-                return
+    if message.originator.startswith("+") and words:
+        programs = programs_of(organization.pk)
+        builtin = command_match(words, organization=organization, programs=programs)
+        if builtin is not None:
+            people = context.people.get(message.originator, [])
+            builtin_command_run(message, builtin, people=people, programs=programs)
+            return
 
     command = context.commands.get(words[0]) if words else None
     if command is not None:

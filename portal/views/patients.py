@@ -5,9 +5,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from adherence.models import DoseSlot, MedicationSchedule
-from adherence.services import schedule_save
+from adherence.services import schedule_save, schedule_text_previews
 from entities.models import Patient
-from portal import selectors
+from portal import follow_up_selectors, selectors
 from portal.forms import ScheduleForm
 from portal.views.adherence_report import chart, days_range
 from portal.views.shared import staff_view
@@ -15,11 +15,19 @@ from portal.views.shared import staff_view
 
 @staff_view
 def patient_detail(request, pk):
+    from portal.views.consent import consent_context
+
+    patient = get_object_or_404(Patient, pk=pk, organization=request.organization)
+    context = patient_context(request, patient)
+    context.update(consent_context(person=patient))
+    return render(request, "portal/patient.html", context)
+
+
+def patient_context(request, patient) -> dict:
     org = request.organization
-    patient = get_object_or_404(Patient, pk=pk, organization=org)
     start, end = days_range(request)
     bars = selectors.adherence_by_day(organization=org, start=start, end=end, patient=patient)
-    context = {
+    return {
         "patient": patient,
         "start": start,
         "end": end,
@@ -30,8 +38,8 @@ def patient_detail(request, pk):
         "recent": DoseSlot.objects.filter(organization=org, patient=patient, scheduled_at__lte=timezone.now())
         .select_related("schedule", "confirmation")
         .order_by("-scheduled_at")[:20],
+        "follow_up_history": follow_up_selectors.patient_history(organization=org, patient=patient),
     }
-    return render(request, "portal/patient.html", context)
 
 
 @staff_view
@@ -44,11 +52,18 @@ def schedule_edit(request, patient_pk, pk=None):
         else MedicationSchedule(organization=org, patient=patient, timezone=org.timezone or "UTC")
     )
     form = ScheduleForm(request.POST or None, instance=schedule)
-    if request.method == "POST" and form.is_valid():
+    # "Preview" shows each language as it would be sent without saving; errors name field and locale.
+    if request.method == "POST" and form.is_valid() and "preview" not in request.POST:
         schedule_save(schedule=form.save(commit=False))
         messages.success(request, f"Schedule for {schedule.medication} saved.")
         return redirect("portal:patient", pk=patient.pk)
-    context = {"form": form, "patient": patient, "schedule": schedule, "is_new": pk is None}
+    context = {
+        "form": form,
+        "patient": patient,
+        "schedule": schedule,
+        "is_new": pk is None,
+        "previews": schedule_text_previews(schedule),
+    }
     return render(request, "portal/schedule_form.html", context)
 
 

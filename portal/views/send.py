@@ -17,9 +17,11 @@ from portal.selectors import phone_masked
 from portal.views.shared import staff_view
 
 
-def queue_and_announce(request, *, recipients: list[str], body: str, entity_ids=()):
+def queue_and_announce(request, *, recipients: list[str], body: str, entity_ids=(), program=None):
     """Queue a portal message (held in quiet hours) and tell open pages once it is committed."""
-    result = messages_queue_quiet(organization=request.organization, recipients=recipients, body=body, source="portal")
+    result = messages_queue_quiet(
+        organization=request.organization, recipients=recipients, body=body, source="portal", program=program
+    )
     org_id = request.organization.pk
     sent = [(str(m.id), m.status) for m in result.messages]
     for entity_id in entity_ids or [None]:
@@ -44,7 +46,11 @@ def send(request):
         try:
             with transaction.atomic():
                 result = queue_and_announce(
-                    request, recipients=recipients, body=form.cleaned_data["body"], entity_ids=[p.pk for p in people]
+                    request,
+                    recipients=recipients,
+                    body=form.cleaned_data["body"],
+                    entity_ids=[p.pk for p in people],
+                    program=form.cleaned_data.get("program"),
                 )
         except MessageRejected as exc:
             form.add_error("body", str(exc))

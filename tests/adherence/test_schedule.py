@@ -12,9 +12,9 @@ from adherence.schedule import (
     normalize_reply,
     reply_confirms,
     schedule_validate,
-    text_for_locale,
     zone,
 )
+from messaging.message_templates import text_in
 
 NY = "America/New_York"
 
@@ -95,11 +95,11 @@ def test_normalize_reply():
 def test_reminder_text_follows_the_patient_locale():
     texts = {"en": "Take it", "es": "Tómela", "fr-CA": "Prenez-le (CA)"}
 
-    assert text_for_locale(texts, "es-mx") == "Tómela"
-    assert text_for_locale(texts, "fr-ca") == "Prenez-le (CA)"
-    assert text_for_locale(texts, "fr-fr") == "Prenez-le (CA)"
-    assert text_for_locale(texts, "de-de") == "Take it"
-    assert text_for_locale({"es": "Tómela"}, "en-us") == "Tómela"
+    assert text_in(texts, "es-mx") == "Tómela"
+    assert text_in(texts, "fr-ca") == "Prenez-le (CA)"
+    assert text_in(texts, "fr-fr") == "Prenez-le (CA)"
+    # No German text: the caller goes on to the organization's default locale, then English.
+    assert text_in(texts, "de-de") is None
 
 
 @pytest.mark.parametrize(
@@ -113,6 +113,11 @@ def test_reminder_text_follows_the_patient_locale():
         ({"days_of_week": [7]}, "days_of_week"),
         ({"reminder_texts": {"en": "Hi {nickname}"}}, "reminder_texts"),
         ({"confirm_replies": []}, "confirm_replies"),
+        ({"reminder_texts": {"es": "Hola {nombre}"}}, "reminder_texts"),
+        ({"reminder_texts": {"es": "Hola " + "x" * 600}}, "reminder_texts"),
+        ({"reminder_texts": {"english!": "Hi"}}, "reminder_texts"),
+        ({"caregiver_alert_text": "{patient_first_name} missed {dose}"}, "caregiver_alert_text"),
+        ({"follow_up_missed_doses": 1000}, "follow_up_missed_doses"),
     ],
 )
 def test_bad_schedules_are_refused_naming_the_field(changes, field):

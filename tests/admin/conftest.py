@@ -22,6 +22,8 @@ FACTORIES = {
         factories.OrganizationUserFactory,
         factories.CaregiverFactory,
         factories.ApiKeyFactory,
+        factories.ConsentProgramFactory,
+        factories.ConsentRecordFactory,
         factories.GatewayFactory,
         factories.OutboundMessageFactory,
         factories.InboundMessageFactory,
@@ -34,6 +36,7 @@ FACTORIES = {
         factories.DoseConfirmationFactory,
         factories.PatientRosterFactory,
         factories.AuditEntryFactory,
+        factories.MessageTemplateFactory,
     )
 }
 

@@ -37,6 +37,7 @@ def test_organization_admin_edits_their_own_organization_settings_only(
         f"/admin/entities/organization/{organization.pk}/change/",
         {"name": "Clinic A", "timezone": "Europe/Paris", "default_region": "FR", "quiet_hours_start": "21:00",
          "quiet_hours_end": "08:00", "opt_out_keywords": "[]", "opt_in_keywords": "[]", "help_keywords": "[]",
+         "exempt_daily_limit": "1", "exempt_weekly_limit": "3",
          "slug": "stolen", "parent": str(other_organization.pk)},
     )  # fmt: skip
 

@@ -27,7 +27,7 @@ from entities.services import api_key_create
 from messaging.models import InboundMessage
 from plugins.models import PluginInvocation, PluginRegistration
 from smsportal.wsgi import application
-from tests.factories import CaregiverFactory, OrganizationUserFactory, PatientFactory
+from tests.factories import CaregiverFactory, FollowUpFactory, OrganizationUserFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -138,6 +138,7 @@ def seeded(organization, gateway, bearer):
         "/api/v1/organization-users/{id}/": {"id": OrganizationUserFactory(organization=organization).pk},
         "/api/v1/medication-schedules/{id}/": {"id": schedule.pk},
         "/api/v1/medication-schedules/{id}/doses/": {"id": schedule.pk},
+        "/api/v1/follow-ups/{id}/": {"id": FollowUpFactory(organization=organization, patient=patient).pk},
         "/api/v1/plugins/{plugin_id}/": {"plugin_id": plugin.pk},
         "/api/v1/plugins/invocations/{invocation_id}/": {"invocation_id": invocation.pk},
         "/api/sms/outbound/{uid}": {"uid": sent.json()["messageId"]},

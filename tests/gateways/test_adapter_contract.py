@@ -215,6 +215,100 @@ def generic_request(recorded):
     assert form == {"text": TEXT, "recipients": "+2349067554729"}
 
 
+# -- Kannel (smsbox sendsms; DLR and sms-service callbacks carry the per-gateway token) --------
+
+
+def kannel(url: str):
+    gateway = build_gateway(
+        "kannel",
+        config={"urlTemplate": f"{url}/cgi-bin/sendsms", "username": "smsportal", "from": "+254709000000"},
+        secrets={"password": "k-secret"},
+    )
+    return ADAPTERS["kannel"](gateway)
+
+
+def kannel_request(recorded):
+    query = {k: v[0] for k, v in recorded.query.items()}
+    assert recorded.method == "GET" and recorded.path == "/cgi-bin/sendsms" and not recorded.body
+    assert {k: query[k] for k in ("username", "password", "to", "text", "from", "dlr-mask")} == {
+        "username": "smsportal",
+        "password": "k-secret",
+        "to": "+254711000001",
+        "text": TEXT,
+        "from": "+254709000000",
+        "dlr-mask": "31",
+    }
+    assert "coding" not in query  # GSM-7 text: Kannel's default coding
+    assert query["dlr-url"].endswith("ref=11111111-1111-1111-1111-111111111111&type=%d&answer=%A")
+
+
+def kannel_get(name: str, token: str = "tok-current"):
+    return rf.get(f"/webhooks/x/in?token={token}&{payload(name).decode()}")
+
+
+# -- SMS Gateway for Android (signed JSON envelopes) ------------------------------------------
+
+ANDROID_KEY = "android-signing-key"
+
+
+def android(url: str):
+    gateway = build_gateway(
+        "android",
+        config={"mode": "private", "urlTemplate": url, "username": "sms", "simNumber": 1, "country": "US"},
+        secrets={"password": "p", "signingKey": ANDROID_KEY},
+    )
+    return ADAPTERS["android"](gateway)
+
+
+def android_request(recorded):
+    documented = payload_json("android/send_request.json")
+    body = recorded.json()
+    assert recorded.method == "POST" and recorded.path == "/3rdparty/v1/messages"
+    assert recorded.headers["authorization"].startswith("Basic ")
+    assert set(body) <= set(documented), set(body) - set(documented)
+    assert body["textMessage"] == {"text": TEXT} and body["phoneNumbers"] == ["+79990001234"]
+    assert body["id"] == "11111111-1111-1111-1111-111111111111" and len(body["id"]) <= 36
+    assert body["withDeliveryReport"] is True and body["simNumber"] == 1
+
+
+def android_signed(name: str, *, key: str = ANDROID_KEY, age: int = 0, tamper: bool = False):
+    from gateways.providers.android import android_signature
+
+    body = payload(name)
+    timestamp = str(int(datetime.now(UTC).timestamp()) - age)
+    signature = android_signature(key, body, timestamp)
+    if tamper:
+        body = body.replace(b"sweet", b"sour")
+    return rf.post(
+        "/webhooks/x/in",
+        data=body,
+        content_type="application/json",
+        HTTP_X_SIGNATURE=signature,
+        HTTP_X_TIMESTAMP=timestamp,
+    )
+
+
+# -- Africa's Talking (form callbacks; the URL's token authenticates) -------------------------
+
+
+def africastalking(url: str):
+    gateway = build_gateway(
+        "africastalking",
+        config={"urlTemplate": url, "username": "sandbox", "from": "AFRICASTKNG"},
+        secrets={"apiKey": "at-key"},
+    )
+    return ADAPTERS["africastalking"](gateway)
+
+
+def africastalking_request(recorded):
+    documented = dict(parse_qsl(payload("africastalking/send_request.form").decode()))
+    form = {k: v[0] for k, v in recorded.form().items()}
+    assert recorded.method == "POST" and recorded.path == "/version1/messaging"
+    assert recorded.headers["apikey"] == "at-key" and recorded.headers["accept"] == "application/json"
+    assert set(form) <= set(documented), set(form) - set(documented)
+    assert form == {**documented, "message": TEXT}
+
+
 def one(to: str) -> OutboundSms:
     return OutboundSms(reference="11111111-1111-1111-1111-111111111111", to=to, text=TEXT)
 
@@ -348,6 +442,86 @@ CONTRACTS = {
             status=with_token(lambda p: form_post(p, payload("generic_http/status_delivered.form"))),
             status_expected={"provider_message_id": "12345", "status": "delivered"},
             forged=lambda kind: with_token(lambda p: form_post(p, payload("generic_http/receive.form")), "bad")(),
+        ),
+        Contract(
+            type="kannel",
+            adapter=kannel,
+            message=one("+254711000001"),
+            simulator_name="kannel",
+            success=Answer(202, payload("kannel/send_response_202.txt"), "text/html"),
+            success_id="11111111-1111-1111-1111-111111111111",  # Kannel has no id: ours, carried by its reports
+            check_request=kannel_request,
+            refusal=Answer(403, payload("kannel/send_error_403.txt"), "text/html"),
+            refusal_reason="Authorization failed for sendsms",
+            retry_after_honoured=True,
+            inbound=lambda: kannel_get("kannel/sms_service_get.query"),
+            inbound_expected={
+                "sender": "+254711000001",
+                "recipient": "+254709000000",
+                "text": "Taken",
+                "provider_message_id": "03d94628-8776-4a11-a64d-642670aecb4f",
+                "received_at": at("2024-05-07T08:03:12"),
+            },
+            status=lambda: kannel_get("kannel/dlr_delivered.query"),
+            status_expected={
+                "provider_message_id": "11111111-1111-1111-1111-111111111111",
+                "reference": "11111111-1111-1111-1111-111111111111",
+                "status": "delivered",
+            },
+            forged=lambda kind: kannel_get("kannel/sms_service_get.query", token="bad"),
+        ),
+        Contract(
+            type="android",
+            adapter=android,
+            message=one("+79990001234"),
+            simulator_name="android",
+            success=Answer(202, payload("android/send_response_202.json")),
+            success_id="PyDmBQZZXYmyxMwED8Fzy",
+            check_request=android_request,
+            refusal=Answer(400, payload("android/send_error_400.json")),
+            refusal_reason="An error occurred",
+            retry_after_honoured=True,
+            inbound=lambda: android_signed("android/sms_received.json"),
+            inbound_expected={
+                "sender": "+16505551212",
+                "recipient": "+1234567890",
+                "text": "Android is always a sweet treat!",
+                "provider_message_id": "Ey6ECgOkVVFjz3CL48B8C",  # the event id: `messageId` is content-derived
+                "received_at": at("2024-06-22T08:46:11"),
+            },
+            status=lambda: android_signed("android/sms_delivered.json"),
+            status_expected={
+                "provider_message_id": "msg-789",
+                "reference": "msg-789",
+                "status": "delivered",
+                "occurred_at": at("2026-02-17T19:10:00"),
+            },
+            forged=lambda kind: android_signed("android/sms_received.json", tamper=True),
+        ),
+        Contract(
+            type="africastalking",
+            adapter=africastalking,
+            message=one("+254711000123"),
+            simulator_name="africastalking",
+            success=Answer(201, payload("africastalking/send_response_201.json")),
+            success_id="ATPid_SampleTxnId123",
+            check_request=africastalking_request,
+            refusal=Answer(401, payload("africastalking/send_error_401.txt"), "text/plain"),
+            refusal_reason="The supplied authentication is invalid",
+            retry_after_honoured=True,
+            inbound=with_token(lambda p: form_post(p, payload("africastalking/incoming_message.form"))),
+            inbound_expected={
+                "sender": "+254711000123",
+                "recipient": "21525",
+                "text": "Taken",
+                "provider_message_id": "2f4aae5b-2b2f-4c1b-9f3f-3f6b0d2a4e11",
+                "received_at": at("2024-05-07T08:03:12"),
+            },
+            status=with_token(lambda p: form_post(p, payload("africastalking/delivery_report_success.form"))),
+            status_expected={"provider_message_id": "ATXid_bd20e1a9d4d6c1c2ed6b8a6d6e1d45a2", "status": "delivered"},
+            forged=lambda kind: with_token(
+                lambda p: form_post(p, payload("africastalking/incoming_message.form")), "bad"
+            )(),
         ),
     )
 }

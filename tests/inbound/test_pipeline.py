@@ -292,21 +292,21 @@ def test_help_is_answered_even_to_an_opted_out_number_but_nothing_else_is(organi
     reply(organization, gateway, text="help", provider_id="SM2")
     later = messages_queue(organization=organization, recipients=[PHONE], body="Dose", source="portal").messages[0]
 
-    help_reply = OutboundMessage.objects.get(recipient=PHONE, body=organization.help_text)
+    help_reply = OutboundMessage.objects.get(recipient=PHONE, body=f"Demo Org: {organization.help_text}")
     assert help_reply.status != "failed" and help_reply.error_reason == ""
     assert [m.to for m in SimulatorAdapter.outbox] == [PHONE]  # the HELP answer went out
     assert later.status == "failed" and later.error_reason == "opted out"
 
 
-def test_organization_keywords_replace_the_defaults(organization, gateway):
+def test_organization_keywords_add_to_the_standard_opt_out_set(organization, gateway):
     organization.opt_out_keywords = ["ARRET"]
     organization.save()
 
-    reply(organization, gateway, text="arret", provider_id="SM1")
-    reply(organization, gateway, text="stop", provider_id="SM2")
+    reply(organization, gateway, text="arret", provider_id="SM1", sender="+12025550122")
+    reply(organization, gateway, text="stop", provider_id="SM2")  # FCC: STOP is never switched off
 
-    assert OptOut.objects.filter(phone_number=PHONE).count() == 1
-    assert InboundMessage.objects.get(provider_message_id="SM2").command == ""
+    assert set(OptOut.objects.values_list("phone_number", flat=True)) == {"+12025550122", PHONE}
+    assert InboundMessage.objects.get(provider_message_id="SM2").command == "opt_out"
 
 
 def test_keyword_command_hands_the_reply_to_the_named_plugin_only(organization, gateway, receiver):

@@ -29,6 +29,7 @@ class Simulator(Protocol):
     messages: dict[str, SentMessage]
     requests: Any  # the RecordedRequest log
     status_urls: dict[str, str]
+    webhooks: dict[str, dict[str, str]]  # registered through a provider's API: provider → event → URL
     auto_report: str | None
     bulksms_rendering: str
     sns_topic_arn: str
