@@ -243,7 +243,10 @@ def single_run(port: int, key: str, total: int, area: str | None, clients: int =
     """Requests/s of single sends (or GET /healthz when `area` is None): wrk when installed
     (`apt-get install wrk`), else `total` requests from an asyncio client over `clients` connections.
     With `cpu_of` (name → root pid), also prints the CPU each request cost each process tree."""
+    from loadgen import BackendCpu
+
     before = _cpu_snapshot(cpu_of) if cpu_of else None
+    backends = BackendCpu(DB_NAME).start() if cpu_of else None
     if CLIENT == "wrk":
         rate, count = wrk_run(port, key, area, seconds=10, clients=clients)
     else:
@@ -251,6 +254,7 @@ def single_run(port: int, key: str, total: int, area: str | None, clients: int =
     if cpu_of:
         after = _cpu_snapshot(cpu_of)
         parts = {name: (after[name] - before[name]) * 1000 / max(1, count) for name in after}
+        parts["postgres"] = backends.stop() * 1000 / max(1, count)
         single_run.cpu_ms = parts
         shown = ", ".join(f"{name} {ms:.2f}" for name, ms in parts.items())
         print(f"  {'single send' if area else 'GET /healthz'}: CPU ms per request {sum(parts.values()):.2f} ({shown})")
@@ -258,12 +262,11 @@ def single_run(port: int, key: str, total: int, area: str | None, clients: int =
 
 
 def _cpu_snapshot(roots: dict[str, int]) -> dict[str, float]:
-    """CPU seconds so far of each process tree, of PostgreSQL's backends of the bench database and
-    of the load generator (wrk: this process's waited-for children)."""
-    from loadgen import cpu_of_tree, postgres_backends_cpu  # bench/loadgen.py, the same /proc accounting
+    """CPU seconds so far of each process tree and of the load generator (wrk: this process's
+    waited-for children); PostgreSQL's backends are read by loadgen.BackendCpu."""
+    from loadgen import cpu_of_tree  # bench/loadgen.py, the same /proc accounting
 
     snapshot = {name: cpu_of_tree(pid) for name, pid in roots.items()}
-    snapshot["postgres"] = postgres_backends_cpu(DB_NAME)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     snapshot["client"] = usage.ru_utime + usage.ru_stime if CLIENT == "wrk" else time.process_time()
     return snapshot
