@@ -106,7 +106,7 @@ class PatientResource(OrganizationScopedResource):
                 continue
             match = CAREGIVER_RE.match(item.strip())
             if not match:
-                raise ValidationError({"caregivers": f'"{item.strip()}": expected "Name +15551234567"'})
+                raise ValidationError({"caregivers": f'"{item.strip()}": expected "Name +12025550123"'})
             found.append(
                 (match["name"].strip(), self.phone(match["phone"], organization=organization, field="caregivers"))
             )

@@ -156,13 +156,26 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
     )
     sent = 0
     for slot in due:
-        if reminder_send(slot=slot, now=now):
+        if reminder_send(slot=slot, now=now, scheduled=True):
             sent += 1
     return sent
 
 
-def reminder_send(*, slot: DoseSlot, now: datetime | None = None) -> bool:
-    """Claim the slot and queue its reminder in one transaction; False when someone else has it."""
+def reminder_valid_until(slot: DoseSlot, *, now: datetime, scheduled: bool) -> datetime | None:
+    """A scheduled reminder: the dose time + the reminder validity, as far from the clock as from the
+    scheduler's `now` (the same instant in production). One a person sends now: from now."""
+    seconds = settings.SMSPORTAL_VALIDITY_SECONDS.get("schedule", 0)
+    if not seconds:
+        return None
+    anchor = slot.scheduled_at if scheduled else now
+    return timezone.now() + (anchor + timedelta(seconds=seconds) - now)
+
+
+def reminder_send(*, slot: DoseSlot, now: datetime | None = None, scheduled: bool = False) -> bool:
+    """Claim the slot and queue its reminder in one transaction; False when someone else has it.
+
+    `scheduled` (the beat's run): valid until 2 h (settings) after the dose; else (a person's "send
+    now") for that long from now."""
     now = now or timezone.now()
     if not slot.patient.phone or not slot.schedule.active:
         return False
@@ -178,6 +191,8 @@ def reminder_send(*, slot: DoseSlot, now: datetime | None = None) -> bool:
                 recipients=[str(slot.patient.phone)],
                 body=reminder_text(slot),
                 source="schedule",
+                # A reminder is worthless long after its dose: expired rather than sent late.
+                valid_until=reminder_valid_until(slot, now=now, scheduled=scheduled),
             )
             reminder = result.messages[0] if result.messages else None
             DoseSlot.objects.filter(pk=slot.pk).update(reminder=reminder)

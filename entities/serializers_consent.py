@@ -21,7 +21,7 @@ class ConsentProgramSerializer(serializers.ModelSerializer):
         help_text="Sends of these sources without a program count as this program.",
     )
     keyword = serializers.RegexField(
-        r"^\w*$", required=False, allow_blank=True, max_length=30, help_text="One word: STOP <KEYWORD>, YES <KEYWORD>."
+        r"^\w+$", required=False, allow_blank=True, max_length=30, help_text="One word: STOP <KEYWORD>, YES <KEYWORD>."
     )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815
 

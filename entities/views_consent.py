@@ -27,6 +27,7 @@ from smsportal.pagination import BoundedLimitOffsetPagination
 
 _ERRORS = {400: OpenApiResponse(ApiErrorSerializer, description="a field is invalid; `field` names it")}
 _NOT_FOUND = {404: OpenApiResponse(ApiErrorSerializer, description="not in your organization")}
+_DUPLICATE = {409: OpenApiResponse(ApiErrorSerializer, description="another program has this slug or keyword")}
 
 
 def _error(exc: ConsentError) -> ApiError:
@@ -91,9 +92,11 @@ def _organization(request):
 
 @extend_schema_view(
     list=extend_schema(tags=["Consent"]),
-    create=extend_schema(tags=["Consent"], responses={201: ConsentProgramSerializer, **_ERRORS}),
+    create=extend_schema(tags=["Consent"], responses={201: ConsentProgramSerializer, **_ERRORS, **_DUPLICATE}),
     retrieve=extend_schema(tags=["Consent"], responses={200: ConsentProgramSerializer, **_NOT_FOUND}),
-    partial_update=extend_schema(tags=["Consent"], responses={200: ConsentProgramSerializer, **_ERRORS, **_NOT_FOUND}),
+    partial_update=extend_schema(
+        tags=["Consent"], responses={200: ConsentProgramSerializer, **_ERRORS, **_NOT_FOUND, **_DUPLICATE}
+    ),
 )
 class ConsentProgramViewSet(
     mixins.ListModelMixin,

@@ -197,4 +197,5 @@ class GatewayAdmin(OrganizationScopedAdmin):
                 self.message_user(request, f"{gateway.name}: {len(registered)} webhooks registered.")
 
 
-from gateways import admin_numbers  # noqa: E402, F401 — registers the number-assignment admin
+# Register the number-assignment and prefix-route admins.
+from gateways import admin_numbers, admin_routes  # noqa: E402, F401

@@ -22,6 +22,7 @@ INVALIDATING_MODELS = [
     "entities.ConsentProgram",
     "gateways.Gateway",
     "gateways.InboundNumber",
+    "gateways.GatewayRoute",
     "plugins.PluginRegistration",
     "messaging.KeywordCommand",
 ]

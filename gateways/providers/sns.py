@@ -115,7 +115,10 @@ class SnsAdapter(RequestsAdapter):
     type = "sns"
     label = "AWS SNS / End User Messaging"
     signed_webhooks = True  # SNS message signatures
-    capabilities = Capabilities(max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16)
+    # End User Messaging's MPS limits count message parts (segments).
+    capabilities = Capabilities(
+        max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16, counts_segments=True
+    )
     config_spec = ProviderSettings(
         (
             Setting(

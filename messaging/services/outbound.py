@@ -10,8 +10,6 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from functools import cached_property, lru_cache
 
 from django.conf import settings
@@ -19,13 +17,15 @@ from django.db import connection, models, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
+from gateways.route_selectors import route_gateway, route_match, routes_for
 from gateways.selectors import gateway_for_send, gateway_senders
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.models import OptOut, OutboundMessage
 from messaging.services.dispatch import dispatch_request
+from messaging.services.expiry import valid_until_default
 from messaging.services.send_rules import OPTED_OUT, refusal_error, refusals, send_rules
 from messaging.text import text_info
-from smsportal.db import execute_hot
+from smsportal.db import copy_text, execute_hot
 from smsportal.phones import InvalidPhoneNumber, country_of, to_e164
 
 logger = logging.getLogger(__name__)
@@ -121,6 +121,7 @@ def messages_queue(
     require_one: bool = False,
     ignore_opt_out: bool = False,
     not_before=None,
+    valid_until=None,
     program=None,
 ) -> QueueResult:
     """Validate and store one message per recipient, then ask for dispatch after commit.
@@ -138,6 +139,9 @@ def messages_queue(
     adds its consent and per-program opt-outs, and the organization's exemption guard applies
     (send_rules.py); a refused recipient is stored `failed` with the reason, or raises with
     `refuse_opted_out`. An unknown program raises (400, field "program") and stores nothing.
+    `valid_until`: not handed to a provider by then → expired (default: the source's validity, settings).
+    Without an explicit `gateway`, each recipient goes through the organization's prefix routes
+    (longest prefix wins; gateways/route_selectors.py), the default gateway being the `*` route.
     """
     if not_before is None and source in QUIET_HOURS_SOURCES:
         not_before = organization.quiet_hours_release()
@@ -147,6 +151,7 @@ def messages_queue(
     with context:
         # Before the gateway: an unknown program is the request's fault (400), whatever else is wrong.
         rules = send_rules(organization=organization, source=source, program=program)
+        routes = () if gateway is not None else routes_for(organization.pk)
         gateway = gateway or gateway_for_send(organization=organization)
         if gateway is None:
             raise NoGatewayConfigured()
@@ -155,6 +160,8 @@ def messages_queue(
         )
         result = QueueResult(batch_id=uuid.uuid4())
         now = timezone.now()
+        if valid_until is None:
+            valid_until = valid_until_default(source=source, now=now)
         # A prototype row carries every default; each recipient's row differs in a few columns only.
         prototype = {
             "organization_id": organization.pk,
@@ -167,10 +174,11 @@ def messages_queue(
             "source": source,
             "idempotency_key": idempotency_key,
             "next_attempt_at": not_before,
+            "valid_until": valid_until,
             "created_at": now,
             "updated_at": now,
         }
-        rows = _Rows(prototype, gateway=gateway, now=now)
+        rows = _Rows(prototype, gateway=gateway, now=now, routes=routes)
         region = organization.default_region or None
         valid = _numbers_valid(recipients, region=region, strict=strict_numbers, result=result)
         if rules is not None:
@@ -276,11 +284,12 @@ def _layout() -> tuple[list, list[str], list[bool], list, str, str]:
 class _Rows:
     """The outbox rows of one send, as column values in model field order."""
 
-    def __init__(self, prototype: dict, *, gateway, now):
+    def __init__(self, prototype: dict, *, gateway, now, routes=()):
         self.fields, self.columns, self.plain, defaults, self.table, self.names = _layout()
         self.base = [prototype.get(name, default) for name, default in zip(self.columns, defaults, strict=True)]
         index = {name: i for i, name in enumerate(self.columns)}
         self.i_id, self.i_recipient, self.i_sender = index["id"], index["recipient"], index["sender"]
+        self.i_gateway = index["gateway_id"]
         self.i_reason = index["error_reason"]
         self.failed = [(index["status"], Status.FAILED), (index["failed_at"], now), (index["result_code"], "FAILED")]
         self.gateway = gateway
@@ -290,6 +299,9 @@ class _Rows:
             prefetch_related_objects([gateway], "inbound_numbers")
         self.local_senders = gateway_senders(gateway, organization_id=prototype["organization_id"])
         self.default_sender = gateway.config.get("from", "") or ""
+        self.organization_id = prototype["organization_id"]
+        self.routes = routes
+        self._route_senders: dict = {}  # gateway id → (local numbers, its `from`), built once per send
         self.values: list[list] = []
         self.queued = 0
         self._templates: dict[str, list[str]] = {}  # COPY text of a queued row ("") and per refusal reason
@@ -298,10 +310,17 @@ class _Rows:
         row = self.base.copy()
         row[self.i_id] = uuid.uuid4()
         row[self.i_recipient] = number
-        if self.local_senders:  # as gateway_sender_for(), with the map built once per send
-            row[self.i_sender] = self.local_senders.get(country_of(number)) or self.default_sender
+        route = route_match(self.routes, number) if self.routes else None
+        if route is not None:
+            routed = route_gateway(route)
+            row[self.i_gateway] = routed.pk
+            local, default = self._senders_of(routed)
         else:
-            row[self.i_sender] = self.default_sender
+            local, default = self.local_senders, self.default_sender
+        if local:  # as gateway_sender_for(), with the map built once per send
+            row[self.i_sender] = local.get(country_of(number)) or default
+        else:
+            row[self.i_sender] = default
         reason = refused.get(number)
         if reason is not None:
             for i, value in self.failed:
@@ -312,6 +331,13 @@ class _Rows:
             self.queued += 1
         self.values.append(row)
         return row
+
+    def _senders_of(self, gateway) -> tuple[dict, str]:
+        senders = self._route_senders.get(gateway.pk)
+        if senders is None:
+            local = gateway_senders(gateway, organization_id=self.organization_id)
+            senders = self._route_senders[gateway.pk] = (local, gateway.config.get("from", "") or "")
+        return senders
 
     def _params(self, row: list) -> list:
         prepared = zip(self.fields, self.plain, row, strict=True)
@@ -392,30 +418,12 @@ class _Rows:
             template = self._templates.get(reason)
             if template is None:
                 prepared = [f.get_db_prep_save(v, connection) for f, v in zip(self.fields, row, strict=True)]
-                template = self._templates[reason] = [_copy_text(v) for v in prepared]
+                template = self._templates[reason] = [copy_text(v) for v in prepared]
             line = template.copy()
             line[i_id] = str(row[i_id])
             line[i_recipient] = row[i_recipient]  # E.164: digits and "+", nothing to escape
-            line[i_sender] = _copy_text(row[i_sender])
+            line[i_sender] = copy_text(row[i_sender])
+            if self.routes:
+                line[self.i_gateway] = str(row[self.i_gateway])
             lines.append("\t".join(line))
         return "\n".join(lines) + "\n"
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value) -> str:
-    """One value in COPY's text format, as the column's get_db_prep_save() prepared it."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID | int | float | Decimal):
-        return str(value)
-    if hasattr(value, "obj") and hasattr(value, "dumps"):  # psycopg Json/Jsonb, as JSONField prepares it
-        return value.dumps(value.obj).translate(_COPY_ESCAPES)
-    raise TypeError(f"no COPY text form for {type(value).__name__}")

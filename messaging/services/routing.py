@@ -192,6 +192,10 @@ def _route(message: InboundMessage, context: RoutingContext) -> None:
     correlate(message, context.last_sent.get(message.pk))
     words = normalize_words(message.text)
     message.status, message.processed_at = Status.PROCESSED, now
+    found = context.people.get(message.originator, []) if message.originator.startswith("+") else []
+    if len(found) == 1:
+        # Known before any command runs: a keyword or opt-out reply from a patient is still theirs.
+        message.entity_type, message.entity_id = found[0].entity_type, found[0].id
 
     if message.originator.startswith("+") and words:
         programs = programs_of(organization.pk)
@@ -212,7 +216,6 @@ def _route(message: InboundMessage, context: RoutingContext) -> None:
     if not message.originator.startswith("+"):
         message.status, message.failure_reason = Status.FAILED, Reason.INVALID_SENDER
         return
-    found = context.people.get(message.originator, [])
     if len(found) != 1:
         message.status = Status.FAILED
         message.failure_reason = Reason.NO_ENTITY if not found else Reason.MULTIPLE_ENTITIES
@@ -226,7 +229,6 @@ def _route(message: InboundMessage, context: RoutingContext) -> None:
         )
         return
     entity = found[0]
-    message.entity_type, message.entity_id = entity.entity_type, entity.id
     names = (
         [command.plugin_name] if command is not None and command.action == KeywordCommand.Action.PLUGIN_ONLY else None
     )

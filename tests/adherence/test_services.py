@@ -269,3 +269,12 @@ def test_a_reply_hours_before_the_dose_confirms_nothing_but_one_within_the_grace
     )
     slot.refresh_from_db()
     assert near is not None and near.on_time and slot.status == "taken"
+
+
+def test_a_reminder_is_valid_until_two_hours_after_its_dose(organization, gateway, med_schedule):
+    before = timezone.now()
+    reminders_send_due(now=DOSE + timedelta(minutes=1))
+
+    # The scheduler ran a minute after the dose: the reminder stays valid for 1 h 59 min more.
+    left = OutboundMessage.objects.get(source="schedule").valid_until - before
+    assert timedelta(hours=1, minutes=58) < left <= timedelta(hours=1, minutes=59, seconds=1)

@@ -23,11 +23,20 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from adherence.models import DoseSlot, MedicationSchedule
 from adherence.services import schedule_save
+from entities.consent import consent_record
 from entities.services import api_key_create
+from gateways.models import GatewayRoute
 from messaging.models import InboundMessage
 from plugins.models import PluginInvocation, PluginRegistration
 from smsportal.wsgi import application
-from tests.factories import CaregiverFactory, FollowUpFactory, OrganizationUserFactory, PatientFactory
+from tests.factories import (
+    CaregiverFactory,
+    ConsentProgramFactory,
+    FollowUpFactory,
+    KeywordCommandFactory,
+    OrganizationUserFactory,
+    PatientFactory,
+)
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -132,10 +141,21 @@ def seeded(organization, gateway, bearer):
         attempt_log=[{"at": timezone.now().isoformat(), "statusCode": 500, "error": "boom", "ms": 12}],
     )
     assert DoseSlot.objects.filter(schedule=schedule).exists()
+    command = KeywordCommandFactory(organization=organization, keyword="HOURS")
+    staff = OrganizationUserFactory(organization=organization)
+    program = ConsentProgramFactory(organization=organization)
+    for person in (patient, caregiver, staff):
+        consent_record(
+            organization=organization, person=person, program=program, status="opted_in", source="api", text="Yes"
+        )
     return {
         "/api/v1/patients/{id}/": {"id": patient.pk},
         "/api/v1/caregivers/{id}/": {"id": caregiver.pk},
-        "/api/v1/organization-users/{id}/": {"id": OrganizationUserFactory(organization=organization).pk},
+        "/api/v1/organization-users/{id}/": {"id": staff.pk},
+        "/api/v1/patients/{id}/consent/": {"id": patient.pk},
+        "/api/v1/caregivers/{id}/consent/": {"id": caregiver.pk},
+        "/api/v1/organization-users/{id}/consent/": {"id": staff.pk},
+        "/api/v1/consent-programs/{slug}/": {"slug": program.slug},
         "/api/v1/medication-schedules/{id}/": {"id": schedule.pk},
         "/api/v1/medication-schedules/{id}/doses/": {"id": schedule.pk},
         "/api/v1/follow-ups/{id}/": {"id": FollowUpFactory(organization=organization, patient=patient).pk},
@@ -145,6 +165,10 @@ def seeded(organization, gateway, bearer):
         "/api/sms/inbound/{uid}": {"uid": inbound.pk},
         "/api/gateways/{uid}": {"uid": gateway.pk},
         "/api/gateways/{route}": {"route": "simulator"},
+        "/api/v1/keyword-commands/{id}/": {"id": command.pk},
+        "/api/gateways/routes/{route_id}": {
+            "route_id": GatewayRoute.objects.create(organization=organization, prefix="+1", gateway=gateway).pk
+        },
     }
 
 
