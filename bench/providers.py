@@ -28,7 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
-from cpu import cpu_seconds
+from loadgen import cpu_of_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -177,7 +177,7 @@ def run(mode: str, count: int, env: dict) -> dict:
         stand_in_url = f"http://127.0.0.1:{port}"
 
     def stand_in_cpu() -> float:
-        return sum(cpu_seconds(pid) for pid in box.pids()) if box else cpu_seconds(sim.pid)
+        return sum(cpu_of_tree(pid) for pid in box.pids()) if box else cpu_of_tree(sim.pid)
 
     worker = None
     try:
@@ -219,9 +219,9 @@ def run(mode: str, count: int, env: dict) -> dict:
                 break
             if worker_cpu0 is None and pending < count:
                 # Sending has begun: worker start-up CPU stays out of the per-message figure.
-                worker_cpu0, sent0 = cpu_seconds(worker.pid), count - pending
+                worker_cpu0, sent0 = cpu_of_tree(worker.pid), count - pending
             time.sleep(0.1)
-        worker_cpu = cpu_seconds(worker.pid) - (worker_cpu0 or 0.0)
+        worker_cpu = cpu_of_tree(worker.pid) - (worker_cpu0 or 0.0)
         sim_cpu = stand_in_cpu() - sim_cpu0
         stats = rows.filter(status="sent").aggregate(first=Min("sent_at"), last=Max("sent_at"))
         sent = rows.filter(status="sent").count()

@@ -24,6 +24,7 @@ INVALIDATING_MODELS = [
     "gateways.InboundNumber",
     "gateways.GatewayRoute",
     "plugins.PluginRegistration",
+    "messaging.KeywordCommand",
 ]
 
 _caches: list["LocalCache"] = []
