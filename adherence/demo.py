@@ -40,6 +40,69 @@ def demo_seed(*, organization, now: datetime | None = None) -> int:
         created += 1
     plugin_install(organization=organization)
     demo_history_seed(organization=organization, now=now)
+    demo_today_seed(organization=organization, now=now)
+    return created
+
+
+DEMO_DUE_IN = timedelta(minutes=5)
+DEMO_DUE_SOON = timedelta(minutes=15)  # an open dose due by then already shows the loop
+
+
+def demo_today_seed(*, organization, now: datetime | None = None) -> list[DoseSlot]:
+    """Today's doses for the first demo patient, relative to now in the schedule's time zone, so the
+    demo loop works at any hour: one taken an hour ago, one missed (its reply window closed), and
+    one due in a few minutes — its "Send reminder now" is on the Today page at once.
+
+    Run at every `make run` start: a missing kind is added, an open dose that is still due soon is
+    kept (no pile-up of demo doses on restarts). Returns the slots it created.
+    """
+    now = now or timezone.now()
+    schedule = (
+        MedicationSchedule.objects.filter(organization=organization, medication="Metformin 500 mg")
+        .select_related("patient")
+        .order_by("created_at")
+        .first()
+    )
+    if schedule is None:
+        return []
+    tz = zone(schedule.timezone or "UTC")
+    window = timedelta(minutes=schedule.response_window_minutes)
+    today = DoseSlot.objects.filter(schedule=schedule, local_date=now.astimezone(tz).date())
+    wanted = []
+    if not today.filter(status=Status.TAKEN).exists():
+        wanted.append((now - timedelta(hours=1), Status.TAKEN))
+    if not today.filter(status=Status.MISSED).exists():
+        wanted.append((now - window - timedelta(minutes=30), Status.MISSED))
+    if not DoseSlot.objects.filter(
+        schedule=schedule,
+        status__in=DoseSlot.OPEN,
+        window_closes_at__gt=now,
+        scheduled_at__lte=now + DEMO_DUE_SOON,
+    ).exists():
+        wanted.append((now + DEMO_DUE_IN, Status.SCHEDULED))
+    created = []
+    for at, status in wanted:
+        local = at.astimezone(tz).replace(second=0, microsecond=0)
+        scheduled = local_to_utc(local.date(), local.time(), tz)
+        slot, made = DoseSlot.objects.get_or_create(
+            schedule=schedule,
+            local_date=local.date(),
+            local_time=local.time(),
+            defaults={
+                "organization": organization, "patient": schedule.patient, "scheduled_at": scheduled,
+                "window_closes_at": scheduled + window, "status": status,
+                "reminded_at": scheduled if status != Status.SCHEDULED else None,
+                "missed_at": scheduled + window if status == Status.MISSED else None,
+            },
+        )  # fmt: skip
+        if not made:
+            continue
+        created.append(slot)
+        if status == Status.TAKEN:
+            DoseConfirmation.objects.create(
+                organization=organization, slot=slot, patient=schedule.patient, reply="1",
+                received_at=scheduled + timedelta(minutes=4), on_time=True,
+            )  # fmt: skip
     return created
 
 

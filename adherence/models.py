@@ -79,6 +79,22 @@ class MedicationSchedule(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # What staff set on a schedule (the portal's form, the admin's import/export), in form order.
+    SETTINGS = (
+        "medication",
+        "dose_times",
+        "days_of_week",
+        "start_date",
+        "end_date",
+        "timezone",
+        "reminder_texts",
+        "confirm_replies",
+        "response_window_minutes",
+        "alert_caregivers",
+        "caregiver_alert_text",
+        "active",
+    )
+
     class Meta:
         ordering = ["patient__last_name", "medication"]
         indexes = [models.Index(fields=["organization", "active"], name="schedule_org_active")]

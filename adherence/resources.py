@@ -160,7 +160,7 @@ class PatientResource(OrganizationScopedResource):
                 continue
             match = CAREGIVER_RE.match(item.strip())
             if not match:
-                raise ValidationError({"caregivers": f'"{item.strip()}": expected "Name +15551234567"'})
+                raise ValidationError({"caregivers": f'"{item.strip()}": expected "Name +12025550123"'})
             found.append(
                 (match["name"].strip(), self.phone(match["phone"], organization=organization, field="caregivers"))
             )
@@ -268,22 +268,7 @@ class MedicationScheduleResource(OrganizationScopedResource):
 
     class Meta:
         model = MedicationSchedule
-        fields = [
-            "organization",
-            "patient_phone",
-            "medication",
-            "dose_times",
-            "days_of_week",
-            "start_date",
-            "end_date",
-            "timezone",
-            "reminder_texts",
-            "confirm_replies",
-            "response_window_minutes",
-            "alert_caregivers",
-            "caregiver_alert_text",
-            "active",
-        ]
+        fields = ["organization", "patient_phone", *MedicationSchedule.SETTINGS]
         export_order = fields
         import_id_fields = ["organization", "patient_phone", "medication"]
         clean_model_instances = True

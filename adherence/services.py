@@ -17,7 +17,6 @@ from adherence.schedule import doses_between, reply_confirms
 from messaging import live
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.message_templates import TemplateKind, render, template_render
-from messaging.models import OutboundMessage
 from messaging.services.outbound import messages_queue
 
 logger = logging.getLogger(__name__)
@@ -156,13 +155,26 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
     )
     sent = 0
     for slot in due:
-        if reminder_send(slot=slot, now=now):
+        if reminder_send(slot=slot, now=now, scheduled=True):
             sent += 1
     return sent
 
 
-def reminder_send(*, slot: DoseSlot, now: datetime | None = None) -> bool:
-    """Claim the slot and queue its reminder in one transaction; False when someone else has it."""
+def reminder_valid_until(slot: DoseSlot, *, now: datetime, scheduled: bool) -> datetime | None:
+    """A scheduled reminder: the dose time + the reminder validity, as far from the clock as from the
+    scheduler's `now` (the same instant in production). One a person sends now: from now."""
+    seconds = settings.SMSPORTAL_VALIDITY_SECONDS.get("schedule", 0)
+    if not seconds:
+        return None
+    anchor = slot.scheduled_at if scheduled else now
+    return timezone.now() + (anchor + timedelta(seconds=seconds) - now)
+
+
+def reminder_send(*, slot: DoseSlot, now: datetime | None = None, scheduled: bool = False) -> bool:
+    """Claim the slot and queue its reminder in one transaction; False when someone else has it.
+
+    `scheduled` (the beat's run): valid until 2 h (settings) after the dose; else (a person's "send
+    now") for that long from now."""
     now = now or timezone.now()
     if not slot.patient.phone or not slot.schedule.active:
         return False
@@ -178,6 +190,8 @@ def reminder_send(*, slot: DoseSlot, now: datetime | None = None) -> bool:
                 recipients=[str(slot.patient.phone)],
                 body=reminder_text(slot),
                 source="schedule",
+                # A reminder is worthless long after its dose: expired rather than sent late.
+                valid_until=reminder_valid_until(slot, now=now, scheduled=scheduled),
             )
             reminder = result.messages[0] if result.messages else None
             DoseSlot.objects.filter(pk=slot.pk).update(reminder=reminder)
@@ -310,40 +324,19 @@ def caregivers_alert(*, slot: DoseSlot, now: datetime | None = None) -> int:
                 slot.organization, TemplateKind.CAREGIVER, caregiver.locale, first_name=caregiver.first_name, **values
             )
         try:
-            messages_queue_quiet(
-                organization=slot.organization, recipients=[str(caregiver.phone)], body=body, source="system", now=now
+            # A system message, but not urgent: held in quiet hours like the organization's own sends.
+            messages_queue(
+                organization=slot.organization,
+                recipients=[str(caregiver.phone)],
+                body=body,
+                source="system",
+                not_before=slot.organization.quiet_hours_release(now),
             )
             count += 1
         except (MessageRejected, NoGatewayConfigured) as exc:
             logger.warning("caregiver alert not queued", extra={"slot": slot.pk, "reason": str(exc)})
     DoseSlot.objects.filter(pk=slot.pk).update(caregivers_alerted_at=now or timezone.now())
     return count
-
-
-# --- quiet hours -----------------------------------------------------------------------------
-
-
-def quiet_hours_release(*, organization, now: datetime | None = None) -> datetime | None:
-    """When the organization's quiet hours end, if `now` falls inside them; else None."""
-    return organization.quiet_hours_release(now)
-
-
-@transaction.atomic
-def messages_queue_quiet(*, organization, recipients, body, source, now=None, **kwargs):
-    """messages_queue, but held until quiet hours end: for every message that is not a dose reminder.
-
-    Held rows stay `queued` with `next_attempt_at` at the end of quiet hours; the dispatcher skips
-    them until then and the outbound sweeper dispatches them once due.
-    """
-    result = messages_queue(organization=organization, recipients=recipients, body=body, source=source, **kwargs)
-    release = quiet_hours_release(organization=organization, now=now)
-    if release is not None:
-        ids = [m.pk for m in result.messages if m.status == OutboundMessage.Status.QUEUED]
-        OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=release)
-        for m in result.messages:
-            if m.pk in ids:
-                m.next_attempt_at = release
-    return result
 
 
 # --- live events -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-DB_NAME = "smsportal_bench_bare"
+DB_NAME = os.environ.get("BENCH_BARE_DB_NAME", "smsportal_bench_bare")
 BIN = Path(sys.executable).parent
 
 SETTINGS = f"""
@@ -103,6 +103,13 @@ def _port() -> int:
 
 def measure(seconds: int = 10, workers: int = 4, connections: int = 16) -> float:
     """Requests/s of the bare endpoint (needs wrk and PostgreSQL on 127.0.0.1:5432)."""
+    return measure_with_cpu(seconds, workers, connections)[0]
+
+
+def measure_with_cpu(seconds: int = 10, workers: int = 4, connections: int = 16) -> tuple[float, float]:
+    """Requests/s of the bare endpoint and its CPU ms per request (gunicorn tree + PostgreSQL)."""
+    from loadgen import BackendCpu, cpu_of_tree
+
     with tempfile.TemporaryDirectory(prefix="bare_drf_") as tmp:
         root = Path(tmp)
         (root / "bare_app" / "migrations").mkdir(parents=True)
@@ -132,13 +139,16 @@ def measure(seconds: int = 10, workers: int = 4, connections: int = 16) -> float
                     raise RuntimeError("the bare DRF server did not start")
             wrk = ["wrk", "-t2", f"-c{connections}", "-s", str(root / "post.lua"), url]
             subprocess.run([*wrk[:3], "-d2s", *wrk[3:]], capture_output=True, check=True)  # warm every worker
+            web_before, backends = cpu_of_tree(server.pid), BackendCpu(DB_NAME).start()
             out = subprocess.run([*wrk[:3], f"-d{seconds}s", *wrk[3:]], capture_output=True, text=True, check=True)
+            cpu = cpu_of_tree(server.pid) - web_before + backends.stop()
         finally:
             server.terminate()
             server.wait(timeout=20)
         if "Non-2xx" in out.stdout:
             raise RuntimeError(f"the bare DRF endpoint answered errors:\n{out.stdout}")
-        return float(out.stdout.split("Requests/sec:")[1].split()[0])
+        requests = int(out.stdout.split(" requests in ")[0].split()[-1])
+        return float(out.stdout.split("Requests/sec:")[1].split()[0]), cpu * 1000 / max(1, requests)
 
 
 if __name__ == "__main__":

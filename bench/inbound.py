@@ -1,11 +1,17 @@
-"""Inbound benchmark: Twilio-signed webhooks → PostgreSQL → Celery (Redis) → plugin calls on 127.0.0.1.
+"""Inbound benchmark: Twilio-signed webhooks → PostgreSQL → Celery (Redis) → plugin calls on 127.0.0.1,
+with the framework peer (RapidSMS 2.2.0, bench/peer_rapidsms.py) measured in the same run.
 
 Prints
   1. inbound webhooks accepted per second (gunicorn sync ×4, no worker running: the accept path alone);
-  2. replies/s from webhook to plugin call received, with a Celery worker of concurrency 2;
-  3. p50/p99 latency webhook → plugin call at a steady 50 replies/s.
-Targets (issue #4): ≥ 500 webhooks/s, ≥ 300 replies/s end to end, p99 ≤ 150 ms at 50/s. With wrk
-installed, wrk posts the webhooks, and the issues' yardstick (bench/bare_drf.py) is printed last.
+  2. replies/s from webhook to plugin call received, with a Celery worker of concurrency 2, and the
+     peer's replies/s (its HTTP backend, router, messagelog and a reply over HTTP), measured
+     alternately (`--rounds`), with the ratio and the CPU per reply of each;
+  3. p50/p99 latency webhook → plugin call at a steady 50 replies/s, and its CPU per reply;
+  4. the issues' yardstick (bench/bare_drf.py), measured right after 1., and the accept rate and CPU
+     per request as ratios of it.
+Targets (issue #15): replies ≥ 2× the peer, p99 ≤ 50 ms at 50/s with CPU per reply there within 2× of
+full speed, webhooks accepted ≥ 0.8× the bare endpoint. On a shared machine compare CPU per item first;
+the rates are only comparable because the two servers are measured alternately in one run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsportal_bench \
     REDIS_URL=redis://127.0.0.1:6379/2 .venv/bin/python bench/inbound.py [--accept 3000 --e2e 2000 --steady 10]
@@ -15,14 +21,11 @@ talks to 127.0.0.1 only, and every load loop is bounded.
 """
 
 import argparse
-import http.client
 import json
 import multiprocessing as mp
 import os
 import queue
-import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,16 +35,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from loadgen import BackendCpu, _send, cpu_of_tree, free_port, post_all, wait_http
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 AUTH_TOKEN = "bench-twilio-token"
 OUR_NUMBER = "+12025550100"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- the plugin stand-in, in its own process ----------------------------------------------------
@@ -161,163 +160,36 @@ def phone(i: int) -> str:
 # -- load -----------------------------------------------------------------------------------------
 
 
-def signed_request(public_base: str, gateway_id: str, sid: str, sender: str, text: str) -> tuple[str, bytes, dict]:
+def signed_request(public_base: str, gateway_id: str, sid: str, sender: str, text: str) -> tuple:
+    """One Twilio-signed webhook as loadgen's (method, path, headers, body)."""
     from twilio.request_validator import RequestValidator
 
     path = f"/webhooks/{gateway_id}/inbound"
     form = {"MessageSid": sid, "AccountSid": "AC1", "From": sender, "To": OUR_NUMBER, "Body": text, "NumMedia": "0"}
     signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{public_base}{path}", form)
     headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
-    return path, urlencode(form).encode(), headers
+    return "POST", path, headers, urlencode(form).encode()
 
 
-def post(port: int, request: tuple[str, bytes, dict]) -> int:
-    path, body, headers = request
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
+class Cpu:
+    """CPU of the named process trees and of the bench database's PostgreSQL backends over a span:
+    `begin()`, then `per_item(span, items)` in ms per item."""
+
+    def __init__(self, roots: dict[str, int], database: str):
+        self.roots, self.database = roots, database
+
+    def begin(self) -> tuple[dict[str, float], BackendCpu]:
+        return {name: cpu_of_tree(pid) for name, pid in self.roots.items()}, BackendCpu(self.database).start()
+
+    def per_item(self, span: tuple[dict[str, float], BackendCpu], items: int) -> dict[str, float]:
+        trees, backends = span
+        used = {name: cpu_of_tree(pid) - trees[name] for name, pid in self.roots.items()}
+        used["postgres"] = backends.stop()
+        return {k: round(v * 1000 / max(1, items), 2) for k, v in used.items()}
 
 
-def _client_main(port: int, requests: list, threads: int, out: mp.Queue) -> None:
-    with ThreadPoolExecutor(threads) as pool:
-        statuses = list(pool.map(lambda r: post(port, r), requests))
-    out.put(sum(1 for s in statuses if s == 200))
-
-
-def blast(port: int, requests: list, processes: int = 2, threads: int = 8) -> tuple[float, int]:
-    """Post every request as fast as the server takes them; returns (seconds, accepted).
-
-    With wrk installed (`apt-get install wrk`), wrk posts them: a Python client takes a good part of
-    the two cores from the server it measures (docs/performance.md). Else Python processes do."""
-    if shutil.which("wrk"):
-        return _wrk_blast(port, requests)
-    out: mp.Queue = mp.Queue()
-    chunks = [requests[i::processes] for i in range(processes)]
-    procs = [mp.Process(target=_client_main, args=(port, c, threads, out)) for c in chunks]
-    started = time.perf_counter()
-    for p in procs:
-        p.start()
-    ok = sum(out.get(timeout=600) for _ in procs)
-    for p in procs:
-        p.join(timeout=60)
-    return time.perf_counter() - started, ok
-
-
-# Each wrk thread posts its own slice of the pre-signed requests, then (until it is stopped) repeats
-# its last one: a provider's retry, stored once and processed once. A thread prints "done" when as
-# many answers as its slice has came back. wrk calls request() once on its first thread to check
-# the script: that call gets a GET /healthz, so no webhook is skipped.
-WRK_SCRIPT = """
-local count = 0
-function setup(thread) count = count + 1; thread:set("tid", count) end
-function init(args)
-  local all = dofile(args[1])
-  mine, sent, answered = {}, 0, 0
-  if tid == 1 then table.insert(mine, wrk.format("GET", "/healthz")) end
-  for i = tid, #all, tonumber(args[2]) do
-    local r = all[i]
-    table.insert(mine, wrk.format("POST", r[1], {["Content-Type"] = r[3], ["X-Twilio-Signature"] = r[4]}, r[2]))
-  end
-end
-function request()
-  sent = sent + 1
-  return mine[math.min(sent, #mine)]
-end
-function response(status, headers, body)
-  answered = answered + 1
-  if answered == #mine - (tid == 1 and 1 or 0) then io.write("done\\n"); io.flush() end
-end
-"""
-
-
-def _wrk_blast(port: int, requests: list, threads: int = 2, connections: int = 16) -> tuple[float, int]:
-    results = REPO / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    table = results / "inbound_requests.lua"
-    rows = (
-        "{" + ", ".join(f"[==[{v}]==]" for v in (path, body.decode(), h["Content-Type"], h["X-Twilio-Signature"])) + "}"
-        for path, body, h in requests
-    )
-    table.write_text("return {\n" + ",\n".join(rows) + "\n}\n")
-    script = results / "inbound_post.lua"
-    script.write_text(WRK_SCRIPT)
-    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", "600s", "-s", str(script)]
-    command += [f"http://127.0.0.1:{port}", "--", str(table), str(threads)]
-    started = time.perf_counter()
-    wrk = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    finished = 0
-    for line in wrk.stdout:  # bounded: wrk stops itself after 600 s
-        if line.strip() == "done":
-            finished += 1
-            if finished == threads:
-                break
-    seconds = time.perf_counter() - started
-    wrk.send_signal(signal.SIGINT)
-    summary = wrk.communicate(timeout=30)[0]
-    errors = int(summary.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in summary else 0
-    return seconds, len(requests) - errors
-
-
-# -- CPU accounting: what one reply costs, independent of how busy the machine is -------------------
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry))
-    return out
-
-
-def _cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
-
-def cpu_snapshot(roots: dict[str, int], database_url: str) -> dict[str, dict[int, float]]:
-    """CPU seconds so far of each process tree (web, worker) and of PostgreSQL backends of the bench DB."""
-    import psycopg
-
-    snap = {name: {p: _cpu(p) for p in [root, *_children(root)]} for name, root in roots.items()}
-    name = urlsplit(database_url).path.lstrip("/")
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])]
-    snap["postgres"] = {p: _cpu(p) for p in pids}
-    return snap
-
-
-def cpu_used(before: dict, after: dict) -> dict[str, float]:
-    return {part: sum(after[part][p] - before.get(part, {}).get(p, 0.0) for p in after[part]) for part in after}
-
-
-def wait_http(port: int, path: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", path)
-            if conn.getresponse().status < 500:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server on {port} did not answer {path}")
+def _fmt(ms: dict[str, float]) -> str:
+    return f"{sum(ms.values()):.1f} ms ({', '.join(f'{k} {v:.1f}' for k, v in ms.items())})"
 
 
 def wait_routed(env: dict, timeout: float) -> int:
@@ -337,7 +209,9 @@ def wait_routed(env: dict, timeout: float) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accept", type=int, default=3000, help="webhooks for the accept-rate figure")
-    parser.add_argument("--e2e", type=int, default=2000, help="replies for the end-to-end figure")
+    parser.add_argument("--e2e", type=int, default=2000, help="replies for the end-to-end figure (each round)")
+    parser.add_argument("--peer", type=int, default=2000, help="messages to the peer (each round); 0: no peer")
+    parser.add_argument("--rounds", type=int, default=1, help="peer / smsportal end-to-end rounds, alternating")
     parser.add_argument("--steady", type=float, default=10.0, help="seconds at 50 replies/s for latency")
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--gunicorn-workers", type=int, default=4)
@@ -358,6 +232,7 @@ def main() -> None:
     env["CELERY_BROKER_URL"] = env["REDIS_URL"]
     os.environ.update(env)
     sys.path.insert(0, str(REPO))
+    database = urlsplit(env["DATABASE_URL"]).path.lstrip("/")
 
     import redis
 
@@ -382,22 +257,12 @@ def main() -> None:
         children.append(p)
         return p
 
-    results: dict = {}
+    results: dict = {"load_average_start": round(os.getloadavg()[0], 1)}
     try:
-        start(
-            [
-                str(BIN / "gunicorn"),
-                "smsportal.wsgi",
-                "-w",
-                str(args.gunicorn_workers),
-                "-b",
-                f"127.0.0.1:{web_port}",
-                "--log-level",
-                "warning",
-                "--backlog",
-                "1024",
-            ]
-        )
+        web = start(
+            [str(BIN / "gunicorn"), "smsportal.wsgi", "-w", str(args.gunicorn_workers), "-b", f"127.0.0.1:{web_port}",
+             "--log-level", "warning", "--backlog", "1024"]
+        ).pid  # fmt: skip
         wait_http(web_port, "/healthz")
 
         # 1. Accept rate: the web tier alone (no worker), from unknown senders so routing later is cheap.
@@ -405,71 +270,92 @@ def main() -> None:
             signed_request(public, gateway_id, f"SMaccept{i}", f"+1303555{i % 10000:04d}", f"hi a{i}")
             for i in range(args.accept)
         ]
-        web = children[0].pid
-        before = cpu_snapshot({"web": web}, env["DATABASE_URL"])
-        seconds, accepted = blast(web_port, accept_requests)
-        used = cpu_used(before, cpu_snapshot({"web": web}, env["DATABASE_URL"]))
-        accept_ms = {k: round(v * 1000 / max(1, accepted), 2) for k, v in used.items()}
-        results["accept_cpu_ms_per_webhook"] = accept_ms
-        results["webhooks_accepted_per_s"] = round(accepted / seconds, 1)
-        results["webhooks_accepted"] = accepted
+        cpu = Cpu({"web": web}, database)
+        span = cpu.begin()
+        seconds, accepted = post_all(web_port, accept_requests)
+        accept_ms = cpu.per_item(span, accepted)
+        results.update(
+            webhooks_accepted_per_s=round(accepted / seconds, 1),
+            webhooks_accepted=accepted,
+            accept_cpu_ms_per_webhook=accept_ms,
+        )
         print(f"inbound webhooks accepted: {accepted}/{args.accept} in {seconds:.2f}s = {accepted / seconds:.0f}/s")
-        total = sum(accept_ms.values())
         print(
-            f"  CPU per accepted webhook: {total:.1f} ms ({', '.join(f'{k} {v:.1f}' for k, v in accept_ms.items())})"
-            f" → at most {2000 / total:.0f}/s on 2 idle cores"
+            f"  CPU per accepted webhook: {_fmt(accept_ms)} → at most "
+            f"{2000 / sum(accept_ms.values()):.0f}/s on 2 idle cores"
+        )
+        # The issues' yardstick (bench/bare_drf.py) right after, so that both see the same machine.
+        from bare_drf import measure_with_cpu
+
+        bare, bare_ms = measure_with_cpu()
+        results.update(bare_drf_insert_per_s=round(bare), bare_drf_cpu_ms=round(bare_ms, 2))
+        results["accept_vs_bare"] = round(results["webhooks_accepted_per_s"] / bare, 2)
+        results["accept_vs_bare_cpu"] = round(bare_ms / sum(accept_ms.values()), 2)
+        print(f"bare DRF endpoint inserting one row: {bare:,.0f} req/s, {bare_ms:.1f} ms CPU per request")
+        print(
+            f"  webhooks accepted: {results['accept_vs_bare']:.2f}× the bare endpoint's rate, "
+            f"{results['accept_vs_bare_cpu']:.2f}× its CPU efficiency"
         )
 
         worker = start(
-            [
-                str(BIN / "celery"),
-                "-A",
-                "smsportal",
-                "worker",
-                "-c",
-                str(args.concurrency),
-                "-P",
-                "prefork",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "WARNING",
-            ]
-        )
+            [str(BIN / "celery"), "-A", "smsportal", "worker", "-c", str(args.concurrency), "-P", "prefork",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
+        )  # fmt: skip
         waiting = wait_routed(env, timeout=300)
         if waiting:
             print(f"warning: {waiting} accepted messages still not routed after 300 s")
         if worker.poll() is not None:
             raise RuntimeError("celery worker exited")
+        cpu = Cpu({"web": web, "worker": worker.pid}, database)
 
-        # 2. End to end: every reply from a matched patient, as fast as accepted, until every plugin call arrived.
-        tokens = [f"e{i}" for i in range(args.e2e)]
-        e2e_requests = [
-            signed_request(public, gateway_id, f"SMe2e{i}", phone(i % n_patients), f"1 {tok}")
-            for i, tok in enumerate(tokens)
-        ]
-        roots = {"web": web, "worker": worker.pid}
-        before = cpu_snapshot(roots, env["DATABASE_URL"])
-        started = time.time()
-        post_seconds, accepted = blast(web_port, e2e_requests)
-        complete = arrivals.wait_for(set(tokens), timeout=600)
-        used = cpu_used(before, cpu_snapshot(roots, env["DATABASE_URL"]))
-        last = max(arrivals.times[t] for t in tokens if t in arrivals.times)
-        received = sum(1 for t in tokens if t in arrivals.times)
-        e2e_rate = received / (last - started)
-        results.update(replies_end_to_end_per_s=round(e2e_rate, 1), e2e_received=received, e2e_complete=complete)
-        print(
-            f"replies webhook → plugin call: {received}/{args.e2e} in {last - started:.2f}s = {e2e_rate:.0f}/s "
-            f"(posting took {post_seconds:.2f}s)"
-        )
-        reply_ms = {k: round(v * 1000 / max(1, received), 2) for k, v in used.items()}
-        results["e2e_cpu_ms_per_reply"] = reply_ms
-        total = sum(reply_ms.values())
-        print(
-            f"  CPU per reply: {total:.1f} ms ({', '.join(f'{k} {v:.1f}' for k, v in reply_ms.items())})"
-            f" → at most {2000 / total:.0f}/s on 2 idle cores (plugin receiver and load generator excluded)"
-        )
+        # 2. End to end, alternating with the peer: every reply from a matched patient, as fast as
+        # accepted, until every plugin call arrived.
+        rounds = []
+        for round_no in range(args.rounds):
+            peer = None
+            if args.peer:
+                from peer_rapidsms import measure as peer_measure
+
+                peer = peer_measure(args.peer)
+                print(
+                    f"[round {round_no + 1}] RapidSMS 2.2.0 inbound → reply over HTTP: {peer['peer_replies_per_s']:.0f}"
+                    f" replies/s, {peer['peer_cpu_ms_per_reply']:.1f} ms CPU per message (web + PostgreSQL)"
+                )
+            tokens = [f"e{round_no}-{i}" for i in range(args.e2e)]
+            e2e_requests = [
+                signed_request(public, gateway_id, f"SMe2e{round_no}-{i}", phone(i % n_patients), f"1 {tok}")
+                for i, tok in enumerate(tokens)
+            ]
+            span = cpu.begin()
+            started = time.time()
+            post_seconds, accepted = post_all(web_port, e2e_requests)
+            complete = arrivals.wait_for(set(tokens), timeout=600)
+            reply_ms = cpu.per_item(span, args.e2e)
+            received = sum(1 for t in tokens if t in arrivals.times)
+            last = max(arrivals.times[t] for t in tokens if t in arrivals.times)
+            rate = received / (last - started)
+            ours = {"replies_per_s": round(rate, 1), "received": received, "complete": complete, "cpu_ms": reply_ms}
+            print(
+                f"[round {round_no + 1}] smsportal webhook → plugin call: {received}/{args.e2e} in "
+                f"{last - started:.2f}s = {rate:.0f}/s (posting took {post_seconds:.2f}s)"
+            )
+            print(f"  CPU per reply: {_fmt(reply_ms)} (plugin stand-in and load generator excluded)")
+            if peer:
+                ours["peer"] = peer
+                ours["ratio_rate"] = round(rate / peer["peer_replies_per_s"], 2)
+                ours["ratio_cpu"] = round(peer["peer_cpu_ms_per_reply"] / sum(reply_ms.values()), 2)
+                print(
+                    f"  vs RapidSMS: {ours['ratio_rate']:.2f}× the replies/s, {ours['ratio_cpu']:.2f}× less CPU "
+                    "per reply"
+                )
+            rounds.append(ours)
+        results["e2e_rounds"] = rounds
+        results["replies_end_to_end_per_s"] = statistics.median(r["replies_per_s"] for r in rounds)
+        e2e_cpu = statistics.median(sum(r["cpu_ms"].values()) for r in rounds)
+        results["e2e_cpu_ms_per_reply"] = round(e2e_cpu, 2)
+        if args.peer:
+            results["ratio_rate_vs_peer"] = statistics.median(r["ratio_rate"] for r in rounds)
+            results["ratio_cpu_vs_peer"] = statistics.median(r["ratio_cpu"] for r in rounds)
 
         # 3. Latency at a steady rate: one reply every 1/rate s, each timed from its POST to its plugin call.
         count = int(args.steady * args.rate)
@@ -479,7 +365,7 @@ def main() -> None:
             for i in range(count)
         ]
         pool = ThreadPoolExecutor(16)
-        before = cpu_snapshot(roots, env["DATABASE_URL"])
+        span = cpu.begin()
         t0 = time.perf_counter()
         wall0 = time.time()
         futures = []
@@ -488,29 +374,31 @@ def main() -> None:
             if delay > 0:
                 threading.Event().wait(delay)  # pacing the load, not synchronising a test
             sent_at[tok] = time.time()
-            futures.append(pool.submit(post, web_port, request))
+            futures.append(pool.submit(_send, web_port, request))
         for f in futures:
             f.result(timeout=60)
         pool.shutdown()
         arrivals.wait_for(set(sent_at), timeout=120)
-        used = cpu_used(before, cpu_snapshot(roots, env["DATABASE_URL"]))
+        steady_ms = cpu.per_item(span, count)
         latencies = sorted((arrivals.times[t] - sent_at[t]) * 1000 for t in sent_at if t in arrivals.times)
         p50 = statistics.median(latencies)
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         achieved = len(sent_at) / (time.time() - wall0)
         results.update(
-            steady_rate=args.rate, steady_count=count, latency_p50_ms=round(p50, 1), latency_p99_ms=round(p99, 1)
+            steady_rate=args.rate,
+            steady_count=count,
+            latency_p50_ms=round(p50, 1),
+            latency_p99_ms=round(p99, 1),
+            steady_cpu_ms_per_reply=steady_ms,
+            steady_cpu_vs_full_speed=round(sum(steady_ms.values()) / e2e_cpu, 2),
         )
         print(
             f"latency webhook → plugin call at {args.rate:.0f}/s ({len(latencies)}/{count} calls, offered "
             f"{achieved:.0f}/s): p50 {p50:.0f} ms, p99 {p99:.0f} ms"
         )
-        steady_ms = {k: round(v * 1000 / max(1, len(latencies)), 2) for k, v in used.items()}
-        results["steady_cpu_ms_per_reply"] = steady_ms
         print(
-            f"  CPU per reply at {args.rate:.0f}/s: {sum(steady_ms.values()):.1f} ms "
-            f"({', '.join(f'{k} {v:.1f}' for k, v in steady_ms.items())}); load average "
-            f"{os.getloadavg()[0]:.1f}"
+            f"  CPU per reply at {args.rate:.0f}/s: {_fmt(steady_ms)} = {results['steady_cpu_vs_full_speed']:.2f}× "
+            f"full speed; load average {os.getloadavg()[0]:.1f}"
         )
     finally:
         for p in children:
@@ -521,12 +409,14 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
         receiver.terminate()
-    if shutil.which("wrk"):
-        # How fast is this machine? The issues' yardstick (bench/bare_drf.py): about 1,250 req/s.
-        from bare_drf import measure
-
-        results["bare_drf_insert_per_s"] = round(measure())
-        print(f"bare DRF endpoint inserting one row: {results['bare_drf_insert_per_s']:,} req/s on this machine")
+    if args.peer:
+        print(
+            f"summary: replies {results['ratio_rate_vs_peer']:.2f}× RapidSMS's rate, "
+            f"{results['ratio_cpu_vs_peer']:.2f}× less CPU per reply (median of {args.rounds} round(s)); "
+            f"p99 {results['latency_p99_ms']:.0f} ms at {args.rate:.0f}/s; webhooks {results['accept_vs_bare']:.2f}× "
+            "the bare endpoint"
+        )
+    results["load_average_end"] = round(os.getloadavg()[0], 1)
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "inbound.json").write_text(json.dumps(results, indent=2))

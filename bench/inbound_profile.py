@@ -1,12 +1,13 @@
 """In-process CPU profile of the inbound path, against PostgreSQL (no gunicorn, no Celery).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsportal_inbound_prof REDIS_URL=redis://127.0.0.1:6379/7 \
-    .venv/bin/python bench/inbound_profile.py [--n 500] [--cprofile webhook|route|plugins]
+    .venv/bin/python bench/inbound_profile.py [--n 500] [--cprofile webhook|route|plugins|quiet]
 
 Prints CPU ms (time.process_time of this process: Django, psycopg, our code; PostgreSQL's own
 CPU is not included) per webhook through the full WSGI handler (middleware included), per reply
-routed (`inbound_route_pending`) and per plugin call (`plugin_invocations_run`, chunks of 16,
-plugin stand-in in another process). The database named in DATABASE_URL is dropped and recreated.
+routed (`inbound_route_pending`), per plugin call (`plugin_invocations_run`, chunks of 16,
+plugin stand-in in another process) and per reply routed alone with its plugin call in the same run
+(the path at low rates). The database named in DATABASE_URL is dropped and recreated.
 """
 
 import argparse
@@ -25,10 +26,11 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import inbound as bench  # noqa: E402
+import webhook_load  # noqa: E402
 
 
 def wsgi_call(application, request) -> int:
-    path, body, headers = request
+    _, path, headers, body = request
     environ = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": path,
@@ -54,7 +56,8 @@ def wsgi_call(application, request) -> int:
 
 
 def timed(label: str, n: int, func, profile: bool):
-    profiler = cProfile.Profile() if profile else None
+    # CPU time, not wall time: on a shared machine waiting for a core would dominate a wall profile.
+    profiler = cProfile.Profile(time.process_time) if profile else None
     started = time.process_time()
     wall = time.perf_counter()
     if profiler:
@@ -66,6 +69,9 @@ def timed(label: str, n: int, func, profile: bool):
     wall_ms = (time.perf_counter() - wall) * 1000 / max(1, n)
     print(f"{label}: {cpu:.2f} ms CPU per item ({n} items, {wall_ms:.2f} ms wall)")
     if profiler:
+        dump = REPO / "bench" / "results" / "inbound_profile.prof"
+        dump.parent.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(dump)  # for pstats / snakeviz
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
         print(out.getvalue())
@@ -78,7 +84,7 @@ def timed(label: str, n: int, func, profile: bool):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=500)
-    parser.add_argument("--cprofile", choices=["webhook", "route", "plugins", ""], default="")
+    parser.add_argument("--cprofile", choices=["webhook", "route", "plugins", "quiet", ""], default="")
     parser.add_argument("--batch", type=int, default=50, help="replies per routing run / invocations per task")
     args = parser.parse_args()
     port = bench.free_port()
@@ -100,7 +106,7 @@ def main() -> None:
 
     arrivals_q: mp.Queue = mp.Queue()
     ready = mp.Event()
-    receiver = mp.Process(target=bench._receiver_main, args=(port, arrivals_q, ready), daemon=True)
+    receiver = mp.Process(target=webhook_load._receiver_main, args=(port, arrivals_q, ready), daemon=True)
     receiver.start()
     ready.wait(10)
     gateway_id = bench.seed(5000, f"http://127.0.0.1:{port}/plugin")
@@ -117,7 +123,7 @@ def main() -> None:
     run_patch = mock.patch("plugins.tasks.plugin_invocations_run_task.delay")
     run_delay = run_patch.start()
 
-    warm = [bench.signed_request(public, gateway_id, f"SMw{i}", bench.phone(i), f"1 w{i}") for i in range(50)]
+    warm = [webhook_load.signed_request(public, gateway_id, f"SMw{i}", bench.phone(i), f"1 w{i}") for i in range(50)]
     for r in warm:
         assert wsgi_call(application, r) == 200
     from messaging.services.routing import inbound_route_pending
@@ -130,7 +136,9 @@ def main() -> None:
     run_delay.reset_mock()
 
     n = args.n
-    reqs = [bench.signed_request(public, gateway_id, f"SMp{i}", bench.phone(i + 50), f"1 p{i}") for i in range(n)]
+    reqs = [
+        webhook_load.signed_request(public, gateway_id, f"SMp{i}", bench.phone(i + 50), f"1 p{i}") for i in range(n)
+    ]
     statuses = timed(
         "webhook (WSGI, middleware included)",
         n,
@@ -153,6 +161,16 @@ def main() -> None:
         lambda: [plugin_invocations_run(invocation_ids=c) for c in chunks],
         args.cprofile == "plugins",
     )
+    # The low-rate path: each reply routed alone, the run making its plugin call itself (no hop).
+    quiet = [bench.signed_request(public, gateway_id, f"SMq{i}", bench.phone(i + 50 + n), f"1 q{i}") for i in range(n)]
+    run_delay.reset_mock()
+    timed(
+        "one reply at a time: webhook, its routing run and plugin call (the quiet path)",
+        n,
+        lambda: [(wsgi_call(application, r), inbound_route_pending()) for r in quiet],
+        args.cprofile == "quiet",
+    )
+    assert not run_delay.called, "a quiet run published its plugin calls"
     done = PluginInvocation.objects.filter(status="succeeded").count()
     print(f"invocations succeeded: {done}")
     patcher.stop()

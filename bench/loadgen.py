@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -149,30 +150,83 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
-def _children(pid: int) -> list[int]:
-    out = []
+def _processes() -> dict[int, tuple[int, float]]:
+    """pid → (parent pid, user + system CPU seconds so far) of every process."""
+    found = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry))
-    return out
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
+    return found
 
 
 def cpu_of_tree(pid: int) -> float:
-    """CPU seconds so far of a process and its direct children (gunicorn or Celery workers)."""
-    return sum(_cpu(p) for p in [pid, *_children(pid)])
+    """CPU seconds so far of a process and all its descendants (gunicorn or Celery workers, Kannel's
+    boxes)."""
+    processes = _processes()
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, (ppid, _) in processes.items() if ppid == parent and child not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(processes[p][1] for p in tree if p in processes)
 
 
-def postgres_backends_cpu(database: str) -> float:
-    """CPU seconds so far of the PostgreSQL backends connected to one database."""
+def _backend_pids(database: str) -> list[int]:
     out = subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
          f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return sum(_cpu(int(p)) for p in out.stdout.split())
+    return [int(p) for p in out.stdout.split()]
+
+
+def postgres_backends_cpu(database: str) -> float:
+    """CPU seconds so far of the PostgreSQL backends connected to one database (a backend that
+    exits between two readings takes its CPU with it: see BackendCpu)."""
+    return sum(_cpu(p) for p in _backend_pids(database))
+
+
+class BackendCpu:
+    """CPU seconds the PostgreSQL backends of one database used between start() and stop(), also
+    of backends that connected or exited meanwhile (a Celery worker replaces its connection every
+    CELERY_DB_REUSE_MAX tasks): each backend is read every `interval` s, and what it used since
+    its first reading (or since it started, for a new one) is summed, up to its last reading."""
+
+    def __init__(self, database: str, interval: float = 0.5):
+        self.database, self.interval = database, interval
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _read(self, initial: bool = False) -> None:
+        for pid in _backend_pids(self.database):
+            cpu = _cpu(pid)
+            if pid not in self.first:
+                self.first[pid] = cpu if initial else 0.0
+            self.last[pid] = max(cpu, self.last.get(pid, 0.0))
+
+    def start(self) -> "BackendCpu":
+        self._read(initial=True)
+
+        def loop():
+            while not self._stop.wait(self.interval):  # bounded by stop()
+                self._read()
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+        self._read()
+        return sum(self.last[p] - self.first[p] for p in self.last)

@@ -144,12 +144,19 @@ def count_sent(batch_id: str) -> int:
         return cursor.fetchone()[0]
 
 
-def bulk_run(base: str, key: str, n: int, area: str) -> tuple[float, float]:
+def bulk_run(base: str, key: str, n: int, area: str, web_pid: int | None = None) -> tuple[float, float]:
+    """(recipients/s accepted, messages/s sent). With `web_pid`, the CPU ms per recipient the POST
+    cost the web tree and PostgreSQL is left in `bulk_run.accept_cpu_ms`."""
+    from loadgen import BackendCpu, cpu_of_tree
+
     recipients = [f"+1{area}555{i:04d}" for i in range(n)]
     payload = {"message": "Clinic reminder: your appointment is tomorrow at 9:00.", "recipients": recipients}
+    before = (cpu_of_tree(web_pid), BackendCpu(DB_NAME).start()) if web_pid else None
     t0 = time.perf_counter()
     status, body = post_json(f"{base}/api/sms/outbound", payload, {"Authorization": f"Bearer {key}"})
     t1 = time.perf_counter()
+    if before:
+        bulk_run.accept_cpu_ms = (cpu_of_tree(web_pid) - before[0] + before[1].stop()) * 1000 / n
     assert status == 200 and body["response"]["queued"] == n, body.get("message")
     batch_id = body["response"]["batchId"]
     deadline = time.monotonic() + 180
@@ -236,28 +243,32 @@ def single_run(port: int, key: str, total: int, area: str | None, clients: int =
     """Requests/s of single sends (or GET /healthz when `area` is None): wrk when installed
     (`apt-get install wrk`), else `total` requests from an asyncio client over `clients` connections.
     With `cpu_of` (name → root pid), also prints the CPU each request cost each process tree."""
+    from loadgen import BackendCpu
+
     before = _cpu_snapshot(cpu_of) if cpu_of else None
+    backends = BackendCpu(DB_NAME).start() if cpu_of else None
     if CLIENT == "wrk":
         rate, count = wrk_run(port, key, area, seconds=10, clients=clients)
     else:
         rate, count = _asyncio_run(port, key, total, area, clients)
     if cpu_of:
-        from inbound import cpu_used
-
-        parts = {name: s * 1000 / max(1, count) for name, s in cpu_used(before, _cpu_snapshot(cpu_of)).items()}
+        after = _cpu_snapshot(cpu_of)
+        parts = {name: (after[name] - before[name]) * 1000 / max(1, count) for name in after}
+        parts["postgres"] = backends.stop() * 1000 / max(1, count)
+        single_run.cpu_ms = parts
         shown = ", ".join(f"{name} {ms:.2f}" for name, ms in parts.items())
         print(f"  {'single send' if area else 'GET /healthz'}: CPU ms per request {sum(parts.values()):.2f} ({shown})")
     return rate
 
 
-def _cpu_snapshot(roots: dict[str, int]) -> dict[str, dict[int, float]]:
-    """CPU seconds so far of each process tree, of PostgreSQL's backends of the bench database and
-    of the load generator (wrk: this process's waited-for children), per process."""
-    from inbound import cpu_snapshot  # bench/inbound.py, the same /proc accounting
+def _cpu_snapshot(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each process tree and of the load generator (wrk: this process's
+    waited-for children); PostgreSQL's backends are read by loadgen.BackendCpu."""
+    from loadgen import cpu_of_tree  # bench/loadgen.py, the same /proc accounting
 
-    snapshot = cpu_snapshot(roots, DATABASE_URL)
+    snapshot = {name: cpu_of_tree(pid) for name, pid in roots.items()}
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    snapshot["client"] = {0: usage.ru_utime + usage.ru_stime if CLIENT == "wrk" else time.process_time()}
+    snapshot["client"] = usage.ru_utime + usage.ru_stime if CLIENT == "wrk" else time.process_time()
     return snapshot
 
 
@@ -279,6 +290,28 @@ def _asyncio_run(port: int, key: str, total: int, area: str | None, clients: int
     return ok / elapsed, len(statuses)
 
 
+# The message log's trigram GIN indexes (messaging/migrations/0008) as migrated, dropped, and with a
+# 64 MB pending list (GIN's fastupdate list is merged into the index when it outgrows this).
+TRIGRAM_STATES = ("with", "without", "with, 64 MB pending list")
+
+
+def trigram_indexes(state: str) -> None:
+    """Put the message log's trigram indexes in one of TRIGRAM_STATES, between timed runs."""
+    import importlib
+
+    from django.db import connection
+
+    migration = importlib.import_module("messaging.migrations.0008_message_log_indexes")
+    with connection.schema_editor() as editor:
+        migration.trigram_indexes_drop(None, editor)
+        if state != "without":
+            migration.trigram_indexes_create(None, editor)
+    if state.endswith("pending list"):
+        with connection.cursor() as cursor:
+            for name, _, _ in migration.TRIGRAM_INDEXES:
+                cursor.execute(f'ALTER INDEX "{name}" SET (gin_pending_list_limit = 65536)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
@@ -286,6 +319,12 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=6_000, help="single sends per run")
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--celery-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--trigram-ab",
+        action="store_true",
+        help="alternate runs with the message log's trigram indexes (messaging/migrations/0008) as "
+        "migrated, dropped, and with a larger GIN pending list: what they cost the accept and single sends",
+    )
     parser.add_argument(
         "--providers",
         action="store_true",
@@ -345,9 +384,22 @@ def main() -> None:
         if redis_pid:
             cpu_of["redis"] = int(redis_pid)
         accept, dispatch, single, reference = [], [], [], []
+        # With --trigram-ab the runs go A B C C B A …: a drift of the machine over the runs weighs
+        # on each state alike.
+        order = list(TRIGRAM_STATES) + list(reversed(TRIGRAM_STATES))
+        by_state: dict[str, list] = {state: [] for state in TRIGRAM_STATES}
         for run in range(args.runs):
-            a, d = bulk_run(base, key, args.recipients, AREA_CODES[run % len(AREA_CODES)])
+            state = order[run % len(order)]
+            if args.trigram_ab:
+                trigram_indexes(state)
+            a, d = bulk_run(base, key, args.recipients, AREA_CODES[run % len(AREA_CODES)], web_pid=processes[1].pid)
             s = single_run(web_port, key, args.single, AREA_CODES[run % len(AREA_CODES)], cpu_of=cpu_of)
+            single_ms = single_run.cpu_ms["web"] + single_run.cpu_ms["postgres"]
+            by_state[state].append((a, bulk_run.accept_cpu_ms, s, single_ms))
+            print(
+                f"  accept CPU {bulk_run.accept_cpu_ms:.3f} ms per recipient (web + PostgreSQL); single send "
+                f"{single_ms:.2f} ms (web + PostgreSQL)" + (f"; trigram indexes {state}" if args.trigram_ab else "")
+            )
             # The same client against the cheapest DB-touching endpoint: how loaded is this machine now?
             r = single_run(web_port, key, args.single, None, cpu_of=cpu_of)
             accept.append(a)
@@ -365,6 +417,15 @@ def main() -> None:
             f"reference GET /healthz {statistics.median(reference):,.0f} req/s; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
+        if args.trigram_ab:
+            trigram_indexes("with")
+            for state, rows in by_state.items():
+                if rows:
+                    med = [statistics.median(column) for column in zip(*rows, strict=True)]
+                    print(
+                        f"trigram indexes {state} ({len(rows)} runs, medians): accept {med[0]:,.0f} recipients/s, "
+                        f"{med[1]:.3f} ms CPU per recipient; single {med[2]:,.0f} sends/s, {med[3]:.2f} ms CPU each"
+                    )
     finally:
         for process in reversed(processes):
             stop(process)

@@ -27,12 +27,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from loadgen import cpu_of_tree, free_port, post_all, postgres_backends_cpu
+from loadgen import BackendCpu, cpu_of_tree, free_port, post_all
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / "bench" / "results" / "rapidsms-venv"
 PEER_REQUIREMENTS = ["RapidSMS==2.2.0", "Django==5.1.15", "psycopg[binary]==3.2.13", "gunicorn==23.0.0"]
-DB_NAME = "smsportal_bench_rapidsms"
+DB_NAME = os.environ.get("BENCH_PEER_DB_NAME", "smsportal_bench_rapidsms")
 
 SETTINGS = """
 SECRET_KEY = "peer-" + "x" * 60
@@ -166,11 +166,11 @@ def measure(messages: int = 3000, workers: int = 4) -> dict:
             _collect(replies_q, {f"w{i}" for i in range(200)}, timeout=60)
             tokens = [f"m{i}" for i in range(messages)]
             requests = [_request(f"+1202555{i % 10000:04d}", f"1 {tok}") for i, tok in enumerate(tokens)]
-            cpu_before = cpu_of_tree(server.pid) + postgres_backends_cpu(DB_NAME)
+            web_before, backends = cpu_of_tree(server.pid), BackendCpu(DB_NAME).start()
             started = time.time()
             _, accepted = post_all(web_port, requests)
             arrivals = _collect(replies_q, set(tokens), timeout=600)
-            cpu = cpu_of_tree(server.pid) + postgres_backends_cpu(DB_NAME) - cpu_before
+            cpu = cpu_of_tree(server.pid) - web_before + backends.stop()
         finally:
             server.terminate()
             server.wait(timeout=20)

@@ -28,6 +28,8 @@ import time
 import uuid
 from pathlib import Path
 
+from loadgen import cpu_of_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
@@ -61,31 +63,6 @@ def _wait_port(port: int, deadline: float = 15.0) -> None:
                 return
         time.sleep(0.05)
     raise RuntimeError(f"port {port} did not open")
-
-
-def _cpu_seconds(root_pid: int) -> float:
-    """User+system CPU of a process and its descendants (Linux /proc), to report CPU per message."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
-    tree, frontier = {root_pid}, [root_pid]
-    while frontier:
-        pid = frontier.pop()
-        for child, parent in parents.items():
-            if parent == pid and child not in tree:
-                tree.add(child)
-                frontier.append(child)
-    return sum(times.get(pid, 0.0) for pid in tree)
 
 
 def _database_create(url: str) -> None:
@@ -200,7 +177,7 @@ def run(mode: str, count: int, env: dict) -> dict:
         stand_in_url = f"http://127.0.0.1:{port}"
 
     def stand_in_cpu() -> float:
-        return sum(_cpu_seconds(pid) for pid in box.pids()) if box else _cpu_seconds(sim.pid)
+        return sum(cpu_of_tree(pid) for pid in box.pids()) if box else cpu_of_tree(sim.pid)
 
     worker = None
     try:
@@ -242,9 +219,9 @@ def run(mode: str, count: int, env: dict) -> dict:
                 break
             if worker_cpu0 is None and pending < count:
                 # Sending has begun: worker start-up CPU stays out of the per-message figure.
-                worker_cpu0, sent0 = _cpu_seconds(worker.pid), count - pending
+                worker_cpu0, sent0 = cpu_of_tree(worker.pid), count - pending
             time.sleep(0.1)
-        worker_cpu = _cpu_seconds(worker.pid) - (worker_cpu0 or 0.0)
+        worker_cpu = cpu_of_tree(worker.pid) - (worker_cpu0 or 0.0)
         sim_cpu = stand_in_cpu() - sim_cpu0
         stats = rows.filter(status="sent").aggregate(first=Min("sent_at"), last=Max("sent_at"))
         sent = rows.filter(status="sent").count()

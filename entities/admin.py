@@ -5,6 +5,7 @@ phone number another person of the organization also has gets a visible warning:
 replies from that number cannot be routed (BioT: exactly one user per number).
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -15,6 +16,7 @@ from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, Orga
 from entities.selectors import phone_number_shared
 from entities.services import api_key_create, api_keys_revoke
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
+from smsportal.phones import InvalidPhoneNumber, to_e164
 
 SHARED_PHONE_WARNING = (
     "Another patient, caregiver or organization user of this organization has the phone number {phone}. "
@@ -70,7 +72,35 @@ class OrganizationAdmin(OrganizationScopedAdmin):
         return request.user.is_superuser
 
 
+class PersonAdminForm(forms.ModelForm):
+    """The phone as staff type it: national numbers read in the organization's default region
+    (docs/api.md, "Phone numbers"), stored in E.164."""
+
+    phone = forms.CharField(
+        required=False,
+        max_length=40,
+        help_text="International (+12025550199), or national in the organization's default region (202-555-0199).",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        raw = (cleaned.get("phone") or "").strip()
+        # A superuser's choice, else the staff user's organization (set by entities.tenancy), else the row's.
+        organization = (
+            cleaned.get("organization")
+            or getattr(self, "tenancy_organization", None)
+            or getattr(self.instance, "organization", None)
+        )
+        if raw:
+            try:
+                cleaned["phone"] = to_e164(raw, region=getattr(organization, "default_region", "") or None)
+            except InvalidPhoneNumber as exc:
+                self.add_error("phone", str(exc))
+        return cleaned
+
+
 class PersonAdmin(OrganizationScopedAdmin):
+    form = PersonAdminForm
     list_display = ["full_name", "phone", "phone_warning", "email", "organization", "enabled", "created_at"]
     list_filter = ["enabled", "gender", "can_login", "organization", "created_at"]
     search_fields = ["first_name", "last_name", "email", "phone", "national_id"]

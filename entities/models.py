@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 import uuid
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import models
@@ -26,6 +27,22 @@ DEFAULT_OPT_IN_KEYWORDS = ["START", "UNSTOP", "YES"]
 DEFAULT_HELP_KEYWORDS = ["HELP", "INFO"]
 
 
+def validate_time_zone(value: str) -> None:
+    """An IANA zone name this system knows: an unknown one would silently make quiet hours and
+    schedules run in UTC."""
+    from django.core.exceptions import ValidationError
+
+    if value not in _known_zones():
+        raise ValidationError(f"unknown time zone {value!r}; use an IANA name such as America/New_York")
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones()) | {"UTC"}
+
+
 class Organization(models.Model):
     """A tenant: a clinic or health organization. Nothing crosses from one to another."""
 
@@ -34,7 +51,9 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     template_id = models.UUIDField(default=uuid.uuid4, help_text="BioT organization template id.")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone], help_text="IANA time zone, e.g. America/New_York"
+    )
     default_region = models.CharField(
         max_length=2, blank=True, default="", help_text="ISO country used to read national-format numbers."
     )

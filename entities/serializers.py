@@ -213,10 +213,9 @@ class EntityInputSerializer(serializers.Serializer):
         child=serializers.UUIDField(), required=False, help_text="Caregivers only: ids of the patients cared for."
     )
 
-    def __init__(self, *args, entity_type: str = EntityType.PATIENT, region: str | None = None, **kwargs):
+    def __init__(self, *args, entity_type: str = EntityType.PATIENT, **kwargs):
         super().__init__(*args, **kwargs)
         self.entity_type = entity_type
-        self.region = region
         if entity_type != EntityType.CAREGIVER:
             self.fields.pop("patients")
 
@@ -235,7 +234,8 @@ class EntityInputSerializer(serializers.Serializer):
         if not value:
             return ""
         try:
-            return to_e164(value, region=self.region)
+            # BioT's API takes numbers in full international format only (docs/api.md, "Phone numbers").
+            return to_e164(value)
         except InvalidPhoneNumber as exc:
             raise serializers.ValidationError(str(exc))
 

@@ -135,9 +135,7 @@ class EntityViewSet(viewsets.ViewSet):
         return organization
 
     def _input(self, data, organization, *, partial: bool) -> EntityInputSerializer:
-        serializer = EntityInputSerializer(
-            data=data, entity_type=self.entity_type, region=organization.default_region or None, partial=partial
-        )
+        serializer = EntityInputSerializer(data=data, entity_type=self.entity_type, partial=partial)
         serializer.is_valid(raise_exception=True)
         return serializer
 

@@ -1,14 +1,13 @@
-"""Django admin for gateways: a form per provider type (gateways/forms.py), default, test SMS, token rotation."""
+"""Django admin for gateways: a form per provider type (gateways/forms.py), default, token rotation.
+The "Send a test SMS" action goes through the pipeline: messaging/admin_gateway_test.py adds it."""
 
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.response import TemplateResponse
 
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
 from gateways.exceptions import ConfigError, GatewayError
-from gateways.forms import GatewayForm, SendTestForm, copyable, gateway_fieldsets
+from gateways.forms import GatewayForm, copyable, gateway_fieldsets
 from gateways.models import Gateway
 from gateways.providers import ADAPTERS
 from gateways.services import (
@@ -20,7 +19,6 @@ from gateways.services import (
     inbound_numbers_set,
 )
 from gateways.webhook_url import gateway_webhook_url
-from messaging.services.gateway_test import gateway_send_test
 
 
 @admin.register(Gateway)
@@ -49,13 +47,7 @@ class GatewayAdmin(OrganizationScopedAdmin):
         "last_error",
         "down_until",
     ]
-    actions = [
-        "make_default",
-        "send_test_sms",
-        "rotate_webhook_token",
-        "retire_previous_webhook_token",
-        "register_webhooks",
-    ]
+    actions = ["make_default", "rotate_webhook_token", "retire_previous_webhook_token", "register_webhooks"]
 
     def _type_for(self, request, obj) -> str:
         if obj is not None:
@@ -139,39 +131,6 @@ class GatewayAdmin(OrganizationScopedAdmin):
         gateway = gateway_set_default(gateway=queryset.get())
         self.message_user(request, f"{gateway.name} is set to default.")
 
-    @admin.action(description="Send a test SMS")
-    def send_test_sms(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one gateway.", messages.ERROR)
-            return None
-        gateway = queryset.get()
-        form = SendTestForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            try:
-                message = gateway_send_test(gateway=gateway, recipient=form.cleaned_data["recipient"])
-            except ConfigError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            except Exception as exc:  # noqa: BLE001 — shown to the admin, never a 500
-                self.message_user(request, f"Test SMS not queued: {exc}", messages.ERROR)
-            else:
-                message.refresh_from_db()
-                self.message_user(
-                    request,
-                    f"Test SMS {message.pk}: {message.status}"
-                    + (f" ({message.error_reason})" if message.error_reason else ""),
-                )
-            return None
-        if not self.has_change_permission(request, gateway):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "gateway": gateway,
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/gateways/gateway/send_test.html", context)
-
     @admin.action(description="Rotate webhook token (previous stays valid)")
     def rotate_webhook_token(self, request, queryset):
         for gateway in queryset:
@@ -197,4 +156,5 @@ class GatewayAdmin(OrganizationScopedAdmin):
                 self.message_user(request, f"{gateway.name}: {len(registered)} webhooks registered.")
 
 
-from gateways import admin_numbers  # noqa: E402, F401 — registers the number-assignment admin
+# Register the number-assignment and prefix-route admins.
+from gateways import admin_numbers, admin_routes  # noqa: E402, F401

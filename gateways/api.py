@@ -19,6 +19,7 @@ from gateways.models import Gateway
 from gateways.providers import type_for_route, typed_routes
 from gateways.selectors import gateway_default_for
 from gateways.services import (
+    DefaultExistsError,
     TypeChangeError,
     gateway_create,
     gateway_delete,
@@ -59,7 +60,7 @@ def _not_found(uid) -> Response:
 
 
 def _config_error(exc: ConfigError) -> Response:
-    if isinstance(exc, TypeChangeError):
+    if isinstance(exc, TypeChangeError | DefaultExistsError):
         return dhis2.conflict(str(exc))
     if len(exc.errors) == 1:
         return dhis2.bad_request(str(exc), field=exc.field)

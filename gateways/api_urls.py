@@ -2,7 +2,7 @@
 
 from django.urls.resolvers import RegexPattern
 
-from gateways import api
+from gateways import api, api_routes
 from gateways.providers import type_for_route
 from smsportal.dhis2 import api_path
 
@@ -20,6 +20,10 @@ class TypedRoute(RegexPattern):
 
 urlpatterns = [
     api_path(r"gateways/?", api.GatewayListApi.as_view(), name="dhis2-gateways"),
+    api_path(r"gateways/routes/?", api_routes.GatewayRouteListApi.as_view(), name="gateway-routes"),
+    api_path(
+        r"gateways/routes/(?P<route_id>[^/]+)/?", api_routes.GatewayRouteDetailApi.as_view(), name="gateway-route"
+    ),
     api_path(r"gateways/default/?", api.GatewayDefaultApi.as_view(), name="dhis2-gateway-default"),
     api_path(
         r"gateways/default/(?P<uid>[^/]+)/?", api.GatewaySetDefaultApi.as_view(), name="dhis2-gateway-set-default"

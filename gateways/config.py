@@ -79,32 +79,42 @@ def _parameters(value: Any, stored_secrets: dict) -> tuple[list[dict], dict[str,
         raise ConfigError("parameters must be a list of {key, value, header, encode, confidential}", field="parameters")
     previous = stored_secrets.get("parameters") or {}
     params, secrets = [], {}
+    problems: list[ConfigError] = []
     for n, item in enumerate(value):
-        where = f"parameters[{n}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where} must be an object", field=where)
-        key = as_str(item.get("key", ""), f"{where}.key", max_length=200).strip()
-        if not key:
-            raise ConfigError(f"{where}.key is required", field=f"{where}.key")
-        confidential = as_bool(item.get("confidential", item.get("classified", False)), f"{where}.confidential")
-        entry = {
-            "key": key,
-            "header": as_bool(item.get("header", False), f"{where}.header"),
-            "encode": as_bool(item.get("encode", False), f"{where}.encode"),
-            "confidential": confidential,
-        }
-        raw = item.get("value", "")
-        if confidential:
-            if is_masked(raw):
-                if key not in previous:
-                    raise ConfigError(f"{where}.value is required for a new confidential parameter", field=where)
-                secrets[key] = previous[key]
-            else:
-                secrets[key] = as_str(raw, f"{where}.value")
-        else:
-            entry["value"] = as_str(raw if raw is not None else "", f"{where}.value")
-        params.append(entry)
+        try:
+            _parameter_read(n, item, previous, params, secrets)
+        except ConfigError as exc:
+            problems.append(exc)  # every bad parameter is reported, not only the first
+    if problems:
+        raise ConfigError.combined(problems)
     return params, secrets
+
+
+def _parameter_read(n: int, item: Any, previous: dict, params: list, secrets: dict) -> None:
+    where = f"parameters[{n}]"
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where} must be an object", field=where)
+    key = as_str(item.get("key", ""), f"{where}.key", max_length=200).strip()
+    if not key:
+        raise ConfigError(f"{where}.key is required", field=f"{where}.key")
+    confidential = as_bool(item.get("confidential", item.get("classified", False)), f"{where}.confidential")
+    entry = {
+        "key": key,
+        "header": as_bool(item.get("header", False), f"{where}.header"),
+        "encode": as_bool(item.get("encode", False), f"{where}.encode"),
+        "confidential": confidential,
+    }
+    raw = item.get("value", "")
+    if confidential:
+        if is_masked(raw):
+            if key not in previous:
+                raise ConfigError(f"{where}.value is required for a new confidential parameter", field=where)
+            secrets[key] = previous[key]
+        else:
+            secrets[key] = as_str(raw, f"{where}.value")
+    else:
+        entry["value"] = as_str(raw if raw is not None else "", f"{where}.value")
+    params.append(entry)
 
 
 def config_validate(
@@ -146,7 +156,7 @@ def config_validate(
         if name not in failed and not (config.get(name) if name in spec.fields else secrets.get(name)):
             errors.append(ConfigError(f"{name} is required", field=name))
     if errors:
-        raise ConfigError(str(errors[0]), field=errors[0].field, errors=[(e.field, str(e)) for e in errors])
+        raise ConfigError.combined(errors)
     return config, secrets
 
 
@@ -179,13 +189,27 @@ def _field_set(config: dict, secrets: dict, stored: dict, name: str, kind: str, 
             config.pop(name, None)
 
 
+def _read_default(type_: str, name: str, kind: str):
+    """What an unset field means, as a read shows it: false, no parameters, the provider's own URL."""
+    if kind == "bool":
+        return False
+    if kind == "parameters":
+        return []
+    if name == "urlTemplate":
+        return getattr(ADAPTERS.get(type_), "default_url", "") or None
+    return None
+
+
 def config_representation(gateway: Gateway) -> dict:
     """The type-specific fields for reading: config as stored, secrets masked."""
     spec = spec_for(gateway.type)
     out: dict[str, Any] = {}
-    for name in spec.fields:
+    for name, kind in spec.fields.items():
         if name in gateway.config:
             out[name] = gateway.config[name]
+        elif (default := _read_default(gateway.type, name, kind)) is not None:
+            # A DHIS2 client echoes a read back on update: every field DHIS2 documents is there.
+            out[name] = default
     if "parameters" in out:
         out["parameters"] = [
             {**p, "value": MASK} if p.get("confidential") else dict(p) for p in gateway.config.get("parameters") or []

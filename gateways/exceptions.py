@@ -39,3 +39,9 @@ class ConfigError(ValueError):
         super().__init__(message)
         self.field = field
         self.errors = errors or [(field, message)]  # every (field, message) found, first = `field`
+
+    @classmethod
+    def combined(cls, problems: list["ConfigError"]) -> "ConfigError":
+        """One error carrying every (field, message) of `problems`, the first one first."""
+        pairs = [pair for exc in problems for pair in exc.errors]
+        return cls(pairs[0][1], field=pairs[0][0], errors=pairs)

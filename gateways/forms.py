@@ -19,7 +19,15 @@ from gateways.providers.settings import Setting
 from smsportal.admin_base import IntegerWidget, PasswordWidget, SelectWidget, SwitchWidget, TextareaWidget, TextWidget
 from smsportal.phones import InvalidPhoneNumber, to_e164
 
-MODEL_FIELDS = ["organization", "name", "is_active", "fallback", "rate_limit_per_second", "max_sms_length"]
+MODEL_FIELDS = [
+    "organization",
+    "name",
+    "is_active",
+    "fallback",
+    "rate_limit_per_second",
+    "sender_rate_limit_per_second",
+    "max_sms_length",
+]
 GLOBAL = "global"
 GLOBAL_LABEL = "Global gateway — used by every organization that has no gateway of its own"
 SECRET_HELP = "Stored encrypted and never shown again. Leave blank to keep the current value."
@@ -224,7 +232,8 @@ def gateway_fieldsets(type_: str, *, with_organization: bool, existing: bool) ->
     for section, settings in spec.sections().items():
         title = section or f"{label} account"
         fieldsets.append((title, {"fields": [form_field_name(s) for s in settings]}))
-    routing = ["fallback", "rate_limit_per_second", "max_sms_length", "inbound_numbers_text"]
+    routing = ["fallback", "rate_limit_per_second", "sender_rate_limit_per_second", "max_sms_length"]
+    routing.append("inbound_numbers_text")
     fieldsets.append(("Routing", {"fields": routing}))
     if existing:  # the URLs to paste into the provider's console come right after the general settings
         webhooks = ("Webhooks", {"fields": ["inbound_url", "status_url"], "description": spec.webhooks_hint})
@@ -245,4 +254,4 @@ def copyable(value: str):
 
 
 class SendTestForm(forms.Form):
-    recipient = forms.CharField(help_text="E.164 number, e.g. +15551234567", widget=TextWidget)
+    recipient = forms.CharField(help_text="E.164 number, e.g. +12025550123", widget=TextWidget)

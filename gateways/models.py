@@ -3,11 +3,14 @@
 import secrets
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from phonenumber_field.modelfields import PhoneNumberField
 
+from gateways.exceptions import ConfigError
 from gateways.providers import type_choices
+from gateways.route_rules import route_clean
 from smsportal.crypto import EncryptedJSONField
 
 
@@ -38,9 +41,21 @@ class Gateway(models.Model):
         related_name="+",
         help_text="Used when this gateway fails transiently past its retries or is marked down.",
     )
-    rate_limit_per_second = models.FloatField(null=True, blank=True, help_text="Messages/s across all workers.")
+    rate_limit_per_second = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Messages/s across all workers (segments/s for providers that count segments).",
+    )
+    sender_rate_limit_per_second = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Per sender number: messages/s (segments/s where the provider counts segments), e.g. 1 for a "
+        "US long code.",
+    )
     max_sms_length = models.PositiveIntegerField(null=True, blank=True)
     down_until = models.DateTimeField(null=True, blank=True)
+    # Pull-mode gateways (a phone polls us): the last poll; none for N minutes marks the gateway down.
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Transient failures in a row; at SMSPORTAL_GATEWAY_DOWN_AFTER the gateway is marked down (gateways/routing.py).
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     last_success_at = models.DateTimeField(null=True, blank=True)
@@ -130,3 +145,38 @@ class ParkedStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_message_id} → {self.status}"
+
+
+class GatewayRoute(models.Model):
+    """An organization's route by destination prefix: the longest matching prefix picks the gateway.
+
+    The `*` route is the organization's default gateway (DHIS2's, `PUT /api/gateways/default/{uid}`),
+    so it is not stored here (gateways/route_selectors.py).
+    """
+
+    organization = models.ForeignKey("entities.Organization", on_delete=models.CASCADE, related_name="gateway_routes")
+    prefix = models.CharField(max_length=16, help_text="'+' and 1 to 15 digits, e.g. +254 or +1.")
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="+")
+    fallback = models.ForeignKey(
+        Gateway,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Used for this route when its gateway is down or fails past its retries (else the gateway's own).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["prefix"]
+        constraints = [models.UniqueConstraint(fields=["organization", "prefix"], name="uniq_gateway_route_prefix")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix} → {self.gateway_id}"
+
+    def clean(self):
+        try:
+            route_clean(self)
+        except ConfigError as exc:
+            raise ValidationError({exc.field: str(exc)})

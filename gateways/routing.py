@@ -5,6 +5,9 @@
   fallback gateway (if any) without calling it. A success clears the count.
 - `rate_limit_per_second` is enforced across every worker with one Redis key per gateway and a Lua
   script (GCRA / virtual scheduling): each sender reserves n slots and waits until its slot comes.
+  `sender_rate_limit_per_second` does the same per sender number (one key per gateway and number).
+  Where the provider counts segments (`Capabilities.counts_segments`: Twilio, End User Messaging) a
+  slot is a segment, so a 3-part message uses three.
   The reservation is atomic in Redis and timed by the Redis server clock, so workers on different
   hosts share one budget. Without Redis (embedded mode) the same algorithm runs per process.
 """
@@ -86,23 +89,46 @@ def gateway_success_note(gateway: Gateway) -> None:
         gateway.consecutive_failures, gateway.down_until = 0, None
 
 
-def rate_limit_reserve(gateway: Gateway, count: int) -> float:
-    """Reserve `count` sends at the gateway's rate; returns the seconds to wait before sending them."""
-    rate = gateway.rate_limit_per_second
+def rate_limit_reserve(gateway: Gateway, count: int, *, sender: str = "", rate: float | None = None) -> float:
+    """Reserve `count` units (messages, or segments where the provider counts segments) at the
+    gateway's rate, or with `sender` at its per-sender rate; returns the seconds to wait."""
+    rate = rate if rate is not None else gateway.rate_limit_per_second
     if not rate or rate <= 0 or count <= 0:
         return 0.0
     interval = 1.0 / rate
+    key = RATE_KEY.format(f"{gateway.pk}:{sender}" if sender else gateway.pk)
     client = get_redis()
     if client is not None:
         try:
-            return max(0.0, float(client.eval(_RESERVE_LUA, 1, RATE_KEY.format(gateway.pk), count, interval)))
+            return max(0.0, float(client.eval(_RESERVE_LUA, 1, key, count, interval)))
         except Exception:  # noqa: BLE001 — Redis down: fall back to the per-process limiter
             logger.warning("rate limiter: Redis unavailable, pacing per process", extra={"gateway": gateway.uid})
     with _local_lock:
         now = time.monotonic()
-        tat = max(_local_tat.get(str(gateway.pk), 0.0), now)
-        _local_tat[str(gateway.pk)] = tat + count * interval
+        tat = max(_local_tat.get(key, 0.0), now)
+        _local_tat[key] = tat + count * interval
         return tat - now
+
+
+def _units(adapter: ProviderAdapter, messages: Sequence[OutboundSms]) -> int:
+    """What the provider's limit counts: segments where it counts segments, else messages."""
+    if adapter.capabilities.counts_segments:
+        return sum(max(1, m.segments) for m in messages)
+    return len(messages)
+
+
+def _chunk_wait(adapter: ProviderAdapter, chunk: Sequence[OutboundSms]) -> float:
+    """Reserve a chunk on the gateway's budget and on each of its sender numbers' budgets."""
+    gateway = adapter.gateway
+    wait = rate_limit_reserve(gateway, _units(adapter, chunk))
+    per_sender = gateway.sender_rate_limit_per_second
+    if per_sender and per_sender > 0:
+        by_sender: dict[str, list[OutboundSms]] = {}
+        for m in chunk:
+            by_sender.setdefault(m.sender or "-", []).append(m)
+        for sender, group in by_sender.items():
+            wait = max(wait, rate_limit_reserve(gateway, _units(adapter, group), sender=sender, rate=per_sender))
+    return wait
 
 
 def send_batch_paced(adapter: ProviderAdapter, messages: Sequence[OutboundSms]) -> list[SendResult]:
@@ -114,14 +140,15 @@ def send_batch_paced(adapter: ProviderAdapter, messages: Sequence[OutboundSms]) 
     messages not yet tried are deferred as temporary results.
     """
     gateway = adapter.gateway
-    rate = gateway.rate_limit_per_second
-    if not rate or rate <= 0:
+    rates = [r for r in (gateway.rate_limit_per_second, gateway.sender_rate_limit_per_second) if r and r > 0]
+    if not rates:
         return adapter.send_batch(messages)
-    size = max(1, min(len(messages), int(rate * CHUNK_SECONDS), adapter.capabilities.max_batch_size * 50))
+    # Chunks of CHUNK_SECONDS at the strictest rate, in messages (a multi-segment message uses more).
+    size = max(1, min(len(messages), int(min(rates) * CHUNK_SECONDS), adapter.capabilities.max_batch_size * 50))
     chunks = [list(messages[i : i + size]) for i in range(0, len(messages), size)]
     results: list[SendResult] = []
     for n, chunk in enumerate(chunks):
-        wait = rate_limit_reserve(gateway, len(chunk))
+        wait = _chunk_wait(adapter, chunk)
         if wait > MAX_PACING_WAIT:
             # Too far behind: give the slots' worth back to the queue rather than hold the worker.
             results.extend(_deferred(m, "RESULT_CODE_429", "rate limit: deferred") for c in chunks[n:] for m in c)

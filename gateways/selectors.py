@@ -4,8 +4,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gateways.models import Gateway
-from gateways.providers import get_adapter
-from gateways.providers.base import ProviderAdapter
+from gateways.providers import ADAPTERS, get_adapter
+from gateways.providers.base import Capabilities, ProviderAdapter
 from gateways.routing import gateway_usable_fallback
 from smsportal.localcache import LocalCache
 from smsportal.phones import country_of
@@ -57,6 +57,19 @@ def gateway_senders(gateway: Gateway, *, organization_id=None) -> dict[str, str]
     usable = [n for n in gateway.inbound_numbers.all() if n.organization_id in (None, organization_id)]
     numbers = sorted(usable, key=lambda n: (n.organization_id is not None, str(n.number) != own, n.pk))
     return {n.country: str(n.number) for n in numbers}
+
+
+# Pull-mode providers (Capabilities.pull): a class attribute of every pull adapter (some push adapters
+# compute theirs per gateway, so only class-level Capabilities are read).
+PULL_TYPES = tuple(t for t, a in ADAPTERS.items() if isinstance(a.capabilities, Capabilities) and a.capabilities.pull)
+_pull_ids = LocalCache("pull-gateways")
+
+
+def pull_gateway_ids() -> list:
+    """The ids of the pull-mode gateways (cached per process): dispatch must not push to them."""
+    return _pull_ids.get_or_load(
+        None, lambda: list(Gateway.objects.filter(type__in=PULL_TYPES).values_list("pk", flat=True))
+    )
 
 
 _webhook_gateways = LocalCache("webhook-gateway")

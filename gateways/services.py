@@ -32,11 +32,13 @@ def gateway_representation(gateway: Gateway) -> dict[str, Any]:
         "global": gateway.organization_id is None,
         "maxSmsLength": str(gateway.max_sms_length) if gateway.max_sms_length else None,
         "rateLimitPerSecond": gateway.rate_limit_per_second,
+        "senderRateLimitPerSecond": gateway.sender_rate_limit_per_second,
         "fallback": str(gateway.fallback_id) if gateway.fallback_id else None,
         "inboundNumbers": _inbound_numbers_shown(gateway),
         "inboundUrl": gateway_webhook_url(gateway=gateway, kind="inbound"),
         "statusUrl": gateway_webhook_url(gateway=gateway, kind="status"),
         "downUntil": gateway.down_until.isoformat() if gateway.down_until else None,
+        "lastPolledAt": gateway.last_polled_at.isoformat() if gateway.last_polled_at else None,
         "lastSuccessAt": gateway.last_success_at.isoformat() if gateway.last_success_at else None,
         "lastErrorAt": gateway.last_error_at.isoformat() if gateway.last_error_at else None,
         "lastError": gateway.last_error or None,
@@ -61,6 +63,19 @@ def gateway_global_representation(gateway: Gateway, *, organization) -> dict[str
     }
 
 
+def _rate(value, name: str) -> float | None:
+    """A rate limit (messages, or segments where the provider counts them, per second); empty/0 = none."""
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number of messages per second", field=name)
+    if not 0 < rate <= 100000:
+        raise ConfigError(f"{name} must be between 0 and 100000", field=name)
+    return rate
+
+
 def _common_fields(*, data: dict, gateway: Gateway, organization) -> tuple[bool | None, list[str] | None]:
     """Apply name, maxSmsLength, isActive, rateLimitPerSecond, fallback; return (isDefault, inboundNumbers)."""
     if "name" in data or gateway._state.adding:
@@ -83,16 +98,9 @@ def _common_fields(*, data: dict, gateway: Gateway, organization) -> tuple[bool 
         gateway.is_active = as_bool(data["isActive"], "isActive")
     rate_key = "rateLimitPerSecond" if "rateLimitPerSecond" in data else "rateLimit" if "rateLimit" in data else None
     if rate_key:
-        value = data[rate_key]
-        if value in (None, "", 0, "0"):
-            gateway.rate_limit_per_second = None
-        else:
-            try:
-                gateway.rate_limit_per_second = float(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"{rate_key} must be a number of messages per second", field=rate_key)
-            if not 0 < gateway.rate_limit_per_second <= 100000:
-                raise ConfigError(f"{rate_key} must be between 0 and 100000", field=rate_key)
+        gateway.rate_limit_per_second = _rate(data[rate_key], rate_key)
+    if "senderRateLimitPerSecond" in data:
+        gateway.sender_rate_limit_per_second = _rate(data["senderRateLimitPerSecond"], "senderRateLimitPerSecond")
     if "fallback" in data:
         value = data["fallback"]
         if isinstance(value, dict):
@@ -278,6 +286,9 @@ def gateway_update(*, gateway: Gateway, data: dict, type_: str | None = None) ->
     if type_ and type_ != gateway.type:
         raise TypeChangeError()
     is_default, numbers = _common_fields(data=data, gateway=gateway, organization=gateway.organization)
+    if is_default and not gateway.is_default and _other_default_exists(gateway):
+        # As DHIS2: only `PUT /api/gateways/default/{uid}` (gateway_set_default) moves the default.
+        raise DefaultExistsError()
     own_before = gateway_own_numbers(gateway)
     gateway.config, gateway.secrets = config_validate(type_=gateway.type, data=data, gateway=gateway)
     gateway.save()
@@ -292,6 +303,16 @@ def gateway_update(*, gateway: Gateway, data: dict, type_: str | None = None) ->
 class TypeChangeError(ConfigError):
     def __init__(self):
         super().__init__("Type of an existing configuration cannot be changed", field="type")
+
+
+class DefaultExistsError(ConfigError):
+    def __init__(self):
+        super().__init__("Default gateway already exists", field="isDefault")
+
+
+def _other_default_exists(gateway: Gateway) -> bool:
+    others = Gateway.objects.filter(organization=gateway.organization, is_default=True).exclude(pk=gateway.pk)
+    return others.exists()
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from smsportal.sms_text import text_info
+from smsportal.text import text_info
 
 
 class TemplateKind(models.TextChoices):

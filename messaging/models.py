@@ -8,6 +8,32 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
+
+# What a person reading a message sees change; internal bookkeeping (reservations, claims) is not listed.
+_VISIBLE_CHANGES = frozenset(
+    {"status", "gateway", "gateway_id", "error_reason", "provider_message_id", "next_attempt_at", "sender", "resent_as"}
+)
+
+
+class OutboundMessageQuerySet(models.QuerySet):
+    """`update()`/`bulk_update()` bypass `auto_now`: these stamp `updated_at` on every visible change,
+    so the API's `lastUpdated` and the admin's "Updated at" follow the message's state."""
+
+    def update(self, **kwargs):
+        if "updated_at" not in kwargs and _VISIBLE_CHANGES.intersection(kwargs):
+            kwargs["updated_at"] = Now()
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        if "updated_at" not in fields and _VISIBLE_CHANGES.intersection(fields):
+            from django.utils import timezone
+
+            now = timezone.now()
+            for obj in objs:
+                obj.updated_at = now
+            fields = [*fields, "updated_at"]
+        return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
 class OutboundMessage(models.Model):
@@ -19,6 +45,7 @@ class OutboundMessage(models.Model):
     sending ─ambiguous (timeout, killed worker)─> unknown ─DLR or status lookup─> sent | delivered | ...
                                                   └─ provider never had it (lookup) ─> queued
     queued/sending ─rejected, opted out, retries exhausted─> failed (error_reason)
+    queued ─past valid_until, never handed to a provider─> expired (error_reason)
     """
 
     class Status(models.TextChoices):
@@ -29,6 +56,7 @@ class OutboundMessage(models.Model):
         DELIVERED = "delivered"
         UNDELIVERED = "undelivered"
         FAILED = "failed"
+        EXPIRED = "expired"
 
     # Forward-only ranking for provider reports: a report never moves a message to a lower rank.
     RANK = {
@@ -39,8 +67,13 @@ class OutboundMessage(models.Model):
         Status.DELIVERED: 4,
         Status.UNDELIVERED: 4,
         Status.FAILED: 4,
+        # Never handed to a provider in time. Ranked like `unknown`: a provider's report that it had the
+        # message after all (a lost answer) still moves it on.
+        Status.EXPIRED: 2,
     }
     FINAL = {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED}
+    # Terminal for the pipeline: nothing sends, retries or re-routes these.
+    DONE = FINAL | {Status.EXPIRED}
 
     class Encoding(models.TextChoices):
         GSM7 = "GSM-7"
@@ -101,9 +134,18 @@ class OutboundMessage(models.Model):
     unknown_at = models.DateTimeField(
         null=True, blank=True, help_text="When its provider outcome became unknown (reconciled from delivery reports)."
     )
+    valid_until = models.DateTimeField(
+        null=True, blank=True, help_text="Not handed to a provider by then → expired, never sent late."
+    )
+    expired_at = models.DateTimeField(null=True, blank=True)
     resent_as = models.UUIDField(
         null=True, blank=True, help_text="The copy a person resent after it may not have been sent (still unknown)."
     )
+    # Each gateway that gave up on it before the current one: [{"at", "gateway", "gatewayName", "reason"}].
+    # NULL until a failover (a constant default: the outbox's raw INSERT/COPY sets no callable defaults).
+    route_history = models.JSONField(null=True, blank=True, default=None)
+
+    objects = OutboundMessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -132,6 +174,15 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"
+
+    def held_until(self, now=None):
+        """When a queued message held back (quiet hours, a retry's backoff) goes; else None."""
+        from django.utils import timezone
+
+        due = self.next_attempt_at
+        if self.status == self.Status.QUEUED and due is not None and due > (now or timezone.now()):
+            return due
+        return None
 
 
 class InboundMessage(models.Model):

@@ -2,6 +2,7 @@
 
 import copy
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from messaging.models import OutboundMessage
@@ -20,6 +21,41 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class ValidUntilField(serializers.DateTimeField):
+    """`validUntil`: an ISO 8601 time in the future; not handed to a provider by then → expired."""
+
+    default_error_messages = {"past": "must be in the future", "invalid": "must be an ISO 8601 date and time"}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("input_formats", ["iso-8601"])
+        kwargs.setdefault(
+            "help_text",
+            "ISO 8601, in the future. Not handed to a provider by then, the message becomes `expired` and is "
+            "never sent late. Default: 24 h after acceptance (settings).",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("invalid")
+        parsed = super().to_internal_value(value)
+        if parsed <= timezone.now():
+            self.fail("past")
+        return parsed
+
+
+def valid_until_parse(value):
+    """The query form's `validUntil` (a string or None) → datetime, or ValidationError naming the field."""
+    if value in (None, ""):
+        return None
+    field = ValidUntilField()
+    try:
+        return field.run_validation(value)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"validUntil": exc.detail})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,8 +77,9 @@ class FlatInputSerializer(serializers.Serializer):
 class SmsSendInputSerializer(FlatInputSerializer):
     message = StrictCharField(trim_whitespace=False, help_text="The text; GSM-7 or UCS-2, segment-limited.")
     phoneNumber = StrictCharField(  # noqa: N815 — BioT's wire name
-        max_length=32, help_text="Full international format, e.g. +15551234567."
+        max_length=32, help_text="Full international format, e.g. +12025550123."
     )
+    validUntil = ValidUntilField()  # noqa: N815
     program = StrictCharField(
         required=False,
         allow_blank=True,
@@ -79,6 +116,7 @@ DHIS2_STATUS = {
     Status.DELIVERED: "DELIVERED",
     Status.UNDELIVERED: "FAILED",
     Status.FAILED: "FAILED",
+    Status.EXPIRED: "FAILED",
 }
 DHIS2_STATUS_NAMES = ["OUTBOUND", "PENDING", "SCHEDULED", "SENT", "DELIVERED", "FAILED", "ERROR"]
 
@@ -98,6 +136,7 @@ class Dhis2OutboundInputSerializer(serializers.Serializer):
         help_text="Numbers in international format; a leading 00 means +. Duplicates collapse.",
     )
     subject = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    validUntil = ValidUntilField()  # noqa: N815
     program = StrictCharField(
         required=False,
         allow_blank=True,
@@ -135,6 +174,9 @@ def outbound_dhis2_representation(message: OutboundMessage) -> dict:
         "encoding": message.encoding,
         "segments": message.segments,
         "batchId": str(message.batch_id) if message.batch_id else None,
+        "heldUntil": dhis2_time(message.held_until()),
+        "routeHistory": message.route_history or [],
+        "validUntil": dhis2_time(message.valid_until) if message.valid_until else None,
     }
 
 
@@ -157,6 +199,14 @@ class Dhis2OutboundSmsSerializer(serializers.Serializer):
     encoding = serializers.ChoiceField(choices=OutboundMessage.Encoding.choices)
     segments = serializers.IntegerField()
     batchId = serializers.UUIDField(allow_null=True)  # noqa: N815
+    heldUntil = serializers.CharField(  # noqa: N815
+        allow_null=True, help_text="A queued message held back (quiet hours, retry backoff): when it goes; else null"
+    )
+    routeHistory = serializers.ListField(  # noqa: N815
+        child=serializers.DictField(),
+        help_text="Gateways that gave up on it before the current one (failover): at, gateway, gatewayName, reason",
+    )
+    validUntil = serializers.CharField(allow_null=True, help_text="Not sent after this; then `expired`.")  # noqa: N815
 
 
 OUTBOUND_FIELDS = list(Dhis2OutboundSmsSerializer().fields)

@@ -9,6 +9,7 @@ from messaging.services.delivery import outbound_deliver
 from messaging.services.dispatch import outbound_dispatch
 from messaging.services.reconcile import outbound_reconcile, outbound_sweep
 from messaging.services.routing import inbound_route, inbound_route_pending, inbound_sweep
+from messaging.services.status import simulated_reports_apply
 
 
 @shared_task(acks_late=True)
@@ -42,3 +43,9 @@ def inbound_route_task(message_id: str | None = None) -> int:
 @shared_task
 def inbound_sweep_task() -> dict:
     return inbound_sweep()
+
+
+@shared_task(acks_late=True)
+def simulator_reports_task(gateway_id: str, reports: list[dict]) -> int:
+    """The built-in simulator's delivery reports, a moment after its "send" (like a provider's webhook)."""
+    return simulated_reports_apply(gateway_id=gateway_id, reports=reports)

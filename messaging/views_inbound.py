@@ -40,6 +40,7 @@ FIELDS = [
     "lastUpdated",
     "text",
     "originator",
+    "recipient",
     "gatewayid",
     "receiveddate",
     "sentdate",
@@ -72,6 +73,7 @@ def inbound_dhis2_representation(message: InboundMessage) -> dict:
         "lastUpdated": _time(message.updated_at),
         "text": message.text,
         "originator": message.originator,
+        "recipient": message.recipient or None,  # which of our numbers it was sent to
         "gatewayid": message.gateway_label,
         "receiveddate": _time(message.received_at),
         "sentdate": _time(message.sent_at),

@@ -28,6 +28,7 @@ from messaging.serializers_outbound import (
     WebMessageSerializer,
     our_statuses,
     outbound_dhis2_representation,
+    valid_until_parse,
 )
 from messaging.services.idempotency import HEADER, idempotency_key_validate, idempotent_response
 from messaging.services.outbound import messages_queue
@@ -95,6 +96,7 @@ class SmsSendApi(APIView):
                     source=Source.BIOT_API,
                     idempotency_key=key,
                     refuse_opted_out=True,
+                    valid_until=data.get("validUntil"),
                     program=data.get("program") or None,
                 )
             except MessageRejected as exc:
@@ -136,8 +138,8 @@ class Dhis2View(dhis2.Dhis2ExceptionMixin, APIView):
         return super().handle_exception(exc)
 
 
-def _send_request_parse(request) -> tuple[str, list[str], str, str]:
-    """(message, recipients, subject, program) from the JSON body or the query-parameter form."""
+def _send_request_parse(request) -> tuple[str, list[str], str, str, object]:
+    """(message, recipients, subject, program, validUntil) from the JSON body or the query-parameter form."""
     is_json = (request.content_type or "").startswith("application/json")
     if is_json and request.body:
         if not isinstance(request.data, dict):
@@ -153,7 +155,7 @@ def _send_request_parse(request) -> tuple[str, list[str], str, str]:
             raise _conflict("Message must be specified", field="message")
         if not [r for r in recipients if r.strip()]:
             raise _conflict("no recipient", field="recipients")
-        return message, recipients, data.get("subject", ""), data.get("program", "")
+        return message, recipients, data.get("subject", ""), data.get("program", ""), data.get("validUntil")
     params = request.query_params if request.query_params else request.data
     # DHIS2's query form takes one recipient and does not split it on commas.
     recipient = (params.get("recipient") or "").strip()
@@ -165,7 +167,7 @@ def _send_request_parse(request) -> tuple[str, list[str], str, str]:
     program = params.get("program") or ""
     if not isinstance(program, str) or len(program) > 50:
         raise _bad_request("program: a program's slug", field="program")
-    return message, [recipient], "", program
+    return message, [recipient], "", program, valid_until_parse(params.get("validUntil"))
 
 
 def _recipients_validate(value) -> list[str]:
@@ -248,6 +250,7 @@ class Dhis2OutboundApi(Dhis2View):
         parameters=[
             OpenApiParameter("recipient", str, description="query form: one recipient (not split on commas)"),
             OpenApiParameter("message", str, description="query form: the text"),
+            OpenApiParameter("validUntil", str, description="query form: ISO 8601, in the future (else 400)"),
             OpenApiParameter(
                 HEADER,
                 OpenApiTypes.STR,
@@ -272,14 +275,14 @@ class Dhis2OutboundApi(Dhis2View):
     def post(self, request):
         organization = _organization(request)
         key = idempotency_key_validate(request.headers.get(HEADER))
-        message, recipients, subject, program = _send_request_parse(request)
+        message, recipients, subject, program, valid_until = _send_request_parse(request)
         return idempotent_response(
             request,
             organization=organization,
-            produce=lambda: self._send(organization, message, recipients, subject, key, program),
+            produce=lambda: self._send(organization, message, recipients, subject, key, program, valid_until),
         )
 
-    def _send(self, organization, message, recipients, subject, key, program="") -> Response:
+    def _send(self, organization, message, recipients, subject, key, program="", valid_until=None) -> Response:
         try:
             result = messages_queue(
                 organization=organization,
@@ -290,6 +293,7 @@ class Dhis2OutboundApi(Dhis2View):
                 idempotency_key=key,
                 max_length_default=settings.SMSPORTAL_DHIS2_MAX_SMS_LENGTH,
                 require_one=True,
+                valid_until=valid_until,
                 program=program or None,
             )
         except MessageRejected as exc:

@@ -10,11 +10,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from gateways.exceptions import WebhookValidationError
-from gateways.parking import status_park
 from gateways.providers.webhooks import webhook_input_check
 from gateways.selectors import gateway_get_for_webhook
 from messaging.services.receive import inbound_receive
-from messaging.services.status import outbound_status_apply
+from messaging.services.status import outbound_status_receive
 from smsportal.http import body_too_large
 from smsportal.input_safety import HostileInput
 
@@ -83,14 +82,5 @@ def status_webhook(request, gateway_uid, token=None):
     except HostileInput as exc:
         return _hostile(gateway, "status", exc)
     for update in updates:
-        if outbound_status_apply(gateway=gateway, update=update) is not None:
-            continue
-        # Unknown id: the sender may not have recorded it yet (fast providers). Park the report,
-        # then look again in case the id was recorded meanwhile (gateways/parking.py).
-        parked = status_park(gateway=gateway, update=update)
-        if outbound_status_apply(gateway=gateway, update=update) is not None:
-            parked.delete()
-            continue
-        # Providers retry non-2xx forever; an unknown id is logged and acknowledged.
-        logger.warning("status report for an unknown provider message id; parked", extra={"gateway": gateway.uid})
+        outbound_status_receive(gateway=gateway, update=update)
     return adapter.webhook_response("status")

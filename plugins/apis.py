@@ -254,7 +254,9 @@ class InvocationRetryApi(APIView):
         qs = scope_to_user(PluginInvocation.objects.select_related("registration"), request.user)
         invocation = get_object_or_404(qs, pk=invocation_id)
         if not invocation_retry_now(invocation=invocation):
-            raise ApiError(f"invocation is {invocation.status}; only failed or waiting ones can be retried", 409)
+            raise ApiError(
+                f"invocation is {invocation.status}; only failed or waiting ones can be retried", status_code=409
+            )
         invocation.refresh_from_db()
         return Response(InvocationOutputSerializer(invocation).data)
 

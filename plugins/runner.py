@@ -41,10 +41,13 @@ def plugin_invocations_run(*, invocation_ids: list) -> dict[str, float]:
     """One attempt of each claimable invocation; webhook calls run concurrently (no DB access in
     the threads), built-in handlers in this thread. Returns {id: countdown} for those to retry."""
     now = timezone.now()
-    claimed = _claim(invocation_ids, now)
-    if not claimed:
+    if connection.vendor == "postgresql":
+        invocations = _claim_and_load(invocation_ids, now)
+    else:
+        claimed = _claim(invocation_ids, now)
+        invocations = _claimed_load(claimed) if claimed else []
+    if not invocations:
         return {}
-    invocations = _claimed_load(claimed)
     outcomes = {}
     calls = []
     for invocation in invocations:
@@ -73,36 +76,46 @@ def plugin_invocations_run(*, invocation_ids: list) -> dict[str, float]:
 
 
 def _claim(invocation_ids: list, now) -> list:
-    """Mark the due ones among these invocations `running` (attempts + 1) and return their ids.
-
-    Rows another worker holds are skipped (SKIP LOCKED) and a redelivered task claims nothing. On
-    PostgreSQL one statement (UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING),
-    instead of a transaction with a locking SELECT and an UPDATE: a task per reply at low rates
-    paid four round trips for it.
-    """
+    """Mark the due ones among these invocations `running` (attempts + 1) and return their ids
+    (other databases than PostgreSQL: `_claim_and_load` there). Rows another worker holds are
+    skipped (SKIP LOCKED) and a redelivered task claims nothing."""
     due_by = now + timedelta(seconds=1)
-    if connection.vendor != "postgresql":
-        due = PluginInvocation.objects.filter(pk__in=invocation_ids, status__in=[Status.PENDING, Status.RETRYING])
-        due = due.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due_by))
-        with transaction.atomic():
-            claimed = list(due.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
-            if claimed:
-                PluginInvocation.objects.filter(pk__in=claimed).update(
-                    status=Status.RUNNING, attempts=F("attempts") + 1, claimed_at=now
-                )
-        return claimed
+    due = PluginInvocation.objects.filter(pk__in=invocation_ids, status__in=[Status.PENDING, Status.RETRYING])
+    due = due.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due_by))
+    with transaction.atomic():
+        claimed = list(due.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
+        if claimed:
+            PluginInvocation.objects.filter(pk__in=claimed).update(
+                status=Status.RUNNING, attempts=F("attempts") + 1, claimed_at=now
+            )
+    return claimed
+
+
+_DUE = "status IN (%s, %s) AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
+
+
+def _claim_and_load(invocation_ids: list, now) -> list[PluginInvocation]:
+    """PostgreSQL: claim and load in one statement — the claiming UPDATE (due rows only, SKIP LOCKED:
+    a redelivered task claims nothing) in a CTE whose rows are joined to their event's message for
+    the tenancy re-check. A task of one call paid four round trips for a locking SELECT and an
+    UPDATE, then one more for the load."""
     if not invocation_ids:
         return []
-    table = connection.ops.quote_name(PluginInvocation._meta.db_table)
+    quote = connection.ops.quote_name
+    table = quote(PluginInvocation._meta.db_table)
+    inbound = quote(PluginInvocation._meta.get_field("inbound_message").related_model._meta.db_table)
+    outbound = quote(PluginInvocation._meta.get_field("outbound_message").related_model._meta.db_table)
     ids = ", ".join(["%s::uuid"] * len(invocation_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s "  # noqa: S608
-            f"WHERE id IN (SELECT id FROM {table} WHERE id IN ({ids}) AND status IN (%s, %s) "
-            "AND (next_attempt_at IS NULL OR next_attempt_at <= %s) FOR UPDATE SKIP LOCKED) RETURNING id",
-            [Status.RUNNING, now, *[str(i) for i in invocation_ids], Status.PENDING, Status.RETRYING, due_by],
-        )
-        return [row[0] for row in cursor.fetchall()]
+    sql = (
+        f"WITH claimed AS (UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s "  # noqa: S608
+        f"WHERE id IN (SELECT id FROM {table} WHERE id IN ({ids}) AND {_DUE} FOR UPDATE SKIP LOCKED) "
+        "RETURNING *) "
+        "SELECT i.*, m.organization_id AS inbound_org, o.organization_id AS outbound_org FROM claimed i "
+        f"LEFT JOIN {inbound} m ON m.id = i.inbound_message_id LEFT JOIN {outbound} o ON o.id = i.outbound_message_id"
+    )
+    due_by = now + timedelta(seconds=1)
+    params = [Status.RUNNING, now, *[str(i) for i in invocation_ids], Status.PENDING, Status.RETRYING, due_by]
+    return list(PluginInvocation.objects.raw(sql, params))
 
 
 def _claimed_load(ids: list) -> list[PluginInvocation]:

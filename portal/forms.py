@@ -65,22 +65,8 @@ class ScheduleForm(forms.ModelForm):
 
     class Meta:
         model = MedicationSchedule
-        fields = [
-            "medication",
-            "dose_times",
-            "days_of_week",
-            "start_date",
-            "end_date",
-            "timezone",
-            "reminder_texts",
-            "confirm_replies",
-            "response_window_minutes",
-            "alert_caregivers",
-            "caregiver_alert_text",
-            "follow_up_missed_doses",
-            "follow_up_silent_days",
-            "active",
-        ]
+        # The follow-up thresholds are the portal's (not in the import/export columns).
+        fields = [*MedicationSchedule.SETTINGS[:-1], "follow_up_missed_doses", "follow_up_silent_days", "active"]
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),

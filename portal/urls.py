@@ -1,5 +1,7 @@
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic import RedirectView
 
 from portal.views import (
     adherence_report,
@@ -17,6 +19,9 @@ from portal.views import (
 
 app_name = "portal"
 urlpatterns = [
+    # The site's root is the portal (its login when signed out); browsers ask for /favicon.ico unprompted.
+    path("", RedirectView.as_view(pattern_name="portal:today"), name="root"),
+    path("favicon.ico", RedirectView.as_view(url=static("portal/favicon.svg"), permanent=True), name="favicon"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(template_name="portal/login.html", redirect_authenticated_user=True),

@@ -1,6 +1,9 @@
 """The hottest statements (one per webhook, one per single send) as prepared statements."""
 
+import uuid
 from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
 
 import psycopg
 from django.db import connection
@@ -60,3 +63,23 @@ def insert_rows_sql(model, *, rows: int = 1, conflict: str = "", returning: str 
 def insert_row_params(instance) -> list:
     """One row's parameters for `insert_rows_sql`, as Django's own INSERT would prepare them."""
     return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in instance._meta.concrete_fields]
+
+
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(value) -> str:
+    """One value in COPY's text format, as the column's get_db_prep_save() prepared it (the outbox's COPY)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(COPY_ESCAPES)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | int | float | Decimal):
+        return str(value)
+    if hasattr(value, "obj") and hasattr(value, "dumps"):  # psycopg Json/Jsonb, as JSONField prepares it
+        return value.dumps(value.obj).translate(COPY_ESCAPES)
+    raise TypeError(f"no COPY text form for {type(value).__name__}")

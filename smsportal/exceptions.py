@@ -6,7 +6,7 @@ as a WebMessage (smsportal.dhis2.Dhis2ExceptionMixin).
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -128,7 +128,7 @@ def _is_api(request) -> bool:
 def page_not_found(request, exception=None):
     if _is_api(request):
         return JsonResponse({"error": f"no API endpoint or object at {request.path}"}, status=404)
-    return defaults.page_not_found(request, exception)
+    return _page(404, "Page not found", "There is nothing at this address. It may have moved, or the link is mistyped.")
 
 
 def server_error(request):
@@ -136,7 +136,18 @@ def server_error(request):
         return database_unavailable(request)  # an outage met outside a view (middleware, session)
     if _is_api(request):
         return JsonResponse({"error": "internal error; it has been logged"}, status=500)
-    return defaults.server_error(request)
+    return _page(500, "Something went wrong", "The error has been logged. Try again in a moment.")
+
+
+def _page(status: int, title: str, explanation: str) -> HttpResponse:
+    """An error page in the portal's look, rendered without the request (nothing it needs can fail)."""
+    from django.template import loader
+
+    try:
+        body = loader.get_template("portal/error.html").render({"title": title, "explanation": explanation})
+    except Exception:  # noqa: BLE001 — a broken template must still leave a plain answer
+        body = f"<h1>{title}</h1>"
+    return HttpResponse(body, status=status)
 
 
 def bad_request(request, exception=None):

@@ -22,7 +22,9 @@ INVALIDATING_MODELS = [
     "entities.ConsentProgram",
     "gateways.Gateway",
     "gateways.InboundNumber",
+    "gateways.GatewayRoute",
     "plugins.PluginRegistration",
+    "messaging.KeywordCommand",
 ]
 
 _caches: list["LocalCache"] = []

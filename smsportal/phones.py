@@ -33,7 +33,7 @@ def _parse(raw: str, region: str | None, strict: bool) -> tuple[bool, str]:
     if not text:
         return False, "phone number is empty"
     if strict and not text.startswith("+") and not region:
-        return False, "phone number must be in full international format, e.g. +15551234567"
+        return False, "phone number must be in full international format, e.g. +12025550123"
     if _EXTENSION.search(text):
         return False, "phone numbers with an extension cannot receive SMS"
     if _LETTER.search(text):

@@ -212,6 +212,7 @@ SPECTACULAR_SETTINGS = {
         "WebMessageStatusEnum": ["OK", "WARNING", "ERROR"],
         "PluginActionEnum": ["_incomingSms", "_smsStatus", "_consentChanged", "_followUpOpened"],  # PluginAction values
         "EntityTypeEnum": "plugins.models.ENTITY_TYPES",
+        "KeywordActionEnum": "messaging.models.KeywordCommand.Action",
         "ConsentStatusEnum": ["opted_in", "opted_out", "unknown"],  # entities.models_consent.ConsentStatus
     },
 }
@@ -340,7 +341,10 @@ PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", default=None)
 # SMS
 # Fernet keys, comma-separated; the first encrypts, all decrypt (rotation: docs/operations.md).
 SMSPORTAL_ENCRYPTION_KEY = env.list("SMSPORTAL_ENCRYPTION_KEY", default=[])
-SMSPORTAL_PUBLIC_BASE_URL = env("SMSPORTAL_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Without it, the local server's address on PORT (what `make run PORT=…` serves).
+SMSPORTAL_PUBLIC_BASE_URL = env(
+    "SMSPORTAL_PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+).rstrip("/")
 SMSPORTAL_MAX_SEGMENTS = env.int("SMSPORTAL_MAX_SEGMENTS", default=10)
 # A message template (reminder, caregiver, HELP …) filled with typical values may need at most this many.
 SMSPORTAL_TEMPLATE_MAX_SEGMENTS = env.int("SMSPORTAL_TEMPLATE_MAX_SEGMENTS", default=3)
@@ -353,6 +357,19 @@ SMSPORTAL_GATEWAY_DOWN_AFTER = env.int("SMSPORTAL_GATEWAY_DOWN_AFTER", default=5
 SMSPORTAL_GATEWAY_DOWN_SECONDS = env.int("SMSPORTAL_GATEWAY_DOWN_SECONDS", default=60)
 SMSPORTAL_SEND_LEASE_SECONDS = env.int("SMSPORTAL_SEND_LEASE_SECONDS", default=300)
 SMSPORTAL_QUEUED_TIMEOUT_SECONDS = env.int("SMSPORTAL_QUEUED_TIMEOUT_SECONDS", default=60)
+# Pull-mode gateways (a CHT gateway phone polls us): a message offered to the phone and not confirmed
+# (a status update) within the lease is offered again; no poll for the down time marks it down.
+SMSPORTAL_PULL_LEASE_SECONDS = env.int("SMSPORTAL_PULL_LEASE_SECONDS", default=120)
+SMSPORTAL_PULL_DOWN_AFTER_SECONDS = env.int("SMSPORTAL_PULL_DOWN_AFTER_SECONDS", default=600)
+# Message validity by source when the sender gives no validUntil (seconds; 0 = none). A dose reminder's
+# runs from its dose time (adherence/services.py); the others from when the message is accepted.
+SMSPORTAL_VALIDITY_SECONDS = {
+    "biot_api": env.int("SMSPORTAL_VALIDITY_API_SECONDS", default=24 * 3600),
+    "dhis2_api": env.int("SMSPORTAL_VALIDITY_API_SECONDS", default=24 * 3600),
+    "portal": env.int("SMSPORTAL_VALIDITY_PORTAL_SECONDS", default=24 * 3600),
+    "schedule": env.int("SMSPORTAL_VALIDITY_REMINDER_SECONDS", default=2 * 3600),
+    "system": env.int("SMSPORTAL_VALIDITY_SYSTEM_SECONDS", default=24 * 3600),
+}
 # An `unknown` message unresolved this long is shown as "may not have been sent" (docs/reliability.md).
 SMSPORTAL_UNKNOWN_DEADLINE_SECONDS = env.int("SMSPORTAL_UNKNOWN_DEADLINE_SECONDS", default=6 * 3600)
 SMSPORTAL_DISPATCH_BATCH = env.int("SMSPORTAL_DISPATCH_BATCH", default=1000)

@@ -18,7 +18,7 @@ from entities.models import (
     OrganizationUser,
     Patient,
 )
-from gateways.models import Gateway
+from gateways.models import Gateway, GatewayRoute
 from messaging.message_templates import MessageTemplate
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
 from plugins.models import PluginAction, PluginInvocation, PluginRegistration
@@ -37,8 +37,9 @@ class PersonFactory(DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     first_name = factory.Sequence(lambda n: f"First{n}")
     last_name = factory.Sequence(lambda n: f"Last{n}")
-    # 202-555-01xx numbers are fictional but parse as valid US numbers.
-    phone = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+    # 202-555-xxxx numbers parse as valid US numbers. 2000-9999 only: tests name 202-555-01xx numbers
+    # themselves, and a generated one equal to theirs made a person of another organization share it.
+    phone = factory.Sequence(lambda n: f"+1202555{2000 + n % 8000:04d}")
     email = factory.LazyAttribute(lambda o: f"{o.first_name.lower()}@example.org")
 
 
@@ -90,6 +91,18 @@ class GatewayFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"gateway-{n}")
     type = "simulator"
     is_default = True
+    # The simulator reports delivery like a provider; tests about sending see `sent` unless they
+    # ask for reports (tests/gateways/test_simulator_reports.py).
+    config = factory.LazyAttribute(lambda g: {"deliveryReports": "off"} if g.type == "simulator" else {})
+
+
+class GatewayRouteFactory(DjangoModelFactory):
+    class Meta:
+        model = GatewayRoute
+
+    organization = factory.SubFactory(OrganizationFactory)
+    prefix = factory.Sequence(lambda n: f"+{254 + n}")
+    gateway = factory.SubFactory(GatewayFactory, organization=factory.SelfAttribute("..organization"), is_default=False)
 
 
 class ApiKeyFactory(DjangoModelFactory):

@@ -46,6 +46,11 @@ class Capabilities:
     concurrency: int = 1
     # The provider answers "do you have this message?" (ProviderAdapter.status_lookup).
     status_lookup: bool = False
+    # Pull mode: the provider (a CHT gateway phone) polls us for its messages; dispatch never pushes
+    # to it, its messages wait `queued` for the poll (messaging/services/pull.py).
+    pull: bool = False
+    # The provider's throughput limits count segments, not messages (rate limits pace in segments).
+    counts_segments: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class OutboundSms:
     text: str
     sender: str = ""  # our number / sender id for this destination, when the gateway has one
     valid_until: datetime | None = None  # not to be delivered after this (providers with a validity period)
+    segments: int = 1  # SMS parts of `text` (smsportal/text.py), for segment-counted rate limits
 
 
 @dataclass(frozen=True)

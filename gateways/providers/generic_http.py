@@ -86,23 +86,29 @@ def _placeholders_rule(config: dict, secrets: dict, failed: set) -> None:
     """Every ${...} in the templates must be one the adapter fills in: a typo would be sent verbatim."""
     keys = [str(p.get("key")) for p in config.get("parameters") or [] if isinstance(p, dict)]
     known = set(HTTP_PLACEHOLDERS) | set(keys)
+    problems = []  # both templates are checked: every problem is reported at once
     for name in ("configurationTemplate", "urlTemplate"):
         template = str(config.get(name) or "")
         if name in failed or not template:
             continue
         found = TEMPLATE_PLACEHOLDER.findall(template)
         if template.count("${") != len(found) or any(not PLACEHOLDER.fullmatch(f"${{{p}}}") for p in found):
-            raise ConfigError(f"{name} has a malformed ${{...}} placeholder", field=name)
+            problems.append(ConfigError(f"{name} has a malformed ${{...}} placeholder", field=name))
+            continue
         unknown = [p for p in dict.fromkeys(found) if p not in known]
         if unknown:
-            raise ConfigError(
-                f"{name} has unknown placeholder(s) "
-                + ", ".join(f"${{{p}}}" for p in unknown)
-                + ": use "
-                + ", ".join(f"${{{p}}}" for p in HTTP_PLACEHOLDERS)
-                + " or a parameter key",
-                field=name,
+            problems.append(
+                ConfigError(
+                    f"{name} has unknown placeholder(s) "
+                    + ", ".join(f"${{{p}}}" for p in unknown)
+                    + ": use "
+                    + ", ".join(f"${{{p}}}" for p in HTTP_PLACEHOLDERS)
+                    + " or a parameter key",
+                    field=name,
+                )
             )
+    if problems:
+        raise ConfigError.combined(problems)
 
 
 class GenericHttpAdapter(RequestsAdapter):

@@ -25,7 +25,7 @@ from gateways.providers.httpbase import RequestsAdapter, result_code_for_status
 from gateways.providers.settings import ProviderSettings, Setting
 from gateways.providers.webhooks import normalise_number, parse_timestamp, request_fields
 from smsportal.input_safety import HostileInput
-from smsportal.sms_text import text_info
+from smsportal.text import text_info
 
 REFERENCE_PARAM = "ref"  # our message id, in each message's dlr-url
 DLR_MASK = 31  # every report type: delivered, failed, buffered, SMSC accepted, SMSC rejected

@@ -17,15 +17,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import (
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    ReadTimeoutError,
-)
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -81,6 +72,8 @@ def _service_rule(config: dict, secrets: dict, failed: set) -> None:
 @lru_cache(maxsize=8)
 def aws_regions(service: str) -> frozenset[str]:
     """The regions botocore knows for `service`, in every partition (from its bundled endpoint data)."""
+    import boto3  # lazily, as in SnsAdapter.client()
+
     session = boto3.session.Session()
     return frozenset(
         region
@@ -115,7 +108,10 @@ class SnsAdapter(RequestsAdapter):
     type = "sns"
     label = "AWS SNS / End User Messaging"
     signed_webhooks = True  # SNS message signatures
-    capabilities = Capabilities(max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16)
+    # End User Messaging's MPS limits count message parts (segments).
+    capabilities = Capabilities(
+        max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16, counts_segments=True
+    )
     config_spec = ProviderSettings(
         (
             Setting(
@@ -183,6 +179,11 @@ class SnsAdapter(RequestsAdapter):
     def client(self, service: str = "", region: str = ""):
         """A boto3 client for this gateway's account (its own service and region unless named),
         reused while the configuration is unchanged."""
+        # boto3 is imported here, by the processes that send through AWS, not with the registry:
+        # its ~17,000 objects would slow every web process's garbage collection (docs/performance.md).
+        import boto3
+        from botocore.config import Config
+
         config, secret = self.gateway.config, self.secret("secretAccessKey")
         service, region = service or self.service, region or self.region
         endpoint, access_key = str(config.get("endpointUrl") or ""), str(config.get("accessKeyId") or "")
@@ -344,6 +345,14 @@ class SnsAdapter(RequestsAdapter):
 
 
 def _map_boto_error(exc: Exception) -> Exception:
+    from botocore.exceptions import (  # lazily, as in client()
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ReadTimeoutError,
+    )
+
     if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):
         return GatewayTemporaryError("AWS endpoint unreachable", result_code="RESULT_CODE_504")
     if isinstance(exc, ReadTimeoutError):

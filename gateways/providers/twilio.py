@@ -13,6 +13,7 @@ one Twilio signed. A secondary auth token (`secondaryAuthToken`) is accepted too
 
 import hmac
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -21,6 +22,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from gateways.exceptions import ConfigError, GatewayAmbiguousError, WebhookValidationError
@@ -42,6 +44,18 @@ logger = logging.getLogger(__name__)
 DEFAULT_URL = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
 REFERENCE_PARAM = "ref"  # our message id, in each message's StatusCallback URL
+MAX_VALIDITY_PERIOD = 36000  # seconds; Twilio's ValidityPeriod range is 1..36000 (also its default)
+
+
+def validity_period(message: OutboundSms) -> int | None:
+    """Twilio's `ValidityPeriod` (seconds its queue may hold the message) from our validUntil; None
+    when Twilio's own default (the maximum) is as strict."""
+    if message.valid_until is None:
+        return None
+    remaining = math.ceil((message.valid_until - timezone.now()).total_seconds())
+    return max(1, remaining) if remaining < MAX_VALIDITY_PERIOD else None
+
+
 LOOKUP_PAGES = 5  # bounded: at most this many pages of 1,000 messages per number
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
@@ -103,7 +117,13 @@ class TwilioAdapter(RequestsAdapter):
     signed_webhooks = True  # X-Twilio-Signature
     default_url = DEFAULT_URL
     capabilities = Capabilities(
-        max_batch_size=1, max_length=1600, delivery_reports=True, inbound=True, concurrency=16, status_lookup=True
+        max_batch_size=1,
+        max_length=1600,
+        delivery_reports=True,
+        inbound=True,
+        concurrency=16,
+        status_lookup=True,
+        counts_segments=True,  # Twilio's messages-per-second limits count segments
     )
     config_spec = ProviderSettings(
         (
@@ -173,6 +193,8 @@ class TwilioAdapter(RequestsAdapter):
                 form["MessagingServiceSid"] = str(config["messagingServiceSid"])
             else:
                 form["From"] = message.sender or str(config.get("from") or "")
+            if (validity := validity_period(message)) is not None:
+                form["ValidityPeriod"] = str(validity)
             if callback:
                 separator = "&" if "?" in callback else "?"
                 form["StatusCallback"] = f"{callback}{separator}{urlencode({REFERENCE_PARAM: message.reference})}"

@@ -8,6 +8,7 @@ the provider's status lookup, messaging/services/reconcile.py).
 """
 
 import contextlib
+import json
 import logging
 import uuid
 from collections import defaultdict
@@ -22,16 +23,12 @@ from django.utils import timezone
 from gateways.exceptions import GatewayAmbiguousError, GatewayRejectedError, GatewayTemporaryError
 from gateways.providers import get_adapter
 from gateways.providers.base import OutboundSms, SendResult
-from gateways.routing import (
-    gateway_failure_note,
-    gateway_is_down,
-    gateway_success_note,
-    gateway_usable_fallback,
-    send_batch_paced,
-)
+from gateways.route_selectors import fallback_for
+from gateways.routing import gateway_failure_note, gateway_is_down, gateway_success_note, send_batch_paced
 from gateways.selectors import gateway_sender_for
 from messaging.models import OutboundMessage
 from messaging.services.dispatch import dispatch_request
+from messaging.services.expiry import outbound_expire, still_valid
 from messaging.services.status import in_doubt_settle, parked_apply
 from smsportal.db import update_from_values_sql
 from smsportal.redact import stored_error
@@ -60,10 +57,12 @@ def outbound_deliver(*, message_ids: list[str]) -> RetryPlan | None:
     Returns the messages to try again later (temporary failure) and after how long.
     """
     token = uuid.uuid4()
+    outbound_expire(ids=message_ids)  # past their validUntil: expired, never sent late
     now = timezone.now()
     claimed = (
         OutboundMessage.objects.filter(id__in=message_ids, status=Status.QUEUED, provider_message_id__isnull=True)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)))
+        .filter(still_valid(now))
         # send_started_at is cleared so the sweeper can tell "this attempt never called the provider"
         # from an earlier attempt's mark.
         .update(
@@ -108,11 +107,19 @@ def _deliver_for_gateway(messages: list[OutboundMessage], token) -> RetryPlan | 
     gateway = messages[0].gateway
     if gateway is None or not gateway.is_active:
         return _retry_or_fail(messages, reason="gateway unavailable", result_code="FAILED")
-    if gateway_is_down(gateway) and (fallback := gateway_usable_fallback(gateway)) is not None:
-        # Marked down: its messages go to the fallback without calling it (never sent, so safe).
-        _reroute_to_fallback(messages, fallback, reason="gateway marked down")
-        return None
+    if gateway_is_down(gateway):
+        # Marked down: its messages go to their fallback without calling it (never sent, so safe);
+        # those without a usable fallback are still tried on it.
+        messages = _to_fallbacks(messages, reason="gateway marked down")
+        if not messages:
+            return None
     adapter = get_adapter(gateway)
+    if adapter.capabilities.pull:
+        # Pull mode: the phone takes its messages when it polls; this claim gives them back untouched.
+        OutboundMessage.objects.filter(id__in=[m.id for m in messages], claim_token=token).update(
+            status=Status.QUEUED, claim_token=None, dispatched_at=None, attempts=F("attempts") - 1
+        )
+        return None
     size = in_flight_group_size(adapter)
     plans: list[RetryPlan | None] = []
     for start in range(0, len(messages), size):
@@ -156,7 +163,17 @@ def _send_started_mark(group: list[OutboundMessage], token) -> list[OutboundMess
 def _deliver_group(adapter, messages: list[OutboundMessage]) -> tuple[RetryPlan | None, str]:
     """Send one in-flight group and record its outcome. Returns (retry plan, why to stop or "")."""
     gateway = adapter.gateway
-    batch = [OutboundSms(reference=str(m.id), to=m.recipient, text=m.body, sender=m.sender) for m in messages]
+    batch = [
+        OutboundSms(
+            reference=str(m.id),
+            to=m.recipient,
+            text=m.body,
+            sender=m.sender,
+            segments=m.segments,
+            valid_until=m.valid_until,
+        )
+        for m in messages
+    ]
     try:
         results = send_batch_paced(adapter, batch)
     except GatewayTemporaryError as exc:
@@ -257,10 +274,10 @@ def _sent_record(sent: list[OutboundMessage], now) -> None:
         by_code[m.result_code].append(m)
     with connection.cursor() as cursor:
         for code, rows in by_code.items():
-            params = [Status.SENT, code, now, *[p for m in rows for p in (str(m.id), m.provider_message_id)]]
+            params = [Status.SENT, code, now, now, *[p for m in rows for p in (str(m.id), m.provider_message_id)]]
             sql = update_from_values_sql(
                 table,
-                assignments="status = %s, result_code = %s, sent_at = %s, error_reason = '', "
+                assignments="status = %s, result_code = %s, sent_at = %s, updated_at = %s, error_reason = '', "
                 "provider_message_id = v.pid",
                 columns=[("id", "uuid"), ("pid", "varchar")],
                 rows=len(rows),
@@ -287,11 +304,11 @@ def _retry_or_fail(
     for m in messages:
         (retry if m.attempts < settings.SMSPORTAL_SEND_MAX_ATTEMPTS or not count_attempt else exhausted).append(m)
     if exhausted:
-        fallback = gateway_usable_fallback(exhausted[0].gateway) if exhausted[0].gateway else None
-        if fallback is not None:
-            _reroute_to_fallback(exhausted, fallback, reason=f"primary gateway failed: {reason}")
-        else:
-            _messages_fail(exhausted, reason=f"retries exhausted: {reason}", result_code=result_code)
+        stranded = exhausted
+        if exhausted[0].gateway is not None:
+            stranded = _to_fallbacks(exhausted, reason=f"primary gateway failed: {reason}")
+        if stranded:
+            _messages_fail(stranded, reason=f"retries exhausted: {reason}", result_code=result_code)
     if not retry:
         return None
     delay = max(retry_after or 0.0, backoff(max(m.attempts for m in retry), base=1.0, cap=600.0))
@@ -307,23 +324,42 @@ def _retry_or_fail(
     return RetryPlan([str(m.id) for m in retry], delay)
 
 
+def _to_fallbacks(messages: list[OutboundMessage], *, reason: str) -> list[OutboundMessage]:
+    """Hand each message to the fallback of the route that chose its gateway, else the gateway's own
+    (gateways/route_selectors.py). Returns the messages no usable fallback takes."""
+    by_fallback: dict = defaultdict(list)
+    stranded = []
+    for m in messages:
+        fallback = fallback_for(m.gateway, organization_id=m.organization_id, recipient=m.recipient)
+        if fallback is None:
+            stranded.append(m)
+        else:
+            by_fallback[fallback.pk].append((fallback, m))
+    for pairs in by_fallback.values():
+        _reroute_to_fallback([m for _, m in pairs], pairs[0][0], reason=reason)
+    return stranded
+
+
 def _reroute_to_fallback(messages: list[OutboundMessage], fallback, *, reason: str) -> None:
     """Hand never-sent messages (no provider id) to the fallback gateway, counting attempts afresh.
 
     The `provider_message_id IS NULL` condition is what guarantees a message the primary
     accepted is never sent again by the fallback. The sender is re-chosen for the fallback's numbers.
     """
-    by_sender: dict[str, list] = defaultdict(list)
+    by_sender: dict[tuple, list] = defaultdict(list)
     for m in messages:
         sender = gateway_sender_for(gateway=fallback, recipient=m.recipient, organization_id=m.organization_id)
-        by_sender[sender].append(m.id)
-    for sender, ids in by_sender.items():
+        # The route so far stays on the message: the fallback's success must not hide the primary's failure.
+        history = [*(m.route_history or []), _route_step(m.gateway, reason)]
+        by_sender[(sender, json.dumps(history))].append(m.id)
+    for (sender, history), ids in by_sender.items():
         OutboundMessage.objects.filter(id__in=ids, provider_message_id__isnull=True).exclude(
             status__in=[Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.UNKNOWN]
         ).update(
             status=Status.QUEUED,
             gateway=fallback,
             sender=sender,
+            route_history=json.loads(history),
             attempts=0,
             dispatched_at=None,
             next_attempt_at=None,
@@ -332,6 +368,15 @@ def _reroute_to_fallback(messages: list[OutboundMessage], fallback, *, reason: s
             error_reason=stored_error(reason),
         )
     transaction.on_commit(dispatch_request)
+
+
+def _route_step(gateway, reason: str) -> dict:
+    return {
+        "at": timezone.now().isoformat(),
+        "gateway": str(gateway.uid) if gateway is not None else None,
+        "gatewayName": gateway.name if gateway is not None else "",
+        "reason": stored_error(reason),
+    }
 
 
 def _messages_fail(messages: list[OutboundMessage], *, reason: str, result_code: str) -> None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from gateways.models import Gateway
 from gateways.providers import get_adapter
+from gateways.selectors import pull_gateway_ids
 from messaging.models import OutboundMessage
 from smsportal.enqueue import enqueue
 from smsportal.flags import Flag
@@ -84,6 +85,8 @@ def outbound_dispatch() -> int:
             due = (
                 OutboundMessage.objects.select_for_update(skip_locked=True)
                 .filter(status=Status.QUEUED, dispatched_at__isnull=True)
+                # Pull-mode gateways' messages wait for their phone's poll (messaging/services/pull.py).
+                .exclude(gateway_id__in=pull_gateway_ids())
                 .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
                 .order_by("created_at")
                 .values_list("id", "gateway_id")[: settings.SMSPORTAL_DISPATCH_BATCH]

@@ -16,14 +16,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from gateways.route_selectors import routes_for
 from gateways.selectors import gateway_for_send
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.models import OptOut, OutboundMessage
 from messaging.services.dispatch import dispatch_request
+from messaging.services.expiry import valid_until_default
 from messaging.services.outbox_rows import OutboxRows
 from messaging.services.send_rules import OPTED_OUT, refusal_error, refusals, send_rules
 from smsportal.phones import InvalidPhoneNumber, to_e164
-from smsportal.sms_text import text_info
+from smsportal.text import text_info
 
 logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -118,6 +120,7 @@ def messages_queue(
     require_one: bool = False,
     ignore_opt_out: bool = False,
     not_before=None,
+    valid_until=None,
     program=None,
 ) -> QueueResult:
     """Validate and store one message per recipient, then ask for dispatch after commit.
@@ -135,6 +138,9 @@ def messages_queue(
     adds its consent and per-program opt-outs, and the organization's exemption guard applies
     (send_rules.py); a refused recipient is stored `failed` with the reason, or raises with
     `refuse_opted_out`. An unknown program raises (400, field "program") and stores nothing.
+    `valid_until`: not handed to a provider by then → expired (default: the source's validity, settings).
+    Without an explicit `gateway`, each recipient goes through the organization's prefix routes
+    (longest prefix wins; gateways/route_selectors.py), the default gateway being the `*` route.
     """
     if not_before is None and source in QUIET_HOURS_SOURCES:
         not_before = organization.quiet_hours_release()
@@ -144,6 +150,7 @@ def messages_queue(
     with context:
         # Before the gateway: an unknown program is the request's fault (400), whatever else is wrong.
         rules = send_rules(organization=organization, source=source, program=program)
+        routes = () if gateway is not None else routes_for(organization.pk)
         gateway = gateway or gateway_for_send(organization=organization)
         if gateway is None:
             raise NoGatewayConfigured()
@@ -152,6 +159,8 @@ def messages_queue(
         )
         result = QueueResult(batch_id=uuid.uuid4())
         now = timezone.now()
+        if valid_until is None:
+            valid_until = valid_until_default(source=source, now=now)
         # A prototype row carries every default; each recipient's row differs in a few columns only.
         prototype = {
             "organization_id": organization.pk,
@@ -164,10 +173,11 @@ def messages_queue(
             "source": source,
             "idempotency_key": idempotency_key,
             "next_attempt_at": not_before,
+            "valid_until": valid_until,
             "created_at": now,
             "updated_at": now,
         }
-        rows = OutboxRows(prototype, gateway=gateway, now=now)
+        rows = OutboxRows(prototype, gateway=gateway, now=now, routes=routes)
         region = organization.default_region or None
         valid = _numbers_valid(recipients, region=region, strict=strict_numbers, result=result)
         if rules is not None:

@@ -1,22 +1,22 @@
 """Writing one send's outbox rows (messages_queue in outbound.py decides what they hold).
 
 Rows are built as column values in model field order from a prototype, so a recipient costs a
-copy and three assignments; they are written by one prepared INSERT (a single send, with the
-opt-out check in the same statement), one raw INSERT, or PostgreSQL COPY (from COPY_THRESHOLD
-rows, streamed in COPY_CHUNK chunks for large sends). Other databases: the ORM.
+copy and a few assignments (its id, number, sender and, with prefix routes, gateway); they are
+written by one prepared INSERT (a single send, with the opt-out check in the same statement), one
+raw INSERT, or PostgreSQL COPY (from COPY_THRESHOLD rows, streamed in COPY_CHUNK chunks for large
+sends). Other databases: the ORM.
 """
 
 import uuid
-from datetime import date, datetime
-from decimal import Decimal
 from functools import lru_cache
 
 from django.db import connection, models
 from django.db.models import prefetch_related_objects
 
+from gateways.route_selectors import route_gateway, route_match
 from gateways.selectors import gateway_senders
 from messaging.models import OptOut, OutboundMessage
-from smsportal.db import execute_hot
+from smsportal.db import copy_text, execute_hot
 from smsportal.phones import country_of
 
 Status = OutboundMessage.Status
@@ -54,11 +54,12 @@ def _layout() -> tuple[list, list[str], list[bool], list, str, str]:
 class OutboxRows:
     """The outbox rows of one send, as column values in model field order."""
 
-    def __init__(self, prototype: dict, *, gateway, now):
+    def __init__(self, prototype: dict, *, gateway, now, routes=()):
         self.fields, self.columns, self.plain, defaults, self.table, self.names = _layout()
         self.base = [prototype.get(name, default) for name, default in zip(self.columns, defaults, strict=True)]
         index = {name: i for i, name in enumerate(self.columns)}
         self.i_id, self.i_recipient, self.i_sender = index["id"], index["recipient"], index["sender"]
+        self.i_gateway = index["gateway_id"]
         self.i_reason = index["error_reason"]
         self.failed = [(index["status"], Status.FAILED), (index["failed_at"], now), (index["result_code"], "FAILED")]
         self.gateway = gateway
@@ -68,6 +69,9 @@ class OutboxRows:
             prefetch_related_objects([gateway], "inbound_numbers")
         self.local_senders = gateway_senders(gateway, organization_id=prototype["organization_id"])
         self.default_sender = gateway.config.get("from", "") or ""
+        self.organization_id = prototype["organization_id"]
+        self.routes = routes
+        self._route_senders: dict = {}  # gateway id → (local numbers, its `from`), built once per send
         self.values: list[list] = []
         self.queued = 0
         self._templates: dict[str, list[str]] = {}  # COPY text of a queued row ("") and per refusal reason
@@ -77,10 +81,17 @@ class OutboxRows:
         row = self.base.copy()
         row[self.i_id] = uuid.uuid4()
         row[self.i_recipient] = number
-        if self.local_senders:  # as gateway_sender_for(), with the map built once per send
-            row[self.i_sender] = self.local_senders.get(country_of(number)) or self.default_sender
+        route = route_match(self.routes, number) if self.routes else None
+        if route is not None:
+            routed = route_gateway(route)
+            row[self.i_gateway] = routed.pk
+            local, default = self._senders_of(routed)
         else:
-            row[self.i_sender] = self.default_sender
+            local, default = self.local_senders, self.default_sender
+        if local:  # as gateway_sender_for(), with the map built once per send
+            row[self.i_sender] = local.get(country_of(number)) or default
+        else:
+            row[self.i_sender] = default
         reason = refused.get(number)
         if reason is not None:
             for i, value in self.failed:
@@ -91,6 +102,13 @@ class OutboxRows:
             self.queued += 1
         self.values.append(row)
         return row
+
+    def _senders_of(self, gateway) -> tuple[dict, str]:
+        senders = self._route_senders.get(gateway.pk)
+        if senders is None:
+            local = gateway_senders(gateway, organization_id=self.organization_id)
+            senders = self._route_senders[gateway.pk] = (local, gateway.config.get("from", "") or "")
+        return senders
 
     def _params(self, row: list) -> list:
         prepared = zip(self.fields, self.plain, row, strict=True)
@@ -171,30 +189,12 @@ class OutboxRows:
             template = self._templates.get(reason)
             if template is None:
                 prepared = [f.get_db_prep_save(v, connection) for f, v in zip(self.fields, row, strict=True)]
-                template = self._templates[reason] = [_copy_text(v) for v in prepared]
+                template = self._templates[reason] = [copy_text(v) for v in prepared]
             line = template.copy()
             line[i_id] = str(row[i_id])
             line[i_recipient] = row[i_recipient]  # E.164: digits and "+", nothing to escape
-            line[i_sender] = _copy_text(row[i_sender])
+            line[i_sender] = copy_text(row[i_sender])
+            if self.routes:
+                line[self.i_gateway] = str(row[self.i_gateway])
             lines.append("\t".join(line))
         return "\n".join(lines) + "\n"
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value) -> str:
-    """One value in COPY's text format, as the column's get_db_prep_save() prepared it."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID | int | float | Decimal):
-        return str(value)
-    if hasattr(value, "obj") and hasattr(value, "dumps"):  # psycopg Json/Jsonb, as JSONField prepares it
-        return value.dumps(value.obj).translate(_COPY_ESCAPES)
-    raise TypeError(f"no COPY text form for {type(value).__name__}")

@@ -20,20 +20,28 @@ from django.utils import timezone
 
 from gateways.providers import get_adapter
 from gateways.providers.base import OutboundSms, StatusUpdate
+from gateways.selectors import pull_gateway_ids
 from messaging.models import OptOut, OutboundMessage
 from messaging.services.dispatch import dispatch_request
+from messaging.services.expiry import outbound_expire
+from messaging.services.pull import pull_gateways_check
 from messaging.services.status import in_doubt_settle, outbound_status_apply
 
 logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status
 RECONCILE_BATCH = 500  # unknown messages asked about per run (bounded; the next run goes on)
 WORKER_GONE = "worker stopped during the provider call; reconciling"
+# What a resend copies: the same message to the same number through the same gateway.
+RESENT_FIELDS = ("organization_id", "batch_id", "recipient", "sender", "subject", "body", "encoding", "segments")
+RESENT_FIELDS += ("gateway_id", "source")
 
 
 def outbound_sweep() -> dict[str, int]:
     """Recover what a lost task or a killed worker left behind. Run by beat every 30 s.
 
     - queued, reserved by a dispatch longer ago than the timeout and due → back to the dispatcher;
+    - queued past its validUntil → expired; pull-mode gateways whose phone went silent → down, their
+      messages to the fallback (messaging/services/pull.py);
     - sending past the lease: re-queued when its group's provider call provably never started or
       the provider deduplicates on our reference; `sent` when a report already gave its provider
       id; otherwise `unknown`, resolved by its report or the reconciler, never resent blindly.
@@ -61,7 +69,10 @@ def outbound_sweep() -> dict[str, int]:
     OutboundMessage.objects.filter(id__in=safe_ids).update(status=Status.QUEUED, dispatched_at=None, claim_token=None)
     unknown = in_doubt_settle(doubt_ids, reason=WORKER_GONE)
     counts = {"requeued": requeued + never_started + len(safe_ids), "unknown": unknown}
-    if counts["requeued"] or OutboundMessage.objects.filter(status=Status.QUEUED, dispatched_at__isnull=True).exists():
+    counts["expired"] = outbound_expire()
+    counts["pull"] = pull_gateways_check()
+    waiting = OutboundMessage.objects.filter(status=Status.QUEUED, dispatched_at__isnull=True)
+    if counts["requeued"] or waiting.exclude(gateway_id__in=pull_gateway_ids()).exists():
         dispatch_request()
     return counts
 
@@ -164,17 +175,7 @@ def outbound_resend(*, message_ids: list, organization=None) -> list[OutboundMes
             if opted_out.exists():
                 continue
             copy = OutboundMessage.objects.create(
-                organization_id=original.organization_id,
-                batch_id=original.batch_id,
-                recipient=original.recipient,
-                sender=original.sender,
-                subject=original.subject,
-                body=original.body,
-                encoding=original.encoding,
-                segments=original.segments,
-                gateway_id=original.gateway_id,
-                source=original.source,
-                possible_duplicate=True,
+                **{name: getattr(original, name) for name in RESENT_FIELDS}, possible_duplicate=True
             )
             OutboundMessage.objects.filter(pk=original.pk).update(resent_as=copy.id)
             copies.append(copy)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from entities.consent import programs_of
@@ -24,7 +24,7 @@ from messaging.models import InboundMessage, KeywordCommand
 from messaging.services.commands import builtin_command_run, correlate, normalize_words, reply
 from messaging.services.keywords import command_match
 from messaging.services.routing_context import RoutingContext
-from smsportal.enqueue import enqueue
+from smsportal.enqueue import enqueue, followups_held
 from smsportal.flags import Flag
 from smsportal.localcache import LocalCache
 from smsportal.logging import phone_ref
@@ -67,7 +67,13 @@ def inbound_route_pending(*, batch: int = ROUTE_BATCH, max_batches: int = 4) -> 
             logger.warning("route-pending flag not cleared", exc_info=True)
     routed = 0
     for _ in range(max_batches):
-        count = inbound_route_batch(limit=batch)
+        with followups_held() as followups:
+            count = inbound_route_batch(limit=batch)
+            # Nothing more waiting: this run makes the batch's first plugin calls itself (after the
+            # commit) instead of publishing them — one Celery hop per reply at low rates, not two.
+            # Any further chunks are published first, so other workers call them meanwhile. With
+            # more waiting, every chunk is published and the run goes on routing.
+            followups.run_here = 1 if count < batch else 0
         routed += count
         if count < batch:
             return routed
@@ -81,13 +87,7 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
     messages: list[InboundMessage] = []
     try:
         with transaction.atomic():
-            messages = list(
-                # Not the gateway: only an automatic reply needs it (loaded then), and joining it
-                # decrypted its secrets once per message.
-                InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=Status.RECEIVED)
-                .order_by("created_at")[:limit]
-            )
+            messages = _claim(limit)
             if not messages:
                 return 0
             for message in messages:
@@ -106,6 +106,22 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
         logger.exception("batch routing failed; routing one by one")
         ids = [m.id for m in messages]
         return sum(inbound_route(message_id=i) is not None for i in ids)
+
+
+def _claim(limit: int) -> list[InboundMessage]:
+    """Lock up to `limit` received messages, oldest first, skipping those another run holds. Not
+    the gateway: only an automatic reply needs it (loaded then), and joining it decrypted its
+    secrets once per message. Written out on PostgreSQL: compiling the ORM's locking SELECT was a
+    tenth of a routing run of one reply."""
+    if connection.vendor != "postgresql":
+        return list(
+            InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Status.RECEIVED)
+            .order_by("created_at")[:limit]
+        )
+    table = connection.ops.quote_name(InboundMessage._meta.db_table)
+    sql = f"SELECT * FROM {table} WHERE status = %s ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED"  # noqa: S608
+    return list(InboundMessage.objects.raw(sql, [Status.RECEIVED, limit]))
 
 
 _organizations = LocalCache("routing-organization")
@@ -176,6 +192,10 @@ def _route(message: InboundMessage, context: RoutingContext) -> None:
     correlate(message, context.last_sent.get(message.pk))
     words = normalize_words(message.text)
     message.status, message.processed_at = Status.PROCESSED, now
+    found = context.people.get(message.originator, []) if message.originator.startswith("+") else []
+    if len(found) == 1:
+        # Known before any command runs: a keyword or opt-out reply from a patient is still theirs.
+        message.entity_type, message.entity_id = found[0].entity_type, found[0].id
 
     if message.originator.startswith("+") and words:
         programs = programs_of(organization.pk)
@@ -196,7 +216,6 @@ def _route(message: InboundMessage, context: RoutingContext) -> None:
     if not message.originator.startswith("+"):
         message.status, message.failure_reason = Status.FAILED, Reason.INVALID_SENDER
         return
-    found = context.people.get(message.originator, [])
     if len(found) != 1:
         message.status = Status.FAILED
         message.failure_reason = Reason.NO_ENTITY if not found else Reason.MULTIPLE_ENTITIES
@@ -210,7 +229,6 @@ def _route(message: InboundMessage, context: RoutingContext) -> None:
         )
         return
     entity = found[0]
-    message.entity_type, message.entity_id = entity.entity_type, entity.id
     names = (
         [command.plugin_name] if command is not None and command.action == KeywordCommand.Action.PLUGIN_ONLY else None
     )

@@ -4,13 +4,14 @@ commands and matching people in; the routed rows out in one statement."""
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import F, Window
+from django.db.models import F, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 
 from entities.models import ENTITY_MODELS
 from messaging.listeners import routing_batches
 from messaging.models import InboundMessage, KeywordCommand, OutboundMessage
 from smsportal.db import update_from_values_sql
+from smsportal.localcache import LocalCache
 
 # Outbound statuses that mean "sent to the phone" for reply correlation.
 SENT_STATUSES = [
@@ -48,6 +49,55 @@ def _last_sent_postgresql(organization_id, replies: list[tuple[str, object]]) ->
     return {row[0]: OutboundMessage.from_db(connection.alias, _LAST_SENT_COLUMNS, row[1:]) for row in rows}
 
 
+_keyword_commands = LocalCache("routing-keyword-commands")
+
+
+def keyword_commands_get(*, organization_id) -> dict[str, KeywordCommand]:
+    """The organization's active keyword commands by keyword, kept per process for
+    SMSPORTAL_LOCAL_CACHE_SECONDS (saving or deleting one clears it): one query less per routing
+    run, the most of them at low rates. Read-only."""
+
+    def load():
+        return {c.keyword: c for c in KeywordCommand.objects.filter(organization_id=organization_id, is_active=True)}
+
+    return _keyword_commands.get_or_load(str(organization_id), load)
+
+
+def _related_attach(model, name: str, people: list) -> None:
+    """What `prefetch_related(name)` does for these people, with one written-out query: each gets
+    its related rows (a patient's caregivers, a caregiver's patients) as the prefetched result of
+    `person.<name>.all()`. Compiling the ORM's prefetch query was a sixth of a routing run of one
+    reply. On PostgreSQL only; elsewhere Django's own prefetch."""
+    if connection.vendor != "postgresql":
+        prefetch_related_objects(people, name)
+        return
+    descriptor = getattr(model, name)
+    field = descriptor.field  # the ManyToManyField (declared on one side, reverse on the other)
+    through = descriptor.through._meta
+    if descriptor.reverse:  # e.g. Patient.caregivers: the field is Caregiver.patients
+        other, mine_column, other_column = field.model, field.m2m_reverse_name(), field.m2m_column_name()
+    else:
+        other, mine_column, other_column = field.related_model, field.m2m_column_name(), field.m2m_reverse_name()
+    quote = connection.ops.quote_name
+    order = ", ".join(
+        f"o.{quote(other._meta.get_field(f.lstrip('-')).column)}{' DESC' if f.startswith('-') else ''}"
+        for f in other._meta.ordering
+    )
+    sql = (
+        f"SELECT o.*, t.{quote(mine_column)} AS related_owner FROM {quote(other._meta.db_table)} o "  # noqa: S608
+        f"JOIN {quote(through.db_table)} t ON t.{quote(other_column)} = o.id "
+        f"WHERE t.{quote(mine_column)} IN ({', '.join(['%s'] * len(people))}) "
+        f"ORDER BY {order or 'o.id'}"  # the model's ordering, as the ORM's prefetch
+    )
+    by_owner: dict = defaultdict(list)
+    for row in other.objects.raw(sql, [str(person.pk) for person in people]):
+        by_owner[str(row.related_owner)].append(row)
+    for person in people:
+        rows = other.objects.all()
+        rows._result_cache, rows._prefetch_done = by_owner.get(str(person.pk), []), True
+        person._prefetched_objects_cache = {name: rows}
+
+
 class RoutingContext:
     """What routing needs about one organization and a set of senders, read once per batch:
     the last message sent to each number, keyword commands, matching people. Collects the row
@@ -57,7 +107,7 @@ class RoutingContext:
         self.organization = organization
         numbers = sorted({m.originator for m in messages if m.originator})
         self.last_sent = self._last_sent(messages)
-        self.commands = {c.keyword: c for c in KeywordCommand.objects.filter(organization=organization, is_active=True)}
+        self.commands = keyword_commands_get(organization_id=organization.id)
         self.people: dict[str, list] = defaultdict(list)
         related = {"patient": "caregivers", "caregiver": "patients"}
         phones = [n for n in numbers if n.startswith("+")]
@@ -73,9 +123,10 @@ class RoutingContext:
                 f"WHERE organization_id = %s AND phone IN ({', '.join(['%s'] * len(phones))})",
                 [model._meta.get_field("organization").get_db_prep_value(organization.id, connection), *phones],
             )
-            if entity_type in related:
-                qs = qs.prefetch_related(related[entity_type])  # BioT `_referencers` / `patients` in the payload
-            for person in qs:
+            found = list(qs)
+            if entity_type in related and found:
+                _related_attach(model, related[entity_type], found)  # BioT `_referencers` / `patients`
+            for person in found:
                 person.organization = organization  # filtered by it; saves a query per payload
                 self.people[person.phone_text].append(person)
         self.updated: list[InboundMessage] = []

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gateways.models import Gateway
-from gateways.parking import status_unpark
+from gateways.parking import status_park, status_unpark
 from gateways.providers.base import StatusUpdate
 from messaging import listeners
 from messaging.live import publish
@@ -104,6 +104,39 @@ def outbound_status_apply(*, gateway, update: StatusUpdate) -> OutboundMessage |
         delivery_status_changed(message=message, previous_status=previous_status)
         return message
     return lookup.first()
+
+
+def outbound_status_receive(*, gateway, update: StatusUpdate) -> OutboundMessage | None:
+    """A report as a provider sends it: applied, or — its id not recorded yet (a fast provider) —
+    parked and looked at again in case the sender recorded it meanwhile (gateways/parking.py).
+    None when it stays parked; the sender applies it once it records the id."""
+    if (message := outbound_status_apply(gateway=gateway, update=update)) is not None:
+        return message
+    parked = status_park(gateway=gateway, update=update)
+    if (message := outbound_status_apply(gateway=gateway, update=update)) is not None:
+        parked.delete()
+        return message
+    logger.warning("status report for an unknown provider message id; parked", extra={"gateway": gateway.uid})
+    return None
+
+
+def simulated_reports_apply(*, gateway_id, reports: list[dict]) -> int:
+    """The built-in simulator's delivery reports (gateways/providers/simulator.py), received as a
+    provider's webhook would be. Returns how many matched a message (not parked)."""
+    gateway = Gateway.objects.filter(pk=gateway_id).first()
+    if gateway is None:
+        return 0
+    matched = 0
+    for report in reports:
+        update = StatusUpdate(
+            provider_message_id=report["id"],
+            status=report["status"],
+            error_code=report.get("errorCode", ""),
+            error_text=report.get("errorText", ""),
+            reference=report.get("reference", ""),
+        )
+        matched += outbound_status_receive(gateway=gateway, update=update) is not None
+    return matched
 
 
 def delivery_status_changed(*, message: OutboundMessage, previous_status: str) -> None:

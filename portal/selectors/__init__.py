@@ -29,11 +29,12 @@ from portal.selectors.conversations import (
     thread_messages,
 )
 from portal.selectors.simulator import simulator_numbers, simulator_phone
-from portal.selectors.today import STATUS_FILTERS, today_counts, today_doses
+from portal.selectors.today import STATUS_FILTERS, next_reminder, today_counts, today_doses
 
 __all__ = [
     "FROZEN_CACHE_SECONDS",
     "STATUS_FILTERS",
+    "next_reminder",
     "DayBar",
     "PatientRates",
     "ThreadItem",

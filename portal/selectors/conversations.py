@@ -1,6 +1,6 @@
 """Reads for Conversations: one person's (or number's) thread, the recent threads, people search."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Q
@@ -29,6 +29,16 @@ class ThreadItem:
     source: str = ""
     confirmation: object = None
     may_not_have_been_sent: bool = False  # `unknown` past the deadline: offered for a resend
+    held_until: datetime | None = None  # queued and held back (quiet hours, backoff) until then
+    timeline: list = field(default_factory=list)  # (what happened, when), oldest first
+    route_history: list = field(default_factory=list)  # gateways that gave up on it before this one
+
+
+def _timeline(m) -> list:
+    """An outbound message's status changes, as far as its timestamps record them."""
+    steps = [("queued", m.created_at), ("sent", m.sent_at), ("delivered", m.delivered_at)]
+    steps += [("undelivered", m.undelivered_at), ("failed", m.failed_at), ("unknown", m.unknown_at)]
+    return sorted(((label, at) for label, at in steps if at is not None), key=lambda step: step[1])
 
 
 def _source_label(message) -> str:
@@ -52,6 +62,8 @@ def thread_messages(*, organization, entity=None, phone: str = "", limit: int = 
         for m in outbound.order_by("-created_at")[:limit]:
             item = ThreadItem("out", str(m.id), m.body, m.created_at, m.status, m.error_reason, _source_label(m))
             item.may_not_have_been_sent = m.id in doubtful
+            item.held_until = m.held_until()
+            item.timeline, item.route_history = _timeline(m), m.route_history or []
             items.append(item)
     mine = Q(originator__in=spellings) if phone else Q(pk__in=[])
     if entity is not None:

@@ -35,6 +35,7 @@ OUT_TIMELINE = [
     ("delivered", "delivered_at"),
     ("undelivered", "undelivered_at"),
     ("failed", "failed_at"),
+    ("expired", "expired_at"),
 ]
 OUT_COLUMNS = ["id", "created_at", "recipient", "body", "status", "gateway_id", "error_reason",
                "provider_error_code", "segments", "source", "attempts", "next_attempt_at",

@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from adherence.models import DoseSlot
 
@@ -36,3 +37,15 @@ def today_doses(*, organization, day: date, status: str = "", query: str = "") -
         )
     # Ordered on the slot's own columns: a top-100 sort of today's slots, joined for 100 rows only.
     return qs.select_related("patient", "schedule", "confirmation", "reminder").order_by("local_time", "id")
+
+
+def next_reminder(*, organization, now=None) -> DoseSlot | None:
+    """The organization's next dose whose reminder has not gone out yet (the Today page says when)."""
+    return (
+        DoseSlot.objects.filter(
+            organization=organization, status=DoseSlot.Status.SCHEDULED, scheduled_at__gt=now or timezone.now()
+        )
+        .select_related("patient", "schedule")
+        .order_by("scheduled_at")
+        .first()
+    )

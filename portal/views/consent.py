@@ -1,5 +1,5 @@
-"""Staff record what a person agreed to from their portal page (source "portal", by the signed-in
-staff member); the page itself (status per program, full history, the form) is views/patients.py's."""
+"""A person's consent on their portal page: the status per program, the full history, and a form
+for staff to record what the person agreed to (source "portal", by the signed-in staff member)."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from entities.consent import ConsentError, consent_record
 from entities.models import ConsentSource, Patient
 from portal.forms import ConsentForm
-from portal.views.patients import patient_context
+from portal.views.patients import consent_context, patient_context
 from portal.views.shared import staff_view
 
 
@@ -34,4 +34,6 @@ def patient_consent(request, pk):
         else:
             messages.success(request, f"Consent recorded: {form.cleaned_data['program'].name}.")
             return redirect("portal:patient", pk=patient.pk)
-    return render(request, "portal/patient.html", patient_context(request, patient, consent_form=form), status=400)
+    context = patient_context(request, patient)
+    context.update(consent_context(person=patient, form=form))
+    return render(request, "portal/patient.html", context, status=400)

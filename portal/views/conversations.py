@@ -7,7 +7,6 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from adherence.services import quiet_hours_release
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.services.reconcile import outbound_resend
 from portal import selectors
@@ -49,7 +48,7 @@ def thread(request, entity_type, pk):
     if is_fragment(request):
         return render(request, "portal/_thread_messages.html", context)
 
-    context["quiet_until"] = quiet_hours_release(organization=request.organization)
+    context["quiet_until"] = request.organization.quiet_hours_release()
     return render(request, "portal/thread.html", context)
 
 
@@ -69,7 +68,7 @@ def number_thread(request, message_id):
         "message_id": message_id,
         "masked": selectors.phone_masked(phone),
         "items": selectors.thread_messages(organization=request.organization, phone=phone),
-        "quiet_until": quiet_hours_release(organization=request.organization),
+        "quiet_until": request.organization.quiet_hours_release(),
     }
     if is_fragment(request):
         return render(request, "portal/_thread_messages.html", context)

@@ -1,5 +1,4 @@
-"""A patient's page (their adherence chart, schedules, recent doses, follow-up history and consent)
-and the schedule form."""
+"""A patient's page (their adherence chart, schedules and recent doses) and the schedule form."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,11 +18,21 @@ from portal.views.shared import staff_view
 @staff_view
 def patient_detail(request, pk):
     patient = get_object_or_404(Patient, pk=pk, organization=request.organization)
-    return render(request, "portal/patient.html", patient_context(request, patient))
+    context = patient_context(request, patient)
+    context.update(consent_context(person=patient))
+    return render(request, "portal/patient.html", context)
 
 
-def patient_context(request, patient, *, consent_form=None) -> dict:
-    """The patient page's context; `consent_form` is the consent form being corrected (views/consent.py)."""
+def consent_context(*, person, form=None) -> dict:
+    """What portal/_consent.html shows for a person (the page's form, or a fresh one)."""
+    return {
+        "consent_rows": consent_state(person=person),
+        "consent_history": consent_history(person=person, limit=50),
+        "consent_form": form or ConsentForm(organization=person.organization),
+    }
+
+
+def patient_context(request, patient) -> dict:
     org = request.organization
     start, end = days_range(request)
     bars = selectors.adherence_by_day(organization=org, start=start, end=end, patient=patient)
@@ -39,9 +48,6 @@ def patient_context(request, patient, *, consent_form=None) -> dict:
         .select_related("schedule", "confirmation")
         .order_by("-scheduled_at")[:20],
         "follow_up_history": follow_up_reads.patient_history(organization=org, patient=patient),
-        "consent_rows": consent_state(person=patient),
-        "consent_history": consent_history(person=patient, limit=50),
-        "consent_form": consent_form or ConsentForm(organization=org),
     }
 
 

@@ -8,18 +8,18 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from adherence.services import messages_queue_quiet
 from messaging import live
 from messaging.exceptions import MessageRejected, NoGatewayConfigured
+from messaging.services.outbound import messages_queue
 from portal.forms import SendForm
 from portal.selectors import phone_masked
 from portal.views.shared import staff_view
-from smsportal.sms_text import text_info as info
+from smsportal.text import text_info as info
 
 
 def queue_and_announce(request, *, recipients: list[str], body: str, entity_ids=(), program=None):
     """Queue a portal message (held in quiet hours) and tell open pages once it is committed."""
-    result = messages_queue_quiet(
+    result = messages_queue(
         organization=request.organization, recipients=recipients, body=body, source="portal", program=program
     )
     org_id = request.organization.pk
@@ -75,7 +75,7 @@ def send(request):
 @staff_view
 @require_POST
 def text_info(request):
-    """Encoding and segment count of a draft, computed by smsportal.sms_text (the sender's rules)."""
+    """Encoding and segment count of a draft, computed by smsportal.text (the sender's rules)."""
     text = request.POST.get("text", "")
     result = info(text)
     per = (160 if result.segments == 1 else 153) if result.encoding == "GSM-7" else (70 if result.segments == 1 else 67)

@@ -30,6 +30,8 @@ def today(request):
         "counts": selectors.today_counts(organization=org, day=day),
         "page_path": page_path(request),
         "remind_until": timezone.now() + dose_early_grace(),  # "Send reminder now" for doses due by then
+        "early_minutes": int(dose_early_grace().total_seconds() // 60),
+        "next_reminder": selectors.next_reminder(organization=org),
         "filters": [("", "All"), ("pending", "Pending"), ("taken", "On time"), ("late", "Late"), ("missed", "Missed")],
     }
     if is_fragment(request):

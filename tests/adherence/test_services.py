@@ -8,8 +8,6 @@ from django.utils import timezone
 from adherence.models import DoseConfirmation, DoseSlot
 from adherence.services import (
     dose_reply_record,
-    messages_queue_quiet,
-    quiet_hours_release,
     reminder_send,
     reminders_send_due,
     slots_close_missed,
@@ -17,6 +15,7 @@ from adherence.services import (
 )
 from gateways.providers.simulator import SimulatorAdapter
 from messaging.models import OutboundMessage
+from messaging.services.outbound import messages_queue
 from tests.adherence.conftest import NOW
 from tests.concurrency import run_concurrently
 
@@ -170,9 +169,9 @@ def test_quiet_hours_end_in_the_organizations_zone(organization):
     early = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)  # 06:00
     day = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)  # 11:00
 
-    assert quiet_hours_release(organization=organization, now=night) == datetime(2026, 6, 2, 11, tzinfo=UTC)
-    assert quiet_hours_release(organization=organization, now=early) == datetime(2026, 6, 2, 11, tzinfo=UTC)
-    assert quiet_hours_release(organization=organization, now=day) is None
+    assert organization.quiet_hours_release(night) == datetime(2026, 6, 2, 11, tzinfo=UTC)
+    assert organization.quiet_hours_release(early) == datetime(2026, 6, 2, 11, tzinfo=UTC)
+    assert organization.quiet_hours_release(day) is None
 
 
 def test_quiet_hours_hold_other_messages_until_they_end(organization, gateway):
@@ -181,7 +180,7 @@ def test_quiet_hours_hold_other_messages_until_they_end(organization, gateway):
     organization.quiet_hours_end = (now + timedelta(hours=1)).time().replace(second=0, microsecond=0)
     organization.save()
 
-    result = messages_queue_quiet(organization=organization, recipients=["+12025550113"], body="News", source="portal")
+    result = messages_queue(organization=organization, recipients=["+12025550113"], body="News", source="portal")
 
     message = OutboundMessage.objects.get(pk=result.messages[0].pk)
     assert message.status == "queued" and message.next_attempt_at > now
@@ -269,3 +268,12 @@ def test_a_reply_hours_before_the_dose_confirms_nothing_but_one_within_the_grace
     )
     slot.refresh_from_db()
     assert near is not None and near.on_time and slot.status == "taken"
+
+
+def test_a_reminder_is_valid_until_two_hours_after_its_dose(organization, gateway, med_schedule):
+    before = timezone.now()
+    reminders_send_due(now=DOSE + timedelta(minutes=1))
+
+    # The scheduler ran a minute after the dose: the reminder stays valid for 1 h 59 min more.
+    left = OutboundMessage.objects.get(source="schedule").valid_until - before
+    assert timedelta(hours=1, minutes=58) < left <= timedelta(hours=1, minutes=59, seconds=1)

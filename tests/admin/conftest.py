@@ -25,6 +25,7 @@ FACTORIES = {
         factories.ConsentProgramFactory,
         factories.ConsentRecordFactory,
         factories.GatewayFactory,
+        factories.GatewayRouteFactory,
         factories.OutboundMessageFactory,
         factories.InboundMessageFactory,
         factories.OptOutFactory,

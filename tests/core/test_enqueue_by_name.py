@@ -3,6 +3,7 @@ and eager mode still runs it inline."""
 
 import pytest
 
+from gateways.providers import simulator
 from messaging.services import dispatch, routing
 from plugins import invocations
 from smsportal.celery import app
@@ -14,6 +15,7 @@ NAMES = [
     routing.ROUTE_TASK,
     invocations.RUN_TASK,
     invocations.RUN_CHUNK_TASK,
+    simulator.REPORTS_TASK,
 ]
 
 

@@ -25,6 +25,7 @@ from adherence.models import DoseSlot, MedicationSchedule
 from adherence.services import schedule_save
 from entities.consent import consent_record
 from entities.services import api_key_create
+from gateways.models import GatewayRoute
 from messaging.models import InboundMessage
 from plugins.models import PluginInvocation, PluginRegistration
 from smsportal.wsgi import application
@@ -32,6 +33,7 @@ from tests.factories import (
     CaregiverFactory,
     ConsentProgramFactory,
     FollowUpFactory,
+    KeywordCommandFactory,
     OrganizationUserFactory,
     PatientFactory,
 )
@@ -139,15 +141,19 @@ def seeded(organization, gateway, bearer):
         attempt_log=[{"at": timezone.now().isoformat(), "statusCode": 500, "error": "boom", "ms": 12}],
     )
     assert DoseSlot.objects.filter(schedule=schedule).exists()
-    program = ConsentProgramFactory(organization=organization, slug="reminders")
-    consent_record(organization=organization, person=patient, program=program, status="opted_in", source="api")
+    command = KeywordCommandFactory(organization=organization, keyword="HOURS")
     staff = OrganizationUserFactory(organization=organization)
+    program = ConsentProgramFactory(organization=organization)
+    for person in (patient, caregiver, staff):
+        consent_record(
+            organization=organization, person=person, program=program, status="opted_in", source="api", text="Yes"
+        )
     return {
         "/api/v1/patients/{id}/": {"id": patient.pk},
-        "/api/v1/patients/{id}/consent/": {"id": patient.pk},
         "/api/v1/caregivers/{id}/": {"id": caregiver.pk},
-        "/api/v1/caregivers/{id}/consent/": {"id": caregiver.pk},
         "/api/v1/organization-users/{id}/": {"id": staff.pk},
+        "/api/v1/patients/{id}/consent/": {"id": patient.pk},
+        "/api/v1/caregivers/{id}/consent/": {"id": caregiver.pk},
         "/api/v1/organization-users/{id}/consent/": {"id": staff.pk},
         "/api/v1/consent-programs/{slug}/": {"slug": program.slug},
         "/api/v1/medication-schedules/{id}/": {"id": schedule.pk},
@@ -159,6 +165,10 @@ def seeded(organization, gateway, bearer):
         "/api/sms/inbound/{uid}": {"uid": inbound.pk},
         "/api/gateways/{uid}": {"uid": gateway.pk},
         "/api/gateways/{route}": {"route": "simulator"},
+        "/api/v1/keyword-commands/{id}/": {"id": command.pk},
+        "/api/gateways/routes/{route_id}": {
+            "route_id": GatewayRoute.objects.create(organization=organization, prefix="+1", gateway=gateway).pk
+        },
     }
 
 

@@ -10,6 +10,7 @@ from tests.factories import GatewayFactory
 pytestmark = pytest.mark.django_db
 TYPES = list(ADAPTERS)
 COMMON = {"organization", "name", "is_active", "make_default", "fallback", "rate_limit_per_second"}
+COMMON |= {"sender_rate_limit_per_second"}
 COMMON |= {"max_sms_length", "inbound_numbers_text"}
 
 
@@ -38,6 +39,7 @@ def test_the_simulator_form_has_no_empty_settings_section(admin_client):
     page = admin_client.get("/admin/gateways/gateway/add/?type=simulator").content.decode()
 
     assert "Simulator account" not in page and "Advanced" not in page
+    assert "Delivery reports" in page and "Numbers that cannot be reached" in page
 
 
 def test_the_webhook_urls_are_shown_with_a_copy_button(admin_client, organization, settings):

@@ -16,7 +16,7 @@ BODY = 'Dose at 8:00\tthen 20:00\nC:\\pills "x" \\N 💊'
 COMPARED = [
     f.attname
     for f in OutboundMessage._meta.concrete_fields
-    if f.attname not in {"id", "recipient", "batch_id", "created_at", "updated_at", "failed_at"}
+    if f.attname not in {"id", "recipient", "batch_id", "created_at", "updated_at", "failed_at", "valid_until"}
 ]
 
 

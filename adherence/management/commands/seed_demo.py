@@ -40,6 +40,22 @@ def _derived(label: str, length: int) -> str:
     return digest[:length]
 
 
+def _demo_dose_due(organization):
+    """The demo dose still open and due soonest (adherence.demo.demo_today_seed made one)."""
+    from django.utils import timezone
+
+    from adherence.models import DoseSlot
+
+    return (
+        DoseSlot.objects.filter(
+            organization=organization, status__in=DoseSlot.OPEN, window_closes_at__gt=timezone.now()
+        )
+        .select_related("patient", "schedule")
+        .order_by("scheduled_at")
+        .first()
+    )
+
+
 class Command(BaseCommand):
     help = "Create the Demo Org with people, the simulator gateway, an admin login and an API key (idempotent)."
 
@@ -96,6 +112,7 @@ class Command(BaseCommand):
                 Gateway.objects.filter(pk=simulator.pk).update(is_default=True)
 
         demo_seed(organization=organization)  # medication schedules + the built-in medication plugin
+        due = _demo_dose_due(organization)
 
         prefix = _derived("api-key-prefix", ApiKey.PREFIX_LENGTH)
         raw_key = f"sp_{prefix}_{_derived('api-key-secret', 43)}"
@@ -113,4 +130,10 @@ class Command(BaseCommand):
             f"Demo Org admin login (sees Demo Org only): {base}/admin/  user: {ORG_ADMIN_USERNAME}  "
             f"password: {org_admin_password}"
         )
+        if due is not None:
+            self.stdout.write(
+                f"Demo dose: {due.patient.full_name}'s {due.schedule.medication} is due at "
+                f"{due.local_time:%H:%M} ({due.schedule.timezone}): open {base}/portal/, press "
+                "“Send reminder now”, then reply 1 in the phone simulator."
+            )
         self.stdout.write(f"API key (Demo Org): {raw_key}")
