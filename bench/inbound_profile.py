@@ -162,7 +162,9 @@ def main() -> None:
         args.cprofile == "plugins",
     )
     # The low-rate path: each reply routed alone, the run making its plugin call itself (no hop).
-    quiet = [bench.signed_request(public, gateway_id, f"SMq{i}", bench.phone(i + 50 + n), f"1 q{i}") for i in range(n)]
+    quiet = [
+        webhook_load.signed_request(public, gateway_id, f"SMq{i}", bench.phone(i + 50 + n), f"1 q{i}") for i in range(n)
+    ]
     run_delay.reset_mock()
     timed(
         "one reply at a time: webhook, its routing run and plugin call (the quiet path)",
