@@ -15,7 +15,7 @@ from messaging.services.gateway_test import gateway_send_test
 
 
 class GatewayTestSmsAdmin(GatewayAdmin):
-    actions = ["make_default", "send_test_sms", "rotate_webhook_token", "retire_previous_webhook_token"]
+    actions = [*GatewayAdmin.actions[:1], "send_test_sms", *GatewayAdmin.actions[1:]]
 
     @admin.action(description="Send a test SMS")
     def send_test_sms(self, request, queryset):

@@ -95,12 +95,12 @@ def prod_env(prod_database, redis_url, tmp_path):
     import redis
 
     from messaging.services.dispatch import DISPATCH_PENDING_KEY
-    from messaging.services.routing import ROUTE_PENDING_KEY
+    from messaging.services.routing import ROUTE_PENDING
 
     if not shutil.which("make"):
         service_unavailable("needs make")
     # A pending-run flag left by an earlier test in this Redis database would hold back dispatch.
-    redis.Redis.from_url(redis_url).delete(DISPATCH_PENDING_KEY, ROUTE_PENDING_KEY)
+    redis.Redis.from_url(redis_url).delete(DISPATCH_PENDING_KEY, ROUTE_PENDING.key)
     env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED_PREFIXES) and k not in INHERITED_NAMES}
     (tmp_path / "empty.env").write_text("")
     env.update(
