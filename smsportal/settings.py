@@ -141,9 +141,13 @@ REDIS_URL = env("REDIS_URL", default="")
 
 # CELERY
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 # No broker configured → run tasks in-process (the embedded default for `make run`).
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not _BROKER_URL)
+# Eager tasks publish nothing, yet kombu still describes the broker connection: an empty URL means
+# AMQP on localhost and a "No hostname was supplied" warning each time. The in-memory transport, with
+# a hostname, warns about nothing and can never reach a real broker by mistake.
+CELERY_BROKER_URL = _BROKER_URL or ("memory://localhost/" if CELERY_TASK_ALWAYS_EAGER else "")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
