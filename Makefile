@@ -7,23 +7,26 @@ PORT ?= 8000
 .PHONY: run prod test test-postgres lint format worker beat simulator clean bench
 
 $(BIN)/.installed: requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
-	touch $@
+	@echo "Installing requirements.txt into $(VENV)…"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
 
 $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $@
+	@echo "Installing requirements-dev.txt into $(VENV)…"
+	@$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
 
 # The demo's webhook URLs (shown in the admin and sent to providers) follow PORT.
 RUN_ENV = DEBUG=$${DEBUG:-1} SMSPORTAL_ALLOW_PRIVATE_URLS=$${SMSPORTAL_ALLOW_PRIVATE_URLS:-1} \
 	SMSPORTAL_PUBLIC_BASE_URL=$${SMSPORTAL_PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
 
+# The environment lines are not echoed: each command prints what it does.
 run: $(BIN)/.installed
-	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
-	$(RUN_ENV) $(BIN)/python manage.py seed_demo
-	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	@$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	@$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Production on one host (docs/deploy.md): settings from the environment and ENV_FILE (honcho's
 # .env format); refuses to start while `check --deploy` reports an error, then migrates, collects
@@ -37,11 +40,11 @@ prod: $(BIN)/.installed
 	PATH="$(abspath $(BIN)):$$PATH" exec $(BIN)/honcho --env $(ENV_FILE) start --port $(PORT) --no-colour
 
 test: $(BIN)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # CI: the PostgreSQL-only branches, failing (not skipping) when PostgreSQL or Redis is absent.
 test-postgres: $(BIN)/.installed-dev
-	SMSPORTAL_REQUIRE_SERVICES=1 DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/smsportal} \
+	@SMSPORTAL_REQUIRE_SERVICES=1 DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/smsportal} \
 		$(BIN)/python -m pytest -m postgres $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed-dev
