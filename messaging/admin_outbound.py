@@ -25,6 +25,11 @@ class OutboundMessageAdmin(OrganizationScopedAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # A message's page is view-only (no Save buttons, a POST is refused); the list keeps the
+        # change permission its retry and resend actions need.
+        return obj is None and super().has_change_permission(request)
+
     @admin.action(description="Send selected failed messages again")
     def retry_failed(self, request, queryset):
         count = outbound_requeue_failed(message_ids=list(queryset.values_list("id", flat=True)))

@@ -1,0 +1,40 @@
+"""The outbound and inbound message pages are read-only: they offer nothing to save, while the
+outbox's list keeps its retry and resend actions."""
+
+import pytest
+
+from messaging.models import InboundMessage, OutboundMessage
+from tests.factories import InboundMessageFactory, OutboundMessageFactory
+
+SAVE_BUTTONS = ('name="_save"', 'name="_continue"', 'name="_addanother"')
+
+
+@pytest.fixture(params=["superuser", "organization admin"])
+def admin_user_client(request, client, admin_user, org_a, org_a_admin):
+    client.force_login(admin_user if request.param == "superuser" else org_a_admin)
+    return client
+
+
+@pytest.mark.parametrize(
+    "factory, model", [(OutboundMessageFactory, OutboundMessage), (InboundMessageFactory, InboundMessage)]
+)
+def test_a_message_page_has_no_save_buttons_and_a_post_changes_nothing(admin_user_client, org_a, factory, model):
+    message = factory(organization=org_a)
+    url = f"/admin/messaging/{model._meta.model_name}/{message.pk}/change/"
+
+    page = admin_user_client.get(url)
+    post = admin_user_client.post(url, {"status": "delivered", "_save": "Save"})
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert not [button for button in SAVE_BUTTONS if button in html]
+    assert post.status_code == 403
+    assert model.objects.get(pk=message.pk).status == message.status
+
+
+def test_the_outbox_list_keeps_its_actions(admin_user_client, org_a):
+    OutboundMessageFactory(organization=org_a, status="failed")
+
+    page = admin_user_client.get("/admin/messaging/outboundmessage/").content.decode()
+
+    assert 'value="retry_failed"' in page and 'value="resend_unknown"' in page
