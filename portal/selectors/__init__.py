@@ -14,6 +14,7 @@ from portal.selectors.adherence import (
     adherence_by_patient,
     adherence_summary,
     confirmations_for_export,
+    patient_recent_doses,
     patients_attach,
     rates,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "entity_get",
     "number_of_message",
     "org_today",
+    "patient_recent_doses",
     "patients_attach",
     "phone_key",
     "phone_masked",

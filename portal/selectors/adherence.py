@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django.db import connection
 from django.db.models import CharField, Count, Q, QuerySet
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from adherence.models import DoseConfirmation, DoseSlot
 from entities.models import Patient
@@ -163,6 +164,19 @@ def patients_attach(rows) -> None:
         r.patient = by_id.get(str(r.patient_id).replace("-", ""))
         if r.patient is not None:
             r.patient_id = r.patient.pk
+
+
+def patient_recent_doses(*, organization, patient, now=None, limit: int = 20) -> QuerySet[DoseSlot]:
+    """A patient's latest doses, newest first: those whose time has come, and any dose already
+    reminded or confirmed ahead of its time (a reply before the dose counts: a patient who took it
+    early sees it here at once)."""
+    now = now or timezone.now()
+    happened = Q(scheduled_at__lte=now) | Q(reminded_at__isnull=False) | Q(status__in=[S.TAKEN, S.LATE])
+    return (
+        DoseSlot.objects.filter(happened, organization=organization, patient=patient)
+        .select_related("schedule", "confirmation")
+        .order_by("-scheduled_at")[:limit]
+    )
 
 
 def confirmations_for_export(*, organization, start: date, end: date) -> QuerySet[DoseConfirmation]:

@@ -2,9 +2,8 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 
-from adherence.models import DoseSlot, MedicationSchedule
+from adherence.models import MedicationSchedule
 from adherence.services import schedule_save, schedule_text_previews
 from entities.consent import consent_history, consent_state
 from entities.models import Patient
@@ -44,9 +43,7 @@ def patient_context(request, patient) -> dict:
         "chart": chart(bars),
         "rates": selectors.rates(bars),
         "schedules": _times_sorted(MedicationSchedule.objects.filter(organization=org, patient=patient)),
-        "recent": DoseSlot.objects.filter(organization=org, patient=patient, scheduled_at__lte=timezone.now())
-        .select_related("schedule", "confirmation")
-        .order_by("-scheduled_at")[:20],
+        "recent": selectors.patient_recent_doses(organization=org, patient=patient),
         "follow_up_history": follow_up_reads.patient_history(organization=org, patient=patient),
     }
 
