@@ -82,7 +82,7 @@ class NoteSerializer(serializers.Serializer):
         ]
     ),
 )
-@extend_schema(tags=["follow-up"])
+@extend_schema(tags=["Follow-ups"])
 class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Patients on the Follow up list: N missed doses in a row or D days without a reply
     (docs/portal.md, "Follow up"). Items are opened by smsportal, never over the API."""

@@ -17,7 +17,7 @@ from smsportal.exceptions import ApiError
         parameters=[OpenApiParameter("patientId", str, description="Only this patient's schedules (UUID).")]
     ),
 )
-@extend_schema(tags=["medication schedules"])
+@extend_schema(tags=["Medication schedules"])
 class MedicationScheduleViewSet(viewsets.ModelViewSet):
     """Medication schedules of the caller's organization's patients.
 

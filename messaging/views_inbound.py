@@ -228,6 +228,7 @@ class Dhis2View(dhis2.Dhis2ExceptionMixin, APIView):
         return super().handle_exception(exc)
 
 
+@extend_schema(tags=["DHIS2"])
 class Dhis2InboundApi(Dhis2View):
     """`/api/sms/inbound`: POST (JSON or query form), GET (paged, filterable), DELETE ?ids=a,b."""
 
@@ -320,6 +321,7 @@ class Dhis2InboundApi(Dhis2View):
         return dhis2.web_message("Objects deleted")
 
 
+@extend_schema(tags=["DHIS2"])
 class Dhis2InboundDetailApi(Dhis2View):
     """`/api/sms/inbound/{id}`: GET one, DELETE one; another organization's id is 404."""
 

@@ -50,6 +50,7 @@ def _save(command: KeywordCommand, request, *, partial: bool) -> KeywordCommand:
         raise ApiError(str(exc), field=exc.field) from None
 
 
+@extend_schema(tags=["Keyword commands"])
 class KeywordCommandListApi(APIView):
     """GET: the organization's keyword commands. POST: add one."""
 
@@ -71,6 +72,7 @@ class KeywordCommandListApi(APIView):
         return Response(KeywordCommandOutputSerializer(command).data, status=201)
 
 
+@extend_schema(tags=["Keyword commands"])
 class KeywordCommandDetailApi(APIView):
     """GET, PUT (all fields), PATCH (some), DELETE one keyword command of the organization."""
 

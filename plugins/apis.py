@@ -93,6 +93,7 @@ def _paginate(request, view, queryset, serializer_class):
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
+@extend_schema(tags=["Plugins"])
 class PluginListCreateApi(APIView):
     """GET: the organization's plugins. POST: register one (answers with it, its id and its webhook secret)."""
 
@@ -119,6 +120,7 @@ class PluginListCreateApi(APIView):
         return Response(body, status=201)
 
 
+@extend_schema(tags=["Plugins"])
 class PluginDetailApi(APIView):
     """One plugin: GET, PUT (all fields), PATCH (some), DELETE."""
 
@@ -195,6 +197,7 @@ class InvocationOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema(tags=["Plugins"])
 class InvocationListApi(APIView):
     """Plugin calls, newest first; filter by status, plugin, action, inboundMessageId."""
 
@@ -239,6 +242,7 @@ def _uuids(value: str) -> list:
     return out
 
 
+@extend_schema(tags=["Plugins"])
 class InvocationDetailApi(APIView):
     @extend_schema(responses=InvocationOutputSerializer)
     def get(self, request, invocation_id):
@@ -246,6 +250,7 @@ class InvocationDetailApi(APIView):
         return Response(InvocationOutputSerializer(get_object_or_404(qs, pk=invocation_id)).data)
 
 
+@extend_schema(tags=["Plugins"])
 class InvocationRetryApi(APIView):
     """POST: retry now — one more attempt for a failed or waiting invocation."""
 
@@ -267,6 +272,7 @@ class BiotSubscriptionSerializer(serializers.Serializer):
     endpoint = serializers.URLField(max_length=500)
 
 
+@extend_schema(tags=["BioT"])
 class BiotSubscribeApi(APIView):
     """BioT's `POST /dispatcher/v1/hooks/notifications/subscribe`, so a plugin author's scripts run unchanged."""
 
@@ -303,6 +309,7 @@ class BiotSubscribeApi(APIView):
         return Response(body, status=200)
 
 
+@extend_schema(tags=["BioT"])
 class BiotUnsubscribeApi(APIView):
     """BioT's `POST /dispatcher/v1/hooks/notifications/unsubscribe`."""
 

@@ -74,3 +74,18 @@ def test_a_dose_time_is_documented_as_hours_and_minutes(schema):
     local_time = schema["components"]["schemas"]["DoseSlot"]["properties"]["localTime"]
 
     assert "format" not in local_time and re.fullmatch(local_time["pattern"], "02:57")
+
+
+def test_every_operation_is_grouped_under_a_named_tag(schema):
+    """Swagger UI groups operations by tag: none falls into the path-derived "api" (or any lowercase) group."""
+    untagged = [
+        (method, path, operation.get("tags"))
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict)
+        and (len(operation.get("tags") or []) != 1 or not operation["tags"][0][:1].isupper())
+    ]
+
+    assert not untagged
+    tags = {op["tags"][0] for ops in schema["paths"].values() for op in ops.values() if isinstance(op, dict)}
+    assert {"DHIS2", "Keyword commands", "Plugins", "BioT"} <= tags
