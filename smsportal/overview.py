@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from entities.models import Organization
 from entities.tenancy import acting_organization
 from gateways.models import Gateway
-from messaging.models import OptOut, OutboundMessage
+from messaging.models import InboundMessage, OptOut, OutboundMessage
 from plugins.models import PluginInvocation
 
 FAILING_WINDOW = timedelta(days=7)
@@ -42,6 +42,20 @@ def _health(gateway: Gateway, now) -> tuple[str, str]:
     if gateway.last_success_at:
         return "working", "success"
     return "not used yet", "info"
+
+
+def _status_rows(statuses, counts: dict, model: str, **filters) -> list[dict]:
+    """One row per status with its count, linked to the admin list filtered to it."""
+    return [
+        {
+            "status": status.label,
+            "count": counts.get(status.value, 0),
+            "link": _link(
+                f"admin:messaging_{model}_changelist", counts.get(status.value, 0), status=status.value, **filters
+            ),
+        }
+        for status in statuses
+    ]
 
 
 def _when(value) -> str:
@@ -73,22 +87,22 @@ def overview(*, organization: Organization | None, now=None) -> dict:
             }
         )
 
-    counts = dict(
+    sent = dict(
         OutboundMessage.objects.filter(scope, created_at__gte=today).values_list("status").annotate(n=Count("pk"))
     )
-    messages_today = [
-        {
-            "status": status.label,
-            "count": counts.get(status.value, 0),
-            "link": _link(
-                "admin:messaging_outboundmessage_changelist",
-                counts.get(status.value, 0),
-                status=status.value,
-                created_at__gte=today.isoformat(),
-            ),
-        }
-        for status in OutboundMessage.Status
-    ]
+    # Replies held unattributed belong to no organization: the superuser's own list counts them.
+    received = dict(
+        InboundMessage.objects.filter(scope, organization__isnull=False, received_at__gte=today)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    messages_today = _status_rows(OutboundMessage.Status, sent, "outboundmessage", created_at__gte=today.isoformat())
+    received_today = _status_rows(
+        [s for s in InboundMessage.Status if s != InboundMessage.Status.UNATTRIBUTED],
+        received,
+        "inboundmessage",
+        received_at__gte=today.isoformat(),
+    )
 
     since = now - FAILING_WINDOW
     invocations = PluginInvocation.objects.filter(scope)
@@ -102,8 +116,11 @@ def overview(*, organization: Organization | None, now=None) -> dict:
         "gateway_headers": ["Gateway", "Type", "State", "Last success", "Last error", "Down until"],
         "gateways_attention": sum(row["state"] in ("down", "failing") for row in gateway_rows),
         "gateways_link": reverse("admin:gateways_gateway_changelist"),
-        "messages_today": messages_today,
-        "messages_today_total": sum(counts.values()),
+        "messages_today": messages_today,  # sent (outbound), by status
+        "messages_received_today": received_today,  # received (inbound), by status
+        "messages_sent_total": sum(sent.values()),
+        "messages_received_total": sum(received.values()),
+        "messages_today_total": sum(sent.values()) + sum(received.values()),
         "plugins_failed": failed,
         "plugins_failed_link": _link(changelist, failed, status="failed", organization__id__exact=org_param),
         "plugins_retrying": retrying,

@@ -76,3 +76,30 @@ def test_staff_without_an_organization_see_no_overview(client, organization):
     response = client.get("/admin/")
 
     assert response.status_code == 200 and "overview" not in response.context and b"Mine" not in response.content
+
+
+def test_messages_today_counts_sent_and_received_separately(client, admin_client, organization, other_organization):
+    from tests.factories import InboundMessageFactory
+
+    _message(organization, "delivered")
+    InboundMessageFactory(organization=organization, status="processed")
+    InboundMessageFactory(organization=organization, status="failed")
+    InboundMessageFactory(organization=organization, received_at=timezone.now() - timedelta(days=2))
+    InboundMessageFactory(organization=other_organization)
+    user = User.objects.create_user("orgadmin", password="pw", is_staff=True)
+    OrganizationUser.objects.create(organization=organization, first_name="A", user=user)
+    client.force_login(user)
+
+    response = client.get("/admin/")
+
+    overview = response.context["overview"]
+    assert (overview["messages_sent_total"], overview["messages_received_total"]) == (1, 2)
+    assert overview["messages_today_total"] == 3
+    received = {row["status"].lower(): row["count"] for row in overview["messages_received_today"]}
+    assert received["processed"] == 1 and received["failed"] == 1 and "unattributed" not in received
+    page = response.content.decode()
+    assert "1 sent</span>" in page and "2 received</span>" in page
+    assert "/admin/messaging/inboundmessage/?status=failed&amp;received_at__gte=" in page
+    link = next(row for row in overview["messages_received_today"] if row["status"] == "Failed")["link"]
+    listed = admin_client.get(link.split('href="')[1].split('"')[0].replace("&amp;", "&"))
+    assert listed.status_code == 200 and listed.context["cl"].result_count == 1
