@@ -1,6 +1,7 @@
 """Reads for the Today page: today's doses of the organization, counted and listed."""
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -39,13 +40,32 @@ def today_doses(*, organization, day: date, status: str = "", query: str = "") -
     return qs.select_related("patient", "schedule", "confirmation", "reminder").order_by("local_time", "id")
 
 
-def next_reminder(*, organization, now=None) -> DoseSlot | None:
-    """The organization's next dose whose reminder has not gone out yet (the Today page says when)."""
-    return (
-        DoseSlot.objects.filter(
-            organization=organization, status=DoseSlot.Status.SCHEDULED, scheduled_at__gt=now or timezone.now()
-        )
-        .select_related("patient", "schedule")
-        .order_by("scheduled_at")
-        .first()
+@dataclass
+class NextReminder:
+    """The organization's next reminder time and the doses due then (the first few, named)."""
+
+    at: datetime
+    count: int
+    slots: list[DoseSlot]  # at most NAMED, by patient name
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.slots)
+
+
+NAMED = 3
+
+
+def next_reminder(*, organization, now=None) -> NextReminder | None:
+    """The next time a reminder goes out (a dose not reminded yet) and every dose due then."""
+    pending = DoseSlot.objects.filter(
+        organization=organization, status=DoseSlot.Status.SCHEDULED, scheduled_at__gt=now or timezone.now()
     )
+    at = pending.order_by("scheduled_at").values_list("scheduled_at", flat=True).first()
+    if at is None:
+        return None
+    due = pending.filter(scheduled_at=at)
+    slots = list(
+        due.select_related("patient", "schedule").order_by("patient__last_name", "patient__first_name", "id")[:NAMED]
+    )
+    return NextReminder(at=at, count=len(slots) if len(slots) < NAMED else due.count(), slots=slots)

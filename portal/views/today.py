@@ -1,5 +1,6 @@
 """The Today page: the organization's doses of the day, a reminder sent by hand, the plugin's install."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,6 +33,8 @@ def today(request):
         "remind_until": timezone.now() + dose_early_grace(),  # "Send reminder now" for doses due by then
         "early_minutes": int(dose_early_grace().total_seconds() // 60),
         "next_reminder": selectors.next_reminder(organization=org),
+        # `make run` (eager Celery): the dev server itself sends reminders; there is no worker or beat.
+        "embedded": settings.CELERY_TASK_ALWAYS_EAGER,
         "filters": [("", "All"), ("pending", "Pending"), ("taken", "On time"), ("late", "Late"), ("missed", "Missed")],
     }
     if is_fragment(request):

@@ -44,3 +44,56 @@ def test_a_dose_confirmed_before_its_time_is_among_the_recent_doses(staff, patie
     recent = list(page["recent"])
     assert early in recent and recent[0].status == "taken"
     assert later not in recent  # nothing happened to it yet
+
+
+def test_the_next_reminder_names_every_dose_due_then_and_the_embedded_mode(staff, organization, settings):
+    from tests.factories import PatientFactory
+
+    at = timezone.now() + timedelta(hours=2)
+    for first in ("Ana", "Ben", "Cy", "Dee"):
+        person = PatientFactory(organization=organization, first_name=first, last_name="Test", phone="")
+        _dose_at(_schedule(organization, person), at)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+    page = staff.get("/portal/").content.decode()
+
+    assert "Next reminders: <b>" in page and "4 doses</span>" in page
+    assert "Ana Test (Aspirin), Ben Test (Aspirin), Cy Test (Aspirin) and 1 more" in page
+    assert "while this server runs" in page and "worker and beat run" not in page
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    assert "while the Celery worker and beat run" in staff.get("/portal/").content.decode()
+
+
+def _schedule(organization, person):
+    return MedicationSchedule.objects.create(
+        organization=organization, patient=person, medication="Aspirin", dose_times=["20:00"],
+        start_date=date(2020, 1, 1), timezone="UTC",
+    )  # fmt: skip
+
+
+def test_dates_are_written_one_way_in_the_organizations_time_zone(staff, organization, patient, evening_schedule):
+    from portal.templatetags.portal_format import clock, day, when
+
+    organization.timezone = "Asia/Kolkata"  # UTC+05:30
+    organization.save()
+    now = timezone.now()
+    dose = _dose_at(evening_schedule, now - timedelta(hours=1))
+    assert reminder_send(slot=dose)
+    dose_reply_record(organization=organization, patient=patient, text="1")
+    in_kolkata = dose.scheduled_at.astimezone(zone("Asia/Kolkata"))
+
+    patient_page = staff.get(f"/portal/patients/{patient.pk}/").content.decode()
+    thread = staff.get(f"/portal/conversations/patient/{patient.pk}/").content.decode()
+    log = staff.get("/portal/messages/").content.decode()
+
+    from django.utils.timezone import override
+
+    with override(zone("Asia/Kolkata")):
+        dose_written = when(dose.scheduled_at)
+        assert dose_written == f"{in_kolkata:%a} {in_kolkata.day} {in_kolkata:%b %H:%M}"
+        assert day(date(2001, 2, 3)) == "Sat 3 Feb 2001" and clock(dose.scheduled_at, "s").count(":") == 2
+    assert dose_written in patient_page
+    sent = dose.__class__.objects.get(pk=dose.pk).reminder
+    with override(zone("Asia/Kolkata")):
+        assert when(sent.created_at) in thread and when(sent.created_at, "s") in log
