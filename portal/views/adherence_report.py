@@ -91,7 +91,7 @@ def adherence_export(request):
             yield writer.writerow(
                 [c.patient_id, cell(c.patient.full_name), cell(c.patient.national_id), cell(c.slot.schedule.medication),
                  c.slot.local_date.isoformat(), c.slot.local_time.strftime("%H:%M"),
-                 c.slot.scheduled_at.isoformat(), c.received_at.isoformat(), "yes" if c.on_time else "late",
+                 c.slot.scheduled_at.isoformat(), c.received_at.isoformat(), "yes" if c.on_time else "no",
                  cell(c.reply)]
             )  # fmt: skip
 

@@ -330,3 +330,17 @@ def test_a_composer_error_clears_when_the_text_changes(browser, live_server, dem
     page.wait_for_selector(".composer [data-error]", state="hidden")
     assert error.inner_text() == ""
     context.close()
+
+
+def test_the_adherence_search_box_and_its_button_share_one_line_at_1280px(browser, live_server, demo):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    login(page, live_server.url, "nurse")
+    page.goto(f"{live_server.url}/portal/adherence/")
+
+    box = page.locator("form[role=search] input[type=search]").bounding_box()
+    button = page.locator("form[role=search] button").bounding_box()
+
+    assert button["y"] < box["y"] + box["height"] and button["x"] > box["x"]  # beside it, not under it
+    context.close()

@@ -97,3 +97,30 @@ def test_dates_are_written_one_way_in_the_organizations_time_zone(staff, organiz
     sent = dose.__class__.objects.get(pk=dose.pk).reminder
     with override(zone("Asia/Kolkata")):
         assert when(sent.created_at) in thread and when(sent.created_at, "s") in log
+
+
+def test_adherence_labels_the_national_id_and_exports_on_time_as_yes_or_no(staff, organization, patient):
+    import csv
+    import io
+
+    from adherence.models import DoseConfirmation
+
+    patient.national_id = "NID-4711"
+    patient.save()
+    schedule = _schedule(organization, patient)
+    for hours, on_time in ((30, True), (6, False)):
+        dose = _dose_at(schedule, timezone.now() - timedelta(hours=hours))
+        DoseSlot.objects.filter(pk=dose.pk).update(status="taken" if on_time else "late")
+        DoseConfirmation.objects.create(
+            organization=organization, slot=dose, patient=patient, reply="1", on_time=on_time,
+            received_at=dose.scheduled_at + timedelta(minutes=5 if on_time else 300),
+        )  # fmt: skip
+
+    page = staff.get("/portal/adherence/").content.decode()
+    today = timezone.now().date()
+    export = staff.get(f"/portal/adherence/export.csv?from={today - timedelta(days=3)}&to={today}")
+
+    assert "National ID NID-4711" in page
+    assert 'aria-label="Search patients by name or national ID"' in page
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert [row["on_time"] for row in rows] == ["yes", "no"]
