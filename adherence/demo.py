@@ -1,15 +1,23 @@
 """Demo data for `make run` (`manage.py seed_demo`): medication schedules for the demo patients,
-three weeks of dose history and the built-in medication plugin."""
+three weeks of dose history with the messages behind it, a consent program and the built-in
+medication plugin."""
 
+import uuid
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule
 from adherence.plugin import plugin_install
 from adherence.schedule import local_to_utc, parse_dose_time, zone
-from adherence.services import schedule_save
+from adherence.services import reminder_text, schedule_save
+from entities.consent import consent_record
 from entities.models import Patient
+from entities.models_consent import Consent, ConsentProgram, ConsentSource, ConsentStatus
+from gateways.models import Gateway
+from messaging.models import InboundMessage, OutboundMessage
+from smsportal.text import text_info
 
 Status = DoseSlot.Status
 
@@ -41,6 +49,8 @@ def demo_seed(*, organization, now: datetime | None = None) -> int:
     plugin_install(organization=organization)
     demo_history_seed(organization=organization, now=now)
     demo_today_seed(organization=organization, now=now)
+    demo_messages_seed(organization=organization, now=now)
+    demo_consent_seed(organization=organization)
     return created
 
 
@@ -162,3 +172,91 @@ def demo_history_seed(*, organization, now: datetime | None = None, days: int = 
         DoseConfirmation.objects.bulk_create(confirmations, ignore_conflicts=True)
         created += len(slots)
     return created
+
+
+@transaction.atomic
+def demo_messages_seed(*, organization, now: datetime | None = None) -> int:
+    """The messages behind the demo's past doses: each reminded dose's reminder (delivered by the
+    default gateway) and each confirmation's reply (routed to the patient), dated as the dose says,
+    so the message log and the conversations tell what the Adherence page does.
+
+    Idempotent: only a reminded dose without its reminder message gets one (and its confirmation
+    the reply). Rows are written directly, as the pipeline would have left them: nothing is sent.
+    """
+    now = now or timezone.now()
+    gateway = Gateway.objects.filter(organization=organization, is_default=True).first()
+    slots = list(
+        DoseSlot.objects.filter(
+            organization=organization, schedule__medication="Metformin 500 mg", reminder__isnull=True,
+            reminded_at__isnull=False, reminded_at__lte=now,
+        ).select_related("patient", "schedule", "organization", "confirmation")
+    )  # fmt: skip
+    texts: dict = {}  # a schedule's dose time renders the same text every day
+    reminders, replies, confirmations = [], [], []
+    for slot in slots:
+        phone = str(slot.patient.phone or "")
+        if not phone:
+            continue
+        key = (slot.schedule_id, slot.local_time)
+        body = texts[key] if key in texts else texts.setdefault(key, reminder_text(slot))
+        info = text_info(body)
+        sent = slot.reminded_at
+        reminder = OutboundMessage(
+            organization=organization, batch_id=uuid.uuid4(), recipient=phone, body=body, encoding=info.encoding,
+            segments=info.segments, status=OutboundMessage.Status.DELIVERED, gateway=gateway, source="schedule",
+            provider_message_id=f"demo-{uuid.uuid4().hex}", attempts=1, created_at=sent, updated_at=sent,
+            sent_at=sent + timedelta(seconds=2), delivered_at=sent + timedelta(seconds=6),
+        )  # fmt: skip
+        reminders.append(reminder)
+        slot.reminder = reminder
+        confirmation = getattr(slot, "confirmation", None)
+        if confirmation is None or confirmation.inbound_message_id:
+            continue
+        reply = InboundMessage(
+            organization=organization, gateway=gateway, gateway_label=gateway.uid if gateway else "default",
+            originator=phone, text=confirmation.reply, received_at=confirmation.received_at,
+            provider_message_id=f"demo-{uuid.uuid4().hex}", status=InboundMessage.Status.PROCESSED,
+            entity_type=slot.patient.entity_type, entity_id=slot.patient_id, in_reply_to=reminder,
+            processed_at=confirmation.received_at,
+        )  # fmt: skip
+        replies.append(reply)
+        confirmation.inbound_message = reply
+        confirmations.append(confirmation)
+    OutboundMessage.objects.bulk_create(reminders, batch_size=500)
+    # auto_now(_add) stamped the rows (and the objects) now; they were sent at their doses' times.
+    for reminder in reminders:
+        reminder.created_at = reminder.updated_at = reminder.sent_at - timedelta(seconds=2)
+    OutboundMessage.objects.bulk_update(reminders, ["created_at", "updated_at"], batch_size=500)
+    InboundMessage.objects.bulk_create(replies, batch_size=500)
+    DoseSlot.objects.bulk_update([s for s in slots if s.reminder is not None], ["reminder"], batch_size=500)
+    DoseConfirmation.objects.bulk_update(confirmations, ["inbound_message"], batch_size=500)
+    return len(reminders) + len(replies)
+
+
+DEMO_PROGRAM = {
+    "slug": "medication-reminders",
+    "name": "Medication reminders",
+    "keyword": "MEDS",
+    "consent_text": "Dose reminders by SMS from Demo Org. Reply STOP MEDS to stop them, YES MEDS to start again.",
+    "sources": ["schedule"],
+}
+
+
+@transaction.atomic
+def demo_consent_seed(*, organization) -> ConsentProgram:
+    """A consent program for the dose reminders, so the consent features have something to show:
+    the first demo patients opted in at the clinic, the last one not asked yet. Consent is not
+    required for sending, so the demo's reminders still go to everyone. Idempotent."""
+    program, _ = ConsentProgram.objects.get_or_create(
+        organization=organization, slug=DEMO_PROGRAM["slug"], defaults=DEMO_PROGRAM
+    )
+    patients = Patient.objects.filter(organization=organization).exclude(phone="")
+    patients = list(patients.order_by("created_at", "national_id", "pk"))
+    for patient in patients[:-1]:
+        if not Consent.objects.filter(program=program, entity_type=patient.entity_type, entity_id=patient.pk).exists():
+            consent_record(
+                organization=organization, person=patient, program=program, status=ConsentStatus.OPTED_IN,
+                source=ConsentSource.PORTAL, actor="demo data", text=program.consent_text,
+                note="Agreed at the clinic (demo data).",
+            )  # fmt: skip
+    return program
