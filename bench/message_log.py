@@ -71,6 +71,7 @@ def build(total: int, fresh: bool):
     from entities.models import Organization, OrganizationUser, Patient
     from gateways.models import Gateway
     from messaging.models import InboundMessage, OutboundMessage
+    from messaging.services.outbound_texts import text_digest
 
     org = Organization.objects.filter(slug=SLUG).first()
     if org is not None and not fresh:
@@ -83,6 +84,7 @@ def build(total: int, fresh: bool):
         with connection.cursor() as cursor:  # a cascade through the ORM would read a million rows
             cursor.execute("DELETE FROM messaging_inboundmessage WHERE organization_id = %s", [old.pk])
             cursor.execute("DELETE FROM messaging_outboundmessage WHERE organization_id = %s", [old.pk])
+            cursor.execute("DELETE FROM messaging_outboundtext WHERE organization_id = %s", [old.pk])
         old.delete()
     org = Organization.objects.create(name="Bench Clinic", slug=SLUG, timezone="UTC", default_region="US")
     other = Organization.objects.create(name="Other Clinic", slug=SLUG + "-other", timezone="UTC")
@@ -99,14 +101,26 @@ def build(total: int, fresh: bool):
     outbound_total = total - inbound_total
     end = datetime.now(UTC)
     span = timedelta(days=365)
-    out_cols = ["id", "organization_id", "recipient", "sender", "subject", "body", "encoding", "segments", "status",
-                "gateway_id", "provider_message_id", "result_code", "error_reason", "provider_error_code", "attempts",
-                "source", "idempotency_key", "possible_duplicate", "created_at", "updated_at", "sent_at",
+    out_cols = ["id", "organization_id", "recipient", "sender", "subject", "body", "text_id", "encoding", "segments",
+                "status", "gateway_id", "provider_message_id", "result_code", "error_reason", "provider_error_code",
+                "attempts", "source", "idempotency_key", "possible_duplicate", "created_at", "updated_at", "sent_at",
                 "delivered_at", "failed_at"]  # fmt: skip
     in_cols = ["id", "organization_id", "gateway_id", "gateway_label", "originator", "recipient", "text", "encoding",
                "received_at", "provider_message_id", "raw", "status", "failure_reason", "entity_type",
                "previous_published_message_id", "trace_id", "command", "processed_at", "arrived_unattributed",
                "created_at", "updated_at"]  # fmt: skip
+
+    # Each distinct text once per organization, as the outbox's services store them (OutboundText).
+    text_ids: dict[tuple, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM messaging_outboundtext")
+        next_text_id = cursor.fetchone()[0] + 1
+
+    def text_of(organization, body: str) -> int:
+        key = (organization.pk, body)
+        if key not in text_ids:
+            text_ids[key] = next_text_id + len(text_ids)
+        return text_ids[key]
 
     def outbound(organization, gateway_ids, count, seed):
         for i in range(count):
@@ -114,7 +128,8 @@ def build(total: int, fresh: bool):
             status = OUT_STATUSES[(i * 7 + seed) % len(OUT_STATUSES)]
             number = number_of((i * 7919 + seed) % NUMBERS)
             sent = at + timedelta(seconds=2) if status not in ("queued", "failed") else None
-            yield [uuid.uuid4(), organization.pk, number, "", "", TEXTS[i % len(TEXTS)].format(n=i), "GSM-7", 1,
+            body = TEXTS[i % len(TEXTS)].format(n=i)
+            yield [uuid.uuid4(), organization.pk, number, "", "", body, text_of(organization, body), "GSM-7", 1,
                    status, gateway_ids[i % len(gateway_ids)], f"p-{seed}-{i}" if sent else None, "",
                    "number unreachable" if status == "failed" else "", "", 1, "schedule", "", "f", at, at, sent,
                    at + timedelta(seconds=9) if status == "delivered" else None,
@@ -135,9 +150,15 @@ def build(total: int, fresh: bool):
         copy_rows(raw, "messaging_inboundmessage", in_cols, inbound(org, ids, inbound_total, 1))
         copy_rows(raw, "messaging_outboundmessage", out_cols, outbound(other, [other_gateway.pk], total // 10, 2))
         copy_rows(raw, "messaging_inboundmessage", in_cols, inbound(other, [other_gateway.pk], total // 40, 2))
+        texts = ([pk, org_id, text_digest(body), body] for (org_id, body), pk in text_ids.items())
+        copy_rows(raw, "messaging_outboundtext", ["id", "organization_id", "digest", "body"], texts)
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('messaging_outboundtext', 'id'), MAX(id)) FROM messaging_outboundtext"
+        )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE messaging_outboundmessage")
         cursor.execute("VACUUM ANALYZE messaging_inboundmessage")
+        cursor.execute("VACUUM ANALYZE messaging_outboundtext")
     user, _ = User.objects.get_or_create(username="bench-message-log")
     OrganizationUser.objects.update_or_create(user=user, defaults={"organization": org, "first_name": "Bench"})
     took = time.perf_counter() - started

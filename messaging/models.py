@@ -36,6 +36,27 @@ class OutboundMessageQuerySet(models.QuerySet):
         return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
+class OutboundText(models.Model):
+    """Each distinct text an organization sent, once (messaging/services/outbound_texts.py).
+
+    The message log searches these, not the outbox: a 10,000-recipient send adds one row here, and
+    the text's trigram index (PostgreSQL) is written once instead of once per recipient and again on
+    every status change of every copy (docs/performance.md, "Searching sent texts")."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        "entities.Organization", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the body, hex")
+    body = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "digest"], name="uniq_outbound_text")]
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+
 class OutboundMessage(models.Model):
     """One SMS to one recipient.
 
@@ -94,11 +115,17 @@ class OutboundMessage(models.Model):
     organization = models.ForeignKey(
         "entities.Organization", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
-    batch_id = models.UUIDField(null=True, blank=True, help_text="Recipients of one API call.")
+    batch_id = models.UUIDField(null=True, blank=True, help_text="The messages queued by one send, to its recipients.")
     recipient = models.CharField(max_length=16, help_text="E.164")
     sender = models.CharField(max_length=32, blank=True, default="")
     subject = models.CharField(max_length=200, blank=True, default="")
     body = models.TextField()
+    # The body's OutboundText (what the log's text search finds). NULL only for rows written
+    # without the outbox's services; the message itself always carries its body.
+    text = models.ForeignKey(
+        OutboundText, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
+        db_index=False,
+    )  # fmt: skip
     encoding = models.CharField(max_length=5, choices=Encoding.choices, default=Encoding.GSM7)
     segments = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
@@ -163,6 +190,8 @@ class OutboundMessage(models.Model):
             # number alone cheap too.
             models.Index(fields=["recipient", "organization", "-created_at"], name="outbound_recipient_org"),
             models.Index(fields=["organization", "-created_at"], name="outbound_org_created"),
+            # The log's text search: the matching texts' copies, newest first.
+            models.Index(fields=["text", "-created_at"], name="outbound_text_created"),
             # The message log's "failed / undelivered / unknown" filters: a partial index, so only
             # the few rows in those states are in it (common states walk outbound_org_created).
             models.Index(

@@ -21,6 +21,7 @@ from entities.models import (
 from gateways.models import Gateway, GatewayRoute
 from messaging.message_templates import MessageTemplate
 from messaging.models import InboundMessage, KeywordCommand, OptOut, OutboundMessage
+from messaging.services.outbound_texts import outbound_text_id
 from plugins.models import PluginAction, PluginInvocation, PluginRegistration
 
 
@@ -123,6 +124,8 @@ class OutboundMessageFactory(DjangoModelFactory):
     gateway = factory.SubFactory(GatewayFactory, organization=factory.SelfAttribute("..organization"), is_default=False)
     recipient = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
     body = factory.Sequence(lambda n: f"Reminder {n}")
+    # As the outbox's services store it: the log's text search reads the texts table.
+    text_id = factory.LazyAttribute(lambda o: outbound_text_id(organization_id=o.organization.pk, body=o.body))
 
 
 class InboundMessageFactory(DjangoModelFactory):

@@ -22,6 +22,7 @@ from messaging.exceptions import MessageRejected, NoGatewayConfigured
 from messaging.models import OptOut, OutboundMessage
 from messaging.services.dispatch import dispatch_request
 from messaging.services.expiry import valid_until_default
+from messaging.services.outbound_texts import outbound_text_id
 from messaging.services.outbox_rows import OutboxRows
 from messaging.services.send_rules import OPTED_OUT, refusal_error, refusals, send_rules
 from smsportal.phones import InvalidPhoneNumber, to_e164
@@ -167,6 +168,7 @@ def messages_queue(
             "batch_id": result.batch_id,
             "subject": subject,
             "body": body,
+            "text_id": outbound_text_id(organization_id=organization.pk, body=body),
             "encoding": encoding,
             "segments": segments,
             "gateway_id": gateway.pk,

@@ -32,7 +32,17 @@ Status = OutboundMessage.Status
 RECONCILE_BATCH = 500  # unknown messages asked about per run (bounded; the next run goes on)
 WORKER_GONE = "worker stopped during the provider call; reconciling"
 # What a resend copies: the same message to the same number through the same gateway.
-RESENT_FIELDS = ("organization_id", "batch_id", "recipient", "sender", "subject", "body", "encoding", "segments")
+RESENT_FIELDS = (
+    "organization_id",
+    "batch_id",
+    "recipient",
+    "sender",
+    "subject",
+    "body",
+    "text_id",
+    "encoding",
+    "segments",
+)
 RESENT_FIELDS += ("gateway_id", "source")
 
 

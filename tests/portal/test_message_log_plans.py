@@ -13,22 +13,40 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 ROWS = 60_000
 
 
+# Texts repeated as personal reminders are: TEXTS distinct ones, a few of which name Metformin.
+TEXTS = 30_000
+TEXT = (
+    f"'Reminder ' || ({{n}} %% {TEXTS}) || ': time for your '"
+    f" || CASE WHEN {{n}} %% {TEXTS} < 7 THEN 'Metformin' ELSE 'Lisinopril' END"
+)
+
+
 def fill(organization, gateway, *, rows: int, seed: int) -> None:
     """`rows` sent and a fifth as many received messages, in one statement each (generate_series)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
+            INSERT INTO messaging_outboundtext (organization_id, digest, body)
+            SELECT %s, md5({TEXT.format(n="j")}), {TEXT.format(n="j")} FROM generate_series(0, %s) AS j
+            """,
+            [organization.pk, TEXTS - 1],
+        )
+        cursor.execute(
+            f"""
             INSERT INTO messaging_outboundmessage (id, organization_id, gateway_id, recipient, sender, subject, body,
-                encoding, segments, status, result_code, error_reason, provider_error_code, attempts, source,
+                text_id, encoding, segments, status, result_code, error_reason, provider_error_code, attempts, source,
                 idempotency_key, possible_duplicate, created_at, updated_at)
             SELECT gen_random_uuid(), %s, %s,
                 '+1202' || (2 + i %% 8) || '55' || lpad((i * 7919 %% 10000)::text, 4, '0'),
-                '', '', 'Reminder ' || i || ': time for your Metformin', 'GSM-7', 1,
+                '', '', {TEXT.format(n="i")},
+                (SELECT id FROM messaging_outboundtext
+                 WHERE organization_id = %s AND digest = md5({TEXT.format(n="i")})),
+                'GSM-7', 1,
                 (ARRAY['delivered','delivered','delivered','sent','failed'])[1 + i %% 5], '', '', '', 1, 'schedule',
                 '', false, now() - (i || ' minutes')::interval, now()
             FROM generate_series(1, %s) AS i
-            """,
-            [organization.pk, gateway.pk, rows],
+            """,  # noqa: S608 (constant SQL)
+            [organization.pk, gateway.pk, organization.pk, rows],
         )
         cursor.execute(
             """
@@ -52,6 +70,7 @@ def big_log(require_postgres, organization, gateway):
     PatientFactory(organization=organization, last_name="Okafor", phone="+12022550042")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE messaging_outboundmessage")
+        cursor.execute("ANALYZE messaging_outboundtext")
         cursor.execute("ANALYZE messaging_inboundmessage")
     organization.default_region = "US"
     organization.save()
@@ -76,7 +95,7 @@ CASES = [
     {"q": "+12022551234"},  # a whole number: exact
     {"q": "202-255-1234"},  # national, read in the organization's region
     {"q": "+120225512"},  # a number's beginning
-    {"q": "Metformin"},  # text: the trigram indexes
+    {"q": "Metformin"},  # text: the trigram indexes (sent texts: the texts table, then their copies)
     {"q": "Okafor"},  # a person: their number
     {"status": "failed"},
     {"status": "unknown"},  # none at all: must not read the organization's rows to learn it
@@ -90,6 +109,10 @@ def test_the_first_page_each_filter_and_each_search_use_an_index_and_so_does_a_l
     for params in CASES:
         for plan in plans(big_log, params):
             assert "Seq Scan" not in plan and "Index" in plan, (params, plan)
+    # A word in a few sent texts is found through the texts' trigram index, not by reading them all.
+    texts = log.sent_texts(big_log, "Metformin")[: log.TEXT_IDS_LISTED + 1]
+    assert "outbound_text_body_trgm" in texts.explain()
+    assert len(texts) == 7
     first = log.log_page(organization=big_log, filters=log.LogFilters(), limit=50)
     for plan in plans(big_log, {}, cursor=log.Cursor.decode(first.older, "before")):
         assert "Seq Scan" not in plan and "Index" in plan, ("page 2", plan)
