@@ -17,6 +17,7 @@ from entities.models import Patient
 from entities.models_consent import Consent, ConsentProgram, ConsentSource, ConsentStatus
 from gateways.models import Gateway
 from messaging.models import InboundMessage, OutboundMessage
+from messaging.services.outbound_texts import outbound_text_id
 from smsportal.text import text_info
 
 Status = DoseSlot.Status
@@ -191,19 +192,23 @@ def demo_messages_seed(*, organization, now: datetime | None = None) -> int:
             reminded_at__isnull=False, reminded_at__lte=now,
         ).select_related("patient", "schedule", "organization", "confirmation")
     )  # fmt: skip
-    texts: dict = {}  # a schedule's dose time renders the same text every day
+    texts: dict = {}  # a schedule's dose time renders the same text (and text id) every day
     reminders, replies, confirmations = [], [], []
     for slot in slots:
         phone = str(slot.patient.phone or "")
         if not phone:
             continue
         key = (slot.schedule_id, slot.local_time)
-        body = texts[key] if key in texts else texts.setdefault(key, reminder_text(slot))
+        if key not in texts:
+            body = reminder_text(slot)
+            texts[key] = (body, outbound_text_id(organization_id=organization.pk, body=body))
+        body, text_id = texts[key]
         info = text_info(body)
         sent = slot.reminded_at
         reminder = OutboundMessage(
             organization=organization, batch_id=uuid.uuid4(), recipient=phone, body=body, encoding=info.encoding,
-            segments=info.segments, status=OutboundMessage.Status.DELIVERED, gateway=gateway, source="schedule",
+            text_id=text_id, segments=info.segments, status=OutboundMessage.Status.DELIVERED, gateway=gateway,
+            source="schedule",
             provider_message_id=f"demo-{uuid.uuid4().hex}", attempts=1, created_at=sent, updated_at=sent,
             sent_at=sent + timedelta(seconds=2), delivered_at=sent + timedelta(seconds=6),
         )  # fmt: skip

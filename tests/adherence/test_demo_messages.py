@@ -37,6 +37,7 @@ def test_every_reminded_dose_has_its_reminder_and_every_confirmation_its_reply(o
         assert sms is not None and sms.recipient == str(slot.patient.phone) and sms.source == "schedule"
         assert sms.status == "delivered" and sms.gateway == gateway and sms.created_at == slot.reminded_at
         assert slot.patient.first_name in sms.body and sms.sent_at <= sms.delivered_at < now
+        assert sms.text.body == sms.body  # the log's text search finds it
     confirmations = DoseConfirmation.objects.filter(organization=organization).select_related("inbound_message")
     for confirmation in confirmations:
         reply = confirmation.inbound_message
