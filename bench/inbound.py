@@ -288,6 +288,14 @@ def main() -> None:
             results["ratio_rate_vs_peer"] = statistics.median(r["ratio_rate"] for r in rounds)
             results["ratio_cpu_vs_peer"] = statistics.median(r["ratio_cpu"] for r in rounds)
 
+        # 3a. The stack idle for as long as the steady phase: what CPU per reply at a low rate carries
+        # that is not the replies' (pollers, heartbeats, the CPU readers' own queries).
+        span = cpu.begin()
+        threading.Event().wait(args.steady)  # measuring idle time, not synchronising
+        idle_ms = cpu.per_item(span, int(args.steady * args.rate))
+        results["idle_cpu_ms_per_reply_slot"] = idle_ms
+        print(f"idle stack over {args.steady:.0f} s, per reply slot at {args.rate:.0f}/s: {_fmt(idle_ms)}")
+
         # 3. Latency at a steady rate: one reply every 1/rate s, each timed from its POST to its plugin call.
         count = int(args.steady * args.rate)
         sent_at: dict[str, float] = {}
