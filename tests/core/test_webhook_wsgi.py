@@ -1,7 +1,6 @@
 """The WSGI application (smsportal/wsgi.py) serves provider webhooks through a short middleware
 stack and everything else through settings.MIDDLEWARE; what a webhook relies on is kept."""
 
-import io
 from urllib.parse import urlencode
 
 import pytest
@@ -11,36 +10,11 @@ from twilio.request_validator import RequestValidator
 from messaging.models import InboundMessage
 from smsportal.wsgi import WEBHOOK_MIDDLEWARE, application
 from tests.factories import GatewayFactory
+from tests.wsgi_app import call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AUTH_TOKEN = "twilio-auth-token"
 PUBLIC = "https://sms.example.org"
-
-
-def call(method: str, path: str, body: bytes = b"", query: str = "", headers: dict | None = None):
-    """One request through the WSGI application; returns (status code, headers, body)."""
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "REMOTE_ADDR": "127.0.0.1",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()},
-    }
-    answer = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answer["status"], answer["headers"] = int(status.split()[0]), dict(response_headers)
-
-    content = b"".join(application(environ, start_response))
-    return answer["status"], answer["headers"], content
 
 
 @pytest.fixture
