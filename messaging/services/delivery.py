@@ -57,7 +57,6 @@ def outbound_deliver(*, message_ids: list[str]) -> RetryPlan | None:
     Returns the messages to try again later (temporary failure) and after how long.
     """
     token = uuid.uuid4()
-    outbound_expire(ids=message_ids)  # past their validUntil: expired, never sent late
     now = timezone.now()
     claimed = (
         OutboundMessage.objects.filter(id__in=message_ids, status=Status.QUEUED, provider_message_id__isnull=True)
@@ -73,6 +72,10 @@ def outbound_deliver(*, message_ids: list[str]) -> RetryPlan | None:
             attempts=F("attempts") + 1,
         )
     )
+    if claimed < len(message_ids):
+        # Some were not claimed: already sent or being sent, not due, or past their validUntil —
+        # those are expired now, never sent late (a full claim, the usual case, costs no query).
+        outbound_expire(ids=message_ids)
     if not claimed:
         return None  # already sent, being sent, or not due: a redelivered task is harmless
     messages = list(OutboundMessage.objects.filter(id__in=message_ids, claim_token=token))
