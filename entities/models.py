@@ -130,20 +130,26 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def zone(self):
+        """The organization's time zone (UTC when unset or unknown): its days, hours and dates."""
+        from datetime import UTC
+        from zoneinfo import ZoneInfo
+
+        try:
+            return ZoneInfo(self.timezone or "UTC")
+        except (ValueError, KeyError):
+            return UTC
+
     def quiet_hours_release(self, now=None):
         """When quiet hours end, if `now` (default: now) falls inside them; else None."""
         from datetime import UTC, datetime, timedelta
-        from zoneinfo import ZoneInfo
 
         from django.utils import timezone
 
         start, end = self.quiet_hours_start, self.quiet_hours_end
         if start is None or end is None or start == end:
             return None
-        try:
-            tz = ZoneInfo(self.timezone or "UTC")
-        except (ValueError, KeyError):
-            tz = UTC
+        tz = self.zone()
         local = (now or timezone.now()).astimezone(tz)
         t = local.time().replace(tzinfo=None)
         if not (start <= t < end if start < end else (t >= start or t < end)):

@@ -58,14 +58,16 @@ def _status_rows(statuses, counts: dict, model: str, **filters) -> list[dict]:
     ]
 
 
-def _when(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+def _when(value, tz=None) -> str:
+    return timezone.localtime(value, tz).strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
 def overview(*, organization: Organization | None, now=None) -> dict:
-    """What the home page shows for one organization (None: every organization, for superusers)."""
+    """What the home page shows for one organization (None: every organization, for superusers).
+    "Today" and the times shown are in the organization's time zone (the server's for all)."""
     now = now or timezone.now()
-    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    tz = organization.zone() if organization else None
+    today = timezone.localtime(now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
     scope = Q(organization=organization) if organization else Q()
     org_param = organization.pk if organization else None
 
@@ -80,10 +82,10 @@ def overview(*, organization: Organization | None, now=None) -> dict:
                 "default": gateway.is_default,
                 "state": label,
                 "variant": variant,
-                "last_success": _when(gateway.last_success_at),
-                "last_error": _when(gateway.last_error_at),
+                "last_success": _when(gateway.last_success_at, tz),
+                "last_error": _when(gateway.last_error_at, tz),
                 "error": (gateway.last_error or "")[:80],
-                "down_until": _when(gateway.down_until) if gateway.down_until and gateway.down_until > now else "—",
+                "down_until": _when(gateway.down_until, tz) if gateway.down_until and gateway.down_until > now else "—",
             }
         )
 

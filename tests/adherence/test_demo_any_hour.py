@@ -61,19 +61,12 @@ def test_seed_demo_prints_the_due_dose_and_the_ports_url(capsys, monkeypatch, se
 
 def test_the_base_url_follows_port_when_not_configured():
     import os
-    import subprocess
-    import sys
+
+    from tests.fresh_process import python_run
 
     env = {k: v for k, v in os.environ.items() if k != "SMSPORTAL_PUBLIC_BASE_URL"}
     code = "import django; django.setup(); from django.conf import settings; print(settings.SMSPORTAL_PUBLIC_BASE_URL)"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**env, "PORT": "8911", "DJANGO_SETTINGS_MODULE": "smsportal.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    out = python_run(code, {**env, "PORT": "8911"}).stdout
     assert out.strip().endswith("http://127.0.0.1:8911")
 
 

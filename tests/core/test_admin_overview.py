@@ -103,3 +103,19 @@ def test_messages_today_counts_sent_and_received_separately(client, admin_client
     link = next(row for row in overview["messages_received_today"] if row["status"] == "Failed")["link"]
     listed = admin_client.get(link.split('href="')[1].split('"')[0].replace("&amp;", "&"))
     assert listed.status_code == 200 and listed.context["cl"].result_count == 1
+
+
+def test_today_is_the_organizations_day_not_the_servers(organization):
+    from datetime import UTC, datetime
+
+    from smsportal.overview import overview
+    from tests.factories import InboundMessageFactory
+
+    # 21:00 UTC is 09:00 the next morning in Auckland (UTC+12 in July): its today began at 12:00 UTC.
+    organization.timezone = "Pacific/Auckland"
+    organization.save()
+    now = datetime(2026, 7, 1, 21, 0, tzinfo=UTC)
+    InboundMessageFactory(organization=organization, received_at=datetime(2026, 7, 1, 13, 0, tzinfo=UTC))  # today there
+    InboundMessageFactory(organization=organization, received_at=datetime(2026, 7, 1, 10, 0, tzinfo=UTC))  # yesterday
+
+    assert overview(organization=organization, now=now)["messages_received_total"] == 1

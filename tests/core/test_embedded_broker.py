@@ -1,8 +1,8 @@
 """The embedded mode (`make run`: no broker, Celery eager) logs no broker warnings."""
 
 import os
-import subprocess
-import sys
+
+from tests.fresh_process import python_run
 
 CODE = """
 import logging, django
@@ -19,14 +19,7 @@ print(settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL, get_redis()
 def test_eager_mode_uses_an_in_memory_broker_url_and_nothing_warns():
     unset = ("CELERY_BROKER_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "DATABASE_URL")
     env = {k: v for k, v in os.environ.items() if k not in unset}
-    done = subprocess.run(
-        [sys.executable, "-c", CODE],
-        env={**env, "DJANGO_SETTINGS_MODULE": "smsportal.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = python_run(CODE, env)
     assert done.stdout.split() == ["True", "memory://localhost/", "None"]  # eager, no Redis client
     assert "No hostname was supplied" not in done.stderr + done.stdout
     assert "WARNING" not in done.stderr
@@ -36,12 +29,5 @@ def test_a_configured_broker_is_used_as_given():
     env = {k: v for k, v in os.environ.items() if k not in ("CELERY_TASK_ALWAYS_EAGER",)}
     code = "import django; django.setup(); from django.conf import settings as s; "
     code += "print(s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL)"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**env, "DJANGO_SETTINGS_MODULE": "smsportal.settings", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/7"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    out = python_run(code, {**env, "CELERY_BROKER_URL": "redis://127.0.0.1:6379/7"}).stdout
     assert out.split() == ["False", "redis://127.0.0.1:6379/7"]
