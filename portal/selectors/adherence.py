@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from adherence.models import DoseConfirmation, DoseSlot
 from entities.models import Patient
-from portal.selectors.common import org_today
+from portal.selectors.common import org_today, words_q
 
 S = DoseSlot.Status
 
@@ -81,7 +81,7 @@ def _patient_counts(*, organization, start: date, end: date, query: str = "") ->
     )
     if query:
         matching = Patient.objects.filter(organization=organization).filter(
-            Q(first_name__icontains=query) | Q(last_name__icontains=query) | Q(national_id__icontains=query)
+            words_q(query, "first_name", "last_name", "national_id")
         )
         qs = qs.filter(patient__in=matching.values("pk"))
     rows = (
@@ -150,7 +150,7 @@ def adherence_summary(*, organization, start: date, end: date, query: str = "") 
         matching = {
             str(pk)
             for pk in Patient.objects.filter(organization=organization)
-            .filter(Q(first_name__icontains=query) | Q(last_name__icontains=query) | Q(national_id__icontains=query))
+            .filter(words_q(query, "first_name", "last_name", "national_id"))
             .values_list(Cast("pk", CharField()), flat=True)
         }
         totals = {pid: c for pid, c in totals.items() if pid in matching}

@@ -8,7 +8,7 @@ from django.db.models import Q
 from adherence.models import DoseConfirmation
 from entities.models import ENTITY_MODELS
 from messaging.models import InboundMessage, OutboundMessage
-from portal.selectors.common import phone_key, phone_masked
+from portal.selectors.common import phone_key, phone_masked, words_q
 
 
 def entity_get(*, organization, entity_type: str, entity_id):
@@ -157,11 +157,6 @@ def entities_search(*, organization, query: str, limit: int = 20) -> list:
     for model in ENTITY_MODELS.values():
         qs = model.objects.filter(organization=organization)
         if query:
-            qs = qs.filter(
-                Q(first_name__icontains=query)
-                | Q(last_name__icontains=query)
-                | Q(national_id__icontains=query)
-                | Q(phone__icontains=query)
-            )
+            qs = qs.filter(words_q(query, "first_name", "last_name", "national_id", "phone"))
         found.extend(qs.order_by("last_name", "first_name")[:limit])
     return found[: limit * 3]

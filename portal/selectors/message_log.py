@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 
 from entities.models import ENTITY_MODELS
 from messaging.models import InboundMessage, OutboundMessage, OutboundText
-from portal.selectors.common import phone_key
+from portal.selectors.common import phone_key, words_q
 
 OUT, IN = "out", "in"
 OUTBOUND_STATUSES = [s.value for s in OutboundMessage.Status]
@@ -171,9 +171,7 @@ def _people_numbers(*, organization, query: str) -> list[str]:
     numbers: list[str] = []
     for model in ENTITY_MODELS.values():
         people = model.objects.filter(organization=organization).exclude(phone="")
-        people = people.filter(
-            Q(first_name__icontains=query) | Q(last_name__icontains=query) | Q(national_id__icontains=query)
-        )
+        people = people.filter(words_q(query, "first_name", "last_name", "national_id"))
         numbers += [str(p) for p in people.values_list("phone", flat=True)[:PEOPLE_SEARCHED]]
     return sorted({n for p in numbers for n in (p, p.lstrip("+"))})
 

@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from adherence.models import DoseSlot
+from portal.selectors.common import words_q
 
 S = DoseSlot.Status
 STATUS_FILTERS = {
@@ -31,10 +32,7 @@ def today_doses(*, organization, day: date, status: str = "", query: str = "") -
         qs = qs.filter(status__in=STATUS_FILTERS[status])
     if query:
         qs = qs.filter(
-            Q(patient__first_name__icontains=query)
-            | Q(patient__last_name__icontains=query)
-            | Q(patient__national_id__icontains=query)
-            | Q(schedule__medication__icontains=query)
+            words_q(query, "patient__first_name", "patient__last_name", "patient__national_id", "schedule__medication")
         )
     # Ordered on the slot's own columns: a top-100 sort of today's slots, joined for 100 rows only.
     return qs.select_related("patient", "schedule", "confirmation", "reminder").order_by("local_time", "id")

@@ -91,6 +91,8 @@ def test_other_organizations_staff_see_only_their_own(other_staff, log):
         ("?q=%2B1202555017", ["failed"]),  # the beginning of a number
         ("?q=closed", ["failed"]),  # text
         ("?q=lopez", ["reply", "delivered"]),  # a person: their number's messages
+        ("?q=Ana+Lopez", ["reply", "delivered"]),  # a full name: first and last name are two columns
+        ("?q=Ana+Okafor", []),  # every word must match the person
         ("?direction=out&status=delivered", ["delivered"]),
         ("?direction=in&status=delivered", []),
     ],

@@ -342,3 +342,12 @@ def test_send_reminder_now_is_refused_hours_before_the_dose_and_labelled_as_a_re
     staff.post(f"/portal/doses/{slot.pk}/remind")
     thread = staff.get(f"/portal/conversations/patient/{slot.patient_id}/?fragment=1").content.decode()
     assert OutboundMessage.objects.count() == 1 and "Medication reminder" in thread and "Schedule" not in thread
+
+
+def test_a_full_name_finds_the_person_on_today_and_conversations(staff, med_schedule, patient):
+    # First and last name are separate columns: each word must match one of them.
+    assert "Ana Lopez" in staff.get("/portal/?q=Ana+Lopez").content.decode()
+    assert "Ana Lopez" in staff.get("/portal/?q=lopez+metformin").content.decode()
+    assert "Ana Lopez" not in staff.get("/portal/?q=Ana+Okafor").content.decode()
+    assert "Ana Lopez" in staff.get("/portal/conversations/?q=Ana+Lopez").content.decode()
+    assert "Ana Lopez" not in staff.get("/portal/conversations/?q=Ana+Okafor").content.decode()
