@@ -169,10 +169,12 @@ def consent_state(*, person: Person) -> list[dict]:
     rows = []
     for program in ConsentProgram.objects.filter(organization_id=person.organization_id):
         consent = current.get(program.pk)
+        status = consent.status if consent else ConsentStatus.UNKNOWN
         rows.append(
             {
                 "program": program,
-                "status": consent.status if consent else ConsentStatus.UNKNOWN,
+                "status": status,
+                "status_label": ConsentStatus(status).label,
                 "updated_at": consent.updated_at if consent else None,
                 "last_record": consent.last_record if consent else None,
             }

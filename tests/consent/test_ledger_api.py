@@ -163,7 +163,10 @@ def test_portal_page_shows_consent_and_staff_record_it(client, staff, organizati
     assert (record.source, record.user, record.text, record.note) == (
         "portal", staff, reminders.consent_text, "signed form at intake",
     )  # fmt: skip
-    assert "signed form at intake" in client.get(f"/portal/patients/{patient.pk}/").content.decode()
+    after = client.get(f"/portal/patients/{patient.pk}/").content.decode()
+    assert "signed form at intake" in after
+    assert '<span class="badge opted_in">Opted in</span>' in after  # the status's label, not "Optedin"
+    assert '<span class="badge unknown">Unknown</span>' in page.content.decode()
 
 
 def test_portal_form_refuses_another_organizations_program(client, staff, organization, other_organization):
