@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
 from messaging import live
@@ -59,7 +60,7 @@ def send(request):
         else:
             queued = sum(1 for m in result.messages if m.status != "failed")
             held = sum(1 for m in result.messages if m.next_attempt_at and m.status == "queued")
-            text = f"{queued} message(s) queued."
+            text = f"{queued} message{pluralize(queued)} queued."
             if held:
                 text += f" {held} held until quiet hours end."
             if result.refused:
