@@ -344,3 +344,18 @@ def test_the_adherence_search_box_and_its_button_share_one_line_at_1280px(browse
 
     assert button["y"] < box["y"] + box["height"] and button["x"] > box["x"]  # beside it, not under it
     context.close()
+
+
+def test_at_1280px_the_nav_keeps_one_line_for_an_admin_with_a_long_login(browser, live_server, demo):
+    # An organization admin (the "Admin" link) whose login is an e-mail address: the name is cut short.
+    user = staff_user(demo["org"], "clinic.administrator@example.org", "Dana")
+    User.objects.filter(pk=user.pk).update(is_staff=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    login(page, live_server.url, user.username)
+
+    tops = {round(link.bounding_box()["y"]) for link in page.locator("header nav a").all()}
+    assert len(tops) == 1, f"the nav wraps onto {len(tops)} lines"
+    assert page.get_by_role("button", name=f"Log out {user.username}").is_visible()  # whole name in its title
+    context.close()
