@@ -172,13 +172,17 @@ def test_large_batch_with_a_program_on_postgresql(require_postgres, gateway, rem
     assert len(result.refused) == 1198
 
 
-def test_a_send_without_program_or_guard_costs_no_extra_query(gateway, django_assert_num_queries, monkeypatch):
-    """The hot path: the programs come from the per-process cache, nothing else is asked."""
+def test_a_send_without_program_or_guard_costs_no_extra_query(
+    gateway, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The hot path: the programs come from the per-process cache, and so does the id of a text
+    already sent (remembered once committed: the test's transaction commits the warm-up's)."""
     from messaging.services import outbound
 
     monkeypatch.setattr(outbound, "dispatch_request", lambda: None)  # delivery is not the point here
     org = gateway.organization
-    messages_queue(organization=org, recipients=[A], body="warm", source="biot_api", refuse_opted_out=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        messages_queue(organization=org, recipients=[A], body="Dose", source="biot_api", refuse_opted_out=True)
 
     # SQLite: the opt-out lookup and the INSERT. PostgreSQL: one INSERT … WHERE NOT EXISTS, a prepared
     # statement on psycopg's own cursor (smsportal/db.py), which Django's query log does not see.
