@@ -1,8 +1,10 @@
 """Users and groups in the admin theme (django.contrib.auth registers them with stock classes); superusers only."""
 
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.urls import reverse
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from entities.tenancy import PlatformMixin
@@ -22,3 +24,12 @@ class ThemedUserAdmin(PlatformMixin, UserAdmin, BaseModelAdmin):
 @admin.register(Group)
 class ThemedGroupAdmin(PlatformMixin, GroupAdmin, BaseModelAdmin):
     pass
+
+
+def admin_login(request, **kwargs):
+    """The admin's sign-in page. Opened directly (no `next`), it leads to the admin, not to the
+    portal (LOGIN_REDIRECT_URL): the theme's form carries no `next` of its own."""
+    if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+        request.GET = request.GET.copy()
+        request.GET[REDIRECT_FIELD_NAME] = reverse("admin:index")
+    return admin.site.login(request, **kwargs)
