@@ -48,8 +48,10 @@ def demo_seed(*, organization, now: datetime | None = None) -> int:
         )
         created += 1
     plugin_install(organization=organization)
-    demo_history_seed(organization=organization, now=now)
+    # Today's demo doses first: the history's settled doses of today would otherwise count as the
+    # demo's "taken" and "missed" ones, and the loop's own would not be added.
     demo_today_seed(organization=organization, now=now)
+    demo_history_seed(organization=organization, now=now)
     demo_messages_seed(organization=organization, now=now)
     demo_consent_seed(organization=organization)
     return created
@@ -121,7 +123,9 @@ DEMO_HISTORY_DAYS = 21
 
 
 def demo_history_seed(*, organization, now: datetime | None = None, days: int = DEMO_HISTORY_DAYS) -> int:
-    """Past doses for the demo schedules, so a fresh `make run` has an Adherence page to look at.
+    """Past doses for the demo schedules, so a fresh `make run` has an Adherence page to look at:
+    the last `days` days and today's doses whose outcome is already settled (the 08:00 dose seen
+    at noon), so Today shows every patient's morning, not only what is still to come.
 
     Idempotent: a schedule that already has a dose before today is left alone. The pattern is
     fixed (mostly on time, some late, a few missed), differing per patient.
@@ -139,11 +143,13 @@ def demo_history_seed(*, organization, now: datetime | None = None, days: int = 
             MedicationSchedule.objects.filter(pk=schedule.pk).update(start_date=first_day)
         window = timedelta(minutes=schedule.response_window_minutes)
         slots, outcomes = [], []
-        for d in range(days, 0, -1):
+        for d in range(days, -1, -1):
             day = today - timedelta(days=d)
             for k, raw in enumerate(schedule.dose_times):
                 at = parse_dose_time(raw)
                 scheduled = local_to_utc(day, at, tz)
+                if scheduled + 2 * window > now:
+                    continue  # today's later doses: the schedule's own slots, still to come or open
                 roll = (d * 7 + k * 3 + n * 5) % 10
                 status = Status.TAKEN if roll < 7 else (Status.LATE if roll < 9 else Status.MISSED)
                 slots.append(
@@ -156,7 +162,7 @@ def demo_history_seed(*, organization, now: datetime | None = None, days: int = 
                 outcomes.append((status, scheduled))
         DoseSlot.objects.bulk_create(slots, ignore_conflicts=True)
         saved = {
-            (s.local_date, s.local_time): s for s in DoseSlot.objects.filter(schedule=schedule, local_date__lt=today)
+            (s.local_date, s.local_time): s for s in DoseSlot.objects.filter(schedule=schedule, local_date__lte=today)
         }
         confirmations = []
         for slot, (status, scheduled) in zip(slots, outcomes, strict=True):

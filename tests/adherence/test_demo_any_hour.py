@@ -31,9 +31,10 @@ def test_at_any_hour_there_is_a_dose_due_soon_one_taken_and_one_missed(organizat
     due = [s for s in slots if s.status == "scheduled" and now < s.scheduled_at <= now + DEMO_DUE_SOON]
     assert len(due) == 1  # its "Send reminder now" shows at once (from an hour before)
     assert due[0].schedule.timezone == tz
-    taken = slots.filter(status="taken", scheduled_at__gt=now - timedelta(hours=2)).get()
+    demo = slots.exclude(local_time__in=["08:00", "20:00"])  # not the schedule's own dose times
+    taken = demo.filter(status="taken", scheduled_at__gt=now - timedelta(hours=2)).get()
     assert taken.confirmation.on_time and taken.scheduled_at < now
-    missed = slots.filter(status="missed", scheduled_at__gt=now - timedelta(hours=4)).get()
+    missed = demo.filter(status="missed", scheduled_at__gt=now - timedelta(hours=4)).get()
     assert missed.window_closes_at < now
 
 
@@ -90,3 +91,16 @@ def test_today_without_schedules_says_how_to_start(organization):
     page = staff_client(organization, "nurse").get("/portal/").content.decode()
 
     assert "No reminder is due" in page
+
+
+def test_every_patient_has_todays_settled_morning_dose_in_the_afternoon(organization):
+    for i in range(3):
+        PatientFactory(organization=organization, phone=f"+1202555011{i}")
+    now = datetime(2026, 3, 10, 14, 17, tzinfo=UTC)  # the organization's zone is UTC
+
+    demo_seed(organization=organization, now=now)
+
+    morning = DoseSlot.objects.filter(local_date=now.date(), local_time="08:00")
+    assert morning.count() == 3
+    assert all(s.status in ("taken", "late", "missed") and s.reminder_id for s in morning)
+    assert not DoseSlot.objects.filter(local_date=now.date(), local_time="20:00").exclude(status="scheduled")
