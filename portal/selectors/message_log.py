@@ -176,6 +176,16 @@ def _people_numbers(*, organization, query: str) -> list[str]:
     return sorted({n for p in numbers for n in (p, p.lstrip("+"))})
 
 
+def _numbers_of_national_id(*, organization, query: str) -> list[str]:
+    """The numbers (both spellings) of the organization's people whose national id is `query`: an
+    all-digits id ("76988") reads like the beginning of a phone number, and both are searched."""
+    numbers: list[str] = []
+    for model in ENTITY_MODELS.values():
+        people = model.objects.filter(organization=organization, national_id__iexact=query).exclude(phone="")
+        numbers += [str(p) for p in people.values_list("phone", flat=True)[:PEOPLE_SEARCHED]]
+    return sorted({n for p in numbers for n in (p, p.lstrip("+"))})
+
+
 def _day_bounds(filters: LogFilters, tz) -> tuple[datetime | None, datetime | None]:
     """The date filter as instants: from the start of `from` to the end of `to`, in the organization's zone."""
     start = datetime.combine(filters.day_from, time(), tzinfo=tz) if filters.day_from else None
@@ -217,12 +227,12 @@ def _narrowed(
         qs = qs.filter(**{f"{at}__lt": end})
     if filters.query:
         if _is_number(filters.query):
-            qs = qs.filter(_number_q(number, filters.query, organization.default_region))
+            match = _number_q(number, filters.query, organization.default_region)
         else:
             match = text(organization, filters.query)
-            if people:
-                match |= Q(**{f"{number}__in": people})
-            qs = qs.filter(match)
+        if people:
+            match |= Q(**{f"{number}__in": people})
+        qs = qs.filter(match)
     return qs
 
 
@@ -286,6 +296,8 @@ def log_page(*, organization, filters: LogFilters, before: Cursor | None = None,
     people = None
     if filters.query and not _is_number(filters.query):
         people = _people_numbers(organization=organization, query=filters.query)
+    elif filters.query:
+        people = _numbers_of_national_id(organization=organization, query=filters.query)
     older = after is None
     cursor = before if older else after
     out_qs = outbound_log(organization=organization, filters=filters, tz=tz, people=people)

@@ -104,6 +104,14 @@ def test_filters_and_search(staff, log, organization, query, expected):
     assert rows(staff.get("/portal/messages/" + query)) == [str(log[name].id) for name in expected]
 
 
+def test_an_all_digit_national_id_finds_the_persons_messages_as_well_as_numbers_beginning_so(staff, log, patient):
+    patient.national_id = "76988"
+    patient.save()
+
+    assert rows(staff.get("/portal/messages/?q=76988")) == [str(log["reply"].id), str(log["delivered"].id)]
+    assert rows(staff.get("/portal/messages/?q=76989")) == []
+
+
 def test_gateway_and_date_filters(staff, log, organization):
     from tests.factories import GatewayFactory
 
