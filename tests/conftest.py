@@ -118,6 +118,23 @@ def verified_session(client, user) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_deferred_outbox_reads(monkeypatch):
+    """Paths that read a batch of outbox rows load only the columns they use (delivery's
+    DELIVERY_FIELDS, the message log's OUT_COLUMNS); reading another one is a query per message,
+    which Django does silently. Here it fails the test instead, naming the column."""
+    from messaging.models import OutboundMessage
+
+    refresh = OutboundMessage.refresh_from_db
+
+    def refuse_deferred(self, using=None, fields=None, from_queryset=None):
+        if fields is not None and set(fields) <= self.get_deferred_fields():
+            raise AssertionError(f"outbox column(s) {sorted(fields)} read one message at a time (deferred)")
+        return refresh(self, using=using, fields=fields, from_queryset=from_queryset)
+
+    monkeypatch.setattr(OutboundMessage, "refresh_from_db", refuse_deferred)
+
+
+@pytest.fixture(autouse=True)
 def _clear_simulator_outbox():
     SimulatorAdapter.outbox.clear()
     yield

@@ -1,5 +1,7 @@
 """Small things a user reads: empty adherence, telling people with one name apart."""
 
+import re
+
 import pytest
 
 from tests.factories import PatientFactory
@@ -30,4 +32,5 @@ def test_after_the_demo_seed_the_adherence_page_has_history(staff, organization,
     demo_seed(organization=organization)
 
     page = staff.get("/portal/adherence/").content.decode()
-    assert "Ana Lopez" in page and "tallest day 2 doses" in page and "no closed doses yet" not in page
+    # Two doses a day, and today the demo loop's own (taken, missed) beside the settled morning dose.
+    assert "Ana Lopez" in page and re.search(r"tallest day [234] doses", page) and "no closed doses yet" not in page
