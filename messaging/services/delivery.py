@@ -58,7 +58,7 @@ class RetryPlan:
 DELIVERY_FIELDS = (
     "id", "organization_id", "gateway_id", "recipient", "sender", "subject", "body", "encoding", "segments",
     "status", "attempts", "valid_until", "route_history", "provider_message_id", "result_code", "error_reason",
-    "provider_error_code",
+    "provider_error_code", "sent_at", "failed_at", "unknown_at",  # _results_record's bulk_update reads them all
 )  # fmt: skip
 
 
