@@ -59,7 +59,10 @@ class GatewayAdmin(OrganizationScopedAdmin):
         if not self._type_for(request, None):
             context = {
                 **self.admin_site.each_context(request),
-                "types": [(a.type, a.label, a.config_spec.description) for a in ADAPTERS.values()],
+                "types": [
+                    (a.type, a.label, a.config_spec.description)
+                    for a in sorted(ADAPTERS.values(), key=lambda a: a.label.casefold())
+                ],
                 "opts": self.model._meta,
                 "has_view_permission": self.has_view_permission(request),
                 "title": "Add gateway",

@@ -33,12 +33,14 @@ class OutboundMessageAdmin(OrganizationScopedAdmin):
     @admin.action(description="Send selected failed messages again")
     def retry_failed(self, request, queryset):
         count = outbound_requeue_failed(message_ids=list(queryset.values_list("id", flat=True)))
-        self.message_user(request, f"{count} failed message(s) queued again; opted-out numbers are skipped.")
+        noun = "message" if count == 1 else "messages"
+        self.message_user(request, f"{count} failed {noun} queued again; opted-out numbers are skipped.")
 
     @admin.action(description="Resend selected messages that may not have been sent (unknown)")
     def resend_unknown(self, request, queryset):
         copies = outbound_resend(message_ids=list(queryset.values_list("id", flat=True)))
-        self.message_user(request, f"{len(copies)} message(s) sent again as possible duplicates; each at most once.")
+        noun = "message" if len(copies) == 1 else "messages"
+        self.message_user(request, f"{len(copies)} {noun} sent again as possible duplicates; each at most once.")
 
 
 @admin.register(OptOut)

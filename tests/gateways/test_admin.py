@@ -28,6 +28,19 @@ def test_add_asks_for_the_type_first_then_shows_that_types_fields(admin_client):
     assert b'name="cfg_configurationTemplate"' not in form.content
 
 
+def test_the_type_chooser_lists_providers_in_alphabetical_order(admin_client):
+    from django.utils.html import escape
+
+    from gateways.models import Gateway
+    from gateways.providers import ADAPTERS
+
+    page = admin_client.get("/admin/gateways/gateway/add/").content.decode()
+
+    labels = sorted((escape(a.label) for a in ADAPTERS.values()), key=str.casefold)
+    assert sorted(labels, key=page.index) == labels
+    assert len(labels) == len(list(Gateway._meta.get_field("type").choices))
+
+
 def test_create_then_edit_never_renders_the_secret_and_blank_keeps_it(admin_client, organization):
     data = {
         "organization": organization.pk,

@@ -232,3 +232,10 @@ def test_live_refresh_fragment_shows_a_new_message_and_a_status_change(staff, lo
     assert rows(fragment)[0] == str(new.id) and "<html" not in fragment.content.decode()
     page = staff.get("/portal/messages/").content.decode()
     assert 'id="message-log" data-live="inbound.message,outbound."' in page
+
+
+def test_the_log_says_which_time_zone_its_times_are_in(staff, organization):
+    organization.timezone = "Europe/Paris"
+    organization.save()
+
+    assert "times in Europe/Paris" in staff.get("/portal/messages/").content.decode()
