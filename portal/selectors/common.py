@@ -5,16 +5,11 @@ from datetime import date, datetime
 from django.db.models import Q
 from django.utils import timezone
 
-from adherence.schedule import zone
 from entities.models import Organization
 
 
 def org_today(organization: Organization, now: datetime | None = None) -> date:
-    try:
-        tz = zone(organization.timezone or "UTC")
-    except ValueError:
-        tz = zone("UTC")
-    return (now or timezone.now()).astimezone(tz).date()
+    return (now or timezone.now()).astimezone(organization.zone()).date()
 
 
 def phone_masked(phone: str) -> str:

@@ -168,20 +168,20 @@ def _number_q(column: str, query: str, region: str) -> Q:
 
 def _people_numbers(*, organization, query: str) -> list[str]:
     """The numbers (both spellings) of the organization's people whose name or national id matches."""
-    numbers: list[str] = []
-    for model in ENTITY_MODELS.values():
-        people = model.objects.filter(organization=organization).exclude(phone="")
-        people = people.filter(words_q(query, "first_name", "last_name", "national_id"))
-        numbers += [str(p) for p in people.values_list("phone", flat=True)[:PEOPLE_SEARCHED]]
-    return sorted({n for p in numbers for n in (p, p.lstrip("+"))})
+    return _numbers_of(organization, words_q(query, "first_name", "last_name", "national_id"))
 
 
 def _numbers_of_national_id(*, organization, query: str) -> list[str]:
-    """The numbers (both spellings) of the organization's people whose national id is `query`: an
-    all-digits id ("76988") reads like the beginning of a phone number, and both are searched."""
+    """The numbers of the organization's people whose national id is `query`: an all-digits id
+    ("76988") reads like the beginning of a phone number, and both are searched."""
+    return _numbers_of(organization, Q(national_id__iexact=query))
+
+
+def _numbers_of(organization, people_q: Q) -> list[str]:
+    """Both spellings ("+1…" and "1…") of the numbers of the organization's people matching `people_q`."""
     numbers: list[str] = []
     for model in ENTITY_MODELS.values():
-        people = model.objects.filter(organization=organization, national_id__iexact=query).exclude(phone="")
+        people = model.objects.filter(organization=organization).exclude(phone="").filter(people_q)
         numbers += [str(p) for p in people.values_list("phone", flat=True)[:PEOPLE_SEARCHED]]
     return sorted({n for p in numbers for n in (p, p.lstrip("+"))})
 

@@ -10,7 +10,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from adherence.schedule import zone
 from entities.models import Organization
 from entities.selectors import organization_for_user
 
@@ -35,7 +34,7 @@ def staff_view(view):
             return render(request, "portal/no_organization.html", status=403)
         request.organization = organization
         # Times on every page are the organization's wall-clock times.
-        with timezone.override(_tzinfo(organization)):
+        with timezone.override(organization.zone()):
             return view(request, *args, **kwargs)
 
     return wrapper
@@ -44,13 +43,6 @@ def staff_view(view):
 def organization_chosen(request):
     chosen = request.session.get(CHOSEN_ORGANIZATION)
     return Organization.objects.filter(pk=chosen).first() if chosen else None
-
-
-def _tzinfo(organization):
-    try:
-        return zone(organization.timezone or "UTC")
-    except ValueError:
-        return zone("UTC")
 
 
 def page_path(request) -> str:

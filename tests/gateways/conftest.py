@@ -4,6 +4,7 @@ import pytest
 from django.test import RequestFactory
 
 from gateways.models import Gateway
+from tests.factories import GatewayFactory
 
 
 @pytest.fixture
@@ -33,3 +34,25 @@ def moto_server():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture
+def pair(organization, sim):
+    """A BulkSMS primary with a Clickatell fallback, both on the simulator."""
+    fallback = GatewayFactory(
+        organization=organization,
+        name="Backup",
+        type="clickatell",
+        is_default=False,
+        config={"urlTemplate": f"{sim.url}/messages"},
+        secrets={"authToken": "k"},
+    )
+    primary = GatewayFactory(
+        organization=organization,
+        name="Main",
+        type="bulksms",
+        config={"urlTemplate": f"{sim.url}/v1/messages", "username": "u"},
+        secrets={"password": "p"},
+        fallback=fallback,
+    )
+    return primary, fallback

@@ -7,30 +7,15 @@ from messaging.models import OutboundMessage
 from messaging.services.delivery import outbound_deliver
 from messaging.services.outbound import messages_queue
 from portal.selectors import thread_messages
-from tests.factories import GatewayFactory, PatientFactory
+from tests.factories import PatientFactory
 from tests.portal.conftest import staff_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_the_primarys_failure_stays_on_a_message_the_fallback_sent(organization, sim, settings, api_client):
+def test_the_primarys_failure_stays_on_a_message_the_fallback_sent(organization, sim, pair, settings, api_client):
     settings.SMSPORTAL_SEND_MAX_ATTEMPTS = 1
-    fallback = GatewayFactory(
-        organization=organization,
-        name="Backup",
-        type="clickatell",
-        is_default=False,
-        config={"urlTemplate": f"{sim.url}/messages"},
-        secrets={"authToken": "k"},
-    )
-    primary = GatewayFactory(
-        organization=organization,
-        name="Main",
-        type="bulksms",
-        config={"urlTemplate": f"{sim.url}/v1/messages", "username": "u"},
-        secrets={"password": "p"},
-        fallback=fallback,
-    )
+    primary, fallback = pair
     patient = PatientFactory(organization=organization, phone="+12025550101")
     sim.behave(provider="bulksms", status=503)
 

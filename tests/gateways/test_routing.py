@@ -14,26 +14,6 @@ from tests.gateways.conftest import build_gateway
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def pair(organization, sim):
-    """A BulkSMS primary with a Clickatell fallback, both on the simulator."""
-    fallback = GatewayFactory(
-        organization=organization,
-        type="clickatell",
-        is_default=False,
-        config={"urlTemplate": f"{sim.url}/messages"},
-        secrets={"authToken": "k"},
-    )
-    primary = GatewayFactory(
-        organization=organization,
-        type="bulksms",
-        config={"urlTemplate": f"{sim.url}/v1/messages", "username": "u"},
-        secrets={"password": "p"},
-        fallback=fallback,
-    )
-    return primary, fallback
-
-
 def _retry_now(message):
     OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=None)
     outbound_deliver(message_ids=[str(message.pk)])
