@@ -24,6 +24,7 @@ from plugins.models import PluginInvocation, PluginRegistration
 from plugins.registrations import registrations_enabled
 from plugins.transport import request_prepare, request_send
 from plugins.validation import handler_resolve
+from smsportal.db import rows_as
 from smsportal.localcache import local_caches_clear
 from smsportal.retry import backoff
 
@@ -115,7 +116,7 @@ def _claim_and_load(invocation_ids: list, now) -> list[PluginInvocation]:
     )
     due_by = now + timedelta(seconds=1)
     params = [Status.RUNNING, now, *[str(i) for i in invocation_ids], Status.PENDING, Status.RETRYING, due_by]
-    return list(PluginInvocation.objects.raw(sql, params))
+    return rows_as(PluginInvocation, sql, params)
 
 
 def _claimed_load(ids: list) -> list[PluginInvocation]:
@@ -129,14 +130,13 @@ def _claimed_load(ids: list) -> list[PluginInvocation]:
     table = table_of(PluginInvocation)
     inbound = table_of(PluginInvocation._meta.get_field("inbound_message").related_model)
     outbound = table_of(PluginInvocation._meta.get_field("outbound_message").related_model)
-    return list(
-        PluginInvocation.objects.raw(
-            f"SELECT i.*, m.organization_id AS inbound_org, o.organization_id AS outbound_org "  # noqa: S608
-            f"FROM {table} i LEFT JOIN {inbound} m ON m.id = i.inbound_message_id "
-            f"LEFT JOIN {outbound} o ON o.id = i.outbound_message_id "
-            f"WHERE i.id IN ({', '.join(['%s'] * len(ids))})",
-            [PluginInvocation._meta.pk.get_db_prep_value(i, connection) for i in ids],  # SQLite: hex
-        )
+    return rows_as(
+        PluginInvocation,
+        f"SELECT i.*, m.organization_id AS inbound_org, o.organization_id AS outbound_org "  # noqa: S608
+        f"FROM {table} i LEFT JOIN {inbound} m ON m.id = i.inbound_message_id "
+        f"LEFT JOIN {outbound} o ON o.id = i.outbound_message_id "
+        f"WHERE i.id IN ({', '.join(['%s'] * len(ids))})",
+        [PluginInvocation._meta.pk.get_db_prep_value(i, connection) for i in ids],  # SQLite: hex
     )
 
 

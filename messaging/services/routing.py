@@ -24,6 +24,7 @@ from messaging.models import InboundMessage, KeywordCommand
 from messaging.services.commands import builtin_command_run, correlate, normalize_words, reply
 from messaging.services.keywords import command_match
 from messaging.services.routing_context import RoutingContext
+from smsportal.db import rows_as
 from smsportal.enqueue import enqueue, followups_held
 from smsportal.flags import Flag
 from smsportal.localcache import LocalCache
@@ -121,7 +122,7 @@ def _claim(limit: int) -> list[InboundMessage]:
         )
     table = connection.ops.quote_name(InboundMessage._meta.db_table)
     sql = f"SELECT * FROM {table} WHERE status = %s ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED"  # noqa: S608
-    return list(InboundMessage.objects.raw(sql, [Status.RECEIVED, limit]))
+    return rows_as(InboundMessage, sql, [Status.RECEIVED, limit])
 
 
 _organizations = LocalCache("routing-organization")

@@ -10,7 +10,7 @@ from django.db.models.functions import RowNumber
 from entities.models import ENTITY_MODELS
 from messaging.listeners import routing_batches
 from messaging.models import InboundMessage, KeywordCommand, OutboundMessage
-from smsportal.db import update_from_values_sql
+from smsportal.db import rows_as, update_from_values_sql
 from smsportal.localcache import LocalCache
 
 # Outbound statuses that mean "sent to the phone" for reply correlation.
@@ -90,7 +90,7 @@ def _related_attach(model, name: str, people: list) -> None:
         f"ORDER BY {order or 'o.id'}"  # the model's ordering, as the ORM's prefetch
     )
     by_owner: dict = defaultdict(list)
-    for row in other.objects.raw(sql, [str(person.pk) for person in people]):
+    for row in rows_as(other, sql, [str(person.pk) for person in people]):
         by_owner[str(row.related_owner)].append(row)
     for person in people:
         rows = other.objects.all()
@@ -118,12 +118,12 @@ class RoutingContext:
             # a routing run of one reply. The phone is compared as text (stored in E.164): the ORM's
             # `phone__in` would parse and validate every number again.
             table = connection.ops.quote_name(model._meta.db_table)
-            qs = model.objects.raw(
+            found = rows_as(
+                model,
                 f"SELECT *, phone AS phone_text FROM {table} "  # noqa: S608 — identifiers from the model
                 f"WHERE organization_id = %s AND phone IN ({', '.join(['%s'] * len(phones))})",
                 [model._meta.get_field("organization").get_db_prep_value(organization.id, connection), *phones],
             )
-            found = list(qs)
             if entity_type in related and found:
                 _related_attach(model, related[entity_type], found)  # BioT `_referencers` / `patients`
             for person in found:
