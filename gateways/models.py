@@ -52,7 +52,12 @@ class Gateway(models.Model):
         help_text="Per sender number: messages/s (segments/s where the provider counts segments), e.g. 1 for a "
         "US long code.",
     )
-    max_sms_length = models.PositiveIntegerField(null=True, blank=True)
+    max_sms_length = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The longest message text, in characters, sent through this gateway; a longer send is "
+        "refused with a 400 naming the field. Empty: the sending API's own limit.",
+    )
     down_until = models.DateTimeField(null=True, blank=True)
     # Pull-mode gateways (a phone polls us): the last poll; none for N minutes marks the gateway down.
     last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
