@@ -4,9 +4,9 @@
     .venv/bin/python bench/inbound_profile.py [--n 500] [--cprofile webhook|route|plugins|quiet]
 
 Prints CPU ms (time.process_time of this process: Django, psycopg, our code; and apart, the CPU
-of this process's PostgreSQL backend) per webhook through the WSGI application gunicorn serves (its middleware included), per reply
-routed (`inbound_route_pending`), per plugin call (`plugin_invocations_run`, chunks of 16,
-plugin stand-in in another process) and per reply routed alone with its plugin call in the same run
+of this process's PostgreSQL backend) per webhook through the WSGI application gunicorn serves
+(its middleware included), per reply routed (`inbound_route_pending`), per plugin call
+(`plugin_invocations_run`, chunks of 16, plugin stand-in in another process) and per reply routed alone with its plugin call in the same run
 (the path at low rates). The database named in DATABASE_URL is dropped and recreated.
 """
 
@@ -125,6 +125,7 @@ def main() -> None:
     from unittest import mock
 
     from smsportal.wsgi import application  # what gunicorn serves: the webhooks' short stack
+
     public = env["SMSPORTAL_PUBLIC_BASE_URL"]
     # Routing is driven below, not by a broker.
     patcher = mock.patch("messaging.tasks.inbound_route_task.delay")
