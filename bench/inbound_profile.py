@@ -6,8 +6,9 @@
 Prints CPU ms (time.process_time of this process: Django, psycopg, our code; and apart, the CPU
 of this process's PostgreSQL backend) per webhook through the WSGI application gunicorn serves
 (its middleware included), per reply routed (`inbound_route_pending`), per plugin call
-(`plugin_invocations_run`, chunks of 16, plugin stand-in in another process) and per reply routed alone with its plugin call in the same run
-(the path at low rates). The database named in DATABASE_URL is dropped and recreated.
+(`plugin_invocations_run`, chunks of 16, plugin stand-in in another process) and per reply routed
+alone with its plugin call in the same run (the path at low rates). The database named in
+DATABASE_URL is dropped and recreated.
 """
 
 import argparse
