@@ -1,6 +1,6 @@
 """Demo data for `make run` (`manage.py seed_demo`): medication schedules for the demo patients,
-three weeks of dose history with the messages behind it, a consent program and the built-in
-medication plugin."""
+three weeks of dose history with the messages behind it, a follow-up item, a consent program and
+the built-in medication plugin."""
 
 import uuid
 from datetime import datetime, timedelta
@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from adherence.follow_up import missed_streak_check
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule
 from adherence.plugin import plugin_install
 from adherence.schedule import local_to_utc, parse_dose_time, zone
@@ -53,6 +54,7 @@ def demo_seed(*, organization, now: datetime | None = None) -> int:
     demo_today_seed(organization=organization, now=now)
     demo_history_seed(organization=organization, now=now)
     demo_messages_seed(organization=organization, now=now)
+    demo_follow_up_seed(organization=organization, now=now)
     demo_consent_seed(organization=organization)
     return created
 
@@ -128,12 +130,18 @@ def demo_history_seed(*, organization, now: datetime | None = None, days: int = 
     at noon), so Today shows every patient's morning, not only what is still to come.
 
     Idempotent: a schedule that already has a dose before today is left alone. The pattern is
-    fixed (mostly on time, some late, a few missed), differing per patient.
+    fixed (mostly on time, some late, a few missed), differing per patient; the last patient missed
+    their latest doses, enough in a row to be on the Follow up list (`demo_follow_up_seed`).
     """
     now = now or timezone.now()
     created = 0
     schedules = MedicationSchedule.objects.filter(organization=organization, medication="Metformin 500 mg")
-    for n, schedule in enumerate(schedules.select_related("patient").order_by("created_at")):
+    schedules = list(schedules.select_related("patient").order_by("created_at"))
+    # The last demo patient (as the consent seed counts them) is the one who stopped taking doses.
+    behind = max(
+        schedules, key=lambda s: (s.patient.created_at, s.patient.national_id, str(s.patient_id)), default=None
+    )
+    for n, schedule in enumerate(schedules):
         tz = zone(schedule.timezone or "UTC")
         today = now.astimezone(tz).date()
         if DoseSlot.objects.filter(schedule=schedule, local_date__lt=today).exists():
@@ -160,6 +168,10 @@ def demo_history_seed(*, organization, now: datetime | None = None, days: int = 
                     )
                 )  # fmt: skip
                 outcomes.append((status, scheduled))
+        if schedule is behind and len(schedules) > 1:
+            for slot in slots[-schedule.follow_up_missed_doses :] if schedule.follow_up_missed_doses else []:
+                slot.status, slot.missed_at = Status.MISSED, slot.window_closes_at
+            outcomes = [(slot.status, slot.scheduled_at) for slot in slots]
         DoseSlot.objects.bulk_create(slots, ignore_conflicts=True)
         saved = {
             (s.local_date, s.local_time): s for s in DoseSlot.objects.filter(schedule=schedule, local_date__lte=today)
@@ -242,6 +254,24 @@ def demo_messages_seed(*, organization, now: datetime | None = None) -> int:
     DoseSlot.objects.bulk_update([s for s in slots if s.reminder is not None], ["reminder"], batch_size=500)
     DoseConfirmation.objects.bulk_update(confirmations, ["inbound_message"], batch_size=500)
     return len(reminders) + len(replies)
+
+
+def demo_follow_up_seed(*, organization, now: datetime | None = None):
+    """Open the Follow up list's item for the demo patient whose latest doses were missed in a row,
+    as the pipeline does when it marks the last of them missed. Idempotent: an open item is kept,
+    and after staff close it those misses no longer count. Returns the item opened, or None."""
+    last_missed = (
+        DoseSlot.objects.filter(
+            organization=organization, schedule__medication="Metformin 500 mg", status=Status.MISSED,
+            window_closes_at__lte=now or timezone.now(),
+        )
+        .select_related("schedule", "patient__organization")
+        .order_by("-scheduled_at")
+    )  # fmt: skip
+    opened = None
+    for slot in last_missed[:10]:  # the latest misses of each patient are among the latest ten
+        opened = missed_streak_check(slot=slot, now=now) or opened
+    return opened
 
 
 DEMO_PROGRAM = {
