@@ -62,18 +62,24 @@ def _item_or_404(request, pk) -> FollowUp:
 @staff_view
 @require_GET
 def follow_up_detail(request, pk):
+    """The item's page; `?fragment=1&part=status|activity` is one of its live parts (the forms
+    between them are not refreshed: a live update never wipes what staff are typing)."""
     org = request.organization
     item = _item_or_404(request, pk)
-    context = {
-        "item": item,
-        "doses": reads.recent_doses(
+    part = request.GET.get("part") if is_fragment(request) else None
+    context = {"item": item}
+    if part in (None, "status"):
+        context["doses"] = reads.recent_doses(
             organization=org, patient_ids=[item.patient_id], now=timezone.now(), per_patient=14
-        ).get(item.patient_id, []),
-        "conversation": selectors.thread_messages(organization=org, entity=item.patient, limit=10),
-        "history": item.events.select_related("assigned_to", "by").order_by("-at", "-id"),
-        "outcomes": FollowUp.Outcome.choices,
-        "staff": reads.staff_members(organization=org),
-    }
+        ).get(item.patient_id, [])
+    if part in (None, "activity"):
+        context["conversation"] = selectors.thread_messages(organization=org, entity=item.patient, limit=10)
+        context["history"] = item.events.select_related("assigned_to", "by").order_by("-at", "-id")
+    if part == "status":
+        return render(request, "portal/_follow_up_status.html", context)
+    if part == "activity":
+        return render(request, "portal/_follow_up_activity.html", context)
+    context.update(outcomes=FollowUp.Outcome.choices, staff=reads.staff_members(organization=org))
     return render(request, "portal/follow_up_detail.html", context)
 
 

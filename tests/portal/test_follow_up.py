@@ -44,6 +44,26 @@ def test_another_organizations_item_is_a_404_and_unchanged(other_staff, item):
     assert item.status == "open"
 
 
+def test_the_items_page_refreshes_its_status_and_activity_but_never_its_forms(staff, other_staff, item, patient):
+    from adherence.follow_up import follow_up_assign
+
+    page = staff.get(f"/portal/follow-up/{item.pk}/").content.decode()
+    for part in ("status", "activity"):
+        assert f'data-fragment-url="?fragment=1&amp;part={part}"' in page
+    assert page.count(f'data-entity="{patient.pk}"') == 2  # only this patient's events refresh them
+    assert 'name="note"' not in staff.get(f"/portal/follow-up/{item.pk}/?fragment=1&part=status").content.decode()
+
+    nurse = OrganizationUser.objects.get(user__username="nurse")
+    history_row = f"to {nurse.full_name}</td>"
+    assert history_row not in staff.get(f"/portal/follow-up/{item.pk}/?fragment=1&part=activity").content.decode()
+    follow_up_assign(item=item, assignee=nurse, by=None)  # another staff member, elsewhere
+    status = staff.get(f"/portal/follow-up/{item.pk}/?fragment=1&part=status")
+    activity = staff.get(f"/portal/follow-up/{item.pk}/?fragment=1&part=activity")
+    assert f"Assigned to {nurse.full_name}." in status.content.decode()
+    assert history_row in activity.content.decode()
+    assert other_staff.get(f"/portal/follow-up/{item.pk}/?fragment=1&part=status").status_code == 404
+
+
 def test_assign_record_close_and_reopen_from_the_page(staff, item, patient):
     nurse = OrganizationUser.objects.get(user__username="nurse")
     url = f"/portal/follow-up/{item.pk}/action"

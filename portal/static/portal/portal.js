@@ -61,7 +61,7 @@
     source.onopen = function () { setStatus(true); liveEls.forEach(refresh); };
     source.onerror = function () { setStatus(false); };
     ["inbound.message", "outbound.status", "outbound.message", "plugin.invocation",
-     "dose.reminded", "dose.confirmed", "dose.missed"].forEach(function (name) {
+     "dose.reminded", "dose.confirmed", "dose.missed", "followup.opened", "followup.changed"].forEach(function (name) {
       source.addEventListener(name, function (e) {
         var payload = {};
         try { payload = JSON.parse(e.data); } catch (err) { return; }
