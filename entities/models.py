@@ -96,7 +96,7 @@ class Organization(models.Model):
         max_length=320,
         blank=True,
         default="{organization}: you will receive no more {programs}. Reply STOP to end all messages.",
-        help_text="The answer to STOP <program keyword>. {organization}, {programs}.",
+        help_text="The answer to STOP followed by a program's keyword. {organization}, {programs}.",
     )
     unknown_number_reply = models.CharField(
         max_length=320,

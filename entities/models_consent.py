@@ -45,8 +45,8 @@ class ConsentProgram(models.Model):
         max_length=30,
         blank=True,
         default="",
-        help_text="One word naming the program in replies: STOP <KEYWORD> opts out of it alone, "
-        "YES <KEYWORD> opts in to it alone.",
+        help_text="One word naming the program in replies: STOP then this word opts out of it alone, "
+        "YES then this word opts in to it alone.",
     )
     require_consent = models.BooleanField(
         default=False, help_text="Sends for this program go only to people who opted in."

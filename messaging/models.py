@@ -262,7 +262,13 @@ class InboundMessage(models.Model):
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     # W3C trace id (32 hex) shared by the plugin calls this message causes.
     trace_id = models.CharField(max_length=32, blank=True, default="")
-    command = models.CharField(max_length=40, blank=True, default="", help_text="opt_out, opt_in, help, keyword:<WORD>")
+    command = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="What the reply was taken as: opt_out, opt_in, help, or keyword:WORD for a keyword command; "
+        "empty when none.",
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
     # Stored unattributed on arrival (kept once assigned): a provider's retry is still a duplicate.
     arrived_unattributed = models.BooleanField(default=False, editable=False)

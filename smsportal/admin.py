@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.http import Http404
 from django.urls import reverse
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
@@ -24,6 +25,13 @@ class ThemedUserAdmin(PlatformMixin, UserAdmin, BaseModelAdmin):
 @admin.register(Group)
 class ThemedGroupAdmin(PlatformMixin, GroupAdmin, BaseModelAdmin):
     pass
+
+
+def view_on_site_absent(request, **kwargs):
+    """Django's "view on site" shortcut (`/admin/r/<type>/<id>/`): no model here has a page on the
+    site (`get_absolute_url`), so it is always a 404 — the shortcut itself answered an id that is
+    not a UUID with a 500, and a valid one of another organization with a different 404."""
+    raise Http404("no page on the site for this object")
 
 
 def admin_login(request, **kwargs):

@@ -124,3 +124,15 @@ def test_bad_input_is_a_form_error_naming_the_field(client, org_admin, organizat
     assert field in response.context["adminform"].form.errors
     assert not MedicationSchedule.objects.exists()
     assert Organization.objects.count() == 1
+
+
+def test_view_on_site_links_are_a_404_never_a_500_nor_a_sign_that_a_row_exists(client, org_a_admin, org_b):
+    from django.contrib.contenttypes.models import ContentType
+
+    from entities.models import Patient
+
+    client.force_login(org_a_admin)
+    patient_type = ContentType.objects.get_for_model(Patient).pk
+    b_patient = Patient.objects.filter(organization=org_b).first()
+    for object_id in ("1", "not-a-uuid", str(b_patient.pk), "00000000-0000-0000-0000-000000000000"):
+        assert client.get(f"/admin/r/{patient_type}/{object_id}/").status_code == 404
