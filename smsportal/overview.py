@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from entities.models import Organization
@@ -59,7 +60,8 @@ def _status_rows(statuses, counts: dict, model: str, **filters) -> list[dict]:
 
 
 def _when(value, tz=None) -> str:
-    return timezone.localtime(value, tz).strftime("%Y-%m-%d %H:%M") if value else "—"
+    """As the admin's lists write times (settings.FORMAT_MODULE_PATH), in the overview's zone."""
+    return date_format(timezone.localtime(value, tz), "DATETIME_FORMAT") if value else "—"
 
 
 def overview(*, organization: Organization | None, now=None) -> dict:

@@ -24,6 +24,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TIME_ZONE = "UTC"
 USE_TZ = True
+# 24-hour, day before month, as the portal writes them (smsportal/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["smsportal.formats"]
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -83,6 +85,8 @@ MIDDLEWARE = [
     # Who changed what (django-auditlog): the session user here; API keys and HTTP Basic users are
     # added by entities.authentication when DRF authenticates them.
     "audit.middleware.AuditActorMiddleware",
+    # The admin's times in the acting organization's zone (entities/middleware.py).
+    "entities.middleware.AdminTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a lockout flagged during authentication into a 429.
@@ -335,6 +339,7 @@ UNFOLD = {
     "SITE_SYMBOL": "sms",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
+    "ENVIRONMENT": "entities.middleware.admin_time_zone_label",  # "Times in <zone>" in the header
     "DASHBOARD_CALLBACK": "smsportal.overview.dashboard_callback",
     "COLORS": {  # the portal's teal brand (Tailwind teal)
         "primary": {

@@ -1,0 +1,39 @@
+"""The admin writes times as the portal does (24-hour, day before month) and in the organization's
+zone for its admin, and says which zone on every page."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from messaging.models import OutboundMessage
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+SENT = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)  # 08:00 in New York (EST), on the hour
+
+
+@pytest.fixture
+def message(org_a):
+    org_a.timezone = "America/New_York"
+    org_a.save()
+    sms = factories.OutboundMessageFactory(organization=org_a)
+    OutboundMessage.objects.filter(pk=sms.pk).update(created_at=SENT)
+    return sms
+
+
+def test_an_organizations_admin_reads_its_times_in_its_zone_and_is_told_so(client, org_a_admin, message):
+    client.force_login(org_a_admin)
+
+    body = client.get("/admin/messaging/outboundmessage/").content.decode()
+
+    assert "Mon 2 Mar 2026 08:00" in body  # not "March 2, 2026, 8 a.m.", not 13:00 UTC
+    assert "Times in America/New_York" in body
+    detail = client.get(f"/admin/messaging/outboundmessage/{message.pk}/change/").content.decode()
+    assert "Times in America/New_York" in detail
+
+
+def test_a_superuser_across_organizations_reads_utc_and_is_told_so(admin_client, message):
+    body = admin_client.get("/admin/messaging/outboundmessage/").content.decode()
+
+    assert "Mon 2 Mar 2026 13:00" in body
+    assert "Times in UTC" in body
