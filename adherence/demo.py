@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from adherence.follow_up import missed_streak_check
@@ -253,6 +254,12 @@ def demo_messages_seed(*, organization, now: datetime | None = None) -> int:
     InboundMessage.objects.bulk_create(replies, batch_size=500)
     DoseSlot.objects.bulk_update([s for s in slots if s.reminder is not None], ["reminder"], batch_size=500)
     DoseConfirmation.objects.bulk_update(confirmations, ["inbound_message"], batch_size=500)
+    if gateway is not None and reminders:
+        # The gateway sent them: its health says so (the overview's "not used yet" beside "delivered").
+        latest = max(reminder.sent_at for reminder in reminders)
+        Gateway.objects.filter(pk=gateway.pk).filter(
+            Q(last_success_at__isnull=True) | Q(last_success_at__lt=latest)
+        ).update(last_success_at=latest)
     return len(reminders) + len(replies)
 
 

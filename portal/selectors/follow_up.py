@@ -59,7 +59,12 @@ def recent_doses(*, organization, patient_ids, now, per_patient: int = RECENT_DO
             # Labels made here: 300 dots through the template's date filter cost ~100 ms a page.
             local = timezone.localtime(at)
             by_patient[patient_id].append(
-                {"at": at, "status": status, "day": local.strftime("%a"), "title": local.strftime("%a %d %b %H:%M")}
+                {
+                    "at": at,
+                    "status": status,
+                    "day": local.strftime("%a"),
+                    "title": f"{local:%a} {local.day} {local:%b %H:%M}",
+                }
             )
     return {k: list(reversed(v)) for k, v in by_patient.items()}
 

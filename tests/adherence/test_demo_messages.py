@@ -92,3 +92,13 @@ def test_a_consent_program_is_seeded_with_some_patients_opted_in(organization, g
     assert statuses == {people[0].pk: "opted_in", people[1].pk: "opted_in"}
     page = staff_client(organization, "nurse").get(f"/portal/patients/{people[0].pk}/").content.decode()
     assert "Medication reminders" in page and "No programs yet" not in page
+
+
+def test_the_gateway_that_sent_the_demo_reminders_is_working_on_the_overview(organization, gateway, people):
+    from smsportal.overview import _health
+
+    demo_seed(organization=organization)
+
+    gateway.refresh_from_db()
+    assert gateway.last_success_at == max(OutboundMessage.objects.values_list("sent_at", flat=True))
+    assert _health(gateway, timezone.now())[0] == "working"  # not "not used yet" beside today's delivered reminders

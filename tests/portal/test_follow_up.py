@@ -187,3 +187,17 @@ def test_take_it_and_give_back_from_the_list(staff, item):
     staff.post(url, {"action": "assign", "assignee": "team"})
     item.refresh_from_db()
     assert item.assigned_to is None
+
+
+def test_recent_doses_are_labelled_as_every_other_portal_date(organization, patient):
+    from datetime import UTC, date, datetime
+
+    from portal.selectors.follow_up import recent_doses
+    from tests.factories import DoseSlotFactory, MedicationScheduleFactory
+
+    schedule = MedicationScheduleFactory(organization=organization, patient=patient)
+    DoseSlotFactory(organization=organization, schedule=schedule, local_date=date(2026, 3, 3), status="missed")
+
+    doses = recent_doses(organization=organization, patient_ids=[patient.pk], now=datetime(2026, 3, 5, tzinfo=UTC))
+
+    assert [(d["day"], d["title"]) for d in doses[patient.pk]] == [("Tue", "Tue 3 Mar 08:00")]  # not "Tue 03 Mar"
