@@ -7,6 +7,7 @@ from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, Pat
 from adherence.resources import MedicationScheduleResource, PatientResource
 from adherence.services import reminder_send, schedule_set_active, slots_resync
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
+from smsportal.admin_base import TimeZoneChoiceMixin
 
 
 class OrgScopedAdmin(OrganizationScopedAdmin):
@@ -31,7 +32,7 @@ class ReadOnlyAdmin(OrgScopedAdmin):
 
 
 @admin.register(MedicationSchedule)
-class MedicationScheduleAdmin(OrgScopedAdmin, ImportExportModelAdmin):
+class MedicationScheduleAdmin(TimeZoneChoiceMixin, OrgScopedAdmin, ImportExportModelAdmin):
     resource_classes = [MedicationScheduleResource]
     list_display = [
         "medication",

@@ -16,6 +16,7 @@ from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, Orga
 from entities.selectors import phone_number_shared
 from entities.services import api_key_create, api_keys_revoke
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
+from smsportal.admin_base import TimeZoneChoiceMixin
 from smsportal.phones import InvalidPhoneNumber, to_e164
 
 SHARED_PHONE_WARNING = (
@@ -25,7 +26,7 @@ SHARED_PHONE_WARNING = (
 
 
 @admin.register(Organization)
-class OrganizationAdmin(OrganizationScopedAdmin):
+class OrganizationAdmin(TimeZoneChoiceMixin, OrganizationScopedAdmin):
     """Superusers manage every organization; an organization's admin edits its own settings only."""
 
     list_display = ["name", "slug", "default_region", "timezone", "created_at"]

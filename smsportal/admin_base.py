@@ -4,6 +4,9 @@ Every ModelAdmin and inline in the project derives from these aliases (through e
 and custom form fields use the widgets below, so the admin's theme is named here only.
 """
 
+from functools import lru_cache
+from zoneinfo import available_timezones
+
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget as CheckboxMultipleWidget
 from unfold.widgets import UnfoldAdminIntegerFieldWidget as IntegerWidget
@@ -17,6 +20,22 @@ BaseModelAdmin = ModelAdmin
 BaseTabularInline = TabularInline
 BaseStackedInline = StackedInline
 
+
+@lru_cache(maxsize=1)
+def _zones() -> list[tuple[str, str]]:
+    return [(zone, zone.replace("_", " ")) for zone in sorted(available_timezones() | {"UTC"})]
+
+
+class TimeZoneChoiceMixin:
+    """A model's `timezone` (an IANA name, validated by the model) chosen from the list of zones
+    rather than typed: a typo was refused only after saving."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "timezone":
+            kwargs["widget"] = SelectWidget(choices=_zones())
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
 # The theme's widgets, for form fields an admin does not derive from a model field.
 __all__ = [
     "BaseModelAdmin",
@@ -29,4 +48,5 @@ __all__ = [
     "SwitchWidget",
     "TextareaWidget",
     "TextWidget",
+    "TimeZoneChoiceMixin",
 ]

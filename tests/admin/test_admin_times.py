@@ -37,3 +37,14 @@ def test_a_superuser_across_organizations_reads_utc_and_is_told_so(admin_client,
 
     assert "Mon 2 Mar 2026 13:00" in body
     assert "Times in UTC" in body
+
+
+def test_the_time_zone_is_chosen_from_the_list_of_zones(client, org_a_admin, org_a):
+    client.force_login(org_a_admin)
+
+    page = client.get(f"/admin/entities/organization/{org_a.pk}/change/")
+    field = page.context["adminform"].form.fields["timezone"]
+    choices = dict(field.widget.choices)
+
+    assert choices["America/New_York"] == "America/New York" and "UTC" in choices
+    assert 'name="timezone"' in page.content.decode() and "<select" in page.content.decode()
