@@ -34,3 +34,23 @@ def test_after_the_demo_seed_the_adherence_page_has_history(staff, organization,
     page = staff.get("/portal/adherence/").content.decode()
     # Two doses a day, and today the demo loop's own (taken, missed) beside the settled morning dose.
     assert "Ana Lopez" in page and re.search(r"tallest day [234] doses", page) and "no closed doses yet" not in page
+
+
+def test_a_doses_time_is_in_the_pages_zone_with_the_patients_clock_when_it_differs(organization, patient):
+    from datetime import UTC, date, datetime, time
+
+    from django.utils import timezone
+
+    from portal.templatetags.portal_format import dose_time
+    from tests.factories import DoseSlotFactory, MedicationScheduleFactory
+
+    schedule = MedicationScheduleFactory(organization=organization, patient=patient, timezone="UTC")
+    slot = DoseSlotFactory(
+        organization=organization, schedule=schedule, local_date=date(2026, 3, 2), local_time=time(13, 0),
+        scheduled_at=datetime(2026, 3, 2, 13, 0, tzinfo=UTC),
+    )  # fmt: skip
+
+    with timezone.override("America/New_York"):  # the organization's zone, as staff_view sets it
+        assert dose_time(slot) == '<b>08:00</b> <small class="muted">· 13:00 UTC for the patient</small>'
+    with timezone.override("UTC"):
+        assert dose_time(slot) == '<b>13:00</b> <small class="muted">UTC</small>'
