@@ -97,8 +97,8 @@ class OutboundMessage(models.Model):
     DONE = FINAL | {Status.EXPIRED}
 
     class Encoding(models.TextChoices):
-        GSM7 = "GSM-7"
-        UCS2 = "UCS-2"
+        GSM7 = "GSM-7", "GSM-7"  # labelled as stored: the name alone made "Gsm7" in the admin
+        UCS2 = "UCS-2", "UCS-2"
 
     class Source(models.TextChoices):
         BIOT_API = "biot_api", "BioT API"

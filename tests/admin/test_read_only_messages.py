@@ -38,3 +38,9 @@ def test_the_outbox_list_keeps_its_actions(admin_user_client, org_a):
     page = admin_user_client.get("/admin/messaging/outboundmessage/").content.decode()
 
     assert 'value="retry_failed"' in page and 'value="resend_unknown"' in page
+
+
+def test_the_encoding_is_written_as_stored_and_as_the_api_writes_it():
+    from messaging.models import OutboundMessage
+
+    assert OutboundMessage.Encoding.GSM7.label == "GSM-7" and OutboundMessage.Encoding.UCS2.label == "UCS-2"
