@@ -7,6 +7,7 @@ from adherence.follow_up import follow_up_assign, follow_up_close, follow_up_ope
 from adherence.follow_up_models import FollowUp
 from entities.models import OrganizationUser, Patient
 from tests.browser.test_portal_flow import TIMEOUT_MS, demo, live_connected, login  # noqa: F401 — `demo` is a fixture
+from tests.factories import OutboundMessageFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,6 +25,8 @@ def test_the_list_and_the_items_page_follow_a_colleagues_changes_live(browser, l
     item = follow_up_open(
         patient=ana, reason=FollowUp.Reason.MISSED_DOSES, detail={"missedDoses": 2, "medication": "Metformin 500 mg"}
     )
+    for n in range(12):  # more than the conversation box shows at once
+        OutboundMessageFactory(organization=ana.organization, recipient=str(ana.phone), body=f"Reminder {n}")
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     context.set_default_timeout(TIMEOUT_MS)
     listing = context.new_page()
@@ -36,6 +39,9 @@ def test_the_list_and_the_items_page_follow_a_colleagues_changes_live(browser, l
     settled(page, "follow-up-status", "follow-up-activity")
     for tab in (listing, page):
         tab.evaluate("window.__stillTheSamePage = true")
+    at_end = "() => { const b = document.querySelector('#follow-up-activity .thread'); "
+    at_end += "return b.scrollHeight > b.clientHeight && b.scrollHeight - b.scrollTop - b.clientHeight < 40; }"
+    assert page.evaluate(at_end)  # the conversation opens at its newest message
     page.fill("textarea[name=note]", "Left a voicemail")
 
     # A colleague, elsewhere, takes the item, then a new patient lands on the list.

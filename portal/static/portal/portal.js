@@ -15,8 +15,15 @@
   var liveEls = Array.prototype.slice.call(document.querySelectorAll("[data-live][data-fragment-url]"));
   var timers = new WeakMap();
 
+  // The box that scrolls: the live element itself (a thread, the phone), or a conversation inside
+  // a live part (a Follow up item's page), which opens at its newest message too.
+  function scrollBox(el) {
+    if (el.classList.contains("thread") || el.classList.contains("phone-screen")) return el;
+    return el.querySelector(".thread");
+  }
   function scrollToEnd(el) {
-    if (el.classList.contains("thread") || el.classList.contains("phone-screen")) el.scrollTop = el.scrollHeight;
+    var box = scrollBox(el);
+    if (box) box.scrollTop = box.scrollHeight;
   }
   liveEls.forEach(scrollToEnd);
 
@@ -28,7 +35,8 @@
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
           if (html === null || html === el._html) return;
-          var atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+          var box = scrollBox(el) || el;
+          var atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
           el.innerHTML = html;
           el._html = html;
           if (atEnd || !el._scrolled) { scrollToEnd(el); el._scrolled = true; }
