@@ -1,5 +1,17 @@
 """OpenAPI schema hooks."""
 
+from drf_spectacular.plumbing import alpha_operation_sorter
+
+# Within a tag Swagger UI keeps the schema's order: an integrator's first call (sending) comes first.
+SENDING_FIRST = ("/notification/v1/sms/send", "/api/sms/outbound")
+
+
+def operation_order(endpoint) -> tuple:
+    """SPECTACULAR_SETTINGS["SORT_OPERATIONS"]: the sending paths first, then alphabetical."""
+    path = endpoint[0]
+    first = next((i for i, prefix in enumerate(SENDING_FIRST) if path.startswith(prefix)), len(SENDING_FIRST))
+    return (first, alpha_operation_sorter(endpoint))
+
 
 def dhis2_paths_without_slash(result, generator, request, public):
     """DHIS2 routes answer with and without a trailing slash; document them as DHIS2 does, without."""

@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Two-way SMS for healthcare: BioT-style and DHIS2-style APIs.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SORT_OPERATIONS": "smsportal.schema.operation_order",
     "COMPONENT_SPLIT_REQUEST": True,
     # The order the docs page lists them in: sending and receiving first, as an integrator starts.
     "TAGS": [

@@ -97,3 +97,16 @@ def test_docs_list_sending_first_and_describe_every_tag(schema):
     assert declared[0] == "BioT"  # Swagger UI lists tags in this order: an integrator starts by sending
     assert used <= set(declared), f"tags without a description: {used - set(declared)}"
     assert all(tag.get("description") for tag in schema["tags"])
+
+
+def test_within_a_tag_sending_comes_first(schema):
+    def first_of(tag):
+        return next(
+            f"{method.upper()} {path}"
+            for path, operations in schema["paths"].items()
+            for method, op in operations.items()
+            if tag in op.get("tags", [])
+        )
+
+    assert first_of("BioT") == "POST /notification/v1/sms/send"
+    assert first_of("DHIS2").endswith("/api/sms/outbound")
