@@ -195,7 +195,8 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
     list_filter = ["organization", "revoked_at"]
     search_fields = ["name", "prefix"]
     fields = ["organization", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    # Revoked by the list's action, for good: a date typed in (or cleared) here would revive a key.
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):
@@ -209,4 +210,4 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
         count = api_keys_revoke(queryset=queryset)
-        self.message_user(request, f"{count} key(s) revoked.")
+        self.message_user(request, f"{count} key{'' if count == 1 else 's'} revoked.")

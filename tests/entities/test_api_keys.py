@@ -42,6 +42,19 @@ def test_revoking_a_key_in_the_admin_refuses_it_at_once(admin_client, organizati
     assert api_key_authenticate(raw) is None
 
 
+def test_a_revoked_key_stays_revoked_whatever_its_change_form_posts(admin_client, organization):
+    api_key, raw = api_key_create(organization=organization)
+    response = admin_client.post("/admin/entities/apikey/", {"action": "revoke", "_selected_action": [str(api_key.pk)]})
+    assert "1 key revoked." in [str(m) for m in response.wsgi_request._messages]
+
+    url = f"/admin/entities/apikey/{api_key.pk}/change/"
+    cleared = {"revoked_at_0": "", "revoked_at_1": ""}
+    admin_client.post(url, {"organization": str(organization.pk), "name": "revived?", **cleared})
+
+    api_key.refresh_from_db()
+    assert api_key.revoked_at is not None and api_key_authenticate(raw) is None
+
+
 def test_a_key_revoked_by_another_process_is_refused_within_the_cache_time(organization, monkeypatch, settings):
     now = [1000.0]
     monkeypatch.setattr("smsportal.localcache._clock", lambda: now[0])
