@@ -50,3 +50,9 @@ class OptOutAdmin(OrganizationScopedAdmin):
     search_fields = ["phone_number"]
     readonly_fields = ["inbound_message", "created_at"]
     fields = ["organization", "phone_number", "method", "inbound_message", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A recorded opt-out stays the number's: editing it would move the block to another number
+        # and lift it from the one that asked (deleting it is the explicit, audited way).
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "phone_number", "method"] if obj is not None else fields

@@ -44,3 +44,17 @@ def test_the_encoding_is_written_as_stored_and_as_the_api_writes_it():
     from messaging.models import OutboundMessage
 
     assert OutboundMessage.Encoding.GSM7.label == "GSM-7" and OutboundMessage.Encoding.UCS2.label == "UCS-2"
+
+
+def test_a_recorded_opt_out_cannot_be_moved_to_another_number(admin_client, organization):
+    from messaging.models import OptOut
+    from tests.factories import OptOutFactory
+
+    opt_out = OptOutFactory(organization=organization, phone_number="+12025550150")
+    url = f"/admin/messaging/optout/{opt_out.pk}/change/"
+
+    admin_client.post(url, {"organization": str(organization.pk), "phone_number": "+12025550999", "method": "api"})
+
+    assert OptOut.objects.get(pk=opt_out.pk).phone_number == "+12025550150"
+    add = admin_client.get("/admin/messaging/optout/add/").content.decode()
+    assert 'name="phone_number"' in add  # a new one is still typed in
