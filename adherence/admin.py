@@ -1,8 +1,12 @@
-"""Admin: schedules are configured here (with CSV/XLSX import and export); slots and confirmations are read-only."""
+"""Admin: schedules are configured here (with CSV/XLSX import and export); slots, confirmations and
+follow-up items are read-only (staff work on follow-ups in the portal)."""
 
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 
+from adherence.follow_up_models import FollowUp
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
 from adherence.resources import MedicationScheduleResource, PatientResource
 from adherence.services import reminder_send, schedule_set_active, slots_resync
@@ -95,7 +99,7 @@ class DoseSlotAdmin(ReadOnlyAdmin):
             reminder_send(slot=slot)
             for slot in queryset.filter(status=DoseSlot.Status.SCHEDULED).select_related("patient", "schedule")
         )
-        self.message_user(request, f"{sent} reminder(s) queued.", messages.SUCCESS)
+        self.message_user(request, f"{sent} reminder{'' if sent == 1 else 's'} queued.", messages.SUCCESS)
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super(ReadOnlyAdmin, self).has_change_permission(request)
@@ -118,3 +122,19 @@ class PatientRosterAdmin(OrgScopedAdmin, ImportExportModelAdmin):
     list_display = ["first_name", "last_name", "phone", "locale", "national_id", "organization"]
     list_filter = ["organization", "locale"]
     search_fields = ["first_name", "last_name", "national_id", "email"]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyAdmin):
+    """The Follow up list for an organization's admin to review; assigning, recording and closing
+    happen in the portal, where each row links."""
+
+    list_display = ["patient", "reason", "status", "assigned_to", "opened_at", "closed_at", "outcome", "in_portal"]
+    list_filter = ["status", "reason", "outcome", "organization"]
+    search_fields = ["patient__first_name", "patient__last_name", "patient__national_id"]
+    date_hierarchy = "opened_at"
+    list_select_related = ["patient", "assigned_to"]
+
+    @admin.display(description="portal")
+    def in_portal(self, item):
+        return format_html('<a href="{}">Open in the portal</a>', reverse("portal:follow-up-detail", args=[item.pk]))

@@ -38,6 +38,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "adherence.patientroster": ALL,
         "adherence.doseslot": VIEW,
         "adherence.doseconfirmation": VIEW,
+        "adherence.followup": VIEW,  # worked on in the portal
         "audit.auditentry": VIEW,  # the organization's audit trail
     },
     PORTAL_STAFF: {

@@ -38,6 +38,7 @@ FACTORIES = {
         factories.PatientRosterFactory,
         factories.AuditEntryFactory,
         factories.MessageTemplateFactory,
+        factories.FollowUpFactory,
     )
 }
 

@@ -58,3 +58,17 @@ def test_a_recorded_opt_out_cannot_be_moved_to_another_number(admin_client, orga
     assert OptOut.objects.get(pk=opt_out.pk).phone_number == "+12025550150"
     add = admin_client.get("/admin/messaging/optout/add/").content.decode()
     assert 'name="phone_number"' in add  # a new one is still typed in
+
+
+def test_an_organization_admin_reviews_follow_ups_and_is_sent_to_the_portal_to_work_on_them(client, org_a_admin, org_a):
+    from tests.factories import FollowUpFactory
+
+    item = FollowUpFactory(organization=org_a)
+    client.force_login(org_a_admin)
+
+    page = client.get("/admin/adherence/followup/").content.decode()
+
+    assert item.patient.first_name in page and f'href="/portal/follow-up/{item.pk}/"' in page
+    assert client.post(f"/admin/adherence/followup/{item.pk}/change/", {"status": "closed"}).status_code == 403
+    item.refresh_from_db()
+    assert item.status == "open"
