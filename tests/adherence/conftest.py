@@ -16,6 +16,15 @@ def patient(organization):
 
 
 @pytest.fixture
+def people(organization, gateway):
+    """The demo's three patients, as `seed_demo` makes them (the last one is the demo's follow-up)."""
+    return [
+        PatientFactory(organization=organization, first_name=name, phone=f"+1202555010{n}", national_id=f"7698{n}")
+        for n, name in enumerate(("Zero", "Maria", "Sam"), start=1)
+    ]
+
+
+@pytest.fixture
 def caregiver(organization, patient):
     caregiver = CaregiverFactory(organization=organization, first_name="Rosa", phone="+12025550112")
     caregiver.patients.add(patient)

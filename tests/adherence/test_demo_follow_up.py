@@ -11,17 +11,8 @@ from adherence.demo import demo_follow_up_seed, demo_seed
 from adherence.follow_up import follow_up_close
 from adherence.follow_up_models import FollowUp
 from adherence.models import DoseSlot
-from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people(organization, gateway):
-    return [
-        PatientFactory(organization=organization, first_name=name, phone=f"+1202555010{n}", national_id=f"7698{n}")
-        for n, name in enumerate(("Zero", "Maria", "Sam"), start=1)
-    ]
 
 
 @pytest.mark.parametrize("hour", [3, 9, 14, 22])

@@ -10,18 +10,9 @@ from adherence.demo import demo_consent_seed, demo_messages_seed, demo_seed
 from adherence.models import DoseConfirmation, DoseSlot
 from entities.models_consent import Consent, ConsentProgram
 from messaging.models import InboundMessage, OutboundMessage
-from tests.factories import PatientFactory
 from tests.portal.conftest import staff_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people(organization, gateway):
-    return [
-        PatientFactory(organization=organization, first_name=name, phone=f"+1202555010{n}", national_id=f"7698{n}")
-        for n, name in enumerate(("Zero", "Maria", "Sam"), start=1)
-    ]
 
 
 def test_every_reminded_dose_has_its_reminder_and_every_confirmation_its_reply(organization, gateway, people):
