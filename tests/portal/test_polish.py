@@ -54,3 +54,14 @@ def test_a_doses_time_is_in_the_pages_zone_with_the_patients_clock_when_it_diffe
         assert dose_time(slot) == '<b>08:00</b> <small class="muted">· 13:00 UTC for the patient</small>'
     with timezone.override("UTC"):
         assert dose_time(slot) == '<b>13:00</b> <small class="muted">UTC</small>'
+
+
+def test_the_nav_names_the_staff_member_take_it_assigns_to(staff):
+    from entities.models import OrganizationUser
+
+    me = OrganizationUser.objects.get(user__username="nurse")
+
+    page = staff.get("/portal/").content.decode()
+
+    assert f'Log out <span class="username">{me.full_name}</span>' in page
+    assert f'title="Log out {me.full_name} (login nurse)"' in page
