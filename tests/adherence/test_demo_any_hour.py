@@ -74,8 +74,13 @@ def test_the_base_url_follows_port_when_not_configured():
 def test_today_says_when_the_next_reminder_goes_out_and_why_a_button_is_absent(organization):
     PatientFactory(organization=organization, phone="+12025550101", first_name="Zero")
     demo_seed(organization=organization)
+    # A dose of today 90 minutes away, at any hour the suite runs (the schedule's own 20:00 dose is
+    # within the hour from 19:00, and its later slots are other days'): its reminder is not due yet.
     later = DoseSlot.objects.filter(status="scheduled").order_by("-scheduled_at").first()
-    DoseSlot.objects.filter(pk=later.pk).update(scheduled_at=timezone.now() + timedelta(hours=3))
+    at = timezone.now() + timedelta(minutes=90)
+    DoseSlot.objects.filter(pk=later.pk).update(
+        local_date=timezone.localdate(), local_time=at.time().replace(second=59, microsecond=0), scheduled_at=at
+    )  # the organization keeps UTC; :59 s is no other slot's time
 
     page = staff_client(organization, "nurse").get("/portal/").content.decode()
 
