@@ -44,6 +44,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# How long a box may take to listen: seconds on an idle machine, but a CI machine running the suite
+# beside other work once took over 15 s for the bearerbox.
+START_SECONDS = 45
+
+
 def _wait(condition, timeout: float, what: str) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -152,7 +157,7 @@ class KannelBox:
     def start(self) -> "KannelBox":
         try:
             self._start("bearerbox", [self.bin["bearerbox"], str(self.config_path)])
-            _wait(lambda: _port_open(self.smsbox_port) and _port_open(self.admin_port), 15, "bearerbox")
+            _wait(lambda: _port_open(self.smsbox_port) and _port_open(self.admin_port), START_SECONDS, "bearerbox")
             self.smsbox_start()
         except BaseException:
             self.stop()
@@ -161,7 +166,7 @@ class KannelBox:
 
     def smsbox_start(self) -> None:
         self._start("smsbox", [self.bin["smsbox"], str(self.config_path)])
-        _wait(lambda: _port_open(self.sendsms_port), 15, "smsbox")
+        _wait(lambda: _port_open(self.sendsms_port), START_SECONDS, "smsbox")
 
     def smsbox_stop(self) -> None:
         """Stop smsbox only (Kannel "down" for senders; bearerbox keeps queued messages)."""
@@ -184,7 +189,7 @@ class KannelBox:
         args += ["-m", str(max(count, 1))] if count else ["-m", "1", "-i", "86400"]
         self._phone_out = self.dir / "fakesmsc.out"
         self._start("fakesmsc", [*args, *lines])
-        _wait(self.smsc_online, 15, "fakesmsc connection")
+        _wait(self.smsc_online, START_SECONDS, "fakesmsc connection")
 
     def smsc_online(self) -> bool:
         try:
