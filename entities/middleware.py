@@ -22,7 +22,8 @@ class AdminTimeZoneMiddleware:
     def __call__(self, request):
         if not request.path.startswith(ADMIN_PREFIX):
             return self.get_response(request)
-        timezone.activate(admin_time_zone(request))
+        request.admin_time_zone = admin_time_zone(request)  # read again by the header's label
+        timezone.activate(request.admin_time_zone)
         try:
             return self.get_response(request)
         finally:
@@ -31,4 +32,5 @@ class AdminTimeZoneMiddleware:
 
 def admin_time_zone_label(request) -> list[str]:
     """UNFOLD["ENVIRONMENT"]: the header's label naming the zone of the page's times."""
-    return [f"Times in {admin_time_zone(request)}", "info"]
+    zone = getattr(request, "admin_time_zone", None) or admin_time_zone(request)
+    return [f"Times in {zone}", "info"]
