@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run prod test test-postgres lint format worker beat simulator clean bench
+.PHONY: run prod test test-postgres lint format worker beat router simulator clean bench
 
 $(BIN)/.installed: requirements.txt
 	@echo "Installing requirements.txt into $(VENV)…"
@@ -30,7 +30,7 @@ run: $(BIN)/.installed
 
 # Production on one host (docs/deploy.md): settings from the environment and ENV_FILE (honcho's
 # .env format); refuses to start while `check --deploy` reports an error, then migrates, collects
-# static files and runs the Procfile (gunicorn, Celery worker, Celery beat) until stopped.
+# static files and runs the Procfile (gunicorn, Celery worker, Celery beat, the routing process) until stopped.
 ENV_FILE ?= .env
 PROD_RUN = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho --env $(ENV_FILE) run
 prod: $(BIN)/.installed
@@ -60,6 +60,9 @@ worker: $(BIN)/.installed
 
 beat: $(BIN)/.installed
 	$(BIN)/celery -A smsportal beat --loglevel=INFO
+
+router: $(BIN)/.installed
+	$(BIN)/python manage.py route_replies
 
 simulator: $(BIN)/.installed
 	$(BIN)/python manage.py provider_simulator --port $${SIM_PORT:-8025}

@@ -89,8 +89,12 @@ def seed(n_patients: int, plugin_url: str) -> str:
         timeout_seconds=10,
         max_attempts=3,
     )
-    from django.db import connections
+    from django.db import connection, connections
 
+    # Statistics as autovacuum leaves them a minute after an import: without them the planner
+    # takes the 5,000 fresh patients for a handful and filters them all on each people lookup.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
     connections.close_all()
     return str(twilio.id)
 
@@ -147,6 +151,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument(
+        "--router",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the routing process (manage.py route_replies) beside the worker, as production does",
+    )
     args = parser.parse_args()
 
     web_port, plugin_port = free_port(), free_port()
@@ -232,12 +242,15 @@ def main() -> None:
             [str(BIN / "celery"), "-A", "smsportal", "worker", "-c", str(args.concurrency), "-P", "prefork",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
         )  # fmt: skip
+        roots = {"web": web, "worker": worker.pid}
+        if args.router:
+            roots["router"] = start([str(BIN / "python"), "manage.py", "route_replies"]).pid
         waiting = wait_routed(env, timeout=300)
         if waiting:
             print(f"warning: {waiting} accepted messages still not routed after 300 s")
         if worker.poll() is not None:
             raise RuntimeError("celery worker exited")
-        cpu = Cpu({"web": web, "worker": worker.pid}, database)
+        cpu = Cpu(roots, database)
 
         # 2. End to end, alternating with the peer: every reply from a matched patient, as fast as
         # accepted, until every plugin call arrived.

@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--cprofile", choices=["webhook", "route", "plugins", "quiet", ""], default="")
     parser.add_argument("--batch", type=int, default=50, help="replies per routing run / invocations per task")
+    parser.add_argument("--gap-ms", type=float, default=0.0, help="idle time between quiet replies (as at a low rate)")
     args = parser.parse_args()
     port = bench.free_port()
     env = {
@@ -180,7 +181,7 @@ def main() -> None:
     timed(
         "one reply at a time: webhook, its routing run and plugin call (the quiet path)",
         n,
-        lambda: [(wsgi_call(application, r), inbound_route_pending()) for r in quiet],
+        lambda: [(wsgi_call(application, r), inbound_route_pending(), time.sleep(args.gap_ms / 1000)) for r in quiet],
         args.cprofile == "quiet",
     )
     assert not run_delay.called, "a quiet run published its plugin calls"

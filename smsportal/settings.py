@@ -154,6 +154,13 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not _BRO
 CELERY_BROKER_URL = _BROKER_URL or ("memory://localhost/" if CELERY_TASK_ALWAYS_EAGER else "")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
+# Redis: no acknowledgement emulation (kombu's "unacked" hash, written and cleared for every task,
+# a third of a worker's CPU per task at low rates; docs/performance.md). Nothing relies on it: it
+# would restore a killed worker's task only after its visibility timeout (an hour), while every
+# task's work is recorded in PostgreSQL and its sweeper resumes it within a minute
+# (docs/reliability.md); a warm shutdown still returns tasks not yet started to the queue.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"ack_emulation": False}
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -407,6 +414,9 @@ SMSPORTAL_MAX_RECIPIENTS = env.int("SMSPORTAL_MAX_RECIPIENTS", default=50_000)
 SMSPORTAL_LOCAL_CACHE_SECONDS = env.float("SMSPORTAL_LOCAL_CACHE_SECONDS", default=5.0)
 # Inbound and plugins (docs/plugins.md)
 SMSPORTAL_INBOUND_ROUTE_TIMEOUT_SECONDS = env.int("SMSPORTAL_INBOUND_ROUTE_TIMEOUT_SECONDS", default=30)
+# The routing process (`manage.py route_replies`) counts as gone this long after its last sign of
+# life; webhooks then publish Celery routing tasks instead of waking it.
+SMSPORTAL_ROUTER_ALIVE_SECONDS = env.int("SMSPORTAL_ROUTER_ALIVE_SECONDS", default=6)
 SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS = env.float("SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS", default=5.0)
 SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS = env.float("SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS", default=3600.0)
 # Replay windows of signed webhooks (docs/security.md): older signed messages are refused.

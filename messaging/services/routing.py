@@ -1,7 +1,9 @@
 """Routing: one run per pending batch claims `received` rows and routes them.
 
-`inbound_route_request()` publishes one routing run per pending batch (Redis SET NX), like the
-outbound dispatcher, so the webhook path does not pay a broker publish per request.
+`inbound_route_request()` asks for one routing run per pending batch (Redis SET NX), like the
+outbound dispatcher, so the webhook path does not pay a broker publish per request: it wakes the
+routing process (`manage.py route_replies`, services/router.py) when one is alive, in the same
+round trip, and publishes a Celery task otherwise.
 `inbound_route()` / `inbound_route_batch()` lock `received` rows (SKIP LOCKED), and in one
 transaction: link the last message sent to that number, run opt-out/opt-in/help and keyword
 commands (commands.py), find the sender (exactly one entity), create one plugin invocation per
@@ -26,7 +28,7 @@ from messaging.services.keywords import command_match
 from messaging.services.routing_context import RoutingContext
 from smsportal.db import rows_as
 from smsportal.enqueue import enqueue, followups_held
-from smsportal.flags import Flag
+from smsportal.flags import Flag, Raised
 from smsportal.localcache import LocalCache
 from smsportal.logging import phone_ref
 from smsportal.redis import get_redis
@@ -38,6 +40,9 @@ Reason = InboundMessage.FailureReason
 ROUTE_PENDING = Flag("smsportal:inbound:route-pending", 5)  # a routing run is published (smsportal/flags.py)
 ROUTE_BATCH = 50
 ROUTE_TASK = "messaging.tasks.inbound_route_task"  # by name: messaging/tasks.py imports this module
+# The routing process (services/router.py) blocks on this list, and keeps the key below up while it runs.
+ROUTER_WAKE = "smsportal:inbound:router-wake"
+ROUTER_ALIVE = "smsportal:inbound:router-alive"
 
 
 def inbound_route_request() -> None:
@@ -47,7 +52,7 @@ def inbound_route_request() -> None:
         enqueue(ROUTE_TASK)
         return
     try:
-        if ROUTE_PENDING.raise_once(client) is None:
+        if ROUTE_PENDING.raise_waking(client, wake_list=ROUTER_WAKE, alive_key=ROUTER_ALIVE) is Raised.NOBODY_AWAKE:
             enqueue(ROUTE_TASK)
     except Exception:
         # Redis or the broker is down: the row is committed as `received`; the sweeper routes it.

@@ -63,7 +63,8 @@ def _unit(name: str) -> configparser.ConfigParser:
 
 def test_each_unit_runs_the_procfile_command_of_its_process():
     procfile = parse_procfile((ROOT / "Procfile").read_text()).processes
-    assert set(procfile) == {"web", "worker", "beat"}
+    assert set(procfile) == {"web", "worker", "beat", "router"}
+    assert set(_unit("smsportal.target")["Unit"]["Wants"].split()) == {f"smsportal-{p}.service" for p in procfile}
     for process, command in procfile.items():
         unit = _unit(f"smsportal-{process}.service")
         # The unit names the server's install (its virtualenv's bin/); the Procfile runs from the PATH.

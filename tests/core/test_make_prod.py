@@ -1,6 +1,6 @@
 """`make prod` as a self-hoster runs it: production settings (DEBUG=0, PostgreSQL, Redis), the deploy
 check, migrations on a fresh database, static files, then the Procfile under honcho (gunicorn, the
-Celery worker, Celery beat). A message sent over HTTP to gunicorn is sent by the worker; stopping
+Celery worker, Celery beat, the routing process). A message sent over HTTP to gunicorn is sent by the worker; stopping
 `make prod` stops every process it started.
 
 Marked `services` (and `postgres`): skipped without PostgreSQL or Redis, failing when
@@ -17,9 +17,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from cryptography.fernet import Fernet
 
+from messaging.services.routing import ROUTER_ALIVE
 from tests.conftest import service_unavailable
 from tests.polling import wait_until
 
@@ -92,8 +94,6 @@ def prod_database(require_postgres):
 
 @pytest.fixture
 def prod_env(prod_database, redis_url, tmp_path):
-    import redis
-
     from messaging.services.dispatch import DISPATCH_PENDING_KEY
     from messaging.services.routing import ROUTE_PENDING
 
@@ -188,7 +188,10 @@ def test_make_prod_serves_and_sends_a_message_end_to_end_then_stops_cleanly(prod
         assert static.status_code == 200 and "max-age" in static.headers.get("Cache-Control", "")
 
         tree = _descendants(make.pid)
-        assert len(tree) >= 6, f"expected honcho, gunicorn (+worker), celery worker (+pool), beat: {tree}"
+        assert len(tree) >= 7, f"expected honcho, gunicorn (+worker), celery worker (+pool), beat, router: {tree}"
+        # The routing process says it is alive (webhooks wake it rather than publish routing tasks).
+        router = wait_until(lambda: redis.Redis.from_url(prod_env["REDIS_URL"]).get(ROUTER_ALIVE), 30, "the router")
+        assert int(router) in tree
     finally:
         tree |= _descendants(make.pid)
         os.killpg(make.pid, signal.SIGTERM)  # what Ctrl-C or a service manager's stop does

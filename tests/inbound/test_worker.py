@@ -16,17 +16,13 @@ from plugins.models import PluginInvocation
 from plugins.registrations import registration_create
 from plugins.signing import body_sha256
 from tests.concurrency import run_concurrently
-from tests.factories import CaregiverFactory, GatewayFactory, PatientFactory
+from tests.factories import CaregiverFactory, PatientFactory
+from tests.inbound.conftest import AUTH_TOKEN, OUR_NUMBER, PHONE, PUBLIC
 from tests.inbound.test_pipeline import keys_of, seed_payload
 from tests.inbound.worker import WorkerProcess, database_url, point_app_at
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-PHONE = "+12025550123"
-OUR_NUMBER = "+12025550100"
-AUTH_TOKEN = "twilio-auth-token"
-PUBLIC = "https://sms.example.org"
 
 
 @pytest.fixture(scope="module")
@@ -62,21 +58,6 @@ def receiver():
     r = PluginReceiver()
     yield r
     r.close()
-
-
-@pytest.fixture
-def twilio(organization, provider_simulator):
-    # The organization sends through its default simulator gateway and receives on Twilio; what it
-    # sends through Twilio (command replies) goes to the provider stand-in on 127.0.0.1.
-    GatewayFactory(organization=organization, name="simulator")
-    return GatewayFactory(
-        organization=organization,
-        name="twilio",
-        type="twilio",
-        is_default=False,
-        config={"urlTemplate": provider_simulator.url, "accountSid": "AC" + "1" * 32, "from": OUR_NUMBER},
-        secrets={"authToken": AUTH_TOKEN},
-    )
 
 
 def twilio_reply(client, gateway, *, sid="SM1", body="1", sender=PHONE):
