@@ -18,7 +18,7 @@ import os
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from messaging.services.routing import ROUTER_ALIVE, ROUTER_WAKE, inbound_route_pending
 from smsportal.redis import get_redis
@@ -54,10 +54,19 @@ def router_serve(*, stop: threading.Event) -> int:
 
 
 def _route(client) -> int:
-    close_old_connections()  # CONN_MAX_AGE and health checks, as around a Celery task
-    try:
-        return inbound_route_pending()
-    except Exception:  # noqa: BLE001 — rolled back: the rows stay `received` for the next run or the sweeper
-        logger.exception("routing process: routing run failed")
-        connections.close_all()
-        return 0
+    for attempt in (1, 2):
+        close_old_connections()  # CONN_MAX_AGE, as around a Celery task
+        try:
+            return inbound_route_pending()
+        except (OperationalError, InterfaceError):
+            # Most often a connection PostgreSQL dropped while this process waited (a restart):
+            # the run rolled back, so run it once more on a new connection rather than leave the
+            # reply to the sweeper.
+            connections.close_all()
+            if attempt == 2:
+                logger.exception("routing process: database unavailable; the sweeper will route what waits")
+        except Exception:  # noqa: BLE001 — rolled back: the rows stay `received` for the next run or the sweeper
+            logger.exception("routing process: routing run failed")
+            connections.close_all()
+            break
+    return 0

@@ -109,6 +109,8 @@ def inbound_route_batch(*, limit: int = ROUTE_BATCH) -> int:
             transaction.on_commit(lambda: _publish(*messages))
             return len(messages)
     except Exception:
+        if not messages:
+            raise  # nothing claimed: the database failed, not a row; the caller's run fails (and may retry)
         logger.exception("batch routing failed; routing one by one")
         ids = [m.id for m in messages]
         return sum(inbound_route(message_id=i) is not None for i in ids)

@@ -112,6 +112,29 @@ def test_a_reply_is_routed_and_its_plugin_called_by_the_routing_process_with_no_
     assert broker.llen("celery") == 0, "a Celery task was published though the routing process was awake"
 
 
+def test_after_its_database_connection_is_cut_the_next_reply_is_still_routed_at_once(
+    router, broker, organization, twilio, receiver, client
+):
+    # What a PostgreSQL restart does to a process waiting between replies: its connection is gone.
+    PatientFactory(organization=organization, phone=PHONE)
+    plugin(organization, receiver.url)
+    assert twilio_reply(client, twilio, sid="SM1", body="1").status_code == 200
+    receiver.wait_for(1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1
+
+    assert twilio_reply(client, twilio, sid="SM2", body="1").status_code == 200
+
+    # Routed by the process on a new connection, not left for the sweeper (no beat runs here).
+    receiver.wait_for(2, timeout=20)
+    assert set(InboundMessage.objects.values_list("status", flat=True)) == {"processed"}
+    assert router.process.poll() is None
+
+
 def test_killed_mid_plugin_call_the_call_is_made_again_and_replies_go_to_celery_once_it_is_gone(
     router, broker, organization, twilio, receiver, client, settings
 ):
