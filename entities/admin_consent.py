@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from entities.admin_people import PersonColumnMixin
 from entities.consent import ConsentError, consent_history, consent_record, consent_state, person_get
 from entities.models import ENTITY_MODELS, ConsentProgram, ConsentRecord, ConsentSource, ConsentStatus
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
@@ -50,11 +51,11 @@ class ConsentRecordForm(forms.ModelForm):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(OrganizationScopedAdmin):
+class ConsentRecordAdmin(PersonColumnMixin, OrganizationScopedAdmin):
     """The ledger: every change, never edited or deleted; "add" appends one (source: admin)."""
 
     form = ConsentRecordForm
-    list_display = ["created_at", "program", "entity_type", "entity_id", "status", "source", "actor", "organization"]
+    list_display = ["created_at", "program", "person", "entity_type", "status", "source", "actor", "organization"]
     list_filter = ["status", "source", "program", "organization"]
     search_fields = ["=entity_id", "actor", "text"]
     list_select_related = ["program"]
