@@ -1,13 +1,14 @@
 """In-process CPU profile of the inbound path, against PostgreSQL (no gunicorn, no Celery).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsportal_inbound_prof REDIS_URL=redis://127.0.0.1:6379/7 \
-    .venv/bin/python bench/inbound_profile.py [--n 500] [--cprofile webhook|route|plugins|quiet]
+    .venv/bin/python bench/inbound_profile.py [--n 500] [--gap-ms 20] [--cprofile webhook|route|plugins|quiet]
 
 Prints CPU ms (time.process_time of this process: Django, psycopg, our code; and apart, the CPU
 of this process's PostgreSQL backend) per webhook through the WSGI application gunicorn serves
 (its middleware included), per reply routed (`inbound_route_pending`), per plugin call
 (`plugin_invocations_run`, chunks of 16, plugin stand-in in another process) and per reply routed
-alone with its plugin call in the same run (the path at low rates). The database named in
+alone with its plugin call in the same run (the path at low rates; `--gap-ms` idles between them, as
+replies arriving at a low rate find cold caches). The database named in
 DATABASE_URL is dropped and recreated.
 """
 

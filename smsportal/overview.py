@@ -116,6 +116,7 @@ def overview(*, organization: Organization | None, now=None) -> dict:
     changelist = "admin:plugins_plugininvocation_changelist"
     return {
         "organization": organization,
+        "zone": tz,  # a superuser's header says UTC: the page says whose day it counts
         "gateways": gateway_rows,
         "gateway_headers": ["Gateway", "Type", "State", "Last success", "Last error", "Down until"],
         "gateways_attention": sum(row["state"] in ("down", "failing") for row in gateway_rows),

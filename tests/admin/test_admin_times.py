@@ -39,6 +39,16 @@ def test_a_superuser_across_organizations_reads_utc_and_is_told_so(admin_client,
     assert "Times in UTC" in body
 
 
+def test_a_superuser_who_picks_an_organization_on_the_overview_is_told_its_day_and_times_are_in_its_zone(
+    admin_client, message, org_a
+):
+    body = admin_client.get(f"/admin/?organization={org_a.pk}").content.decode()
+
+    assert "Times in UTC" in body  # the header: every other admin page
+    assert "Today and its times in America/New_York." in body
+    assert "Today and its times in" not in admin_client.get("/admin/").content.decode()  # all: UTC
+
+
 def test_the_time_zone_is_chosen_from_the_list_of_zones(client, org_a_admin, org_a):
     client.force_login(org_a_admin)
 
