@@ -1,6 +1,7 @@
 """The portal's one way to write dates and times, in the organization's time zone (`staff_view`
 activates it): `{{ d|day }}` "Mon 7 Dec" (the year added when it is not this one), `{{ t|when }}`
-"Mon 7 Dec 14:20", `{{ t|clock }}` "14:20" (where the day is given around it). `:"s"` adds seconds.
+"Mon 7 Dec 14:20", `{{ t|clock }}` "14:20" (where the day is given around it), `{{ t|when_from_today }}`
+"14:20" today and "Tue 8 Dec 14:20" on another day. `:"s"` adds seconds.
 
 Times of day stored in a schedule's own zone (`DoseSlot.local_time`) are shown with that zone named;
 `{{ slot|dose_time }}` writes a dose's time in the page's zone like every other time on it, and the
@@ -49,6 +50,14 @@ def when(value, precision: str = "") -> str:
     if not isinstance(value, datetime):
         return ""
     return f"{day(value)} {clock(value, precision)}"
+
+
+@register.filter
+def when_from_today(value) -> str:
+    local = _local(value)
+    if not isinstance(local, datetime):
+        return ""
+    return clock(local) if local.date() == timezone.localdate() else when(local)
 
 
 @register.filter

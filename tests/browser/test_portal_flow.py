@@ -63,9 +63,14 @@ def demo(db):
         )
     )  # fmt: skip
     slot = DoseSlot.objects.filter(schedule=schedule).order_by("scheduled_at").first()
-    # Make the first dose due now (so "Send reminder now" and the window are realistic), and today.
+    # Make the first dose due now (so "Send reminder now" and the window are realistic), and today;
+    # its time of day too, so the screenshots show a dose reminded when it was due.
+    due = now - timedelta(minutes=1)
     DoseSlot.objects.filter(pk=slot.pk).update(
-        local_date=now.date(), scheduled_at=now - timedelta(minutes=1), window_closes_at=now + timedelta(minutes=59)
+        local_date=due.date(),
+        local_time=due.time().replace(second=0, microsecond=0),
+        scheduled_at=due,
+        window_closes_at=now + timedelta(minutes=59),
     )
     plugin_install(organization=org)
     staff_user(org, "nurse", "Nora")

@@ -65,6 +65,20 @@ def test_the_next_reminder_names_every_dose_due_then_and_the_embedded_mode(staff
     assert "while the Celery worker and beat run" in staff.get("/portal/").content.decode()
 
 
+def test_a_next_reminder_on_another_day_says_which_day(staff, organization):
+    from portal.templatetags.portal_format import when
+    from tests.factories import PatientFactory
+
+    person = PatientFactory(organization=organization, first_name="Ana", last_name="Test", phone="")
+    slot = _dose_at(_schedule(organization, person), timezone.now() + timedelta(days=1, hours=1))
+
+    page = staff.get("/portal/").content.decode()
+
+    # Not "Next reminder: 21:26 (1 day, 1 hour from now)", which reads as today.
+    with timezone.override(organization.zone()):
+        assert f"Next reminder: <b>{when(slot.scheduled_at)}</b>" in page
+
+
 def _schedule(organization, person):
     return MedicationSchedule.objects.create(
         organization=organization, patient=person, medication="Aspirin", dose_times=["20:00"],
