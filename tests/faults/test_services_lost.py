@@ -2,14 +2,9 @@
 real Celery worker sends: every message ends sent once (the outbox rows are the truth; the sweeper
 re-dispatches what the broker lost, and re-queues or reconciles what a dead connection cut)."""
 
-import contextlib
-import shutil
-import socket
-import subprocess
 import time
 
 import pytest
-import redis
 from django.db import connection
 
 from messaging.models import OutboundMessage
@@ -18,50 +13,18 @@ from messaging.services.outbound import messages_queue
 from tests.faults.conftest import assert_each_received_once, beat, numbers, settle
 from tests.messaging.workers import broker_mode, celery_worker
 from tests.polling import wait_until
+from tests.redis_server import free_port, redis_server
 
 pytestmark = [pytest.mark.faults, pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _redis_server(port: int):
-    """A redis-server of this test's own on `port`, without persistence (a restart loses everything)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (.ci/run installs it)")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
-
-    def answers() -> bool:
-        with contextlib.suppress(redis.RedisError):
-            return client.ping()
-        return False
-
-    try:
-        wait_until(answers, 10, "the service to answer", interval=0.05)
-        yield process
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        client.close()
 
 
 def test_redis_restarted_with_queued_work_loses_no_message(
     organization, bulksms, provider_simulator, settings, redis_url
 ):
     count = 200
-    port = _free_port()
+    port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    with _redis_server(port):
+    with redis_server(port):
         with broker_mode(settings, url):
             ids = [
                 m.id
@@ -72,7 +35,7 @@ def test_redis_restarted_with_queued_work_loses_no_message(
             outbound_dispatch()  # every row reserved, its delivery task waiting in Redis...
             assert not OutboundMessage.objects.filter(id__in=ids, dispatched_at__isnull=True).exists()
     # ...and Redis goes away with all of it.
-    with _redis_server(port), broker_mode(settings, url), celery_worker(redis_url=url):
+    with redis_server(port), broker_mode(settings, url), celery_worker(redis_url=url):
         settle(ids, timeout=90)
     assert_each_received_once(provider_simulator, numbers(count), "bulksms")
 

@@ -3,6 +3,7 @@ a reply is routed and its plugin called with no Celery worker running; SIGKILLed
 it loses nothing, and webhooks go back to publishing Celery routing tasks once it is gone.
 Skipped without PostgreSQL/Redis (fails with SMSPORTAL_REQUIRE_SERVICES=1)."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from tests.inbound.conftest import PHONE, PUBLIC
 from tests.inbound.test_worker import plugin, twilio_reply
 from tests.inbound.worker import REPO, database_url, point_app_at
 from tests.polling import wait_until
+from tests.redis_server import free_port, redis_server
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -66,26 +68,35 @@ class RouterProcess:
         self.log.close()
 
 
-@pytest.fixture
-def broker(require_postgres, redis_url, settings):
-    """This process publishes to Redis (no eager tasks, no Celery worker running)."""
+@contextlib.contextmanager
+def publishing_to(settings, url: str):
+    """This process publishes to Redis at `url` (no eager tasks, no Celery worker running)."""
     from smsportal.celery import app
     from smsportal.redis import _client
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.REDIS_URL = settings.CELERY_BROKER_URL = redis_url
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = url
     settings.SMSPORTAL_PUBLIC_BASE_URL = PUBLIC
     settings.SMSPORTAL_ALLOW_PRIVATE_URLS = True
     settings.SMSPORTAL_ROUTER_ALIVE_SECONDS = ALIVE_SECONDS
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(url)
     client.flushdb()
-    point_app_at(app, redis_url)
+    point_app_at(app, url)
     _client.cache_clear()
-    yield client
-    client.delete(ROUTER_ALIVE, ROUTER_WAKE, "celery")  # no test after this one wakes a router that is gone
-    point_app_at(app, None)
-    _client.cache_clear()
-    client.close()
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(redis.RedisError):  # no test after this one wakes a router that is gone
+            client.delete(ROUTER_ALIVE, ROUTER_WAKE, "celery")
+        point_app_at(app, None)
+        _client.cache_clear()
+        client.close()
+
+
+@pytest.fixture
+def broker(require_postgres, redis_url, settings):
+    with publishing_to(settings, redis_url) as client:
+        yield client
 
 
 @pytest.fixture
@@ -170,3 +181,30 @@ def test_killed_mid_plugin_call_the_call_is_made_again_and_replies_go_to_celery_
     invocation.refresh_from_db()
     assert (invocation.status, invocation.attempts) == ("succeeded", 2)
     assert PluginInvocation.objects.count() == 1
+
+
+def test_redis_restarted_under_it_it_wakes_again_for_the_next_reply(
+    require_postgres, settings, organization, twilio, receiver, client
+):
+    from smsportal.redis import get_redis
+
+    PatientFactory(organization=organization, phone=PHONE)
+    plugin(organization, receiver.url)
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    with redis_server(port) as server, publishing_to(settings, url) as broker:
+        process = RouterProcess(url)
+        try:
+            process.wait_alive(broker)
+
+            server.restart()  # no persistence: the alive key, flag and wake list are gone
+            wait_until(lambda: get_redis().ping(), 10, "this process's Redis client to reconnect")
+            process.wait_alive(broker)  # it reconnected and says so again
+
+            assert twilio_reply(client, twilio, body="1").status_code == 200
+
+            receiver.wait_for(1)
+            assert InboundMessage.objects.get().status == "processed"
+            assert broker.llen("celery") == 0  # woken, not a Celery task
+        finally:
+            process.stop()
