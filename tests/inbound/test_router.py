@@ -4,11 +4,8 @@ it loses nothing, and webhooks go back to publishing Celery routing tasks once i
 Skipped without PostgreSQL/Redis (fails with SMSPORTAL_REQUIRE_SERVICES=1)."""
 
 import contextlib
-import os
 import signal
-import subprocess
 import sys
-import tempfile
 
 import pytest
 import redis
@@ -21,7 +18,7 @@ from plugins.tasks import plugins_sweep_task
 from tests.factories import PatientFactory
 from tests.inbound.conftest import PHONE, PUBLIC
 from tests.inbound.test_worker import plugin, twilio_reply
-from tests.inbound.worker import REPO, database_url, point_app_at
+from tests.inbound.worker import LoggedProcess, database_url, point_app_at
 from tests.polling import wait_until
 from tests.redis_server import free_port, redis_server
 
@@ -30,22 +27,13 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 ALIVE_SECONDS = 2
 
 
-class RouterProcess:
+class RouterProcess(LoggedProcess):
     def __init__(self, broker_url: str):
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(connection.settings_dict),
-            "CELERY_BROKER_URL": broker_url,
-            "REDIS_URL": broker_url,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "SMSPORTAL_ALLOW_PRIVATE_URLS": "1",
-            "SMSPORTAL_ROUTER_ALIVE_SECONDS": str(ALIVE_SECONDS),
-            "SMSPORTAL_PUBLIC_BASE_URL": PUBLIC,
-            "LOG_LEVEL": "WARNING",
-        }
-        self.log = tempfile.TemporaryFile(mode="w+")
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "route_replies"], cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        super().__init__(
+            [sys.executable, "manage.py", "route_replies"],
+            database_url=database_url(connection.settings_dict),
+            broker_url=broker_url,
+            extra_env={"SMSPORTAL_ROUTER_ALIVE_SECONDS": str(ALIVE_SECONDS), "SMSPORTAL_PUBLIC_BASE_URL": PUBLIC},
         )
 
     def wait_alive(self, client) -> None:
@@ -55,17 +43,6 @@ class RouterProcess:
             return client.get(ROUTER_ALIVE) == str(self.process.pid).encode()
 
         wait_until(alive, 60, "the routing process to say it is alive")
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()[-5000:]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-        self.log.close()
 
 
 @contextlib.contextmanager

@@ -26,14 +26,11 @@ def database_url(settings_dict: dict) -> str:
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
-class WorkerProcess:
-    """`celery -A smsportal worker` as a subprocess; `stop()` ends only this process."""
+class LoggedProcess:
+    """A subprocess of this repository on the tests' database and Redis; its output is kept for the
+    failure message, and `stop()` ends only this process."""
 
-    def __init__(self, *, database_url: str, broker_url: str, concurrency: int = 2, extra_env: dict | None = None):
-        import redis
-
-        redis.Redis.from_url(broker_url).flushdb()
-        self.name = f"inbound-test-{uuid.uuid4().hex[:8]}@%h"
+    def __init__(self, command: list[str], *, database_url: str, broker_url: str, extra_env: dict | None = None):
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -41,44 +38,11 @@ class WorkerProcess:
             "REDIS_URL": broker_url,
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "SMSPORTAL_ALLOW_PRIVATE_URLS": "1",
-            "SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS": "0.05",
-            "SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS": "0.2",
             "LOG_LEVEL": "WARNING",
             **(extra_env or {}),
         }
-        self.log = tempfile.TemporaryFile(mode="w+")  # the worker's output, shown when a test fails
-        self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "celery"),
-                "-A",
-                "smsportal",
-                "worker",
-                "-c",
-                str(concurrency),
-                "-P",
-                "prefork",
-                "-n",
-                self.name,
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "WARNING",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, app, timeout: float = 60.0) -> None:
-        def answered() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"celery worker exited with {self.process.returncode}:\n{self.output()[-2000:]}")
-            replies = app.control.ping(timeout=0.5) or []
-            return any(self.name.replace("%h", "") in next(iter(r)) for r in replies)
-
-        wait_until(answered, timeout, "the celery worker to answer a ping")
+        self.log = tempfile.TemporaryFile(mode="w+")  # the process's output, shown when a test fails
+        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def output(self) -> str:
         self.log.flush()
@@ -94,6 +58,34 @@ class WorkerProcess:
                 self.process.kill()
                 self.process.wait(timeout=5)
         self.log.close()
+
+
+class WorkerProcess(LoggedProcess):
+    """`celery -A smsportal worker` as a subprocess."""
+
+    def __init__(self, *, database_url: str, broker_url: str, concurrency: int = 2, extra_env: dict | None = None):
+        import redis
+
+        redis.Redis.from_url(broker_url).flushdb()
+        self.name = f"inbound-test-{uuid.uuid4().hex[:8]}@%h"
+        command = [
+            str(Path(sys.executable).parent / "celery"), "-A", "smsportal", "worker", "-c", str(concurrency),
+            "-P", "prefork", "-n", self.name, "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "-l", "WARNING",
+        ]  # fmt: skip
+        retries = {"SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS": "0.05", "SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS": "0.2"}
+        super().__init__(
+            command, database_url=database_url, broker_url=broker_url, extra_env={**retries, **(extra_env or {})}
+        )
+
+    def wait_ready(self, app, timeout: float = 60.0) -> None:
+        def answered() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"celery worker exited with {self.process.returncode}:\n{self.output()[-2000:]}")
+            replies = app.control.ping(timeout=0.5) or []
+            return any(self.name.replace("%h", "") in next(iter(r)) for r in replies)
+
+        wait_until(answered, timeout, "the celery worker to answer a ping")
 
 
 def point_app_at(app, broker_url: str | None) -> None:
