@@ -3,7 +3,8 @@ with the framework peer (RapidSMS 2.2.0, bench/peer_rapidsms.py) measured in the
 
 Prints
   1. inbound webhooks accepted per second (gunicorn sync ×4, no worker running: the accept path alone);
-  2. replies/s from webhook to plugin call received, with a Celery worker of concurrency 2, and the
+  2. replies/s from webhook to plugin call received, with a Celery worker of concurrency 2 and the
+     routing process (`manage.py route_replies`; `--no-router`: routing by Celery tasks), and the
      peer's replies/s (its HTTP backend, router, messagelog and a reply over HTTP), measured
      alternately (`--rounds`), with the ratio and the CPU per reply of each;
   3. p50/p99 latency webhook → plugin call at a steady 50 replies/s, and its CPU per reply;
@@ -14,7 +15,8 @@ full speed, webhooks accepted ≥ 0.8× the bare endpoint. On a shared machine c
 the rates are only comparable because the two servers are measured alternately in one run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsportal_bench \
-    REDIS_URL=redis://127.0.0.1:6379/2 .venv/bin/python bench/inbound.py [--accept 3000 --e2e 2000 --steady 10]
+    REDIS_URL=redis://127.0.0.1:6379/2 .venv/bin/python bench/inbound.py [--accept 3000 --e2e 2000 --steady 10] \
+    [--no-router]
 
 The database named in DATABASE_URL is dropped and recreated; the Redis DB is flushed. Everything
 talks to 127.0.0.1 only, and every load loop is bounded.
