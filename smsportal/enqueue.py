@@ -12,6 +12,7 @@ first of them itself (`Followups.run_here`): at low rates a reply then costs one
 
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from celery import Task
@@ -75,6 +76,9 @@ def followups_held():
     finally:
         _local.held = previous
         here, later = held.tasks[: held.run_here], held.tasks[held.run_here :]
+        runner = getattr(_local, "runner", None)
+        if runner is not None:  # handed over where possible; what the runner declines is published
+            here, later = [], later + [task for task in here if not runner(*task)]
         for name, args in later:
             try:
                 task_named(name).delay(*args)
@@ -85,3 +89,10 @@ def followups_held():
                 task_named(name)(*args)  # the task's own body, retry scheduling included
             except Exception:  # noqa: BLE001 — as a task of its own would have: logged, rows swept
                 logger.exception("follow-up task run in place failed", extra={"task": name})
+
+
+def followups_run_by(runner: Callable[[str, tuple], bool] | None) -> None:
+    """In this thread, hand the tasks a `followups_held()` holder would run itself to
+    `runner(name, args)`, which returns False to have one published instead (the routing
+    process: its own threads, so a slow plugin call does not hold up routing)."""
+    _local.runner = runner

@@ -417,6 +417,9 @@ SMSPORTAL_INBOUND_ROUTE_TIMEOUT_SECONDS = env.int("SMSPORTAL_INBOUND_ROUTE_TIMEO
 # The routing process (`manage.py route_replies`) counts as gone this long after its last sign of
 # life; webhooks then publish Celery routing tasks instead of waking it.
 SMSPORTAL_ROUTER_ALIVE_SECONDS = env.int("SMSPORTAL_ROUTER_ALIVE_SECONDS", default=6)
+# Plugin calls the routing process makes at once (a slow plugin holds one; with all busy, a chunk
+# goes to the Celery workers).
+SMSPORTAL_ROUTER_CALL_THREADS = env.int("SMSPORTAL_ROUTER_CALL_THREADS", default=4)
 SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS = env.float("SMSPORTAL_PLUGIN_RETRY_BASE_SECONDS", default=5.0)
 SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS = env.float("SMSPORTAL_PLUGIN_RETRY_MAX_SECONDS", default=3600.0)
 # Replay windows of signed webhooks (docs/security.md): older signed messages are refused.

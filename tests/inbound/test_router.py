@@ -100,6 +100,24 @@ def test_a_reply_is_routed_and_its_plugin_called_by_the_routing_process_with_no_
     assert broker.llen("celery") == 0, "a Celery task was published though the routing process was awake"
 
 
+def test_a_plugin_that_does_not_answer_does_not_hold_up_the_next_reply(
+    router, broker, organization, twilio, receiver, client
+):
+    PatientFactory(organization=organization, phone=PHONE)
+    PatientFactory(organization=organization, phone="+12025550124")
+    plugin(organization, receiver.url, timeout_seconds=10)
+    receiver.script = ["hang"]  # the first call hangs for its whole 10 s timeout
+
+    assert twilio_reply(client, twilio, sid="SM1", body="1").status_code == 200
+    receiver.wait_for(1)
+    assert twilio_reply(client, twilio, sid="SM2", body="1", sender="+12025550124").status_code == 200
+
+    # The second reply is routed and its plugin called while the first call still hangs.
+    second = receiver.wait_for(2, timeout=8)[1]
+    assert second.json["data"]["additionalData"]["metadata"]["originationNumber"] == "+12025550124"
+    assert broker.llen("celery") == 0
+
+
 def test_after_its_database_connection_is_cut_the_next_reply_is_still_routed_at_once(
     router, broker, organization, twilio, receiver, client
 ):
