@@ -25,8 +25,9 @@ _SECRET_PAIR = re.compile(
 )
 _WEBHOOK_PATH_TOKEN = re.compile(r"(/webhooks/[0-9a-fA-F-]{32,36}/)([^/\s?#\"']+)(/(?:inbound|status)\b)")
 _BASE64_BLOB = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{12,}={0,2}(?![A-Za-z0-9+/=])")
-# A phone number: optional +, then 8 to 15 digits with single spaces, dots, dashes or brackets.
-_PHONE = re.compile(r"(?<![\w+-])(?:\+|%2B)?\(?\d(?:[\s().-]{0,2}\d){7,14}(?!\w)")
+# A phone number: optional +, then 8 to 15 digits with single spaces, dots, dashes or brackets;
+# not the first group of a UUID that happens to be all digits (a gateway's id in a logged path).
+_PHONE = re.compile(r"(?<![\w+-])(?:\+|%2B)?\(?\d(?:[\s().-]{0,2}\d){7,14}(?!\w)(?!-[0-9a-fA-F]{4}-)")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 

@@ -100,4 +100,8 @@ def test_redact_removes_credentials_tokens_and_numbers(text, secret):
 def test_redact_keeps_what_helps_support():
     text = "provider refused HTTP 400: Twilio error 30008 at 2024-05-07 gateway 0b1e6a2c-8a3e-4d7a-9f0e-1234567890ab"
     assert redact(text) == text
+    # One random id in forty starts with eight digits: it is an id, not a phone number.
+    path = "POST /webhooks/12345678-29c4-46b8-96d2-99f99fa168d9/inbound"
+    assert redact(path) == path
+    assert redact("call 12345678-1 now") == "call [number] now"
     assert len(redact("x" * 1000, cap=300)) == 300
