@@ -83,12 +83,12 @@ def demo_today_seed(*, organization, now: datetime | None = None) -> list[DoseSl
         return []
     tz = zone(schedule.timezone or "UTC")
     window = timedelta(minutes=schedule.response_window_minutes)
-    today = DoseSlot.objects.filter(schedule=schedule, local_date=now.astimezone(tz).date())
     wanted = []
-    if not today.filter(status=Status.TAKEN).exists():
-        wanted.append((now - timedelta(hours=1), Status.TAKEN))
-    if not today.filter(status=Status.MISSED).exists():
-        wanted.append((now - window - timedelta(minutes=30), Status.MISSED))
+    for at, status in ((now - timedelta(hours=1), Status.TAKEN), (now - window - timedelta(minutes=30), Status.MISSED)):
+        # Today's, or one of the last restart's: shortly after midnight the demo's dose is yesterday's.
+        recent = Q(local_date=now.astimezone(tz).date()) | Q(scheduled_at__gte=at - timedelta(hours=1))
+        if not DoseSlot.objects.filter(recent, schedule=schedule, status=status).exists():
+            wanted.append((at, status))
     if not DoseSlot.objects.filter(
         schedule=schedule,
         status__in=DoseSlot.OPEN,
@@ -130,7 +130,7 @@ def demo_history_seed(*, organization, now: datetime | None = None, days: int = 
     the last `days` days and today's doses whose outcome is already settled (the 08:00 dose seen
     at noon), so Today shows every patient's morning, not only what is still to come.
 
-    Idempotent: a schedule that already has a dose before today is left alone. The pattern is
+    Idempotent: a schedule that already has a dose before yesterday is left alone. The pattern is
     fixed (mostly on time, some late, a few missed), differing per patient; the last patient missed
     their latest doses, enough in a row to be on the Follow up list (`demo_follow_up_seed`).
     """
@@ -145,7 +145,9 @@ def demo_history_seed(*, organization, now: datetime | None = None, days: int = 
     for n, schedule in enumerate(schedules):
         tz = zone(schedule.timezone or "UTC")
         today = now.astimezone(tz).date()
-        if DoseSlot.objects.filter(schedule=schedule, local_date__lt=today).exists():
+        # Seeded already if a dose is older than yesterday: today's demo doses, seeded first, fall on
+        # yesterday shortly after midnight.
+        if DoseSlot.objects.filter(schedule=schedule, local_date__lt=today - timedelta(days=1)).exists():
             continue
         first_day = today - timedelta(days=days)
         if schedule.start_date > first_day:

@@ -38,14 +38,21 @@ def test_at_any_hour_there_is_a_dose_due_soon_one_taken_and_one_missed(organizat
     assert missed.window_closes_at < now
 
 
-def test_seeding_again_soon_adds_no_more_demo_doses(organization):
+# Just after midnight the demo's taken and missed doses are yesterday's; at 00:59 the second run's
+# would fall on today.
+@pytest.mark.parametrize("at", [None, (0, 17), (0, 59), (1, 40), (13, 5)])
+def test_seeding_again_soon_adds_no_more_demo_doses_and_keeps_the_history(organization, at):
+    from adherence.demo import DEMO_HISTORY_DAYS
+
     PatientFactory(organization=organization, phone="+12025550101")
-    now = timezone.now()
+    now = timezone.now() if at is None else datetime(2026, 3, 10, *at, 30, tzinfo=UTC)
     demo_seed(organization=organization, now=now)
     count = DoseSlot.objects.count()
 
     assert demo_today_seed(organization=organization, now=now + timedelta(minutes=2)) == []
     assert DoseSlot.objects.count() == count
+    history = DoseSlot.objects.filter(local_time__in=["08:00", "20:00"], scheduled_at__lt=now - timedelta(days=1))
+    assert history.count() >= 2 * (DEMO_HISTORY_DAYS - 1)
 
 
 def test_seed_demo_prints_the_due_dose_and_the_ports_url(capsys, monkeypatch, settings):

@@ -117,12 +117,14 @@ def test_gateway_and_date_filters(staff, log, organization):
 
     second = GatewayFactory(organization=organization, name="backup", is_default=False)
     OutboundMessage.objects.filter(pk=log["failed"].pk).update(gateway=second)
-    today = timezone.localdate()
+    # The organization's days the messages fall on: shortly after midnight the oldest is yesterday's.
+    first = OutboundMessage.objects.get(pk=log["delivered"].pk).created_at.astimezone(organization.zone()).date()
+    last = log["reply"].received_at.astimezone(organization.zone()).date()
 
     assert rows(staff.get(f"/portal/messages/?gateway={second.pk}")) == [str(log["failed"].id)]
-    assert len(rows(staff.get(f"/portal/messages/?from={today}&to={today}"))) == 3
-    assert rows(staff.get(f"/portal/messages/?to={today - timedelta(days=1)}")) == []
-    assert rows(staff.get(f"/portal/messages/?from={today + timedelta(days=1)}")) == []
+    assert len(rows(staff.get(f"/portal/messages/?from={first}&to={last}"))) == 3
+    assert rows(staff.get(f"/portal/messages/?to={first - timedelta(days=1)}")) == []
+    assert rows(staff.get(f"/portal/messages/?from={last + timedelta(days=1)}")) == []
 
 
 @pytest.mark.parametrize(
