@@ -39,6 +39,7 @@ class OrganizationAdmin(TimeZoneChoiceMixin, OrganizationScopedAdmin):
         "name",
         "timezone",
         "default_region",
+        "default_locale",
         "quiet_hours_start",
         "quiet_hours_end",
         "opt_out_keywords",

@@ -64,9 +64,18 @@ class Organization(models.Model):
         help_text="Language of messages to people without a locale, or whose language has no template.",
     )
     # Commands and compliance texts (CTIA): configurable per organization.
-    opt_out_keywords = models.JSONField(default=list, blank=True)
-    opt_in_keywords = models.JSONField(default=list, blank=True)
-    help_keywords = models.JSONField(default=list, blank=True)
+    opt_out_keywords = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='More opt-out words, e.g. ["BAJA", "ARRET"]. STOP, UNSUBSCRIBE, CANCEL, END, QUIT and the '
+        "other standard ones always apply.",
+    )
+    opt_in_keywords = models.JSONField(
+        default=list, blank=True, help_text='Opt-in words, e.g. ["ALTA"]. Empty: START, UNSTOP and YES.'
+    )
+    help_keywords = models.JSONField(
+        default=list, blank=True, help_text='Help words, e.g. ["AYUDA"]. Empty: HELP and INFO.'
+    )
     opt_out_confirmation = models.CharField(
         max_length=320,
         blank=True,

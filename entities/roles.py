@@ -28,9 +28,11 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "entities.consentrecord": ("view", "add"),  # the ledger is append-only
         "gateways.gateway": ALL,
         "gateways.inboundnumber": ALL,
+        "gateways.gatewayroute": ALL,
         "plugins.pluginregistration": ALL,
         "plugins.plugininvocation": ("view", "change"),
         "messaging.keywordcommand": ALL,
+        "messaging.messagetemplate": ALL,
         "messaging.outboundmessage": ("view", "change"),
         "messaging.inboundmessage": VIEW,
         "messaging.optout": ALL,

@@ -316,7 +316,8 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows an authenticator's
 AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
 AUDITLOG_STORE_JSON_CHANGES = True
 AUDITLOG_MASK_CALLABLE = "audit.models.mask"
-# Gateways, plugins, keyword commands, API keys, people, schedules (and organizations' settings).
+# Gateways and routes, plugins, keyword commands, templates, consent programs, API keys, people,
+# schedules (and organizations' settings).
 AUDITLOG_INCLUDE_TRACKING_MODELS = tuple(
     {"model": model, "exclude_fields": ["created_at", "updated_at", "last_used_at", "key_hash"], **options}
     for model, options in [
@@ -330,6 +331,9 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = tuple(
         ("gateways.InboundNumber", {}),
         ("plugins.PluginRegistration", {"mask_fields": ["webhook_secret"]}),
         ("messaging.KeywordCommand", {}),
+        ("messaging.MessageTemplate", {}),  # the texts patients receive
+        ("entities.ConsentProgram", {}),  # what people agree to, and its consent text
+        ("gateways.GatewayRoute", {}),
         ("adherence.MedicationSchedule", {}),
         # Logins (who made whom a superuser or staff); sign-ins themselves are not changes.
         ("auth.User", {"mask_fields": ["password"], "exclude_fields": ["last_login"]}),

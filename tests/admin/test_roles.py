@@ -90,3 +90,25 @@ def test_seed_demo_prints_the_superuser_and_the_organization_admin(capsys):
     user = authenticate(RequestFactory().post("/admin/login/"), username=username, password=password)
     assert user is not None and not user.is_superuser and user.groups.filter(name=ORGANIZATION_ADMIN).exists()
     assert "Admin login" in out
+
+
+def test_an_organization_admin_opens_every_organization_scoped_admin_page(client, capsys, organization):
+    """A page the admin scopes to one organization is one its admins use: none may be forbidden
+    (message templates and gateway routes once were, for a missing role permission)."""
+    from django.contrib import admin
+
+    from entities.tenancy import OrganizationScopedAdmin
+
+    _create(capsys, org=organization.slug, email="lead@clinic.example")
+    client.force_login(OrganizationUser.objects.get(email="lead@clinic.example").user)
+    scoped = [model for model, page in admin.site._registry.items() if isinstance(page, OrganizationScopedAdmin)]
+    home = client.get("/admin/").content.decode()
+
+    forbidden = [m._meta.label for m in scoped if client.get(_changelist(m)).status_code != 200]
+    assert forbidden == []
+    for model in (m for m in scoped if m._meta.model_name in ("messagetemplate", "gatewayroute")):
+        assert _changelist(model) in home  # in the sidebar, where docs/portal.md sends admins
+
+
+def _changelist(model) -> str:
+    return f"/admin/{model._meta.app_label}/{model._meta.model_name}/"

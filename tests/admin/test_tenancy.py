@@ -35,7 +35,8 @@ def test_organization_admin_edits_their_own_organization_settings_only(
 
     response = client.post(
         f"/admin/entities/organization/{organization.pk}/change/",
-        {"name": "Clinic A", "timezone": "Europe/Paris", "default_region": "FR", "quiet_hours_start": "21:00",
+        {"name": "Clinic A", "timezone": "Europe/Paris", "default_region": "FR", "default_locale": "fr",
+         "quiet_hours_start": "21:00",
          "quiet_hours_end": "08:00", "opt_out_keywords": "[]", "opt_in_keywords": "[]", "help_keywords": "[]",
          "exempt_daily_limit": "1", "exempt_weekly_limit": "3",
          "slug": "stolen", "parent": str(other_organization.pk)},
@@ -44,6 +45,7 @@ def test_organization_admin_edits_their_own_organization_settings_only(
     assert response.status_code == 302, response.content.decode()[:2000]
     organization.refresh_from_db()
     assert (organization.timezone, organization.default_region, organization.slug) == ("Europe/Paris", "FR", "demo-org")
+    assert organization.default_locale == "fr"  # messages to people without a locale (docs/portal.md)
     assert organization.parent is None
     assert client.get("/admin/entities/organization/add/").status_code == 403
     assert client.get(f"/admin/entities/organization/{organization.pk}/delete/").status_code == 403
