@@ -179,3 +179,25 @@ def test_changes_to_logins_are_recorded_with_the_password_masked():
     assert entry.actor == root and entry.changes["is_superuser"] == [False, True]
     assert entry.changes["password"] == [MASK, MASK]
     assert "pbkdf2" not in str(entry.changes) and "last_login" not in entry.changes
+
+
+def test_consent_texts_and_routes_are_in_the_trail_with_their_organization(api_client, api_key, organization):
+    """What people agree to and which gateway carries a country's messages are changes an
+    organization must be able to account for."""
+    from entities.models import ConsentProgram
+    from gateways.models import GatewayRoute
+
+    program = {"slug": "reminders", "name": "Reminders", "consentText": "Reply YES for reminders."}
+    created = api_client.post("/api/v1/consent-programs/", program, format="json")
+    assert created.status_code == 201, created.content
+    gateway = GatewayFactory(organization=organization)
+    route = api_client.post("/api/gateways/routes", {"prefix": "+254", "gateway": str(gateway.pk)}, format="json")
+    assert route.status_code == 200, route.content
+
+    (consent,) = entries_for(ConsentProgram)
+    (routed,) = entries_for(GatewayRoute)
+    assert (
+        consent.changes["consent_text"] == [None, "Reply YES for reminders."] and routed.changes["prefix"][1] == "+254"
+    )
+    assert {consent.organization_id, routed.organization_id} == {organization.pk}
+    assert consent.api_key_prefix == api_key.split("_")[1]
