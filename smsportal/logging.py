@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import socket
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -17,6 +19,9 @@ from django.http import HttpRequest
 from smsportal.redact import redact
 
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# A request line as the development server logs it ("GET /portal/messages/?q=... HTTP/1.1"): its
+# query string is what a person typed or sent (a number searched, DHIS2's ?recipient=&message=).
+_QUERY_IN_REQUEST_LINE = re.compile(r"\b((?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) [^\s?]*)\?\S*")
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,11 +32,11 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": redact(_QUERY_IN_REQUEST_LINE.sub(r"\1?[query]", record.getMessage())),
         }
         for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                payload[key] = _safe(value)
+            if key not in _STANDARD_ATTRS and not key.startswith("_") and not isinstance(value, socket.socket):
+                payload[key] = _safe(value)  # (the development server's extra is its client socket)
         if record.exc_info:
             payload["exc_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
         return json.dumps(payload, default=str)

@@ -446,5 +446,9 @@ LOGGING = {
     "formatters": {"json": {"()": "smsportal.logging.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The development server's request lines (`make run`) as JSON lines too, redacted, no query.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -64,3 +64,50 @@ def test_gateway_failures_log_no_numbers_or_bodies(api_client, gateway, log_line
     api_client.post("/api/sms/outbound", {"message": BODY, "recipients": [NUMBER]}, format="json")
 
     _assert_clean(log_lines, NUMBER, BODY)
+
+
+def test_the_development_server_logs_requests_as_json_without_their_query(tmp_path):
+    """`make run` serves with Django's development server, whose request lines carried what a
+    nurse searched and what DHIS2's query-form send put in the URL."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    from tests.polling import wait_until
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}", "DEBUG": "1", "LOG_LEVEL": "INFO"}
+    env.pop("REDIS_URL", None)
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+            cwd=Path(__file__).resolve().parents[2], env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        searched = f"http://127.0.0.1:{port}/portal/messages/?q=%2B{NUMBER[1:]}&text={BODY.replace(' ', '+')}"
+
+        def answered():
+            try:
+                urllib.request.urlopen(searched, timeout=5)  # noqa: S310 — the local test server
+            except urllib.error.HTTPError:
+                pass
+            except OSError:
+                return False
+            return "/portal/messages/" in log.read_text()
+
+        wait_until(answered, timeout=60, what="the development server's request line")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    request = next(line for line in lines if line["logger"] == "django.server")
+    assert request["message"].startswith('"GET /portal/messages/?[query] HTTP/1.1"'), request
+    text = log.read_text()
+    assert NUMBER[1:] not in text and "Secret-diagnosis" not in text, text
