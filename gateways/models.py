@@ -13,6 +13,14 @@ from gateways.providers import type_choices
 from gateways.route_rules import route_clean
 from smsportal.crypto import EncryptedJSONField
 
+MAX_RATE_PER_SECOND = 100_000
+
+
+def validate_rate(value) -> None:
+    """A rate limit is more than 0 and at most MAX_RATE_PER_SECOND; the admin and the API alike."""
+    if value is not None and not 0 < value <= MAX_RATE_PER_SECOND:
+        raise ValidationError(f"must be more than 0 and at most {MAX_RATE_PER_SECOND:,} per second; empty: no limit")
+
 
 class Gateway(models.Model):
     """One provider account of an organization (organization empty = the global fallback).
@@ -44,11 +52,13 @@ class Gateway(models.Model):
     rate_limit_per_second = models.FloatField(
         null=True,
         blank=True,
-        help_text="Messages/s across all workers (segments/s for providers that count segments).",
+        validators=[validate_rate],
+        help_text="Messages/s across all workers (segments/s for providers that count segments). Empty: no limit.",
     )
     sender_rate_limit_per_second = models.FloatField(
         null=True,
         blank=True,
+        validators=[validate_rate],
         help_text="Per sender number: messages/s (segments/s where the provider counts segments), e.g. 1 for a "
         "US long code.",
     )

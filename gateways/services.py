@@ -10,7 +10,7 @@ from django.db import transaction
 from entities.models import Organization
 from gateways.config import as_bool, as_str, config_representation, config_validate, type_from_name
 from gateways.exceptions import ConfigError
-from gateways.models import Gateway, InboundNumber
+from gateways.models import MAX_RATE_PER_SECOND, Gateway, InboundNumber
 from gateways.providers import adapter_class, get_adapter
 from gateways.receive_countries import inbound_number_warning
 from gateways.webhook_url import gateway_webhook_url
@@ -71,8 +71,8 @@ def _rate(value, name: str) -> float | None:
         rate = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number of messages per second", field=name)
-    if not 0 < rate <= 100000:
-        raise ConfigError(f"{name} must be between 0 and 100000", field=name)
+    if not 0 < rate <= MAX_RATE_PER_SECOND:
+        raise ConfigError(f"{name} must be between 0 and {MAX_RATE_PER_SECOND}", field=name)
     return rate
 
 

@@ -83,6 +83,20 @@ def test_invalid_config_shows_the_error_on_the_field(admin_client, organization,
     assert not Gateway.objects.filter(name="g").exists()
 
 
+@pytest.mark.parametrize("field", ["rate_limit_per_second", "sender_rate_limit_per_second"])
+@pytest.mark.parametrize("rate", ["-5", "0", "100001"])
+def test_a_rate_limit_that_is_not_a_rate_is_refused_on_its_field(admin_client, organization, field, rate):
+    gateway = GatewayFactory(organization=organization, name="sim", type="simulator")
+    form = {"organization": organization.pk, "name": "sim", "max_attempts": "3", field: rate}
+
+    response = admin_client.post(f"/admin/gateways/gateway/{gateway.pk}/change/", form)
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    gateway.refresh_from_db()
+    assert getattr(gateway, field) is None
+
+
 @pytest.mark.parametrize("global_gateways", [False, True], ids=["organization", "global"])
 def test_make_default_action_leaves_one_default(admin_client, organization, global_gateways):
     """Global gateways (no organization) serve organizations without their own: one default too."""
