@@ -4,6 +4,8 @@ except for appending a change, source "admin"), and the consent panel of a perso
 from django import forms
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from entities.admin_people import PersonColumnMixin
@@ -90,31 +92,47 @@ class ConsentRecordAdmin(PersonColumnMixin, OrganizationScopedAdmin):
         obj.pk, obj._state.adding = record.pk, False
 
 
+# The panel is a read-only field's HTML: plain tables, spaced inline (no stylesheet of ours there).
+_CELL = 'style="padding: 2px 16px 2px 0; text-align: left; vertical-align: top"'
+
+
+def _row(cells: int, tag: str = "td") -> str:
+    return "<tr>" + f"<{tag} {_CELL}>{{}}</{tag}>" * cells + "</tr>"
+
+
+def _when(value) -> str:
+    """As the admin's lists write times (settings.FORMAT_MODULE_PATH), in the admin's zone."""
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else "—"
+
+
 def consent_panel(person) -> str:
     """A person's consent per program and their last changes, for the person's admin page."""
     if person is None or person.pk is None:
         return "—"
     state = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+        _row(3),
         (
-            (row["program"].name, ConsentStatus(row["status"]).label, row["updated_at"] or "")
+            (row["program"].name, ConsentStatus(row["status"]).label, _when(row["updated_at"]))
             for row in consent_state(person=person)
         ),
     )
     history = format_html_join(
         "",
-        "<li>{} · {} · {} · {} · {}</li>",
+        _row(5),
         (
-            (r.created_at, r.program.name, r.get_status_display(), r.get_source_display(), r.actor)
+            (_when(r.created_at), r.program.name, r.get_status_display(), r.get_source_display(), r.actor)
             for r in consent_history(person=person, limit=10)
         ),
     )
     url = reverse("admin:entities_consentrecord_changelist") + f"?q={person.pk}"
     return format_html(
-        '<table><tr><th>program</th><th>status</th><th>since</th></tr>{}</table><ul>{}</ul><a href="{}">{}</a>',
+        '<table>{}{}</table><p>{}</p><table>{}{}</table><p><a href="{}">{}</a></p>',
+        format_html(_row(3, "th"), "program", "status", "since"),
         state or format_html("<tr><td colspan=3>{}</td></tr>", "No programs."),
-        history,
+        "Last changes",
+        format_html(_row(5, "th"), "when", "program", "status", "how", "by"),
+        history or format_html("<tr><td colspan=5>{}</td></tr>", "No changes yet."),
         url,
         "Full history",
     )

@@ -58,3 +58,25 @@ def test_the_time_zone_is_chosen_from_the_list_of_zones(client, org_a_admin, org
 
     assert choices["America/New_York"] == "America/New York" and "UTC" in choices
     assert 'name="timezone"' in page.content.decode() and "<select" in page.content.decode()
+
+
+def test_a_persons_consent_panel_writes_its_times_as_the_admin_does(client, org_a_admin, org_a):
+    from entities.consent import consent_record
+    from entities.models import ConsentProgram, ConsentRecord, ConsentSource
+    from entities.models_consent import Consent
+
+    org_a.timezone = "America/New_York"
+    org_a.save()
+    patient = factories.PatientFactory(organization=org_a)
+    program = ConsentProgram.objects.create(organization=org_a, slug="reminders", name="Reminders")
+    record = consent_record(
+        organization=org_a, person=patient, program=program, status="opted_in", source=ConsentSource.API
+    )
+    ConsentRecord.objects.filter(pk=record.pk).update(created_at=SENT)
+    Consent.objects.filter(program=program).update(updated_at=SENT)
+    client.force_login(org_a_admin)
+
+    page = client.get(f"/admin/entities/patient/{patient.pk}/change/").content.decode()
+
+    assert page.count("Mon 2 Mar 2026 08:00") == 2  # since, and the change's time
+    assert "2026-03-02 13:00" not in page and "+00:00" not in page
