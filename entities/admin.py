@@ -16,7 +16,7 @@ from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, Orga
 from entities.selectors import phone_number_shared
 from entities.services import api_key_create, api_keys_revoke
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
-from smsportal.admin_base import TimeZoneChoiceMixin
+from smsportal.admin_base import TextWidget, TimeZoneChoiceMixin
 from smsportal.phones import InvalidPhoneNumber, to_e164
 
 SHARED_PHONE_WARNING = (
@@ -81,6 +81,7 @@ class PersonAdminForm(forms.ModelForm):
     phone = forms.CharField(
         required=False,
         max_length=40,
+        widget=TextWidget,
         help_text="International (+12025550199), or national in the organization's default region (202-555-0199).",
     )
 

@@ -15,3 +15,21 @@ def test_no_help_text_holds_what_a_browser_would_take_for_a_tag():
         if tag_like.search(str(getattr(field, "help_text", "") or ""))
     ]
     assert found == []
+
+
+def test_the_patient_phone_field_looks_like_every_other_text_field(client, org_a_admin, org_a):
+    """It is a form field of its own (national numbers are read in the organization's region):
+    drawn without the theme, it looked like read-only text."""
+    import re
+
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory(organization=org_a, phone="+12025550102")
+    client.force_login(org_a_admin)
+    page = client.get(f"/admin/entities/patient/{patient.pk}/change/").content.decode()
+
+    def classes(name: str) -> str:
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+        return re.search(r'class="([^"]*)"', tag).group(1)
+
+    assert classes("phone") == classes("first_name") != ""
