@@ -103,6 +103,7 @@ def api_exception_handler(exc, context):
         field, text = pairs[0]
         if not field and request is not None and not isinstance(_parsed_body(request), dict):
             field = "body"  # a JSON array or scalar where an object belongs
+            errors = {"body": errors.pop("non_field_errors", errors)} if "non_field_errors" in errors else errors
         summary = f"{field}: {text}" if field else text
         body = {"error": summary, "fields": errors}
         if field:

@@ -50,8 +50,8 @@ def check_value(value: Any, field: str = "") -> None:
             continue
         if not isinstance(current, dict | list):
             continue
-        if depth >= MAX_JSON_DEPTH:
-            raise HostileInput(path, f"nested deeper than {MAX_JSON_DEPTH} levels")
+        if depth >= MAX_JSON_DEPTH:  # the request as a whole, as deeper JSON is (the path would be noise)
+            raise HostileInput(field or "body", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         items = current.items() if isinstance(current, dict) else enumerate(current)
         for key, item in items:
             if isinstance(key, str) and (problem := text_problem(key)) is not None:

@@ -44,10 +44,22 @@ def test_deeply_nested_json_is_a_400_on_every_json_write_endpoint(client, api_cl
             assert b"nested" in response.content or b"body" in response.content, (concrete, response.content)
 
 
-def test_deep_json_names_the_body(api_client, gateway):
-    response = api_client.post("/notification/v1/sms/send", DEEP, content_type="application/json")
+@pytest.mark.parametrize(
+    "body",
+    [DEEP, "[" * 40 + "]" * 40, '{"message": "hi", "x": ' + "[" * 40 + "]" * 40 + "}"],
+    ids=["20000", "40", "40 in x"],
+)
+def test_deep_json_names_the_body(api_client, gateway, body):
+    response = api_client.post("/notification/v1/sms/send", body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["field"] == "body" and "nested" in response.json()["error"]
+
+
+def test_an_array_where_an_object_belongs_names_the_body_in_both_places(api_client, gateway):
+    response = api_client.post("/notification/v1/sms/send", "[1, 2]", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "body" and list(response.json()["fields"]) == ["body"]
 
 
 @pytest.mark.parametrize(
