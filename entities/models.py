@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
+from smsportal.locales import validate_locale
+
 # Revocation "by any reasonable means" (FCC, April 2025): always honoured, whatever an organization
 # configures; its own opt-out keywords (ARRET, BAJA) are added to these (messaging/services/keywords.py).
 DEFAULT_OPT_OUT_KEYWORDS = [
@@ -61,6 +63,7 @@ class Organization(models.Model):
         max_length=16,
         blank=True,
         default="en",
+        validators=[validate_locale],
         help_text="Language of messages to people without a locale, or whose language has no template.",
     )
     # Commands and compliance texts (CTIA): configurable per organization.
@@ -214,7 +217,13 @@ class Person(models.Model):
     description = models.CharField(max_length=500, blank=True, default="")
     email = models.EmailField(blank=True, default="")
     phone = PhoneNumberField(blank=True, db_index=True)
-    locale = models.CharField(max_length=16, blank=True, default="en-us")
+    locale = models.CharField(
+        max_length=16,
+        blank=True,
+        default="en-us",
+        validators=[validate_locale],
+        help_text="The language messages to them are sent in, e.g. es or es-MX (docs/portal.md, Texts by language).",
+    )
     gender = models.CharField(max_length=16, choices=Gender.choices, blank=True, default="")
     date_of_birth = models.DateField(null=True, blank=True)
     address_country_code = models.CharField(max_length=2, blank=True, default="")

@@ -8,10 +8,12 @@ both use it. `EntityInputSerializer` reads the same shape back for create and up
 import uuid
 from datetime import UTC, datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from entities.models import Caregiver, EntityType, Organization, Patient, Person
 from mfa.services import mfa_enabled
+from smsportal.locales import validate_locale
 from smsportal.phones import InvalidPhoneNumber, to_e164
 
 # Stable template ids per entity type (BioT templates are per deployment; ours are fixed).
@@ -229,6 +231,13 @@ class EntityInputSerializer(serializers.Serializer):
         custom = {k: v for k, v in data.items() if not k.startswith("_") and k not in self.fields}
         validated["custom_attributes"] = custom
         return validated
+
+    def validate__locale(self, value):
+        try:
+            validate_locale(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages[0]) from None
+        return value
 
     def validate__phone(self, value):
         if not value:

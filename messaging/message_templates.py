@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from smsportal.locales import locale_normalize, locale_valid
 from smsportal.text import text_info
 
 
@@ -113,15 +114,6 @@ class MessageTemplate(models.Model):
 
 
 # --- locales ---------------------------------------------------------------------------------
-
-
-def locale_normalize(locale: str) -> str:
-    return (locale or "").strip().lower().replace("_", "-")
-
-
-def locale_valid(locale: str) -> bool:
-    head, _, tail = locale_normalize(locale).partition("-")
-    return 2 <= len(head) <= 3 and head.isalpha() and (not tail or (2 <= len(tail) <= 8 and tail.isalnum()))
 
 
 def locale_chain(person_locale: str, organization=None) -> list[str]:

@@ -14,11 +14,11 @@ from messaging.message_templates import (
     PLACEHOLDERS,
     MessageTemplate,
     TemplateKind,
-    locale_normalize,
     template_preview,
 )
 from messaging.services.templates import TemplateInvalid, template_save
 from smsportal.exceptions import ApiError
+from smsportal.locales import locale_normalize
 from smsportal.pagination import BoundedLimitOffsetPagination
 
 TAGS = ["Message templates"]

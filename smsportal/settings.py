@@ -226,6 +226,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "Medication schedules", "description": "Reminders and the doses they confirm."},
         {"name": "Follow-ups", "description": "Patients who missed doses in a row or stopped replying, for staff."},
         {"name": "Keyword commands", "description": "Replies by keyword (besides STOP, START and HELP)."},
+        {"name": "Message templates", "description": "The texts smsportal writes itself, by kind and language."},
         {"name": "Plugins", "description": "Plugins, their invocations (retry included) and the keys that sign calls."},
         {"name": "Webhooks", "description": "Providers' inbound and status callbacks (signed by the provider)."},
         {"name": "Operations", "description": "Health checks."},
@@ -248,6 +249,7 @@ SPECTACULAR_SETTINGS = {
         "EntityTypeEnum": "plugins.models.ENTITY_TYPES",
         "KeywordActionEnum": "messaging.models.KeywordCommand.Action",
         "ConsentStatusEnum": ["opted_in", "opted_out", "unknown"],  # entities.models_consent.ConsentStatus
+        "TemplateKindEnum": "messaging.message_templates.TemplateKind",
     },
 }
 

@@ -26,7 +26,7 @@ from adherence.services import schedule_save
 from entities.consent import consent_record
 from entities.services import api_key_create
 from gateways.models import GatewayRoute
-from messaging.models import InboundMessage
+from messaging.models import InboundMessage, MessageTemplate
 from plugins.models import PluginInvocation, PluginRegistration
 from smsportal.wsgi import application
 from tests.factories import (
@@ -166,6 +166,9 @@ def seeded(organization, gateway, bearer):
         "/api/gateways/{uid}": {"uid": gateway.pk},
         "/api/gateways/{route}": {"route": "simulator"},
         "/api/v1/keyword-commands/{id}/": {"id": command.pk},
+        "/api/v1/message-templates/{id}/": {
+            "id": MessageTemplate.objects.create(organization=organization, kind="help", locale="es", text="Ayuda").pk
+        },
         "/api/gateways/routes/{route_id}": {
             "route_id": GatewayRoute.objects.create(organization=organization, prefix="+1", gateway=gateway).pk
         },

@@ -116,6 +116,8 @@ def test_unknown_or_malformed_id_is_a_json_404(api_client, organization, entity_
         ({k: v for k, v in PATIENT.items() if k != "_name"}, "_name"),
         ({**PATIENT, "_name": {"lastName": "X"}}, "_name"),
         ({**PATIENT, "_typo": 1}, "_typo"),
+        ({**PATIENT, "_locale": "5"}, "_locale"),  # the language messages to them are sent in
+        ({**PATIENT, "_locale": "Spanish"}, "_locale"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_and_nothing_is_saved(api_client, organization, payload, field):
