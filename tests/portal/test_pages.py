@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
@@ -351,3 +352,24 @@ def test_a_full_name_finds_the_person_on_today_and_conversations(staff, med_sche
     assert "Ana Lopez" not in staff.get("/portal/?q=Ana+Okafor").content.decode()
     assert "Ana Lopez" in staff.get("/portal/conversations/?q=Ana+Lopez").content.decode()
     assert "Ana Lopez" not in staff.get("/portal/conversations/?q=Ana+Okafor").content.decode()
+
+
+def test_phone_simulator_names_the_day_above_each_days_first_message(staff, organization, gateway, patient):
+    """Times alone made yesterday's 23:29 read as a moment before today's 00:31."""
+    from datetime import UTC, datetime
+
+    from tests.factories import InboundMessageFactory, OutboundMessageFactory
+
+    organization.timezone = "UTC"
+    organization.save()
+    OutboundMessageFactory(organization=organization, gateway=gateway, recipient=str(patient.phone),
+                           body="Evening dose", status="delivered", sent_at=datetime(2026, 3, 9, 23, 29, tzinfo=UTC))  # fmt: skip
+    InboundMessageFactory(organization=organization, originator=str(patient.phone), text="done",
+                          received_at=datetime(2026, 3, 10, 0, 31, tzinfo=UTC))  # fmt: skip
+    InboundMessageFactory(organization=organization, originator=str(patient.phone), text="again",
+                          received_at=datetime(2026, 3, 10, 0, 40, tzinfo=UTC))  # fmt: skip
+
+    phone = staff.get(f"/portal/simulator/?number={quote(str(patient.phone))}&fragment=1").content.decode()
+
+    assert phone.count('class="day-break"') == 2
+    assert phone.index("Mon 9 Mar") < phone.index("Evening dose") < phone.index("Tue 10 Mar") < phone.index("done")

@@ -63,5 +63,5 @@ def test_the_nav_names_the_staff_member_take_it_assigns_to(staff):
 
     page = staff.get("/portal/").content.decode()
 
-    assert f'Log out <span class="username">{me.full_name}</span>' in page
-    assert f'title="Log out {me.full_name} (login nurse)"' in page
+    assert f'<span class="username" title="{me.full_name} (login nurse)">{me.full_name}</span>' in page
+    assert f'aria-label="Log out {me.full_name}">Log out</button>' in page  # the action, apart from the name
