@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run prod test test-postgres lint format worker beat router simulator clean bench
+.PHONY: run seed prod test test-postgres lint format worker beat router simulator clean bench
 
 $(BIN)/.installed: requirements.txt
 	@echo "Installing requirements.txt into $(VENV)…"
@@ -23,10 +23,13 @@ RUN_ENV = DEBUG=$${DEBUG:-1} SMSPORTAL_ALLOW_PRIVATE_URLS=$${SMSPORTAL_ALLOW_PRI
 	SMSPORTAL_PUBLIC_BASE_URL=$${SMSPORTAL_PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}
 
 # The environment lines are not echoed: each command prints what it does.
-run: $(BIN)/.installed
+run: seed
+	@$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# The demo's logins, API key and dose due soon, printed again (with `make run`'s PORT).
+seed: $(BIN)/.installed
 	@$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	@$(RUN_ENV) $(BIN)/python manage.py seed_demo
-	@$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Production on one host (docs/deploy.md): settings from the environment and ENV_FILE (honcho's
 # .env format); refuses to start while `check --deploy` reports an error, then migrates, collects

@@ -56,6 +56,17 @@ def test_make_run_does_not_echo_its_environment_lines(venv):
     assert all(c.endswith("DEBUG=1 BASE=http://127.0.0.1:8199") for c in calls)
 
 
+def test_make_seed_prints_the_demo_again_without_serving(venv):
+    _make("seed", venv)
+
+    calls = (venv / "bin" / "calls.log").read_text().splitlines()
+    assert [c.split(" DEBUG=")[0] for c in calls] == [
+        "python manage.py migrate --noinput",
+        "python manage.py seed_demo",
+    ]
+    assert all(c.endswith("DEBUG=1 BASE=http://127.0.0.1:8199") for c in calls)
+
+
 def test_make_test_does_not_echo_its_command(venv):
     out = _make("test", venv)
 
