@@ -1,6 +1,7 @@
 """Admin: schedules are configured here (with CSV/XLSX import and export); slots, confirmations and
 follow-up items are read-only (staff work on follow-ups in the portal)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
@@ -9,9 +10,10 @@ from import_export.admin import ImportExportModelAdmin
 from adherence.follow_up_models import FollowUp
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
 from adherence.resources import MedicationScheduleResource, PatientResource
+from adherence.schedule_fields import WEEKDAYS, DoseTimesField, ListTextField, LocaleTextsField
 from adherence.services import reminder_send, schedule_set_active, slots_resync
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
-from smsportal.admin_base import TimeZoneChoiceMixin
+from smsportal.admin_base import CheckboxMultipleWidget, TextareaWidget, TextWidget, TimeZoneChoiceMixin
 
 
 class OrgScopedAdmin(OrganizationScopedAdmin):
@@ -35,8 +37,31 @@ class ReadOnlyAdmin(OrgScopedAdmin):
         return False
 
 
+class MedicationScheduleAdminForm(forms.ModelForm):
+    """The lists and texts as the portal's schedule form takes them, not as JSON."""
+
+    dose_times = DoseTimesField(
+        widget=TextWidget, help_text='Times of day in the schedule\'s time zone, e.g. "08:00, 20:00".'
+    )
+    days_of_week = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=CheckboxMultipleWidget, help_text="The days reminders are sent."
+    )
+    reminder_texts = LocaleTextsField(
+        required=False,
+        widget=TextareaWidget(attrs={"rows": 4}),
+        help_text=MedicationSchedule._meta.get_field("reminder_texts").help_text
+        + '. One line per language, e.g. "es: Hola {first_name} …".',
+    )
+    confirm_replies = ListTextField(widget=TextWidget, help_text='Replies that confirm a dose, e.g. "1, Taken".')
+
+    class Meta:
+        model = MedicationSchedule
+        fields = ["dose_times", "days_of_week", "reminder_texts", "confirm_replies"]  # the rest: the fieldsets
+
+
 @admin.register(MedicationSchedule)
 class MedicationScheduleAdmin(TimeZoneChoiceMixin, OrgScopedAdmin, ImportExportModelAdmin):
+    form = MedicationScheduleAdminForm
     resource_classes = [MedicationScheduleResource]
     list_display = [
         "medication",

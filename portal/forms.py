@@ -5,51 +5,15 @@ import re
 from django import forms
 
 from adherence.models import DEFAULT_FOLLOW_UP_MISSED, DEFAULT_FOLLOW_UP_SILENT_DAYS, MedicationSchedule
-from adherence.schedule import known_timezones, parse_dose_time
+from adherence.schedule import known_timezones
+from adherence.schedule_fields import WEEKDAYS, DoseTimesField, ListTextField, LocaleTextsField
 from portal import selectors
 
 MAX_NUMBERS = 100  # numbers typed on the Send page (a list beyond that is an import, not a form)
 
-WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
-
-
-class ListTextField(forms.CharField):
-    """A list edited as text: "08:00, 20:00"."""
-
-    def __init__(self, *, separator=",", **kwargs):
-        self.separator = separator
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value):
-        return f"{self.separator} ".join(map(str, value)) if isinstance(value, list) else value
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        return [part.strip() for part in re.split(r"[,;\n]", text or "") if part.strip()]
-
-
-class LocaleTextsField(forms.CharField):
-    """Reminder texts, one per line: "en: Hi {first_name} …"."""
-
-    widget = forms.Textarea(attrs={"rows": 4})
-
-    def prepare_value(self, value):
-        return "\n".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else value
-
-    def to_python(self, value):
-        texts = {}
-        for line in (super().to_python(value) or "").splitlines():
-            if not line.strip():
-                continue
-            locale, sep, text = line.partition(":")
-            if not sep or not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?", locale.strip()):
-                raise forms.ValidationError(f'"{line.strip()[:40]}": write each line as "en: Your text"')
-            texts[locale.strip().lower()] = text.strip()
-        return texts
-
 
 class ScheduleForm(forms.ModelForm):
-    dose_times = ListTextField(
+    dose_times = DoseTimesField(
         required=False, help_text='Local times, e.g. "08:00, 20:00".', widget=forms.TextInput(attrs={"size": 30})
     )
     days_of_week = forms.TypedMultipleChoiceField(
@@ -87,15 +51,6 @@ class ScheduleForm(forms.ModelForm):
     def clean_follow_up_silent_days(self):
         value = self.cleaned_data.get("follow_up_silent_days")
         return DEFAULT_FOLLOW_UP_SILENT_DAYS if value is None else value
-
-    def clean_dose_times(self):
-        """In the order of the day, whatever order they were typed in; bad ones are left for the
-        schedule's own validation to name."""
-        times = self.cleaned_data["dose_times"]
-        try:
-            return sorted(times, key=parse_dose_time)
-        except ValueError:
-            return times
 
     @staticmethod
     def timezones():

@@ -95,9 +95,9 @@ def test_a_superuser_chooses_the_organization_and_related_rows_must_match_it(
     client, root, organization, other_organization
 ):
     theirs = PatientFactory(organization=other_organization)
-    data = {"patient": str(theirs.pk), "medication": "Metformin", "dose_times": '["08:00"]',
-            "days_of_week": "[0, 1, 2, 3, 4, 5, 6]", "start_date": "2026-06-01", "timezone": "UTC",
-            "reminder_texts": '{"en": "Take {medication}"}', "confirm_replies": '["1"]',
+    data = {"patient": str(theirs.pk), "medication": "Metformin", "dose_times": "08:00",
+            "days_of_week": ["0", "1", "2", "3", "4", "5", "6"], "start_date": "2026-06-01", "timezone": "UTC",
+            "reminder_texts": "en: Take {medication}", "confirm_replies": "1",
             "response_window_minutes": 60, "caregiver_alert_text": "Missed", "active": "on"}  # fmt: skip
 
     no_org = client.post("/admin/adherence/medicationschedule/add/", data)
@@ -108,16 +108,36 @@ def test_a_superuser_chooses_the_organization_and_related_rows_must_match_it(
     assert not MedicationSchedule.objects.exists()
 
 
+def test_an_organization_admin_types_a_schedule_as_in_the_portal_not_as_json(client, org_admin, organization):
+    patient = PatientFactory(organization=organization)
+    data = {"patient": str(patient.pk), "medication": "Metformin", "dose_times": "20:00, 08:00",
+            "days_of_week": ["0", "2", "4"], "start_date": "2026-06-01", "timezone": "UTC",
+            "reminder_texts": "en: Take {medication}\nes_MX: Tome {medication}", "confirm_replies": "1, taken",
+            "response_window_minutes": 60, "caregiver_alert_text": "", "follow_up_missed_doses": 3,
+            "follow_up_silent_days": 3, "active": "on"}  # fmt: skip
+
+    response = client.post("/admin/adherence/medicationschedule/add/", data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    schedule = MedicationSchedule.objects.get()
+    assert (schedule.dose_times, schedule.days_of_week) == (["08:00", "20:00"], [0, 2, 4])
+    assert schedule.reminder_texts == {"en": "Take {medication}", "es-mx": "Tome {medication}"}
+    assert schedule.confirm_replies == ["1", "taken"]
+    page = client.get(f"/admin/adherence/medicationschedule/{schedule.pk}/change/").content.decode()
+    assert 'value="08:00, 20:00"' in page and "[&quot;" not in page  # read back as typed, no JSON
+
+
 @pytest.mark.parametrize(
     "field,value",
-    [("dose_times", "{"), ("dose_times", ""), ("days_of_week", '"monday"'), ("response_window_minutes", "soon"),
-     ("start_date", "yesterday"), ("patient", "not-a-uuid")],
+    [("dose_times", "{"), ("dose_times", ""), ("dose_times", "8am, 20:00"), ("days_of_week", "monday"),
+     ("days_of_week", []), ("reminder_texts", "Take it"), ("reminder_texts", "en: Take {pill}"),
+     ("response_window_minutes", "soon"), ("start_date", "yesterday"), ("patient", "not-a-uuid")],
 )  # fmt: skip
 def test_bad_input_is_a_form_error_naming_the_field(client, org_admin, organization, field, value):
     patient = PatientFactory(organization=organization)
-    data = {"patient": str(patient.pk), "medication": "Metformin", "dose_times": '["08:00"]',
-            "days_of_week": "[0, 1]", "start_date": "2026-06-01", "timezone": "UTC",
-            "reminder_texts": '{"en": "Take {medication}"}', "confirm_replies": '["1"]',
+    data = {"patient": str(patient.pk), "medication": "Metformin", "dose_times": "08:00",
+            "days_of_week": ["0", "1"], "start_date": "2026-06-01", "timezone": "UTC",
+            "reminder_texts": "en: Take {medication}", "confirm_replies": "1",
             "response_window_minutes": 60, "caregiver_alert_text": "Missed"}  # fmt: skip
 
     response = client.post("/admin/adherence/medicationschedule/add/", {**data, field: value})

@@ -104,7 +104,7 @@ def b_choice(field, b_rows: dict, b_org: Organization):
         for m, rows in b_rows.items():
             if (issubclass(m, model) or issubclass(model, m)) and rows:
                 return str(next(iter(rows)))
-    elif isinstance(field, forms.ChoiceField) and "organization" in field.label.lower():
+    elif isinstance(field, forms.ChoiceField) and "organization" in (field.label or "").lower():
         return str(b_org.pk)
     return None
 

@@ -362,8 +362,9 @@ def test_phone_simulator_names_the_day_above_each_days_first_message(staff, orga
 
     organization.timezone = "UTC"
     organization.save()
+    evening = datetime(2026, 3, 9, 23, 29, tzinfo=UTC)
     OutboundMessageFactory(organization=organization, gateway=gateway, recipient=str(patient.phone),
-                           body="Evening dose", status="delivered", sent_at=datetime(2026, 3, 9, 23, 29, tzinfo=UTC))  # fmt: skip
+                           body="Evening dose", status="delivered", sent_at=evening)  # fmt: skip
     InboundMessageFactory(organization=organization, originator=str(patient.phone), text="done",
                           received_at=datetime(2026, 3, 10, 0, 31, tzinfo=UTC))  # fmt: skip
     InboundMessageFactory(organization=organization, originator=str(patient.phone), text="again",

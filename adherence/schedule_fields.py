@@ -1,0 +1,59 @@
+"""A schedule's list and mapping settings as staff type them, for the portal's schedule form and
+the admin's: dose times and confirming replies as "08:00, 20:00", days as Mon … Sun boxes, reminder
+texts one line per language. The schedule's own validation (`schedule_validate`) names what is wrong."""
+
+import re
+
+from django import forms
+
+from adherence.schedule import parse_dose_time
+from smsportal.locales import locale_normalize
+
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+
+
+class ListTextField(forms.CharField):
+    """A list edited as text: "08:00, 20:00"."""
+
+    def __init__(self, *, separator=",", **kwargs):
+        self.separator = separator
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return f"{self.separator} ".join(map(str, value)) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return [part.strip() for part in re.split(r"[,;\n]", text or "") if part.strip()]
+
+
+class LocaleTextsField(forms.CharField):
+    """Reminder texts, one per line: "en: Hi {first_name} …"."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        return "\n".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else value
+
+    def to_python(self, value):
+        texts = {}
+        for line in (super().to_python(value) or "").splitlines():
+            if not line.strip():
+                continue
+            locale, sep, text = line.partition(":")
+            if not sep or not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?", locale.strip()):
+                raise forms.ValidationError(f'"{line.strip()[:40]}": write each line as "en: Your text"')
+            texts[locale_normalize(locale)] = text.strip()
+        return texts
+
+
+class DoseTimesField(ListTextField):
+    """Dose times in the order of the day, whatever order they were typed in; bad ones are left for
+    the schedule's own validation to name."""
+
+    def to_python(self, value):
+        times = super().to_python(value)
+        try:
+            return sorted(times, key=parse_dose_time)
+        except ValueError:
+            return times
