@@ -52,7 +52,7 @@ def _setup(request, following):
         "error": error,
         "qr_svg": segno.make(device.config_url, error="m").svg_inline(scale=4, title="Authenticator QR code"),
         "secret": _grouped(device.bin_key),
-        "required": services.mfa_required(user) or request.user.is_superuser,
+        "required": services.mfa_required(user),  # a superuser only where second factors are enforced
     }
     return render(request, "mfa/setup.html", context, status=400 if error else 200)
 
