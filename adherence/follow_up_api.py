@@ -16,6 +16,7 @@ from adherence.models import FollowUp, FollowUpEvent
 from entities.models import OrganizationUser
 from entities.selectors import scope_to_user
 from smsportal.exceptions import ApiError
+from smsportal.serializer_fields import StrictCharField
 
 
 class FollowUpEventSerializer(serializers.ModelSerializer):
@@ -64,12 +65,12 @@ class AssignSerializer(serializers.Serializer):
 
 class OutcomeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=FollowUp.Outcome.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=services.NOTE_MAX, default="")
+    note = StrictCharField(required=False, allow_blank=True, max_length=services.NOTE_MAX, default="")
     close = serializers.BooleanField(required=False, default=False)
 
 
 class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=services.NOTE_MAX, default="")
+    note = StrictCharField(required=False, allow_blank=True, max_length=services.NOTE_MAX, default="")
 
 
 @extend_schema_view(

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from adherence.models import DoseSlot, MedicationSchedule
 from adherence.schedule import schedule_validate
 from entities.models import Patient
+from smsportal.serializer_fields import StrictCharField
 
 # model field → API name
 FIELD_NAMES = {
@@ -27,20 +28,20 @@ FIELD_NAMES = {
 
 class MedicationScheduleSerializer(serializers.ModelSerializer):
     patientId = serializers.PrimaryKeyRelatedField(source="patient", queryset=Patient.objects.none())
-    doseTimes = serializers.ListField(source="dose_times", child=serializers.CharField(), allow_empty=True)
+    doseTimes = serializers.ListField(source="dose_times", child=StrictCharField(), allow_empty=True)
     daysOfWeek = serializers.ListField(
         source="days_of_week", child=serializers.IntegerField(min_value=0, max_value=6), required=False
     )
     startDate = serializers.DateField(source="start_date")
     endDate = serializers.DateField(source="end_date", required=False, allow_null=True)
-    timezone = serializers.CharField(max_length=64, required=False)
-    reminderTexts = serializers.DictField(source="reminder_texts", child=serializers.CharField(), required=False)
-    confirmReplies = serializers.ListField(source="confirm_replies", child=serializers.CharField(), required=False)
+    timezone = StrictCharField(max_length=64, required=False)
+    reminderTexts = serializers.DictField(source="reminder_texts", child=StrictCharField(), required=False)
+    confirmReplies = serializers.ListField(source="confirm_replies", child=StrictCharField(), required=False)
     responseWindowMinutes = serializers.IntegerField(
         source="response_window_minutes", min_value=1, max_value=1440, required=False
     )
     alertCaregivers = serializers.BooleanField(source="alert_caregivers", required=False)
-    caregiverAlertText = serializers.CharField(
+    caregiverAlertText = StrictCharField(
         source="caregiver_alert_text", max_length=320, required=False, allow_blank=True
     )
     followUpMissedDoses = serializers.IntegerField(

@@ -15,6 +15,7 @@ from entities.models import Caregiver, EntityType, Organization, Patient, Person
 from mfa.services import mfa_enabled
 from smsportal.locales import validate_locale
 from smsportal.phones import InvalidPhoneNumber, to_e164
+from smsportal.serializer_fields import StrictCharField
 
 # Stable template ids per entity type (BioT templates are per deployment; ours are fixed).
 _TEMPLATE_NAMESPACE = uuid.UUID("6f1d7c3e-2b4a-4c55-9a8e-5d0e1b7f9c21")
@@ -132,17 +133,17 @@ def entity_biot_representation(entity: Person) -> dict:
 
 
 class NameSerializer(serializers.Serializer):
-    firstName = serializers.CharField(max_length=100)  # noqa: N815 — BioT's wire names
-    lastName = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")  # noqa: N815
+    firstName = StrictCharField(max_length=100)  # noqa: N815 — BioT's wire names
+    lastName = StrictCharField(max_length=100, required=False, allow_blank=True, default="")  # noqa: N815
 
 
 class AddressSerializer(serializers.Serializer):
-    countryCode = serializers.CharField(max_length=2, required=False, allow_blank=True, allow_null=True)  # noqa: N815
-    state = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    city = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    zipCode = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True)  # noqa: N815
-    address1 = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
-    address2 = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    countryCode = StrictCharField(max_length=2, required=False, allow_blank=True, allow_null=True)  # noqa: N815
+    state = StrictCharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    city = StrictCharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    zipCode = StrictCharField(max_length=20, required=False, allow_blank=True, allow_null=True)  # noqa: N815
+    address1 = StrictCharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    address2 = StrictCharField(max_length=200, required=False, allow_blank=True, allow_null=True)
 
 
 class MfaSerializer(serializers.Serializer):
@@ -196,15 +197,15 @@ class EntityInputSerializer(serializers.Serializer):
     """
 
     _name = NameSerializer()
-    _description = serializers.CharField(max_length=500, required=False, allow_blank=True, allow_null=True)
+    _description = StrictCharField(max_length=500, required=False, allow_blank=True, allow_null=True)
     _email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
-    _phone = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
-    _locale = serializers.CharField(max_length=16, required=False, allow_blank=True, allow_null=True)
+    _phone = StrictCharField(max_length=32, required=False, allow_blank=True, allow_null=True)
+    _locale = StrictCharField(max_length=16, required=False, allow_blank=True, allow_null=True)
     _gender = serializers.ChoiceField(choices=Person.Gender.choices, required=False, allow_blank=True, allow_null=True)
     _dateOfBirth = serializers.DateField(required=False, allow_null=True)  # noqa: N815
     _address = AddressSerializer(required=False, allow_null=True)
     _mfa = MfaSerializer(required=False, allow_null=True)
-    _nationalId = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True)  # noqa: N815
+    _nationalId = StrictCharField(max_length=64, required=False, allow_blank=True, allow_null=True)  # noqa: N815
     _enabled = serializers.ChoiceField(choices=Person.Enabled.choices, required=False)
     _canLogin = serializers.BooleanField(required=False)  # noqa: N815
     _invitationAccepted = serializers.BooleanField(required=False)  # noqa: N815

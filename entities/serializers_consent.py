@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from entities.models import ConsentProgram, ConsentRecord, ConsentStatus
 from entities.models_consent import SEND_SOURCES
+from smsportal.serializer_fields import StrictCharField
 
 
 def _time(value):
@@ -12,7 +13,7 @@ def _time(value):
 
 class ConsentProgramSerializer(serializers.ModelSerializer):
     requireConsent = serializers.BooleanField(source="require_consent", required=False)  # noqa: N815
-    consentText = serializers.CharField(  # noqa: N815
+    consentText = StrictCharField(  # noqa: N815
         source="consent_text", required=False, allow_blank=True, max_length=640
     )
     sources = serializers.ListField(
@@ -73,12 +74,12 @@ class PersonConsentSerializer(serializers.Serializer):
 class ConsentChangeSerializer(serializers.Serializer):
     """A consent change recorded over the API (source `api`)."""
 
-    program = serializers.CharField(max_length=50, help_text="The program's slug.")
+    program = StrictCharField(max_length=50, help_text="The program's slug.")
     status = serializers.ChoiceField(choices=ConsentStatus.values)
-    text = serializers.CharField(
+    text = StrictCharField(
         required=False, allow_blank=True, max_length=2000, help_text="The text the person agreed to."
     )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    note = StrictCharField(required=False, allow_blank=True, max_length=500)
 
 
 def person_consent_representation(*, person, state: list[dict], history) -> dict:

@@ -8,19 +8,9 @@ from rest_framework import serializers
 from messaging.models import OutboundMessage
 from smsportal.dhis2 import dhis2_time
 from smsportal.phones import InvalidPhoneNumber, to_e164
+from smsportal.serializer_fields import StrictCharField
 
 Status = OutboundMessage.Status
-
-
-class StrictCharField(serializers.CharField):
-    """A string, and only a string: a number or list where text belongs is a mistyped field."""
-
-    default_error_messages = {"invalid": "must be a string"}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class ValidUntilField(serializers.DateTimeField):
@@ -135,7 +125,7 @@ class Dhis2OutboundInputSerializer(serializers.Serializer):
         allow_empty=True,
         help_text="Numbers in international format; a leading 00 means +. Duplicates collapse.",
     )
-    subject = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    subject = StrictCharField(required=False, allow_blank=True, max_length=200)
     validUntil = ValidUntilField()  # noqa: N815
     program = StrictCharField(
         required=False,

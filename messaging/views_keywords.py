@@ -11,6 +11,7 @@ from messaging.models import KeywordCommand
 from messaging.services.keyword_commands import KeywordCommandInvalid, keyword_command_save
 from smsportal.exceptions import ApiError
 from smsportal.pagination import BoundedLimitOffsetPagination
+from smsportal.serializer_fields import StrictCharField
 
 _FIELDS = {
     "keyword": "keyword",
@@ -33,10 +34,10 @@ class KeywordCommandOutputSerializer(serializers.ModelSerializer):
 
 
 class KeywordCommandInputSerializer(serializers.Serializer):
-    keyword = serializers.CharField(max_length=40, help_text="One word; stored upper-case")
+    keyword = StrictCharField(max_length=40, help_text="One word; stored upper-case")
     action = serializers.ChoiceField(choices=KeywordCommand.Action.choices)
-    pluginName = serializers.CharField(max_length=100, required=False, allow_blank=True)  # noqa: N815
-    replyText = serializers.CharField(max_length=320, required=False, allow_blank=True)  # noqa: N815
+    pluginName = StrictCharField(max_length=100, required=False, allow_blank=True)  # noqa: N815
+    replyText = StrictCharField(max_length=320, required=False, allow_blank=True)  # noqa: N815
     enabled = serializers.BooleanField(required=False)
 
 

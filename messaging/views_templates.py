@@ -20,6 +20,7 @@ from messaging.services.templates import TemplateInvalid, template_save
 from smsportal.exceptions import ApiError
 from smsportal.locales import locale_normalize
 from smsportal.pagination import BoundedLimitOffsetPagination
+from smsportal.serializer_fields import StrictCharField
 
 TAGS = ["Message templates"]
 
@@ -46,8 +47,8 @@ class MessageTemplateOutputSerializer(serializers.ModelSerializer):
 
 class MessageTemplateInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=TemplateKind.choices)
-    locale = serializers.CharField(max_length=16, help_text='A language ("es") or language-region ("es-mx").')
-    text = serializers.CharField(max_length=1600, help_text="Placeholders in braces; each kind accepts its own.")
+    locale = StrictCharField(max_length=16, help_text='A language ("es") or language-region ("es-mx").')
+    text = StrictCharField(max_length=1600, help_text="Placeholders in braces; each kind accepts its own.")
 
 
 class TemplateKindSerializer(serializers.Serializer):

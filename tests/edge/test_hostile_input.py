@@ -187,3 +187,29 @@ def test_a_generic_webhook_with_a_nul_in_a_json_field_is_a_400(client, organizat
     assert response.status_code == 400
     assert response.json()["field"] == "text"
     assert not InboundMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "method, path, body, field",
+    [
+        ("post", "/api/sms/outbound", {"message": "hi", "recipients": ["+4740612345"], "subject": 5}, "subject"),
+        ("post", "/api/v1/patients/", {"_name": {"firstName": 7}, "_phone": "+12025550150"}, "_name.firstName"),
+        ("post", "/api/v1/patients/", {"_name": {"firstName": "A"}, "_locale": 5}, "_locale"),
+        ("post", "/api/v1/keyword-commands", {"keyword": True, "action": "ignore"}, "keyword"),
+        ("post", "/api/v1/message-templates", {"kind": "help", "locale": "es", "text": 12}, "text"),
+        ("post", "/api/v1/consent-programs/", {"slug": "r", "name": "R", "consentText": 1}, "consentText"),
+    ],
+)
+def test_a_number_or_boolean_where_text_belongs_is_a_400_naming_the_field(
+    api_client, gateway, method, path, body, field
+):
+    """DRF's CharField stored "5" for a 5: an integrator's mistyped field should be refused."""
+    response = getattr(api_client, method)(path, body, format="json")
+
+    assert response.status_code == 400, response.content
+    answer = response.json()
+    named = (
+        answer.get("field") or (answer.get("response") or {}).get("field") or next(iter(answer.get("fields", {})), "")
+    )
+    assert named == field or field in answer.get("fields", {}) or field in str(answer), answer
+    assert "must be a string" in str(answer), answer
