@@ -10,10 +10,11 @@ from import_export.admin import ImportExportModelAdmin
 from adherence.follow_up_models import FollowUp
 from adherence.models import DoseConfirmation, DoseSlot, MedicationSchedule, PatientRoster
 from adherence.resources import MedicationScheduleResource, PatientResource
-from adherence.schedule_fields import WEEKDAYS, DoseTimesField, ListTextField, LocaleTextsField
+from adherence.schedule_fields import WEEKDAYS, DoseTimesField, LocaleTextsField
 from adherence.services import reminder_send, schedule_set_active, slots_resync
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
 from smsportal.admin_base import CheckboxMultipleWidget, TextareaWidget, TextWidget, TimeZoneChoiceMixin
+from smsportal.form_fields import ListTextField
 
 
 class OrgScopedAdmin(OrganizationScopedAdmin):

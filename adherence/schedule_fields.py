@@ -7,24 +7,10 @@ import re
 from django import forms
 
 from adherence.schedule import parse_dose_time
+from smsportal.form_fields import ListTextField
 from smsportal.locales import locale_normalize
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
-
-
-class ListTextField(forms.CharField):
-    """A list edited as text: "08:00, 20:00"."""
-
-    def __init__(self, *, separator=",", **kwargs):
-        self.separator = separator
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value):
-        return f"{self.separator} ".join(map(str, value)) if isinstance(value, list) else value
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        return [part.strip() for part in re.split(r"[,;\n]", text or "") if part.strip()]
 
 
 class LocaleTextsField(forms.CharField):

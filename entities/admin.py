@@ -17,6 +17,7 @@ from entities.selectors import phone_number_shared
 from entities.services import api_key_create, api_keys_revoke
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
 from smsportal.admin_base import TextWidget, TimeZoneChoiceMixin
+from smsportal.form_fields import ListTextField
 from smsportal.phones import InvalidPhoneNumber, to_e164
 
 SHARED_PHONE_WARNING = (
@@ -25,9 +26,36 @@ SHARED_PHONE_WARNING = (
 )
 
 
+def _keywords_field(name: str) -> ListTextField:
+    return ListTextField(required=False, widget=TextWidget, help_text=Organization._meta.get_field(name).help_text)
+
+
+class OrganizationAdminForm(forms.ModelForm):
+    """Keywords typed as "BAJA, ARRET", not as JSON; stored upper-case as SMS commands compare them."""
+
+    opt_out_keywords = _keywords_field("opt_out_keywords")
+    opt_in_keywords = _keywords_field("opt_in_keywords")
+    help_keywords = _keywords_field("help_keywords")
+
+    KEYWORDS = ("opt_out_keywords", "opt_in_keywords", "help_keywords")
+
+    class Meta:
+        model = Organization
+        fields = ["opt_out_keywords", "opt_in_keywords", "help_keywords"]  # the rest: the admin's fields
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.KEYWORDS:
+            if cleaned.get(name) is not None:
+                cleaned[name] = list(dict.fromkeys(" ".join(k.upper().split()) for k in cleaned[name]))
+        return cleaned
+
+
 @admin.register(Organization)
 class OrganizationAdmin(TimeZoneChoiceMixin, OrganizationScopedAdmin):
     """Superusers manage every organization; an organization's admin edits its own settings only."""
+
+    form = OrganizationAdminForm
 
     list_display = ["name", "slug", "default_region", "timezone", "created_at"]
     search_fields = ["name", "slug"]

@@ -127,11 +127,12 @@ def consent_panel(person) -> str:
     )
     url = reverse("admin:entities_consentrecord_changelist") + f"?q={person.pk}"
     return format_html(
-        '<table>{}{}</table><p>{}</p><table>{}{}</table><p><a href="{}">{}</a></p>',
-        format_html(_row(3, "th"), "program", "status", "since"),
+        '<table>{}{}</table><p style="margin: 12px 0 4px; font-weight: 600">{}</p><table>{}{}</table>'
+        '<p style="margin-top: 8px"><a href="{}" style="text-decoration: underline">{}</a></p>',
+        format_html(_row(3, "th"), "Program", "Status", "Since"),
         state or format_html("<tr><td colspan=3>{}</td></tr>", "No programs."),
         "Last changes",
-        format_html(_row(5, "th"), "when", "program", "status", "how", "by"),
+        format_html(_row(5, "th"), "When", "Program", "Status", "How", "By"),
         history or format_html("<tr><td colspan=5>{}</td></tr>", "No changes yet."),
         url,
         "Full history",

@@ -70,14 +70,14 @@ class Organization(models.Model):
     opt_out_keywords = models.JSONField(
         default=list,
         blank=True,
-        help_text='More opt-out words, e.g. ["BAJA", "ARRET"]. STOP, UNSUBSCRIBE, CANCEL, END, QUIT and the '
-        "other standard ones always apply.",
+        help_text='More opt-out words, comma-separated, e.g. "BAJA, ARRET". Empty: the standard ones only '
+        "(STOP, UNSUBSCRIBE, CANCEL, END, QUIT …), which always apply.",
     )
     opt_in_keywords = models.JSONField(
-        default=list, blank=True, help_text='Opt-in words, e.g. ["ALTA"]. Empty: START, UNSTOP and YES.'
+        default=list, blank=True, help_text='Opt-in words, comma-separated, e.g. "ALTA". Empty: START, UNSTOP and YES.'
     )
     help_keywords = models.JSONField(
-        default=list, blank=True, help_text='Help words, e.g. ["AYUDA"]. Empty: HELP and INFO.'
+        default=list, blank=True, help_text='Help words, comma-separated, e.g. "AYUDA". Empty: HELP and INFO.'
     )
     opt_out_confirmation = models.CharField(
         max_length=320,

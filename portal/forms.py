@@ -6,8 +6,9 @@ from django import forms
 
 from adherence.models import DEFAULT_FOLLOW_UP_MISSED, DEFAULT_FOLLOW_UP_SILENT_DAYS, MedicationSchedule
 from adherence.schedule import known_timezones
-from adherence.schedule_fields import WEEKDAYS, DoseTimesField, ListTextField, LocaleTextsField
+from adherence.schedule_fields import WEEKDAYS, DoseTimesField, LocaleTextsField
 from portal import selectors
+from smsportal.form_fields import ListTextField
 
 MAX_NUMBERS = 100  # numbers typed on the Send page (a list beyond that is an import, not a form)
 

@@ -37,7 +37,7 @@ def test_organization_admin_edits_their_own_organization_settings_only(
         f"/admin/entities/organization/{organization.pk}/change/",
         {"name": "Clinic A", "timezone": "Europe/Paris", "default_region": "FR", "default_locale": "fr",
          "quiet_hours_start": "21:00",
-         "quiet_hours_end": "08:00", "opt_out_keywords": "[]", "opt_in_keywords": "[]", "help_keywords": "[]",
+         "quiet_hours_end": "08:00", "opt_out_keywords": "baja,  Arret", "opt_in_keywords": "", "help_keywords": "ayuda",
          "exempt_daily_limit": "1", "exempt_weekly_limit": "3",
          "slug": "stolen", "parent": str(other_organization.pk)},
     )  # fmt: skip
@@ -46,6 +46,8 @@ def test_organization_admin_edits_their_own_organization_settings_only(
     organization.refresh_from_db()
     assert (organization.timezone, organization.default_region, organization.slug) == ("Europe/Paris", "FR", "demo-org")
     assert organization.default_locale == "fr"  # messages to people without a locale (docs/portal.md)
+    assert (organization.opt_out_keywords, organization.opt_in_keywords) == (["BAJA", "ARRET"], [])  # typed, not JSON
+    assert "BAJA" in organization.keywords("opt_out") and organization.keywords("help") == ["AYUDA"]
     assert organization.parent is None
     assert client.get("/admin/entities/organization/add/").status_code == 403
     assert client.get(f"/admin/entities/organization/{organization.pk}/delete/").status_code == 403
