@@ -1,19 +1,6 @@
-from django.urls import re_path
+from messaging.views_templates import MessageTemplateViewSet
+from smsportal.routers import OptionalSlashRouter
 
-from messaging import views_templates
-
-urlpatterns = [
-    re_path(
-        r"^api/v1/message-templates/?$", views_templates.MessageTemplateListApi.as_view(), name="message-templates"
-    ),
-    re_path(
-        r"^api/v1/message-templates/kinds/?$",
-        views_templates.MessageTemplateKindsApi.as_view(),
-        name="message-template-kinds",
-    ),
-    re_path(
-        r"^api/v1/message-templates/(?P<pk>[0-9]{1,18})/?$",
-        views_templates.MessageTemplateDetailApi.as_view(),
-        name="message-template",
-    ),
-]
+router = OptionalSlashRouter()
+router.register("api/v1/message-templates", MessageTemplateViewSet, basename="message-template")
+urlpatterns = router.urls

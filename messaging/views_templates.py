@@ -2,11 +2,10 @@
 "Message templates"), and `/api/v1/message-templates/kinds`: what each kind is for, the
 placeholders it accepts and the built-in English text sent when no template matches."""
 
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from entities.selectors import organization_for_user, scope_to_user
 from messaging.message_templates import (
@@ -67,68 +66,50 @@ def _save(template: MessageTemplate, request, *, partial: bool) -> MessageTempla
         raise ApiError(str(exc), field=exc.field, status_code=exc.status_code) from None
 
 
+_OUT = MessageTemplateOutputSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(responses=_OUT(many=True)),
+    create=extend_schema(request=MessageTemplateInputSerializer, responses={201: _OUT}),
+    update=extend_schema(request=MessageTemplateInputSerializer, responses=_OUT),
+    partial_update=extend_schema(request=MessageTemplateInputSerializer, responses=_OUT),
+)
 @extend_schema(tags=TAGS)
-class MessageTemplateListApi(APIView):
-    """GET: the organization's templates (`?kind=`, `?locale=`). POST: add one."""
+class MessageTemplateViewSet(viewsets.ModelViewSet):
+    """The organization's templates (`?kind=`, `?locale=`); one deleted falls back as docs/api.md
+    describes (the organization's default locale, then the built-in English text)."""
 
+    serializer_class = _OUT
     pagination_class = BoundedLimitOffsetPagination
+    lookup_value_regex = "[0-9]{1,18}"
 
-    @extend_schema(responses=MessageTemplateOutputSerializer(many=True))
-    def get(self, request):
-        queryset = scope_to_user(MessageTemplate.objects.all(), request.user).order_by("kind", "locale", "id")
-        if kind := request.query_params.get("kind"):
+    def get_queryset(self):
+        queryset = scope_to_user(MessageTemplate.objects.all(), self.request.user).order_by("kind", "locale", "id")
+        if self.action != "list":
+            return queryset
+        if kind := self.request.query_params.get("kind"):
             if kind not in TemplateKind.values:
                 raise ApiError(f"kind: one of {', '.join(TemplateKind.values)}", field="kind")
             queryset = queryset.filter(kind=kind)
-        if locale := request.query_params.get("locale"):
+        if locale := self.request.query_params.get("locale"):
             queryset = queryset.filter(locale=locale_normalize(locale))
-        paginator = BoundedLimitOffsetPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(MessageTemplateOutputSerializer(page, many=True).data)
+        return queryset
 
-    @extend_schema(request=MessageTemplateInputSerializer, responses={201: MessageTemplateOutputSerializer})
-    def post(self, request):
+    def create(self, request, *args, **kwargs):
         organization = organization_for_user(request.user)
         if organization is None:
             raise ApiError("act as an organization: use an organization's API key", status_code=403)
         template = _save(MessageTemplate(organization=organization), request, partial=False)
-        return Response(MessageTemplateOutputSerializer(template).data, status=201)
+        return Response(_OUT(template).data, status=201)
 
+    def update(self, request, *args, partial=False, **kwargs):
+        return Response(_OUT(_save(self.get_object(), request, partial=partial)).data)
 
-@extend_schema(tags=TAGS)
-class MessageTemplateDetailApi(APIView):
-    """GET, PUT (all fields), PATCH (some), DELETE one template of the organization. Without it,
-    its kind and locale fall back as docs/api.md describes (the organization's default locale, then
-    the built-in English text)."""
-
-    def _get(self, request, pk) -> MessageTemplate:
-        return get_object_or_404(scope_to_user(MessageTemplate.objects.all(), request.user), pk=pk)
-
-    @extend_schema(responses=MessageTemplateOutputSerializer)
-    def get(self, request, pk):
-        return Response(MessageTemplateOutputSerializer(self._get(request, pk)).data)
-
-    @extend_schema(request=MessageTemplateInputSerializer, responses=MessageTemplateOutputSerializer)
-    def put(self, request, pk):
-        template = _save(self._get(request, pk), request, partial=False)
-        return Response(MessageTemplateOutputSerializer(template).data)
-
-    @extend_schema(request=MessageTemplateInputSerializer, responses=MessageTemplateOutputSerializer)
-    def patch(self, request, pk):
-        template = _save(self._get(request, pk), request, partial=True)
-        return Response(MessageTemplateOutputSerializer(template).data)
-
-    @extend_schema(responses={204: None})
-    def delete(self, request, pk):
-        self._get(request, pk).delete()
-        return Response(status=204)
-
-
-@extend_schema(tags=TAGS, responses=TemplateKindSerializer(many=True))
-class MessageTemplateKindsApi(APIView):
-    """GET: every kind of text smsportal writes itself, the placeholders it accepts and its built-in text."""
-
-    def get(self, request):
+    @extend_schema(responses=TemplateKindSerializer(many=True))
+    @action(detail=False, pagination_class=None)
+    def kinds(self, request):
+        """Every kind of text smsportal writes itself, the placeholders it accepts and its built-in text."""
         return Response(
             [
                 {

@@ -1,10 +1,10 @@
 """Keyword commands (the reply's first word picks an action): create, change and delete, one
 organization's at a time. The API (messaging/views_keywords.py) and the admin share these rules."""
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from messaging.models import KeywordCommand
+from smsportal.model_changes import changes_problem
 
 
 class KeywordCommandInvalid(ValueError):
@@ -21,13 +21,9 @@ _JSON_NAMES = {"keyword": "keyword", "action": "action", "plugin_name": "pluginN
 def keyword_command_save(*, command: KeywordCommand, changes: dict) -> KeywordCommand:
     """Apply `changes` (model field → value), validate as the admin does, save. Nothing is saved
     when refused; a keyword the organization already has, or a built-in one, is refused too."""
-    for name, value in changes.items():
-        setattr(command, name, value)
-    try:
-        command.full_clean(exclude=["organization"])
-    except ValidationError as exc:
-        name, messages = next(iter(exc.message_dict.items()))
-        raise KeywordCommandInvalid(f"{_JSON_NAMES.get(name, name)}: {messages[0]}", field=_JSON_NAMES.get(name, name))
+    if problem := changes_problem(command, changes, exclude=["organization"]):
+        name, message = problem
+        raise KeywordCommandInvalid(f"{_JSON_NAMES.get(name, name)}: {message}", field=_JSON_NAMES.get(name, name))
     builtin = {kind for kind in ("opt_out", "opt_in", "help") if command.keyword in command.organization.keywords(kind)}
     if builtin:
         raise KeywordCommandInvalid(

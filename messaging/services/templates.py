@@ -3,10 +3,10 @@ create, change and delete, one organization's at a time. The API (messaging/view
 and the admin share these rules: the model's clean() normalises the locale and refuses an unknown
 placeholder or a text over the segment limit."""
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from messaging.message_templates import MessageTemplate
+from smsportal.model_changes import changes_problem
 
 
 class TemplateInvalid(ValueError):
@@ -20,14 +20,10 @@ class TemplateInvalid(ValueError):
 def template_save(*, template: MessageTemplate, changes: dict) -> MessageTemplate:
     """Apply `changes` (kind, locale, text), validate as the admin does, save. Nothing is saved
     when refused; a second template of the same kind and locale is refused, naming the locale."""
-    for name, value in changes.items():
-        setattr(template, name, value)
-    try:
-        template.full_clean(exclude=["organization"])
-    except ValidationError as exc:
-        name, messages = next(iter(exc.message_dict.items()))
+    if problem := changes_problem(template, changes, exclude=["organization"]):
+        name, message = problem
         field = name if name in ("kind", "locale", "text") else "body"
-        raise TemplateInvalid(f"{field}: {messages[0]}", field=field) from None
+        raise TemplateInvalid(f"{field}: {message}", field=field)
     try:
         with transaction.atomic():
             template.save()
