@@ -36,8 +36,8 @@ def test_organization_admin_edits_their_own_organization_settings_only(
     response = client.post(
         f"/admin/entities/organization/{organization.pk}/change/",
         {"name": "Clinic A", "timezone": "Europe/Paris", "default_region": "FR", "default_locale": "fr",
-         "quiet_hours_start": "21:00",
-         "quiet_hours_end": "08:00", "opt_out_keywords": "baja,  Arret", "opt_in_keywords": "", "help_keywords": "ayuda",
+         "quiet_hours_start": "21:00", "quiet_hours_end": "08:00",
+         "opt_out_keywords": "baja,  Arret", "opt_in_keywords": "", "help_keywords": "ayuda",
          "exempt_daily_limit": "1", "exempt_weekly_limit": "3",
          "slug": "stolen", "parent": str(other_organization.pk)},
     )  # fmt: skip
