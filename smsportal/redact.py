@@ -29,11 +29,12 @@ _BASE64_BLOB = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{12,}={0,2}(?![A-Za-
 # not the first group of a UUID that happens to be all digits (a gateway's id in a logged path).
 _PHONE = re.compile(r"(?<![\w+-])(?:\+|%2B)?\(?\d(?:[\s().-]{0,2}\d){7,14}(?!\w)(?!-[0-9a-fA-F]{4}-)")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_SECONDS = re.compile(r"^\d{2}\.\d{6}$")  # a logged time's "09.171188" (seconds and microseconds)
 
 
 def _phone(match: re.Match) -> str:
     text = match.group(0)
-    return text if _DATE.match(text) else NUMBER_MASK
+    return text if _DATE.match(text) or _SECONDS.match(text) else NUMBER_MASK
 
 
 def _basic_credential(match: re.Match) -> str:
