@@ -55,9 +55,7 @@ class MedicationScheduleAdminForm(forms.ModelForm):
     )
     confirm_replies = ListTextField(widget=TextWidget, help_text='Replies that confirm a dose, e.g. "1, Taken".')
 
-    class Meta:
-        model = MedicationSchedule
-        fields = ["dose_times", "days_of_week", "reminder_texts", "confirm_replies"]  # the rest: the fieldsets
+    # No Meta: the admin's fieldsets choose the fields.
 
 
 @admin.register(MedicationSchedule)

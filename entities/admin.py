@@ -37,11 +37,8 @@ class OrganizationAdminForm(forms.ModelForm):
     opt_in_keywords = _keywords_field("opt_in_keywords")
     help_keywords = _keywords_field("help_keywords")
 
+    # No Meta: the admin chooses the fields (all for a superuser, `own_settings` for the organization's admin).
     KEYWORDS = ("opt_out_keywords", "opt_in_keywords", "help_keywords")
-
-    class Meta:
-        model = Organization
-        fields = ["opt_out_keywords", "opt_in_keywords", "help_keywords"]  # the rest: the admin's fields
 
     def clean(self):
         cleaned = super().clean()

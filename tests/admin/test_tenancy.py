@@ -160,3 +160,10 @@ def test_view_on_site_links_are_a_404_never_a_500_nor_a_sign_that_a_row_exists(c
     b_patient = Patient.objects.filter(organization=org_b).first()
     for object_id in ("1", "not-a-uuid", str(b_patient.pk), "00000000-0000-0000-0000-000000000000"):
         assert client.get(f"/admin/r/{patient_type}/{object_id}/").status_code == 404
+
+
+def test_a_superuser_edits_every_setting_of_an_organization(client, root, organization):
+    page = client.get(f"/admin/entities/organization/{organization.pk}/change/").content.decode()
+
+    for field in ("slug", "timezone", "default_locale", "opt_out_keywords", "help_text", "require_two_factor"):
+        assert f'name="{field}"' in page, field

@@ -19,7 +19,7 @@ def _admin_form(organization, admin_user, timezone: str):
     data = {field: getattr(organization, field) for field in form_class.base_fields if hasattr(organization, field)}
     data.update(timezone=timezone, parent="", quiet_hours_start="", quiet_hours_end="")
     for name in ("opt_out_keywords", "opt_in_keywords", "help_keywords"):
-        data[name] = "[]"
+        data[name] = ""  # typed as a list ("BAJA, ARRET"); none here
     return form_class(data=data, instance=organization)
 
 
