@@ -2,13 +2,11 @@
 the admin's: dose times and confirming replies as "08:00, 20:00", days as Mon … Sun boxes, reminder
 texts one line per language. The schedule's own validation (`schedule_validate`) names what is wrong."""
 
-import re
-
 from django import forms
 
 from adherence.schedule import parse_dose_time
 from smsportal.form_fields import ListTextField
-from smsportal.locales import locale_normalize
+from smsportal.locales import locale_normalize, locale_valid
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -27,7 +25,7 @@ class LocaleTextsField(forms.CharField):
             if not line.strip():
                 continue
             locale, sep, text = line.partition(":")
-            if not sep or not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?", locale.strip()):
+            if not sep or not locale_valid(locale):
                 raise forms.ValidationError(f'"{line.strip()[:40]}": write each line as "en: Your text"')
             texts[locale_normalize(locale)] = text.strip()
         return texts

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
 from entities.admin_consent import consent_panel
-from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, OrganizationUser, Patient
+from entities.models import ENTITY_MODELS, ApiKey, Caregiver, Organization, OrganizationUser, Patient, keyword_normalize
 from entities.selectors import phone_number_shared
 from entities.services import api_key_create, api_keys_revoke
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
@@ -44,7 +44,7 @@ class OrganizationAdminForm(forms.ModelForm):
         cleaned = super().clean()
         for name in self.KEYWORDS:
             if cleaned.get(name) is not None:
-                cleaned[name] = list(dict.fromkeys(" ".join(k.upper().split()) for k in cleaned[name]))
+                cleaned[name] = list(dict.fromkeys(keyword_normalize(k) for k in cleaned[name]))
         return cleaned
 
 

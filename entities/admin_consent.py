@@ -4,14 +4,13 @@ except for appending a change, source "admin"), and the consent panel of a perso
 from django import forms
 from django.contrib import admin
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from entities.admin_people import PersonColumnMixin
 from entities.consent import ConsentError, consent_history, consent_record, consent_state, person_get
 from entities.models import ENTITY_MODELS, ConsentProgram, ConsentRecord, ConsentSource, ConsentStatus
 from entities.tenancy import OrganizationScopedAdmin, acting_organization
+from smsportal.admin_base import admin_when
 
 
 @admin.register(ConsentProgram)
@@ -100,11 +99,6 @@ def _row(cells: int, tag: str = "td") -> str:
     return "<tr>" + f"<{tag} {_CELL}>{{}}</{tag}>" * cells + "</tr>"
 
 
-def _when(value) -> str:
-    """As the admin's lists write times (settings.FORMAT_MODULE_PATH), in the admin's zone."""
-    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else "—"
-
-
 def consent_panel(person) -> str:
     """A person's consent per program and their last changes, for the person's admin page."""
     if person is None or person.pk is None:
@@ -113,7 +107,7 @@ def consent_panel(person) -> str:
         "",
         _row(3),
         (
-            (row["program"].name, ConsentStatus(row["status"]).label, _when(row["updated_at"]))
+            (row["program"].name, ConsentStatus(row["status"]).label, admin_when(row["updated_at"]))
             for row in consent_state(person=person)
         ),
     )
@@ -121,7 +115,7 @@ def consent_panel(person) -> str:
         "",
         _row(5),
         (
-            (_when(r.created_at), r.program.name, r.get_status_display(), r.get_source_display(), r.actor)
+            (admin_when(r.created_at), r.program.name, r.get_status_display(), r.get_source_display(), r.actor)
             for r in consent_history(person=person, limit=10)
         ),
     )

@@ -29,6 +29,11 @@ DEFAULT_OPT_IN_KEYWORDS = ["START", "UNSTOP", "YES"]
 DEFAULT_HELP_KEYWORDS = ["HELP", "INFO"]
 
 
+def keyword_normalize(word) -> str:
+    """A keyword as SMS commands compare it: upper-case, single spaces ("stop  all" → "STOP ALL")."""
+    return " ".join(str(word).upper().split())
+
+
 def validate_time_zone(value: str) -> None:
     """An IANA zone name this system knows: an unknown one would silently make quiet hours and
     schedules run in UTC."""
@@ -178,7 +183,7 @@ class Organization(models.Model):
             "opt_in": DEFAULT_OPT_IN_KEYWORDS,
             "help": DEFAULT_HELP_KEYWORDS,
         }
-        configured = [" ".join(str(k).upper().split()) for k in getattr(self, f"{kind}_keywords") or []]
+        configured = [keyword_normalize(k) for k in getattr(self, f"{kind}_keywords") or []]
         if kind == "opt_out":  # the standard set is never replaced, only extended
             return list(dict.fromkeys([*DEFAULT_OPT_OUT_KEYWORDS, *configured]))
         return configured or defaults[kind]

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from entities.models import Organization
@@ -19,6 +18,7 @@ from entities.tenancy import acting_organization
 from gateways.models import Gateway
 from messaging.models import InboundMessage, OptOut, OutboundMessage
 from plugins.models import PluginInvocation
+from smsportal.admin_base import admin_when
 
 FAILING_WINDOW = timedelta(days=7)
 
@@ -59,11 +59,6 @@ def _status_rows(statuses, counts: dict, model: str, **filters) -> list[dict]:
     ]
 
 
-def _when(value, tz=None) -> str:
-    """As the admin's lists write times (settings.FORMAT_MODULE_PATH), in the overview's zone."""
-    return date_format(timezone.localtime(value, tz), "DATETIME_FORMAT") if value else "—"
-
-
 def overview(*, organization: Organization | None, now=None) -> dict:
     """What the home page shows for one organization (None: every organization, for superusers).
     "Today" and the times shown are in the organization's time zone (the server's for all)."""
@@ -84,10 +79,12 @@ def overview(*, organization: Organization | None, now=None) -> dict:
                 "default": gateway.is_default,
                 "state": label,
                 "variant": variant,
-                "last_success": _when(gateway.last_success_at, tz),
-                "last_error": _when(gateway.last_error_at, tz),
+                "last_success": admin_when(gateway.last_success_at, tz),
+                "last_error": admin_when(gateway.last_error_at, tz),
                 "error": (gateway.last_error or "")[:80],
-                "down_until": _when(gateway.down_until, tz) if gateway.down_until and gateway.down_until > now else "—",
+                "down_until": admin_when(gateway.down_until, tz)
+                if gateway.down_until and gateway.down_until > now
+                else "—",
             }
         )
 
